@@ -1,0 +1,106 @@
+//! Golden vectors: the exact bytes of several frames, also printed and
+//! decoded by hand in `docs/PROTOCOL.md`. If one of these fails, the wire
+//! changed: bump `PROTOCOL_VERSION` and update the spec.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers may panic.
+
+use huddle_protocol::{
+    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, Hello, MessageId,
+    MessageKind, Nick, Reject, RoomName, ServerMessage, ShortText, Target,
+    discovery::{Datagram, Probe, decode_datagram, encode_datagram},
+    encode_frame,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn check<M: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+    message: &M,
+    expected: &str,
+) {
+    let frame = encode_frame(message).unwrap();
+    assert_eq!(hex(&frame), expected, "frame bytes of {message:?}");
+    let decoded: M = huddle_protocol::decode_payload(&frame[4..]).unwrap();
+    assert_eq!(&decoded, message);
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+#[test]
+fn hello() {
+    check(
+        &ClientMessage::Hello(Hello {
+            version: 1,
+            client_id: ClientId::from_uuid(id(0x0102)),
+            nick: Nick::new("alice").unwrap(),
+            client_name: ShortText::new("huddle").unwrap(),
+            client_version: ShortText::new("0.1.0").unwrap(),
+        }),
+        "00 00 00 25 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30",
+    );
+}
+
+#[test]
+fn say() {
+    check(
+        &ClientMessage::Say {
+            room: RoomName::new("lan").unwrap(),
+            id: ClientMsgId::from_uuid(id(0xff)),
+            kind: MessageKind::Normal,
+            text: ChatText::new("hi").unwrap(),
+        },
+        "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69",
+    );
+}
+
+#[test]
+fn ping() {
+    check(
+        &ClientMessage::Ping { token: 300 },
+        "00 00 00 04 0a fb 2c 01",
+    );
+}
+
+#[test]
+fn reject() {
+    check(
+        &ServerMessage::Reject(Reject {
+            code: ErrorCode::VersionMismatch,
+            server_version: 1,
+            text: "v2?".into(),
+        }),
+        "00 00 00 07 01 01 01 03 76 32 3f",
+    );
+}
+
+#[test]
+fn chat() {
+    check(
+        &ServerMessage::Chat(ChatMessage {
+            id: MessageId::from_uuid(id(0x0193_0000_0000_7000_8000_0000_0000_0001)),
+            target: Target::Direct(Nick::new("bob").unwrap()),
+            from: Nick::new("al").unwrap(),
+            kind: MessageKind::Action,
+            text: ChatText::new("waves").unwrap(),
+            timestamp: 1_700_000_000_000,
+        }),
+        "00 00 00 29 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00",
+    );
+}
+
+#[test]
+fn probe_datagram() {
+    let datagram = Datagram::Probe(Probe { nonce: 0x1234 });
+    let bytes = encode_datagram(&datagram).unwrap();
+    assert_eq!(hex(&bytes), "48 55 44 4c 00 01 00 fb 34 12");
+    assert_eq!(decode_datagram(&bytes).unwrap(), datagram);
+}

@@ -1,0 +1,247 @@
+//! proptest strategies producing every message type with valid fields.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use huddle_protocol::{
+    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ConnectionId, ErrorCode,
+    ErrorReport, Hello, Limits, MessageId, MessageKind, Nick, Presence, PresenceEvent, Reject,
+    RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText, Target, Welcome,
+};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+pub(crate) fn nick() -> impl Strategy<Value = Nick> {
+    "[a-zA-Zé_\\[\\]{}|^`][a-zA-Z0-9é_\\-\\[\\]{}|^`.]{0,15}".prop_map(|s| Nick::new(s).unwrap())
+}
+
+pub(crate) fn room() -> impl Strategy<Value = RoomName> {
+    "#?[a-zA-Z0-9ü_\\-.!]{1,40}".prop_map(|s| RoomName::new(s).unwrap())
+}
+
+pub(crate) fn chat_text() -> impl Strategy<Value = ChatText> {
+    "[a-zA-Z0-9 \n\téü€😀]{1,300}".prop_map(|s| ChatText::new(s).unwrap())
+}
+
+pub(crate) fn short_text() -> impl Strategy<Value = ShortText> {
+    "[a-zA-Z0-9 éü€😀]{0,80}".prop_map(|s| ShortText::new(s).unwrap())
+}
+
+fn uuid() -> impl Strategy<Value = Uuid> {
+    any::<u128>().prop_map(Uuid::from_u128)
+}
+
+fn kind() -> impl Strategy<Value = MessageKind> {
+    prop_oneof![Just(MessageKind::Normal), Just(MessageKind::Action)]
+}
+
+fn code() -> impl Strategy<Value = ErrorCode> {
+    (0u16..40).prop_map(ErrorCode::from)
+}
+
+fn request_kind() -> impl Strategy<Value = RequestKind> {
+    prop_oneof![
+        Just(RequestKind::Unparsed),
+        Just(RequestKind::Join),
+        Just(RequestKind::Say),
+        Just(RequestKind::Quit)
+    ]
+}
+
+fn chat_message() -> impl Strategy<Value = ChatMessage> {
+    (
+        uuid(),
+        prop_oneof![
+            room().prop_map(Target::Room),
+            nick().prop_map(Target::Direct)
+        ],
+        nick(),
+        kind(),
+        chat_text(),
+        any::<u64>(),
+    )
+        .prop_map(|(id, target, from, kind, text, timestamp)| ChatMessage {
+            id: MessageId::from_uuid(id),
+            target,
+            from,
+            kind,
+            text,
+            timestamp,
+        })
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    (any::<u32>(), any::<u16>(), any::<u32>()).prop_map(|(a, b, c)| Limits {
+        max_frame_len: a,
+        max_text_bytes: c,
+        max_nick_bytes: b,
+        max_room_bytes: b,
+        max_rooms_per_client: b,
+        rate_per_second: a,
+        rate_burst: c,
+        history_on_join: b,
+    })
+}
+
+pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        (any::<u16>(), uuid(), nick(), short_text(), short_text()).prop_map(
+            |(version, id, nick, client_name, client_version)| ClientMessage::Hello(Hello {
+                version,
+                client_id: ClientId::from_uuid(id),
+                nick,
+                client_name,
+                client_version,
+            })
+        ),
+        (room(), proptest::option::of(short_text()))
+            .prop_map(|(room, password)| ClientMessage::Join { room, password }),
+        (room(), short_text()).prop_map(|(room, reason)| ClientMessage::Part { room, reason }),
+        (room(), uuid(), kind(), chat_text()).prop_map(|(room, id, kind, text)| {
+            ClientMessage::Say {
+                room,
+                id: ClientMsgId::from_uuid(id),
+                kind,
+                text,
+            }
+        }),
+        (nick(), uuid(), kind(), chat_text()).prop_map(|(to, id, kind, text)| {
+            ClientMessage::Direct {
+                to,
+                id: ClientMsgId::from_uuid(id),
+                kind,
+                text,
+            }
+        }),
+        nick().prop_map(|nick| ClientMessage::ChangeNick { nick }),
+        (room(), short_text()).prop_map(|(room, topic)| ClientMessage::SetTopic { room, topic }),
+        Just(ClientMessage::ListRooms),
+        room().prop_map(|room| ClientMessage::ListMembers { room }),
+        (
+            room(),
+            proptest::option::of(uuid()),
+            proptest::option::of(uuid()),
+            any::<u16>()
+        )
+            .prop_map(|(room, before, after, limit)| ClientMessage::FetchHistory {
+                room,
+                before: before.map(MessageId::from_uuid),
+                after: after.map(MessageId::from_uuid),
+                limit,
+            }),
+        any::<u64>().prop_map(|token| ClientMessage::Ping { token }),
+        any::<u64>().prop_map(|token| ClientMessage::Pong { token }),
+        short_text().prop_map(|reason| ClientMessage::Quit { reason }),
+    ]
+}
+
+fn presence_event() -> impl Strategy<Value = PresenceEvent> {
+    prop_oneof![
+        Just(PresenceEvent::Joined),
+        short_text().prop_map(|reason| PresenceEvent::Left { reason }),
+        nick().prop_map(|new_nick| PresenceEvent::Renamed { new_nick }),
+        short_text().prop_map(|reason| PresenceEvent::Quit { reason }),
+    ]
+}
+
+pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (
+            any::<u16>(),
+            uuid(),
+            uuid(),
+            short_text(),
+            proptest::option::of(chat_text()),
+            nick(),
+            limits()
+        )
+            .prop_map(|(version, server, conn, server_name, motd, nick, limits)| {
+                ServerMessage::Welcome(Welcome {
+                    version,
+                    server_id: ServerId::from_uuid(server),
+                    connection_id: ConnectionId::from_uuid(conn),
+                    server_name,
+                    motd,
+                    nick,
+                    limits,
+                })
+            }),
+        (code(), any::<u16>(), ".{0,50}").prop_map(|(code, server_version, text)| {
+            ServerMessage::Reject(Reject {
+                code,
+                server_version,
+                text,
+            })
+        }),
+        (
+            room(),
+            short_text(),
+            proptest::collection::vec(nick(), 0..10),
+            proptest::collection::vec(chat_message(), 0..4)
+        )
+            .prop_map(|(room, topic, members, history)| ServerMessage::Joined {
+                room,
+                topic,
+                members,
+                history
+            }),
+        room().prop_map(|room| ServerMessage::Parted { room }),
+        chat_message().prop_map(ServerMessage::Chat),
+        (uuid(), uuid(), any::<u64>()).prop_map(|(id, message_id, timestamp)| {
+            ServerMessage::Ack {
+                id: ClientMsgId::from_uuid(id),
+                message_id: MessageId::from_uuid(message_id),
+                timestamp,
+            }
+        }),
+        (room(), nick(), presence_event()).prop_map(|(room, nick, event)| ServerMessage::Presence(
+            Presence { room, nick, event }
+        )),
+        proptest::collection::vec(
+            (room(), any::<u32>(), short_text(), any::<bool>()).prop_map(
+                |(name, members, topic, has_password)| RoomInfo {
+                    name,
+                    members,
+                    topic,
+                    has_password
+                }
+            ),
+            0..5
+        )
+        .prop_map(|rooms| ServerMessage::RoomList { rooms }),
+        (room(), proptest::collection::vec(nick(), 0..10))
+            .prop_map(|(room, members)| ServerMessage::MemberList { room, members }),
+        (
+            room(),
+            proptest::collection::vec(chat_message(), 0..4),
+            any::<bool>()
+        )
+            .prop_map(|(room, messages, more)| ServerMessage::HistoryPage {
+                room,
+                messages,
+                more
+            }),
+        any::<u64>().prop_map(|token| ServerMessage::Pong { token }),
+        any::<u64>().prop_map(|token| ServerMessage::Ping { token }),
+        (
+            code(),
+            short_text(),
+            request_kind(),
+            proptest::option::of(uuid())
+        )
+            .prop_map(
+                |(code, text, request, id)| ServerMessage::Error(ErrorReport {
+                    code,
+                    text,
+                    request,
+                    id: id.map(ClientMsgId::from_uuid),
+                })
+            ),
+        chat_text().prop_map(|text| ServerMessage::Notice { text }),
+        (room(), short_text(), nick()).prop_map(|(room, topic, by)| ServerMessage::Topic {
+            room,
+            topic,
+            by
+        }),
+        (nick(), nick()).prop_map(|(old, new)| ServerMessage::NickChanged { old, new }),
+        (code(), short_text()).prop_map(|(code, reason)| ServerMessage::Bye { code, reason }),
+    ]
+}
