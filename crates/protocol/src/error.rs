@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorCode {
     /// A code this version does not know (the number is kept).
     Unknown(u16),
+    /// 0: no error; a normal close (the answer to `Quit`).
+    Normal,
     /// 1: the client speaks another protocol version.
     VersionMismatch,
     /// 2: the first frame was not a `Hello`, or `Hello` came twice.
@@ -71,6 +73,7 @@ impl From<u16> for ErrorCode {
     fn from(value: u16) -> Self {
         use ErrorCode::*;
         match value {
+            0 => Normal,
             1 => VersionMismatch,
             2 => HandshakeRequired,
             3 => NickInUse,
@@ -103,6 +106,7 @@ impl From<ErrorCode> for u16 {
         use ErrorCode::*;
         match code {
             Unknown(other) => other,
+            Normal => 0,
             VersionMismatch => 1,
             HandshakeRequired => 2,
             NickInUse => 3,

@@ -1,1 +1,20 @@
-pub fn x() {}
+//! huddle's relay server.
+//!
+//! [`Server::bind`] binds from a [`ServerConfig`], [`Server::run`] serves until
+//! a shutdown token is cancelled (or [`Server::spawn`] runs it in the
+//! background). The relay path and its bounds are described in
+//! `ARCHITECTURE.md`.
+
+mod config;
+mod connection;
+mod discovery;
+mod hub;
+mod outbound;
+mod rate;
+mod room;
+mod server;
+mod session;
+
+pub use config::{DiscoveryConfig, ServerConfig};
+pub use discovery::DiscoveryCounts;
+pub use server::{RunningServer, Server, ServerError};

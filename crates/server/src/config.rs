@@ -1,0 +1,101 @@
+//! Server configuration: every bound the server enforces, in one place.
+
+use std::{net::SocketAddr, time::Duration};
+
+use huddle_protocol::{DEFAULT_DISCOVERY_PORT, DEFAULT_TCP_PORT, Limits};
+
+/// How the server runs. `Default` is what `huddle-server` runs with no flags.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// TCP address to listen on for chat.
+    pub bind: SocketAddr,
+    /// Display name, shown in `Welcome` and in discovery beacons.
+    pub name: String,
+    /// Message of the day, sent in `Welcome`.
+    pub motd: Option<String>,
+    /// Most connections at once.
+    pub max_clients: usize,
+    /// Most connections at once from one IP address.
+    pub max_clients_per_ip: usize,
+    /// Limits advertised to and enforced on every connection.
+    pub limits: Limits,
+    /// Whether the per-client rate limit applies (benchmarks turn it off).
+    pub rate_limit: bool,
+    /// A connection that sends no `Hello` within this is dropped.
+    pub hello_timeout: Duration,
+    /// A client silent this long is pinged.
+    pub ping_after: Duration,
+    /// A pinged client silent this much longer is dropped.
+    pub ping_timeout: Duration,
+    /// Most frames queued for one client before it counts as a slow consumer.
+    pub outbound_max_frames: usize,
+    /// Most bytes queued for one client before it counts as a slow consumer.
+    pub outbound_max_bytes: usize,
+    /// How long queued frames may take to flush at shutdown or disconnect.
+    pub flush_timeout: Duration,
+    /// Messages of history kept in memory per room.
+    pub history_per_room: usize,
+    /// LAN discovery responder; `None` turns it off.
+    pub discovery: Option<DiscoveryConfig>,
+}
+
+/// The UDP discovery responder's settings.
+#[derive(Debug, Clone)]
+pub struct DiscoveryConfig {
+    /// UDP address to listen on for probes (bound with SO_REUSEPORT so
+    /// several servers on one host all answer).
+    pub bind: SocketAddr,
+    /// Where announcements and the goodbye go (a broadcast address).
+    pub announce_to: Vec<SocketAddr>,
+    /// Time between periodic announcements.
+    pub announce_every: Duration,
+    /// Most beacons answered per source address per second.
+    pub replies_per_second: u32,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], DEFAULT_DISCOVERY_PORT)),
+            announce_to: vec![SocketAddr::from((
+                [255, 255, 255, 255],
+                DEFAULT_DISCOVERY_PORT,
+            ))],
+            announce_every: Duration::from_secs(5),
+            replies_per_second: 4,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([0, 0, 0, 0], DEFAULT_TCP_PORT)),
+            name: "huddle".into(),
+            motd: None,
+            max_clients: 10_000,
+            max_clients_per_ip: 1_000,
+            limits: Limits::default(),
+            rate_limit: true,
+            hello_timeout: Duration::from_secs(5),
+            ping_after: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
+            outbound_max_frames: 4096,
+            outbound_max_bytes: 4 * 1024 * 1024,
+            flush_timeout: Duration::from_secs(2),
+            history_per_room: 500,
+            discovery: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// A configuration for tests and embedding: loopback, port 0, discovery
+    /// off.
+    pub fn loopback() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::default()
+        }
+    }
+}

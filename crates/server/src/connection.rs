@@ -1,0 +1,173 @@
+//! One TCP connection from accept to close: the handshake, then a reader
+//! (the [`Session`]) and a writer task joined by the outbound queue, then the
+//! cleanup that tells the client's rooms it left.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use futures_util::StreamExt;
+use huddle_protocol::{
+    ChatText, ClientMessage, CodecError, ConnectionId, ErrorCode, FrameCodec, Hello,
+    PROTOCOL_VERSION, Reject, ServerId, ServerMessage, ShortText, Welcome, decode_payload,
+    encode_frame, peek_hello_version,
+};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpStream, tcp::OwnedWriteHalf},
+};
+use tokio_util::{codec::FramedRead, sync::CancellationToken};
+use tracing::{debug, info};
+
+use crate::{
+    config::ServerConfig,
+    hub::{Caller, Hub},
+    outbound::{outbound, run_writer},
+    session::{LAST_WORDS_TIMEOUT, Session, SessionEnd},
+};
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) server_id: ServerId,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// Writes one frame to a socket that has no writer task, and closes it.
+pub(crate) async fn last_words(mut socket: OwnedWriteHalf, message: &ServerMessage) {
+    if let Ok(frame) = encode_frame(message) {
+        let _ = tokio::time::timeout(LAST_WORDS_TIMEOUT, async {
+            let _ = socket.write_all(&frame).await;
+            let _ = socket.shutdown().await;
+        })
+        .await;
+    }
+}
+
+pub(crate) fn reject(code: ErrorCode, text: impl Into<String>) -> ServerMessage {
+    ServerMessage::Reject(Reject {
+        code,
+        server_version: PROTOCOL_VERSION,
+        text: text.into(),
+    })
+}
+
+type Frames = FramedRead<tokio::net::tcp::OwnedReadHalf, FrameCodec>;
+
+/// Reads the first frame and checks it is an acceptable `Hello`.
+async fn greet(frames: &mut Frames, context: &Context) -> Result<Hello, ServerMessage> {
+    let first = tokio::select! {
+        () = context.shutdown.cancelled() => {
+            return Err(reject(ErrorCode::ShuttingDown, "the server is shutting down"));
+        }
+        first = tokio::time::timeout(context.config.hello_timeout, frames.next()) => first,
+    };
+    let payload = match first {
+        Err(_) => {
+            return Err(reject(
+                ErrorCode::HandshakeTimeout,
+                format!("no Hello within {:?}", context.config.hello_timeout),
+            ));
+        }
+        Ok(None) | Ok(Some(Err(CodecError::Io(_)))) => {
+            return Err(reject(ErrorCode::HandshakeRequired, "closed before Hello"));
+        }
+        Ok(Some(Err(err))) => return Err(reject(err.error_code(), err.to_string())),
+        Ok(Some(Ok(payload))) => payload,
+    };
+    let version = peek_hello_version(&payload).map_err(|err| {
+        reject(
+            ErrorCode::HandshakeRequired,
+            format!("the first frame must be a Hello: {err}"),
+        )
+    })?;
+    if version != PROTOCOL_VERSION {
+        return Err(reject(
+            ErrorCode::VersionMismatch,
+            format!(
+                "this server speaks protocol version {PROTOCOL_VERSION}, the client speaks {version}"
+            ),
+        ));
+    }
+    match decode_payload::<ClientMessage>(&payload) {
+        Ok(ClientMessage::Hello(hello)) => Ok(hello),
+        Ok(_) => Err(reject(
+            ErrorCode::HandshakeRequired,
+            "the first frame must be a Hello",
+        )),
+        Err(err) => Err(reject(err.error_code(), err.to_string())),
+    }
+}
+
+/// Serves one accepted connection to its end.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Context>) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let mut frames = FramedRead::new(read, FrameCodec::new());
+    let hello = match greet(&mut frames, &context).await {
+        Ok(hello) => hello,
+        Err(refusal) => {
+            debug!(%peer, ?refusal, "handshake refused");
+            last_words(write, &refusal).await;
+            return;
+        }
+    };
+    let config = &context.config;
+    let conn = ConnectionId::random();
+    let (outbound, queue) = outbound(config.outbound_max_frames, config.outbound_max_bytes);
+    let caller = Caller {
+        conn,
+        nick: &hello.nick,
+        outbound: &outbound,
+    };
+    if let Err(refusal) = context.hub.register(caller) {
+        info!(%peer, nick = %hello.nick, "handshake refused: {}", refusal.text);
+        last_words(write, &reject(refusal.code, refusal.text)).await;
+        return;
+    }
+    let writer = tokio::spawn(run_writer(write, queue));
+    let _ = outbound.send(&ServerMessage::Welcome(Welcome {
+        version: PROTOCOL_VERSION,
+        server_id: context.server_id,
+        connection_id: conn,
+        server_name: ShortText::lossy(&config.name),
+        motd: config
+            .motd
+            .as_ref()
+            .and_then(|m| ChatText::new(m.clone()).ok()),
+        nick: hello.nick.clone(),
+        limits: config.limits,
+    }));
+    info!(%peer, nick = %hello.nick, client = %hello.client_name, "connected");
+
+    let mut session = Session::new(
+        conn,
+        hello.nick,
+        outbound,
+        context.config.clone(),
+        context.hub.clone(),
+    );
+    let end = session.run(&mut frames, &context.shutdown).await;
+    // Announce the departure to the rooms unless everyone is leaving anyway.
+    let reason = match &end {
+        SessionEnd::Quit(reason) => reason.clone(),
+        other => ShortText::lossy(&other.to_string()),
+    };
+    let announce = (end != SessionEnd::Shutdown).then_some(&reason);
+    context
+        .hub
+        .quit(conn, &session.nick, &session.rooms, announce);
+    info!(%peer, nick = %session.nick, reason = %end, "disconnected");
+    // Dropping the session drops the last queue handle: the writer flushes
+    // what is queued (bounded by the flush timeout) and closes.
+    drop(session);
+    drop(frames);
+    let mut writer = writer;
+    if tokio::time::timeout(config.flush_timeout, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+        debug!(%peer, "flush timed out");
+    }
+}

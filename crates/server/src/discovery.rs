@@ -1,0 +1,239 @@
+//! The LAN discovery responder: answers each valid `Probe` with one `Beacon`
+//! sent back to the prober, announces the server by broadcast at start,
+//! periodically, and with a goodbye at stop.
+//!
+//! Bound with SO_REUSEADDR and SO_REUSEPORT so several servers on one host
+//! share the port (broadcast probes reach all of them). Replies are limited
+//! per source address, so a flood of probes (or spoofed ones) cannot turn the
+//! server into an amplifier: one probe yields at most one beacon.
+
+use std::{
+    collections::HashMap,
+    io,
+    net::{IpAddr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use huddle_protocol::{
+    ShortText,
+    discovery::{Beacon, Datagram, DatagramError, decode_datagram, encode_datagram},
+    limits::MAX_DATAGRAM_LEN,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use crate::{config::DiscoveryConfig, connection::Context};
+
+/// Forget per-source counters when the table grows past this, so spoofed
+/// sources cannot grow it without bound.
+const MAX_TRACKED_SOURCES: usize = 4096;
+
+/// Counters of what the responder did.
+#[derive(Debug, Default)]
+pub(crate) struct DiscoveryStats {
+    answered: AtomicU64,
+    foreign: AtomicU64,
+    malformed: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+/// A snapshot of the discovery responder's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiscoveryCounts {
+    /// Probes answered with a beacon.
+    pub answered: u64,
+    /// Datagrams without the huddle magic, dropped.
+    pub foreign: u64,
+    /// huddle datagrams that did not decode or came from another version,
+    /// dropped.
+    pub malformed: u64,
+    /// Probes not answered because their source asked too often.
+    pub rate_limited: u64,
+}
+
+impl DiscoveryStats {
+    pub(crate) fn snapshot(&self) -> DiscoveryCounts {
+        DiscoveryCounts {
+            answered: self.answered.load(Ordering::Relaxed),
+            foreign: self.foreign.load(Ordering::Relaxed),
+            malformed: self.malformed.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Responder {
+    socket: UdpSocket,
+    config: DiscoveryConfig,
+    pub(crate) stats: Arc<DiscoveryStats>,
+}
+
+/// A UDP socket on `addr` that shares its port with other servers and may
+/// broadcast.
+fn shared_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_broadcast(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Per-source reply budget: `per_second` replies in each one-second window.
+#[derive(Debug)]
+struct ReplyBudget {
+    per_second: u32,
+    windows: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl ReplyBudget {
+    fn allow(&mut self, source: IpAddr, now: Instant) -> bool {
+        if self.windows.len() >= MAX_TRACKED_SOURCES {
+            self.windows
+                .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(1));
+            if self.windows.len() >= MAX_TRACKED_SOURCES {
+                // Under a spoofed flood: answer nobody new until it passes.
+                return false;
+            }
+        }
+        let window = self.windows.entry(source).or_insert((now, 0));
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        if window.1 >= self.per_second {
+            return false;
+        }
+        window.1 += 1;
+        true
+    }
+}
+
+impl Responder {
+    pub(crate) fn bind(config: &DiscoveryConfig) -> io::Result<Self> {
+        let socket = UdpSocket::from_std(shared_socket(config.bind)?)?;
+        Ok(Self {
+            socket,
+            config: config.clone(),
+            stats: Arc::new(DiscoveryStats::default()),
+        })
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    fn beacon(context: &Context, tcp_port: u16, nonce: u64, goodbye: bool) -> Option<Vec<u8>> {
+        let (rooms, needs_password) = context.hub.summary();
+        let beacon = Beacon {
+            server_id: context.server_id,
+            server_name: ShortText::lossy(&context.config.name),
+            tcp_port,
+            users: context.hub.user_count() as u32,
+            rooms,
+            rooms_truncated: false,
+            needs_password,
+            nonce,
+            goodbye,
+        };
+        encode_datagram(&Datagram::Beacon(beacon))
+            .map_err(|err| tracing::error!(%err, "cannot encode a beacon"))
+            .ok()
+    }
+
+    async fn announce(&self, context: &Context, tcp_port: u16, goodbye: bool) {
+        if let Some(bytes) = Self::beacon(context, tcp_port, 0, goodbye) {
+            for target in &self.config.announce_to {
+                if let Err(err) = self.socket.send_to(&bytes, target).await {
+                    debug!(%target, %err, "announcement not sent");
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn run(
+        self,
+        context: Arc<Context>,
+        tcp_port: u16,
+        shutdown: CancellationToken,
+    ) {
+        let mut budget = ReplyBudget {
+            per_second: self.config.replies_per_second,
+            windows: HashMap::new(),
+        };
+        let mut announce = tokio::time::interval(self.config.announce_every);
+        let mut buffer = vec![0u8; MAX_DATAGRAM_LEN + 1];
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = announce.tick() => self.announce(&context, tcp_port, false).await,
+                received = self.socket.recv_from(&mut buffer) => {
+                    let Ok((len, source)) = received else { continue };
+                    self.on_datagram(&buffer[..len], source, &context, tcp_port, &mut budget).await;
+                }
+            }
+        }
+        self.announce(&context, tcp_port, true).await;
+    }
+
+    async fn on_datagram(
+        &self,
+        bytes: &[u8],
+        source: SocketAddr,
+        context: &Context,
+        tcp_port: u16,
+        budget: &mut ReplyBudget,
+    ) {
+        let probe = match decode_datagram(bytes) {
+            Ok(Datagram::Probe(probe)) => probe,
+            // Beacons from other servers (or our own announcements) need no answer.
+            Ok(Datagram::Beacon(_)) => return,
+            Err(DatagramError::Foreign) => {
+                self.stats.foreign.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(err) => {
+                debug!(%source, %err, "discovery datagram dropped");
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        if !budget.allow(source.ip(), Instant::now()) {
+            self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false)
+            && self.socket.send_to(&reply, source).await.is_ok()
+        {
+            self.stats.answered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_budget_is_per_source_and_per_second() {
+        let mut budget = ReplyBudget {
+            per_second: 2,
+            windows: HashMap::new(),
+        };
+        let now = Instant::now();
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        assert!(budget.allow(a, now));
+        assert!(budget.allow(a, now));
+        assert!(!budget.allow(a, now));
+        assert!(budget.allow(b, now));
+        assert!(budget.allow(a, now + Duration::from_secs(1)));
+    }
+}

@@ -1,0 +1,144 @@
+//! `huddle-server`: host huddle chat rooms on this machine's network.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use huddle_protocol::{DEFAULT_DISCOVERY_PORT, DEFAULT_TCP_PORT};
+use huddle_server::{DiscoveryConfig, Server, ServerConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Host huddle chat rooms on this machine's network. Clients on the LAN
+/// find it by UDP broadcast; anyone can connect with `huddle --connect HOST`.
+#[derive(Debug, Parser)]
+#[command(name = "huddle-server", version)]
+struct Args {
+    /// TCP address to listen on for chat.
+    #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], DEFAULT_TCP_PORT)))]
+    bind: SocketAddr,
+    /// Server name shown to clients and in discovery.
+    #[arg(long, default_value = "huddle")]
+    name: String,
+    /// Message of the day, shown to every client on connect.
+    #[arg(long)]
+    motd: Option<String>,
+    /// Most connections at once.
+    #[arg(long, default_value_t = 10_000)]
+    max_clients: usize,
+    /// Most connections at once from one IP address.
+    #[arg(long, default_value_t = 1_000)]
+    max_clients_per_ip: usize,
+    /// Most rooms one client may be in at once.
+    #[arg(long, default_value_t = 50)]
+    max_rooms_per_client: u16,
+    /// Sustained messages per second allowed per client.
+    #[arg(long, default_value_t = 20)]
+    rate: u32,
+    /// Messages a client may send in a burst above the rate.
+    #[arg(long, default_value_t = 100)]
+    burst: u32,
+    /// Turn the per-client rate limit off (for benchmarks).
+    #[arg(long)]
+    no_rate_limit: bool,
+    /// Messages of history kept per room.
+    #[arg(long, default_value_t = 500)]
+    history: usize,
+    /// Messages of recent history sent to a client joining a room.
+    #[arg(long, default_value_t = 50)]
+    history_on_join: u16,
+    /// Seconds of silence before a client is pinged (and as long again
+    /// before it is dropped).
+    #[arg(long, default_value_t = 30)]
+    ping_after: u64,
+    /// Do not answer or send LAN discovery datagrams.
+    #[arg(long)]
+    no_discovery: bool,
+    /// UDP port for LAN discovery.
+    #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT)]
+    discovery_port: u16,
+    /// Seconds between discovery announcements.
+    #[arg(long, default_value_t = 5)]
+    announce_every: u64,
+    /// Log filter (tracing's env-filter syntax), e.g. `info` or `huddle_server=debug`.
+    #[arg(long, env = "HUDDLE_LOG", default_value = "info")]
+    log: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(args: &Args) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .with_context(|| format!("invalid --log filter {:?}", args.log))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+fn config_from(args: &Args) -> ServerConfig {
+    let mut config = ServerConfig {
+        bind: args.bind,
+        name: args.name.clone(),
+        motd: args.motd.clone(),
+        max_clients: args.max_clients,
+        max_clients_per_ip: args.max_clients_per_ip,
+        rate_limit: !args.no_rate_limit,
+        history_per_room: args.history,
+        ping_after: Duration::from_secs(args.ping_after),
+        ping_timeout: Duration::from_secs(args.ping_after),
+        ..ServerConfig::default()
+    };
+    config.limits.max_rooms_per_client = args.max_rooms_per_client;
+    config.limits.rate_per_second = args.rate;
+    config.limits.rate_burst = args.burst;
+    config.limits.history_on_join = args.history_on_join;
+    if !args.no_discovery {
+        config.discovery = Some(DiscoveryConfig {
+            bind: SocketAddr::from(([0, 0, 0, 0], args.discovery_port)),
+            announce_to: vec![SocketAddr::from((
+                [255, 255, 255, 255],
+                args.discovery_port,
+            ))],
+            announce_every: Duration::from_secs(args.announce_every.max(1)),
+            ..DiscoveryConfig::default()
+        });
+    }
+    config
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn termination() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_logging(&args)?;
+    let server = Server::bind(config_from(&args))
+        .await
+        .context("cannot start the server")?;
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(server.run(shutdown.clone()));
+    termination().await?;
+    shutdown.cancel();
+    run.await.context("the server task failed")?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! One room as plain state: members, topic, password and recent history.
+//! The hub locks a room while it changes it and queues frames to members, so
+//! every member sees the room's events in one order.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+use huddle_protocol::{
+    ChatMessage, ConnectionId, MessageId, Nick, RoomName, ShortText, limits::MAX_HISTORY_PAGE,
+};
+
+use crate::outbound::Outbound;
+
+/// A member of a room, as the room sees it.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) nick: Nick,
+    pub(crate) outbound: Outbound,
+}
+
+#[derive(Debug)]
+pub(crate) struct Room {
+    pub(crate) name: RoomName,
+    pub(crate) topic: ShortText,
+    pub(crate) password: Option<ShortText>,
+    pub(crate) members: HashMap<ConnectionId, Member>,
+    history: VecDeque<ChatMessage>,
+    history_cap: usize,
+    /// Set when the last member left and the room is being removed; a joiner
+    /// holding this room must look it up again.
+    pub(crate) closed: bool,
+}
+
+impl Room {
+    pub(crate) fn new(name: RoomName, password: Option<ShortText>, history_cap: usize) -> Self {
+        Self {
+            name,
+            topic: ShortText::default(),
+            password,
+            members: HashMap::new(),
+            history: VecDeque::new(),
+            history_cap,
+            closed: false,
+        }
+    }
+
+    /// Queues `frame` to every member but `except`. A member that is too slow
+    /// is marked for disconnection by its queue; nobody waits for it.
+    pub(crate) fn broadcast(&self, frame: &Bytes, except: Option<ConnectionId>) {
+        for (conn, member) in &self.members {
+            if Some(*conn) != except {
+                let _ = member.outbound.push(frame.clone());
+            }
+        }
+    }
+
+    /// Member nicks, sorted case-insensitively.
+    pub(crate) fn member_nicks(&self) -> Vec<Nick> {
+        let mut nicks: Vec<Nick> = self.members.values().map(|m| m.nick.clone()).collect();
+        nicks.sort();
+        nicks
+    }
+
+    pub(crate) fn record(&mut self, message: ChatMessage) {
+        if self.history_cap == 0 {
+            return;
+        }
+        if self.history.len() == self.history_cap {
+            self.history.pop_front();
+        }
+        self.history.push_back(message);
+    }
+
+    /// The newest `count` messages, oldest first.
+    pub(crate) fn recent(&self, count: usize) -> Vec<ChatMessage> {
+        let skip = self.history.len().saturating_sub(count);
+        self.history.iter().skip(skip).cloned().collect()
+    }
+
+    /// A page of history, oldest first, and whether more lie beyond it in the
+    /// direction asked. `after` wins over `before` when both are given.
+    pub(crate) fn page(
+        &self,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u16,
+    ) -> (Vec<ChatMessage>, bool) {
+        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
+        if let Some(after) = after {
+            let newer: Vec<&ChatMessage> = self.history.iter().filter(|m| m.id > after).collect();
+            let more = newer.len() > limit;
+            return (newer.into_iter().take(limit).cloned().collect(), more);
+        }
+        let older: Vec<&ChatMessage> = self
+            .history
+            .iter()
+            .filter(|m| before.is_none_or(|before| m.id < before))
+            .collect();
+        let skip = older.len().saturating_sub(limit);
+        (older.into_iter().skip(skip).cloned().collect(), skip > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::{ChatText, MessageKind, Target};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn message(n: u128) -> ChatMessage {
+        ChatMessage {
+            id: MessageId::from_uuid(Uuid::from_u128(n)),
+            target: Target::Room(RoomName::new("#r").unwrap()),
+            from: Nick::new("a").unwrap(),
+            kind: MessageKind::Normal,
+            text: ChatText::new(format!("m{n}")).unwrap(),
+            timestamp: 0,
+        }
+    }
+
+    fn ids(page: &[ChatMessage]) -> Vec<u128> {
+        page.iter().map(|m| m.id.as_uuid().as_u128()).collect()
+    }
+
+    #[test]
+    fn history_is_capped_and_paged_at_its_boundaries() {
+        let mut room = Room::new(RoomName::new("#r").unwrap(), None, 10);
+        for n in 1..=15 {
+            room.record(message(n));
+        }
+        assert_eq!(ids(&room.recent(3)), [13, 14, 15]);
+        assert_eq!(ids(&room.recent(100)), (6..=15).collect::<Vec<_>>());
+        let id = |n| Some(MessageId::from_uuid(Uuid::from_u128(n)));
+        let (page, more) = room.page(id(10), None, 3);
+        assert_eq!((ids(&page), more), (vec![7, 8, 9], true));
+        let (page, more) = room.page(id(9), None, 3);
+        assert_eq!((ids(&page), more), (vec![6, 7, 8], false));
+        let (page, more) = room.page(id(6), None, 3);
+        assert_eq!((ids(&page), more), (vec![], false));
+        let (page, more) = room.page(None, id(12), 2);
+        assert_eq!((ids(&page), more), (vec![13, 14], true));
+        let (page, more) = room.page(None, id(13), 2);
+        assert_eq!((ids(&page), more), (vec![14, 15], false));
+        let (page, more) = room.page(None, None, 2);
+        assert_eq!((ids(&page), more), (vec![14, 15], true));
+    }
+}

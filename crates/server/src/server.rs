@@ -1,0 +1,263 @@
+//! The accept loop: admission limits (total and per address), one task per
+//! connection, and graceful shutdown.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use huddle_protocol::{ErrorCode, ServerId};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::{info, warn};
+
+use crate::{
+    config::ServerConfig,
+    connection::{Context, last_words, reject, serve},
+    hub::Hub,
+};
+
+/// Errors starting or running a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The chat listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The discovery responder could not be bound.
+    #[error("cannot bind the discovery port {addr}: {source}")]
+    Discovery {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet running, huddle server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    context: Arc<Context>,
+    discovery: Option<crate::discovery::Responder>,
+}
+
+/// Counts connections in total and per address; a slot is released when its
+/// [`Admission`] is dropped.
+#[derive(Debug, Default)]
+struct Admissions {
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+#[derive(Debug)]
+struct Admission {
+    admissions: Arc<Admissions>,
+    ip: IpAddr,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut per_ip = self
+            .admissions
+            .per_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl Admissions {
+    fn admit(self: &Arc<Self>, ip: IpAddr, config: &ServerConfig) -> Result<Admission, ErrorCode> {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
+        let total: usize = per_ip.values().sum();
+        if total >= config.max_clients {
+            return Err(ErrorCode::ServerFull);
+        }
+        let count = per_ip.entry(ip).or_insert(0);
+        if *count >= config.max_clients_per_ip {
+            return Err(ErrorCode::TooManyConnectionsFromAddress);
+        }
+        *count += 1;
+        Ok(Admission {
+            admissions: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// A server running in the background (see [`Server::spawn`]).
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The chat address it listens on.
+    pub addr: SocketAddr,
+    /// The discovery address it listens on, if discovery is on.
+    pub discovery_addr: Option<SocketAddr>,
+    /// The server's id, as in its beacons and `Welcome`.
+    pub server_id: ServerId,
+    discovery_stats: Option<Arc<crate::discovery::DiscoveryStats>>,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Shuts the server down gracefully and waits for it to finish.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+
+    /// What the discovery responder has done so far, if discovery is on.
+    pub fn discovery_counts(&self) -> Option<crate::DiscoveryCounts> {
+        self.discovery_stats.as_ref().map(|stats| stats.snapshot())
+    }
+
+    /// A token that shuts the server down when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+impl Server {
+    /// Binds the chat listener (and the discovery responder, if configured).
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        let discovery = match &config.discovery {
+            Some(discovery) => Some(crate::discovery::Responder::bind(discovery).map_err(
+                |source| ServerError::Discovery {
+                    addr: discovery.bind,
+                    source,
+                },
+            )?),
+            None => None,
+        };
+        let context = Arc::new(Context {
+            hub: Arc::new(Hub::new(
+                config.history_per_room,
+                usize::from(config.limits.history_on_join),
+            )),
+            config: Arc::new(config),
+            server_id: ServerId::random(),
+            shutdown: CancellationToken::new(),
+        });
+        Ok(Self {
+            listener,
+            context,
+            discovery,
+        })
+    }
+
+    /// The chat address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.context.config.bind)
+    }
+
+    /// The discovery address actually bound, if discovery is on.
+    pub fn discovery_addr(&self) -> Option<SocketAddr> {
+        self.discovery.as_ref().and_then(|d| d.local_addr().ok())
+    }
+
+    /// This server's id.
+    pub fn server_id(&self) -> ServerId {
+        self.context.server_id
+    }
+
+    /// Runs in a background task until [`RunningServer::stop`].
+    pub fn spawn(self) -> RunningServer {
+        let shutdown = CancellationToken::new();
+        RunningServer {
+            addr: self.local_addr(),
+            discovery_addr: self.discovery_addr(),
+            server_id: self.server_id(),
+            discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
+            shutdown: shutdown.clone(),
+            task: tokio::spawn(async move { self.run(shutdown).await }),
+        }
+    }
+
+    /// Serves until `shutdown` is cancelled, then says `Bye` to every client,
+    /// lets queued frames flush (bounded by the flush timeout) and returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let Server {
+            listener,
+            context,
+            discovery,
+        } = self;
+        let config = context.config.clone();
+        info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
+        let tracker = TaskTracker::new();
+        if let Some(discovery) = discovery {
+            let port = listener
+                .local_addr()
+                .map_or(config.bind.port(), |a| a.port());
+            tracker.spawn(discovery.run(context.clone(), port, context.shutdown.clone()));
+        }
+        let admissions = Arc::new(Admissions::default());
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    warn!(%err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match admissions.admit(peer.ip(), &config) {
+                Ok(admission) => {
+                    let context = context.clone();
+                    tracker.spawn(async move {
+                        serve(stream, peer, context).await;
+                        drop(admission);
+                    });
+                }
+                Err(code) => {
+                    info!(%peer, ?code, "connection refused");
+                    let text = match code {
+                        ErrorCode::ServerFull => {
+                            format!("the server is full ({} connections)", config.max_clients)
+                        }
+                        _ => format!(
+                            "too many connections from {} (limit {})",
+                            peer.ip(),
+                            config.max_clients_per_ip
+                        ),
+                    };
+                    tracker.spawn(async move {
+                        let (_read, write) = stream.into_split();
+                        last_words(write, &reject(code, text)).await;
+                    });
+                }
+            }
+        }
+        drop(listener);
+        info!("shutting down");
+        context.shutdown.cancel();
+        tracker.close();
+        let grace = config.flush_timeout + crate::session::LAST_WORDS_TIMEOUT;
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+            warn!("some connections did not finish in time");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! A minimal test client speaking the protocol over a real socket.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // Shared by several test binaries.
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use huddle_protocol::{
+    ChatText, ClientCodec, ClientId, ClientMessage, ClientMsgId, Hello, MessageKind, Nick,
+    PROTOCOL_VERSION, RoomName, ServerMessage, ShortText, Welcome,
+};
+use huddle_server::{RunningServer, Server, ServerConfig};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+/// How long a test waits for any one frame before failing.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub async fn start(config: ServerConfig) -> RunningServer {
+    Server::bind(config).await.unwrap().spawn()
+}
+
+pub async fn start_default() -> RunningServer {
+    start(ServerConfig::loopback()).await
+}
+
+pub struct Client {
+    pub nick: String,
+    pub framed: Framed<TcpStream, ClientCodec>,
+}
+
+pub fn hello(nick: &str) -> ClientMessage {
+    ClientMessage::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        client_id: ClientId::random(),
+        nick: Nick::new(nick).unwrap(),
+        client_name: ShortText::new("test").unwrap(),
+        client_version: ShortText::new("0").unwrap(),
+    })
+}
+
+pub fn room(name: &str) -> RoomName {
+    RoomName::new(name).unwrap()
+}
+
+pub fn say(room_name: &str, text: &str) -> ClientMessage {
+    ClientMessage::Say {
+        room: room(room_name),
+        id: ClientMsgId::random(),
+        kind: MessageKind::Normal,
+        text: ChatText::new(text).unwrap(),
+    }
+}
+
+impl Client {
+    /// Connects and sends `Hello`, returning the server's first answer.
+    pub async fn handshake(addr: SocketAddr, nick: &str) -> (Self, ServerMessage) {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut client = Self {
+            nick: nick.into(),
+            framed: Framed::new(stream, ClientCodec::new()),
+        };
+        client.send(hello(nick)).await;
+        let answer = client.recv().await;
+        (client, answer)
+    }
+
+    /// Connects and expects `Welcome`.
+    pub async fn connect(addr: SocketAddr, nick: &str) -> (Self, Welcome) {
+        match Self::handshake(addr, nick).await {
+            (client, ServerMessage::Welcome(welcome)) => (client, welcome),
+            (_, other) => panic!("{nick}: expected Welcome, got {other:?}"),
+        }
+    }
+
+    /// Connects and joins `rooms`, consuming the `Joined` answers.
+    pub async fn joined(addr: SocketAddr, nick: &str, rooms: &[&str]) -> Self {
+        let (mut client, _) = Self::connect(addr, nick).await;
+        for name in rooms {
+            client.join(name).await;
+        }
+        client
+    }
+
+    pub async fn join(&mut self, name: &str) -> ServerMessage {
+        self.send(ClientMessage::Join {
+            room: room(name),
+            password: None,
+        })
+        .await;
+        self.recv_until(|m| matches!(m, ServerMessage::Joined { .. } | ServerMessage::Error(_)))
+            .await
+    }
+
+    pub async fn send(&mut self, message: ClientMessage) {
+        self.framed.send(message).await.unwrap();
+    }
+
+    pub async fn say(&mut self, room_name: &str, text: &str) {
+        self.send(say(room_name, text)).await;
+    }
+
+    /// The next frame; panics after [`PATIENCE`] or at end of stream.
+    pub async fn recv(&mut self) -> ServerMessage {
+        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            Ok(Some(Ok(message))) => message,
+            Ok(other) => panic!("{}: stream ended: {other:?}", self.nick),
+            Err(_) => panic!("{}: nothing received in {PATIENCE:?}", self.nick),
+        }
+    }
+
+    /// Skips frames until one matches.
+    pub async fn recv_until(&mut self, matches: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        loop {
+            let message = self.recv().await;
+            if matches(&message) {
+                return message;
+            }
+        }
+    }
+
+    /// The next chat message's text, skipping everything else.
+    pub async fn next_chat(&mut self) -> String {
+        match self
+            .recv_until(|m| matches!(m, ServerMessage::Chat(_)))
+            .await
+        {
+            ServerMessage::Chat(chat) => chat.text.to_string(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Reads until the server closes the stream; returns what came before.
+    pub async fn until_closed(&mut self) -> Vec<ServerMessage> {
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+                Ok(Some(Ok(message))) => seen.push(message),
+                Ok(_) => return seen,
+                Err(_) => panic!(
+                    "{}: not closed within {PATIENCE:?}; saw {seen:?}",
+                    self.nick
+                ),
+            }
+        }
+    }
+
+    /// Round-trips a ping, so everything the server sent before is in.
+    pub async fn sync(&mut self) -> Vec<ServerMessage> {
+        let token = fastrand_token();
+        self.send(ClientMessage::Ping { token }).await;
+        let mut before = Vec::new();
+        loop {
+            match self.recv().await {
+                ServerMessage::Pong { token: got } if got == token => return before,
+                other => before.push(other),
+            }
+        }
+    }
+}
+
+fn fastrand_token() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}

@@ -1,0 +1,465 @@
+//! Hostile and broken clients. Each case runs while two well-behaved clients
+//! chat in a room; the offender gets a precise error (or is dropped) and the
+//! room receives every message, in order.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+mod common;
+
+use std::{net::SocketAddr, time::Duration};
+
+use common::{Client, hello, start};
+use huddle_protocol::{
+    ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, encode_frame, encode_payload,
+};
+use huddle_server::{RunningServer, ServerConfig};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    task::JoinHandle,
+};
+
+const BACKGROUND_MESSAGES: usize = 200;
+
+/// Starts alice talking to bob in #lan; the handle checks bob got all of it.
+async fn background_chat(addr: SocketAddr) -> JoinHandle<()> {
+    let mut alice = Client::joined(addr, "alice", &["#lan"]).await;
+    let mut bob = Client::joined(addr, "bob", &["#lan"]).await;
+    alice.sync().await;
+    tokio::spawn(async move {
+        let sender = tokio::spawn(async move {
+            for n in 0..BACKGROUND_MESSAGES {
+                alice.say("#lan", &format!("{n}")).await;
+                if n % 20 == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            alice
+        });
+        for n in 0..BACKGROUND_MESSAGES {
+            assert_eq!(
+                bob.next_chat().await,
+                n.to_string(),
+                "bob lost or reordered a message"
+            );
+        }
+        sender.await.unwrap();
+    })
+}
+
+fn unlimited() -> ServerConfig {
+    let mut config = ServerConfig::loopback();
+    config.rate_limit = false;
+    config
+}
+
+async fn with_background(config: ServerConfig) -> (RunningServer, JoinHandle<()>) {
+    let server = start(config).await;
+    let chat = background_chat(server.addr).await;
+    (server, chat)
+}
+
+/// Reads raw bytes until EOF; returns the server messages they held.
+async fn read_to_close(stream: &mut TcpStream) -> Vec<ServerMessage> {
+    let mut bytes = Vec::new();
+    tokio::time::timeout(common::PATIENCE, stream.read_to_end(&mut bytes))
+        .await
+        .expect("the server did not close the connection")
+        .ok();
+    let mut messages = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        messages.push(huddle_protocol::decode_payload(&rest[4..4 + len]).unwrap());
+        rest = &rest[4 + len..];
+    }
+    messages
+}
+
+async fn greeted_stream(addr: SocketAddr, nick: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(&encode_frame(&hello(nick)).unwrap())
+        .await
+        .unwrap();
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).await.unwrap();
+    let mut welcome = vec![0u8; u32::from_be_bytes(header) as usize];
+    stream.read_exact(&mut welcome).await.unwrap();
+    stream
+}
+
+fn codes(messages: &[ServerMessage]) -> Vec<ErrorCode> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Error(report) => Some(report.code),
+            ServerMessage::Reject(reject) => Some(reject.code),
+            ServerMessage::Bye { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn garbage_before_hello_is_rejected() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&read_to_close(&mut stream).await),
+        [ErrorCode::FrameTooLarge]
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_4_gib_length_prefix_after_hello_ends_only_that_connection() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut stream = greeted_stream(server.addr, "mallory").await;
+    stream
+        .write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0])
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&read_to_close(&mut stream).await),
+        [ErrorCode::FrameTooLarge, ErrorCode::FrameTooLarge]
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn garbage_after_hello_ends_only_that_connection() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut stream = greeted_stream(server.addr, "mallory").await;
+    stream
+        .write_all(&[0x00, 0x00, 0x00, 0x03, 0xde, 0xad, 0xbe])
+        .await
+        .unwrap();
+    stream.write_all(&[0x7f; 64]).await.unwrap();
+    let messages = read_to_close(&mut stream).await;
+    assert_eq!(
+        codes(&messages),
+        [
+            ErrorCode::MalformedMessage,
+            ErrorCode::FrameTooLarge,
+            ErrorCode::FrameTooLarge
+        ]
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_valid_frame_with_invalid_fields_gets_a_precise_error_and_the_connection_lives() {
+    let (server, chat) = with_background(unlimited()).await;
+    let (mut mallory, _) = Client::connect(server.addr, "mallory").await;
+    // ChangeNick (variant 5) with a 40-byte nick, built by hand.
+    let mut payload = vec![0x05, 40];
+    payload.extend_from_slice(&[b'n'; 40]);
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&payload);
+    mallory.framed.get_mut().write_all(&frame).await.unwrap();
+    let ServerMessage::Error(report) = mallory.recv().await else {
+        panic!()
+    };
+    assert_eq!(report.code, ErrorCode::InvalidNick);
+    assert!(
+        report.text.contains("longer than the limit of 32"),
+        "{}",
+        report.text
+    );
+    // A Say with an escape sequence in its text.
+    let mut payload = vec![0x03, 0x04, b'#', b'l', b'a', b'n'];
+    payload.extend_from_slice(&[0u8; 16]);
+    payload.extend_from_slice(&[0x00, 0x03, 0x1b, b'[', b'J']);
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&payload);
+    mallory.framed.get_mut().write_all(&frame).await.unwrap();
+    let ServerMessage::Error(report) = mallory.recv().await else {
+        panic!()
+    };
+    assert_eq!(report.code, ErrorCode::InvalidText);
+    // Still connected and served.
+    assert!(mallory.sync().await.is_empty());
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_protocol_version_gets_a_readable_reject() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // A future Hello: variant 0, version 9, then fields this server cannot know.
+    let payload = [0x00, 0x09, 0xaa, 0xbb, 0xcc];
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&payload);
+    stream.write_all(&frame).await.unwrap();
+    let messages = read_to_close(&mut stream).await;
+    let [ServerMessage::Reject(reject)] = &messages[..] else {
+        panic!("{messages:?}")
+    };
+    assert_eq!(reject.code, ErrorCode::VersionMismatch);
+    assert_eq!(reject.server_version, PROTOCOL_VERSION);
+    assert!(
+        reject.text.contains("version 1") && reject.text.contains('9'),
+        "{}",
+        reject.text
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_first_frame_that_is_not_hello_is_rejected() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(&encode_frame(&ClientMessage::ListRooms).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        codes(&read_to_close(&mut stream).await),
+        [ErrorCode::HandshakeRequired]
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_without_hello_is_dropped_after_the_timeout() {
+    let mut config = unlimited();
+    config.hello_timeout = Duration::from_millis(300);
+    let (server, chat) = with_background(config).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    // A slow-loris: half a header, then nothing.
+    silent.write_all(&[0, 0]).await.unwrap();
+    assert_eq!(
+        codes(&read_to_close(&mut silent).await),
+        [ErrorCode::HandshakeTimeout]
+    );
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_frame_cut_off_by_a_disconnect_is_a_quit() {
+    let (server, chat) = with_background(unlimited()).await;
+    let mut carol = Client::joined(server.addr, "carol", &["#quiet"]).await;
+    let mut stream = greeted_stream(server.addr, "mallory").await;
+    let join = encode_payload(&ClientMessage::Join {
+        room: common::room("#quiet"),
+        password: None,
+    })
+    .unwrap();
+    let mut frame = (join.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&join);
+    stream.write_all(&frame).await.unwrap();
+    let ServerMessage::Presence(joined) = carol.recv().await else {
+        panic!()
+    };
+    assert_eq!(joined.nick.as_str(), "mallory");
+    let full = encode_frame(&common::say("#quiet", "never finished")).unwrap();
+    stream.write_all(&full[..full.len() / 2]).await.unwrap();
+    drop(stream);
+    let ServerMessage::Presence(quit) = carol.recv().await else {
+        panic!()
+    };
+    assert_eq!(quit.nick.as_str(), "mallory");
+    assert!(matches!(
+        quit.event,
+        huddle_protocol::PresenceEvent::Quit { .. }
+    ));
+    assert!(
+        carol.sync().await.is_empty(),
+        "the half frame was delivered"
+    );
+    // The nick is free again.
+    let _ = Client::connect(server.addr, "mallory").await;
+    chat.await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_is_told_to_slow_down_then_dropped() {
+    let mut config = ServerConfig::loopback();
+    config.limits.rate_per_second = 20;
+    config.limits.rate_burst = 30;
+    let server = start(config).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    let mut flooder = Client::joined(server.addr, "flooder", &["#lan"]).await;
+    bob.sync().await;
+    for n in 0..200 {
+        if flooder
+            .framed
+            .send(common::say("#lan", &format!("spam {n}")))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let seen = flooder.until_closed().await;
+    let codes = codes(&seen);
+    assert!(codes.contains(&ErrorCode::RateLimited), "{codes:?}");
+    assert_eq!(codes.last(), Some(&ErrorCode::Flooding));
+    let acks = seen
+        .iter()
+        .filter(|m| matches!(m, ServerMessage::Ack { .. }))
+        .count();
+    // Bob got exactly the accepted messages, in order, then the quit.
+    for n in 0..acks {
+        assert_eq!(bob.next_chat().await, format!("spam {n}"));
+    }
+    let ServerMessage::Presence(quit) = bob.recv().await else {
+        panic!()
+    };
+    assert_eq!(
+        quit.event,
+        huddle_protocol::PresenceEvent::Quit {
+            reason: huddle_protocol::ShortText::new("flooding").unwrap()
+        }
+    );
+    server.stop().await;
+}
+
+use futures_util::SinkExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_never_reads_is_dropped_and_nobody_else_waits() {
+    let mut config = unlimited();
+    config.outbound_max_frames = 1024;
+    config.outbound_max_bytes = 1024 * 1024;
+    let server = start(config).await;
+    let mut alice = Client::joined(server.addr, "alice", &["#big"]).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#big"]).await;
+
+    // The slow client asks for a tiny receive buffer and then never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let mut slow = Client {
+        nick: "slow".into(),
+        framed: tokio_util::codec::Framed::new(stream, Default::default()),
+    };
+    slow.send(hello("slow")).await;
+    assert!(matches!(slow.recv().await, ServerMessage::Welcome(_)));
+    slow.join("#big").await;
+    alice.sync().await;
+    bob.sync().await;
+
+    let text = "x".repeat(4000);
+    const COUNT: usize = 5000;
+    let delivered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let delivered_to_bob = delivered.clone();
+    let reader = tokio::spawn(async move {
+        let mut quit_seen = false;
+        for _ in 0..COUNT {
+            loop {
+                match bob.recv().await {
+                    ServerMessage::Chat(chat) => {
+                        assert_eq!(chat.text.len(), 4000);
+                        delivered_to_bob.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                    ServerMessage::Presence(p) => {
+                        assert_eq!(p.nick.as_str(), "slow");
+                        quit_seen = true;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        if !quit_seen {
+            let ServerMessage::Presence(p) = bob.recv().await else {
+                panic!()
+            };
+            assert_eq!(
+                p.event,
+                huddle_protocol::PresenceEvent::Quit {
+                    reason: huddle_protocol::ShortText::new("slow consumer").unwrap()
+                }
+            );
+        }
+    });
+    // Alice reads her acks on the side, so she is not a slow reader herself.
+    let (mut sink, mut acks) = futures_util::StreamExt::split(alice.framed);
+    let ack_reader = tokio::spawn(async move {
+        let mut count = 0;
+        while count < COUNT {
+            match futures_util::StreamExt::next(&mut acks).await {
+                Some(Ok(ServerMessage::Ack { .. })) => count += 1,
+                Some(Ok(_)) => {}
+                other => panic!("alice: {other:?}"),
+            }
+        }
+    });
+    // Alice keeps at most 100 messages ahead of bob: bob is a fair reader,
+    // only the silent client falls behind.
+    for n in 0..COUNT {
+        while n - delivered.load(std::sync::atomic::Ordering::Relaxed) >= 100 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        sink.send(common::say("#big", &text)).await.unwrap();
+    }
+    reader.await.unwrap();
+    ack_reader.await.unwrap();
+    // The slow client, reading at last, finds the error (if its socket took
+    // it) and the end of the stream well before all 20 MB.
+    let seen = slow.until_closed().await;
+    let chats = seen
+        .iter()
+        .filter(|m| matches!(m, ServerMessage::Chat(_)))
+        .count();
+    assert!(
+        chats < COUNT / 2,
+        "the slow client got {chats} messages: not dropped early"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connection_limits_per_address_and_in_total() {
+    let mut config = unlimited();
+    config.max_clients_per_ip = 2;
+    let server = start(config).await;
+    let _a = Client::connect(server.addr, "a").await;
+    let _b = Client::connect(server.addr, "b").await;
+    let (_, answer) = Client::handshake(server.addr, "c").await;
+    let ServerMessage::Reject(reject) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(reject.code, ErrorCode::TooManyConnectionsFromAddress);
+    server.stop().await;
+
+    let mut config = unlimited();
+    config.max_clients = 1;
+    let server = start(config).await;
+    let (mut a, _) = Client::connect(server.addr, "a").await;
+    let (_, answer) = Client::handshake(server.addr, "b").await;
+    let ServerMessage::Reject(reject) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(reject.code, ErrorCode::ServerFull);
+    // A slot frees when a client leaves.
+    a.send(ClientMessage::Quit {
+        reason: Default::default(),
+    })
+    .await;
+    a.until_closed().await;
+    let mut admitted = false;
+    for _ in 0..50 {
+        if let (_, ServerMessage::Welcome(_)) = Client::handshake(server.addr, "b").await {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "the slot was never released");
+    server.stop().await;
+}
