@@ -1,1 +1,48 @@
-pub fn x() {}
+//! The huddle client: LAN discovery, the network session, the TUI and the
+//! plain line mode. The binary in `main.rs` only parses arguments and picks
+//! one of these.
+
+pub mod config;
+pub mod discovery;
+pub mod host;
+pub mod net;
+pub mod plain;
+pub mod sanitize;
+pub mod tui;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `host` with `:port` appended unless it already names a port.
+pub fn with_default_port(host: &str, port: u16) -> String {
+    if host.parse::<std::net::SocketAddr>().is_ok() {
+        return host.to_owned();
+    }
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return format!("[{host}]:{port}");
+    }
+    match host.rsplit_once(':') {
+        Some((_, p)) if p.parse::<u16>().is_ok() => host.to_owned(),
+        _ => format!("{host}:{port}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ports() {
+        assert_eq!(with_default_port("box", 7007), "box:7007");
+        assert_eq!(with_default_port("box:9", 7007), "box:9");
+        assert_eq!(with_default_port("10.0.0.1", 7007), "10.0.0.1:7007");
+        assert_eq!(with_default_port("::1", 7007), "[::1]:7007");
+        assert_eq!(with_default_port("[::1]:8", 7007), "[::1]:8");
+    }
+}

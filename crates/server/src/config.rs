@@ -53,6 +53,17 @@ pub struct DiscoveryConfig {
     pub replies_per_second: u32,
 }
 
+impl DiscoveryConfig {
+    /// The LAN-wide broadcast address and this host's loopback broadcast
+    /// address on `port`: where announcements go by default.
+    pub fn broadcast_targets(port: u16) -> Vec<SocketAddr> {
+        vec![
+            SocketAddr::from(([255, 255, 255, 255], port)),
+            SocketAddr::from(([127, 255, 255, 255], port)),
+        ]
+    }
+}
+
 impl Default for DiscoveryConfig {
     fn default() -> Self {
         Self {

@@ -34,6 +34,14 @@ use crate::{config::DiscoveryConfig, connection::Context};
 /// sources cannot grow it without bound.
 const MAX_TRACKED_SOURCES: usize = 4096;
 
+/// Probers heard from within this long get the goodbye beacon by unicast
+/// (clients do not listen on the discovery port, so a broadcast goodbye
+/// alone would miss them).
+const RECENT_PROBER_WINDOW: Duration = Duration::from_secs(60);
+
+/// At most this many recent probers are remembered for the goodbye.
+const MAX_RECENT_PROBERS: usize = 256;
+
 /// Counters of what the responder did.
 #[derive(Debug, Default)]
 pub(crate) struct DiscoveryStats {
@@ -168,6 +176,7 @@ impl Responder {
             per_second: self.config.replies_per_second,
             windows: HashMap::new(),
         };
+        let mut recent_probers: HashMap<SocketAddr, Instant> = HashMap::new();
         let mut announce = tokio::time::interval(self.config.announce_every);
         let mut buffer = vec![0u8; MAX_DATAGRAM_LEN + 1];
         loop {
@@ -176,13 +185,23 @@ impl Responder {
                 _ = announce.tick() => self.announce(&context, tcp_port, false).await,
                 received = self.socket.recv_from(&mut buffer) => {
                     let Ok((len, source)) = received else { continue };
-                    self.on_datagram(&buffer[..len], source, &context, tcp_port, &mut budget).await;
+                    if self.on_datagram(&buffer[..len], source, &context, tcp_port, &mut budget).await {
+                        remember(&mut recent_probers, source);
+                    }
                 }
             }
         }
         self.announce(&context, tcp_port, true).await;
+        if let Some(goodbye) = Self::beacon(&context, tcp_port, 0, true) {
+            for (prober, heard) in &recent_probers {
+                if heard.elapsed() < RECENT_PROBER_WINDOW {
+                    let _ = self.socket.send_to(&goodbye, prober).await;
+                }
+            }
+        }
     }
 
+    /// Handles one datagram; true if it was a probe that got an answer.
     async fn on_datagram(
         &self,
         bytes: &[u8],
@@ -190,31 +209,45 @@ impl Responder {
         context: &Context,
         tcp_port: u16,
         budget: &mut ReplyBudget,
-    ) {
+    ) -> bool {
         let probe = match decode_datagram(bytes) {
             Ok(Datagram::Probe(probe)) => probe,
             // Beacons from other servers (or our own announcements) need no answer.
-            Ok(Datagram::Beacon(_)) => return,
+            Ok(Datagram::Beacon(_)) => return false,
             Err(DatagramError::Foreign) => {
                 self.stats.foreign.fetch_add(1, Ordering::Relaxed);
-                return;
+                return false;
             }
             Err(err) => {
                 debug!(%source, %err, "discovery datagram dropped");
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                return;
+                return false;
             }
         };
         if !budget.allow(source.ip(), Instant::now()) {
             self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
-        if let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false)
-            && self.socket.send_to(&reply, source).await.is_ok()
-        {
+        let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false) else {
+            return false;
+        };
+        let sent = self.socket.send_to(&reply, source).await.is_ok();
+        if sent {
             self.stats.answered.fetch_add(1, Ordering::Relaxed);
         }
+        sent
     }
+}
+
+fn remember(recent: &mut HashMap<SocketAddr, Instant>, prober: SocketAddr) {
+    let now = Instant::now();
+    if recent.len() >= MAX_RECENT_PROBERS && !recent.contains_key(&prober) {
+        recent.retain(|_, heard| now.duration_since(*heard) < RECENT_PROBER_WINDOW);
+        if recent.len() >= MAX_RECENT_PROBERS {
+            return;
+        }
+    }
+    recent.insert(prober, now);
 }
 
 #[cfg(test)]

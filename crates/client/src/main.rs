@@ -1,0 +1,232 @@
+//! `huddle`: terminal chat rooms for a LAN.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use huddle::{
+    config::Config,
+    discovery::{Browser, BrowserConfig, FoundServer},
+    host::{HostOptions, host},
+    plain::{self, PlainOptions},
+    tui::run::{self, Start},
+    with_default_port,
+};
+use huddle_protocol::{DEFAULT_DISCOVERY_PORT, DEFAULT_TCP_PORT, Nick, RoomName};
+use tokio::net::lookup_host;
+
+/// Terminal chat rooms for your LAN. With no arguments, opens a browser of
+/// the servers on your network (Enter connects, h hosts one here).
+#[derive(Debug, Parser)]
+#[command(name = "huddle", version)]
+struct Args {
+    /// Host a server on this machine and join it.
+    #[arg(long, conflicts_with = "connect")]
+    host: bool,
+    /// The hosted server's name on the LAN.
+    #[arg(long)]
+    name: Option<String>,
+    /// TCP port for the hosted server (another free port if taken).
+    #[arg(long, default_value_t = DEFAULT_TCP_PORT)]
+    port: u16,
+    /// Connect to this server (HOST[:PORT]) instead of browsing.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    connect: Option<String>,
+    /// Your nick (remembered for next time).
+    #[arg(long)]
+    nick: Option<String>,
+    /// Rooms to join (repeatable; default #general).
+    #[arg(long = "room", value_name = "ROOM")]
+    rooms: Vec<String>,
+    /// Plain line mode: stdin lines are sent, events are printed one per line.
+    #[arg(long)]
+    plain: bool,
+    /// Also probe this host by unicast, for networks that drop broadcast
+    /// (repeatable).
+    #[arg(long = "probe", value_name = "HOST[:PORT]", global = true)]
+    probes: Vec<String>,
+    /// UDP port for LAN discovery.
+    #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT, global = true)]
+    discovery_port: u16,
+    /// Probe only this host's loopback, never the LAN (for tests).
+    #[arg(long, hide = true, global = true)]
+    loopback_only: bool,
+    /// The config file (default: the platform's config dir).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Commands>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// List the huddle servers on your network, then exit.
+    Discover {
+        /// Seconds to listen for answers.
+        #[arg(long, default_value_t = 3.0)]
+        timeout: f64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn resolve_probes(hosts: &[String], port: u16) -> Vec<SocketAddr> {
+    let mut addrs = Vec::new();
+    for host in hosts {
+        if let Ok(found) = lookup_host(with_default_port(host, port)).await {
+            addrs.extend(found.filter(SocketAddr::is_ipv4));
+        }
+    }
+    addrs
+}
+
+fn print_table(servers: &[FoundServer]) {
+    if servers.is_empty() {
+        println!(
+            "No huddle server answered. Host one with `huddle --host`, or probe a host directly with --probe HOST."
+        );
+        return;
+    }
+    println!(
+        "{:<20} {:<22} {:>5} {:>9}  {:<7} ROOMS",
+        "NAME", "ADDRESS", "USERS", "RTT", "VERSION"
+    );
+    for server in servers {
+        let rtt = server
+            .rtt_ms
+            .map_or_else(|| "-".into(), |ms| format!("{ms:.2} ms"));
+        let rooms = match &server.incompatible {
+            Some(why) => format!("incompatible: {why}"),
+            None => server
+                .rooms
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.members))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!(
+            "{:<20} {:<22} {:>5} {:>9}  {:<7} {}",
+            huddle::sanitize::sanitize(&server.name),
+            server.addr,
+            server.users,
+            rtt,
+            server.version,
+            huddle::sanitize::sanitize(&rooms)
+        );
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUDDLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config_path = args.config.clone().or_else(Config::default_path);
+    let mut config = match &config_path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let mut probes: Vec<String> = args.probes.clone();
+    probes.extend(config.probe.iter().cloned());
+    probes.extend(
+        config
+            .known_servers
+            .iter()
+            .map(|s| s.rsplit_once(':').map_or(s.as_str(), |(h, _)| h).to_owned()),
+    );
+    let browser = BrowserConfig {
+        port: args.discovery_port,
+        broadcast: !args.loopback_only,
+        unicast: resolve_probes(&probes, args.discovery_port).await,
+        ..BrowserConfig::default()
+    };
+
+    if let Some(Commands::Discover { timeout, json }) = &args.command {
+        init_logging();
+        let browser = Browser::new(browser).context("cannot open a UDP socket for discovery")?;
+        let servers = browser
+            .discover(Duration::from_secs_f64(timeout.max(0.1)))
+            .await;
+        if *json {
+            println!("{}", serde_json::json!({ "servers": servers }));
+        } else {
+            print_table(&servers);
+        }
+        return Ok(());
+    }
+
+    if let Some(nick) = &args.nick {
+        Nick::new(nick.clone()).with_context(|| format!("--nick {nick:?}"))?;
+    }
+    let host_name = args.name.clone().unwrap_or_else(|| {
+        let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+        format!("{user}'s huddle")
+    });
+    let host_options = HostOptions {
+        name: host_name,
+        port: args.port,
+        discovery_port: Some(args.discovery_port),
+    };
+
+    if args.plain {
+        init_logging();
+        let Some(nick) = args.nick.clone().or_else(|| config.nick.clone()) else {
+            bail!("plain mode needs a nick: pass --nick NICK");
+        };
+        let room = args
+            .rooms
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "#general".into());
+        let mut hosted = None;
+        let addr = match (&args.connect, args.host) {
+            (Some(addr), _) => with_default_port(addr, DEFAULT_TCP_PORT),
+            (None, true) => {
+                let server = host(&host_options).await.context("cannot host a server")?;
+                let addr = server.local_addr.clone();
+                hosted = Some(server);
+                addr
+            }
+            (None, false) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
+        };
+        let options = PlainOptions {
+            addr,
+            nick: Nick::new(nick)?,
+            client_id: config.client_id(),
+            room: RoomName::new(room)?,
+        };
+        let result = plain::run(options, tokio::io::stdin(), tokio::io::stdout()).await;
+        if let Some(hosted) = hosted {
+            hosted.server.stop().await;
+        }
+        return result.context("plain mode failed");
+    }
+
+    let start = match (&args.connect, args.host) {
+        (Some(addr), _) => Start::Connect {
+            addr: with_default_port(addr, DEFAULT_TCP_PORT),
+            rooms: args.rooms.clone(),
+        },
+        (None, true) => Start::Host {
+            rooms: args.rooms.clone(),
+        },
+        (None, false) => Start::Browser,
+    };
+    run::run(run::Options {
+        config,
+        config_path,
+        start,
+        nick: args.nick.clone(),
+        browser,
+        host: host_options,
+    })
+    .await
+}

@@ -1,0 +1,350 @@
+//! The network side of a client: the handshake, and a session task that
+//! keeps a connection up (reconnecting with exponential backoff and jitter),
+//! answers keepalive pings, measures latency, and reports everything as
+//! [`NetEvent`]s.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use huddle_protocol::{
+    ClientCodec, ClientId, ClientMessage, CodecError, ErrorCode, Hello, Nick, PROTOCOL_VERSION,
+    Reject, ServerMessage, ShortText, Welcome,
+};
+use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
+use tokio_util::{codec::Framed, sync::CancellationToken};
+
+/// A framed connection to a server.
+pub type Connection = Framed<TcpStream, ClientCodec>;
+
+/// How long connecting and the handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address did not resolve or the TCP connection failed.
+    #[error("cannot connect to {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server refused the handshake.
+    #[error("the server refused: {} ({:?})", .0.text, .0.code)]
+    Rejected(Reject),
+    /// The server broke the protocol or closed the connection.
+    #[error("handshake failed: {0}")]
+    Protocol(String),
+    /// Nothing happened in time.
+    #[error("no answer from {0} within {HANDSHAKE_TIMEOUT:?}")]
+    Timeout(String),
+}
+
+impl ConnectError {
+    /// Whether trying again later could succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ConnectError::Rejected(reject) => !matches!(
+                reject.code,
+                ErrorCode::VersionMismatch | ErrorCode::InvalidNick | ErrorCode::HandshakeRequired
+            ),
+            _ => true,
+        }
+    }
+}
+
+/// The `Hello` this program sends.
+pub fn hello(client_id: ClientId, nick: Nick) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        client_id,
+        nick,
+        client_name: ShortText::lossy("huddle"),
+        client_version: ShortText::lossy(env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// Connects to `addr` (`host:port`) and performs the handshake.
+pub async fn connect(addr: &str, hello: Hello) -> Result<(Connection, Welcome), ConnectError> {
+    let attempt = async {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| ConnectError::Io {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let mut connection = Framed::new(stream, ClientCodec::new());
+        connection
+            .send(ClientMessage::Hello(hello))
+            .await
+            .map_err(|err| ConnectError::Protocol(err.to_string()))?;
+        match connection.next().await {
+            Some(Ok(ServerMessage::Welcome(welcome))) => Ok((connection, welcome)),
+            Some(Ok(ServerMessage::Reject(reject))) => Err(ConnectError::Rejected(reject)),
+            Some(Ok(other)) => Err(ConnectError::Protocol(format!(
+                "expected Welcome, got {other:?}"
+            ))),
+            Some(Err(err)) => Err(ConnectError::Protocol(err.to_string())),
+            None => Err(ConnectError::Protocol(
+                "the server closed the connection".into(),
+            )),
+        }
+    };
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, attempt)
+        .await
+        .unwrap_or_else(|_| Err(ConnectError::Timeout(addr.to_owned())))
+}
+
+/// What the session task reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    /// A connection attempt starts (0 for the first).
+    Connecting {
+        /// Attempts since the last success.
+        attempt: u32,
+    },
+    /// Connected and greeted.
+    Connected(Box<Welcome>),
+    /// A frame from the server.
+    Message(ServerMessage),
+    /// A round trip of our own ping.
+    Latency(Duration),
+    /// The connection was lost; a retry follows after `retry_in`.
+    Disconnected {
+        /// Why.
+        reason: String,
+        /// When the next attempt starts.
+        retry_in: Duration,
+    },
+    /// The nick was taken, so the session asked for another.
+    NickTaken {
+        /// The nick asked for.
+        wanted: String,
+        /// The nick tried next.
+        trying: String,
+    },
+    /// The session gave up (a refusal that retrying cannot fix).
+    Failed(String),
+}
+
+/// How the session connects.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `host:port`, resolved on every attempt.
+    pub addr: String,
+    /// The nick to ask for.
+    pub nick: Nick,
+    /// This installation's id.
+    pub client_id: ClientId,
+    /// Time between latency pings.
+    pub ping_every: Duration,
+}
+
+/// The handle the UI keeps to a running session.
+#[derive(Debug)]
+pub struct NetHandle {
+    outgoing: mpsc::UnboundedSender<ClientMessage>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl NetHandle {
+    /// Queues a message for the server.
+    pub fn send(&self, message: ClientMessage) {
+        let _ = self.outgoing.send(message);
+    }
+
+    /// Says `Quit` (if connected), waits briefly for it to go out, and ends
+    /// the session.
+    pub async fn shutdown(self, reason: &str) {
+        let _ = self.outgoing.send(ClientMessage::Quit {
+            reason: ShortText::lossy(reason),
+        });
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(2), &mut task)
+            .await
+            .is_err()
+        {
+            self.stop.cancel();
+            let _ = tokio::time::timeout(Duration::from_millis(200), task).await;
+        }
+    }
+}
+
+/// The delay before reconnect attempt `attempt` (0-based): exponential from
+/// 500 ms, capped at 30 s, with ±50 % jitter so a restarted server is not hit
+/// by every client at once.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500).saturating_mul(1 << attempt.min(6));
+    let capped = base.min(Duration::from_secs(30));
+    capped.mul_f64(0.5 + fastrand::f64())
+}
+
+/// Starts a session task that connects to `config.addr` and keeps
+/// reconnecting until [`NetHandle::shutdown`].
+pub fn spawn_session(config: SessionConfig, events: mpsc::UnboundedSender<NetEvent>) -> NetHandle {
+    let (outgoing, incoming) = mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run_session(config, events, incoming, stop.clone()));
+    NetHandle {
+        outgoing,
+        stop,
+        task,
+    }
+}
+
+enum Ended {
+    /// The user quit: do not reconnect.
+    Quit,
+    Lost(String),
+}
+
+async fn run_session(
+    config: SessionConfig,
+    events: mpsc::UnboundedSender<NetEvent>,
+    mut outgoing: mpsc::UnboundedReceiver<ClientMessage>,
+    stop: CancellationToken,
+) {
+    let emit = |event| {
+        let _ = events.send(event);
+    };
+    let mut nick = config.nick.clone();
+    let mut attempt = 0u32;
+    loop {
+        emit(NetEvent::Connecting { attempt });
+        let reason = match connect(&config.addr, hello(config.client_id, nick.clone())).await {
+            Ok((connection, welcome)) => {
+                attempt = 0;
+                nick = welcome.nick.clone();
+                emit(NetEvent::Connected(Box::new(welcome)));
+                match serve(connection, &mut outgoing, &events, &stop, config.ping_every).await {
+                    Ended::Quit => return,
+                    Ended::Lost(reason) => reason,
+                }
+            }
+            Err(ConnectError::Rejected(reject)) if reject.code == ErrorCode::NickInUse => {
+                // The nick is taken (perhaps by our own ghost): try another.
+                let wanted = nick.to_string();
+                match Nick::new(format!("{nick}_")) {
+                    Ok(next) if wanted.len() < config.nick.as_str().len() + 3 => {
+                        emit(NetEvent::NickTaken {
+                            wanted,
+                            trying: next.to_string(),
+                        });
+                        nick = next;
+                        continue;
+                    }
+                    _ => reject.text,
+                }
+            }
+            Err(err) if !err.is_retryable() => {
+                emit(NetEvent::Failed(err.to_string()));
+                return;
+            }
+            Err(err) => err.to_string(),
+        };
+        let retry_in = backoff(attempt);
+        attempt = attempt.saturating_add(1);
+        emit(NetEvent::Disconnected { reason, retry_in });
+        // Messages queued while disconnected are dropped: the UI only sends
+        // while connected and re-joins its rooms on reconnect.
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(retry_in) => {}
+            quit = wait_for_quit(&mut outgoing) => if quit { return },
+        }
+        while outgoing.try_recv().is_ok() {}
+    }
+}
+
+/// Resolves true when a `Quit` (or the end of the channel) arrives.
+async fn wait_for_quit(outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>) -> bool {
+    loop {
+        match outgoing.recv().await {
+            None | Some(ClientMessage::Quit { .. }) => return true,
+            Some(_) => {}
+        }
+    }
+}
+
+async fn serve(
+    mut connection: Connection,
+    outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>,
+    events: &mpsc::UnboundedSender<NetEvent>,
+    stop: &CancellationToken,
+    ping_every: Duration,
+) -> Ended {
+    let started = Instant::now();
+    let mut pinger = tokio::time::interval(ping_every);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return Ended::Quit,
+            _ = pinger.tick() => {
+                let token = started.elapsed().as_micros() as u64;
+                if connection.send(ClientMessage::Ping { token }).await.is_err() {
+                    return Ended::Lost("the connection failed".into());
+                }
+            }
+            message = outgoing.recv() => {
+                let Some(message) = message else { return Ended::Quit };
+                let quitting = matches!(message, ClientMessage::Quit { .. });
+                if let Err(err) = connection.send(message).await {
+                    return Ended::Lost(err.to_string());
+                }
+                if quitting {
+                    // Wait briefly for the server's Bye so the Quit is not lost.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Some(Ok(message)) = connection.next().await {
+                            if matches!(message, ServerMessage::Bye { .. }) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                    return Ended::Quit;
+                }
+            }
+            frame = connection.next() => match frame {
+                None => return Ended::Lost("the server closed the connection".into()),
+                Some(Err(CodecError::Io(err))) => return Ended::Lost(err.to_string()),
+                Some(Err(err)) => return Ended::Lost(format!("protocol error: {err}")),
+                Some(Ok(ServerMessage::Ping { token })) => {
+                    let _ = connection.send(ClientMessage::Pong { token }).await;
+                }
+                Some(Ok(ServerMessage::Pong { token })) => {
+                    let sent = Duration::from_micros(token);
+                    let _ = events.send(NetEvent::Latency(started.elapsed().saturating_sub(sent)));
+                }
+                Some(Ok(message)) => {
+                    let bye = match &message {
+                        ServerMessage::Bye { reason, .. } => Some(reason.to_string()),
+                        _ => None,
+                    };
+                    let _ = events.send(NetEvent::Message(message));
+                    if let Some(reason) = bye {
+                        return Ended::Lost(format!("the server said goodbye: {reason}"));
+                    }
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_a_cap() {
+        for attempt in 0..20 {
+            let base = (500u64 << attempt.min(6)).min(30_000) as f64;
+            let delay = backoff(attempt).as_millis() as f64;
+            assert!(
+                delay >= base * 0.5 && delay <= base * 1.5,
+                "attempt {attempt}: {delay} ms"
+            );
+        }
+    }
+}

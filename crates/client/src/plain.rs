@@ -1,0 +1,353 @@
+//! Plain line mode for scripts and bots: lines on stdin are sent (slash
+//! commands work), events are printed one per line, and at end of input the
+//! client waits for every message to be acknowledged, then quits cleanly.
+
+use std::{collections::HashSet, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use huddle_protocol::{
+    ChatText, ClientId, ClientMessage, ClientMsgId, MessageKind, Nick, PresenceEvent, RoomName,
+    ServerMessage, ShortText, Target,
+};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use crate::{
+    net::{Connection, connect, hello},
+    sanitize::sanitize,
+    tui::commands::{Command, parse},
+};
+
+/// How long to wait at end of input for outstanding acknowledgements.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What plain mode failed at.
+#[derive(Debug, thiserror::Error)]
+pub enum PlainError {
+    #[error(transparent)]
+    Connect(#[from] crate::net::ConnectError),
+    #[error("the connection failed: {0}")]
+    Connection(String),
+    #[error("cannot join {room}: {reason}")]
+    Join { room: String, reason: String },
+    #[error("{0} message(s) were not acknowledged by the server")]
+    Unacknowledged(usize),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Formats one server event as a line of output, if it is worth printing.
+pub fn format_event(message: &ServerMessage) -> Option<String> {
+    let line = match message {
+        ServerMessage::Chat(chat) => {
+            let place = match &chat.target {
+                Target::Room(room) => room.to_string(),
+                Target::Direct(_) => format!("@{}", chat.from),
+            };
+            match chat.kind {
+                MessageKind::Normal => format!("[{place}] <{}> {}", chat.from, chat.text),
+                MessageKind::Action => format!("[{place}] * {} {}", chat.from, chat.text),
+            }
+        }
+        ServerMessage::Presence(presence) => {
+            let what = match &presence.event {
+                PresenceEvent::Joined => "joined".to_owned(),
+                PresenceEvent::Left { reason } => format!("left ({reason})"),
+                PresenceEvent::Quit { reason } => format!("quit ({reason})"),
+                PresenceEvent::Renamed { new_nick } => format!("is now known as {new_nick}"),
+            };
+            format!("[{}] -!- {} {what}", presence.room, presence.nick)
+        }
+        ServerMessage::Joined { room, members, .. } => {
+            format!("[{room}] -!- joined; {} member(s)", members.len())
+        }
+        ServerMessage::Parted { room } => format!("[{room}] -!- left"),
+        ServerMessage::Topic { room, topic, by } => {
+            format!("[{room}] -!- {by} set the topic: {topic}")
+        }
+        ServerMessage::RoomList { rooms } => {
+            let names: Vec<String> = rooms
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.members))
+                .collect();
+            format!("-!- rooms: {}", names.join(", "))
+        }
+        ServerMessage::MemberList { room, members } => {
+            let names: Vec<String> = members.iter().map(ToString::to_string).collect();
+            format!("[{room}] -!- members: {}", names.join(", "))
+        }
+        ServerMessage::Error(report) => format!("error: {}", report.text),
+        ServerMessage::Notice { text } => format!("-!- {text}"),
+        ServerMessage::NickChanged { new, .. } => format!("-!- you are now known as {new}"),
+        ServerMessage::Bye { reason, .. } => format!("-!- the server said goodbye: {reason}"),
+        _ => return None,
+    };
+    // Each event is exactly one line, whatever the text held.
+    Some(
+        line.split('\n')
+            .map(sanitize)
+            .collect::<Vec<_>>()
+            .join(" ⏎ "),
+    )
+}
+
+struct Plain<W> {
+    connection: Connection,
+    out: W,
+    room: Option<RoomName>,
+    pending: HashSet<ClientMsgId>,
+    failed: usize,
+}
+
+impl<W: AsyncWrite + Unpin> Plain<W> {
+    async fn print(&mut self, line: &str) -> Result<(), PlainError> {
+        self.out.write_all(line.as_bytes()).await?;
+        self.out.write_all(b"\n").await?;
+        self.out.flush().await?;
+        Ok(())
+    }
+
+    async fn send(&mut self, message: ClientMessage) -> Result<(), PlainError> {
+        if let Some(id) = message.client_msg_id() {
+            self.pending.insert(id);
+        }
+        self.connection
+            .send(message)
+            .await
+            .map_err(|err| PlainError::Connection(err.to_string()))
+    }
+
+    async fn on_message(&mut self, message: ServerMessage) -> Result<(), PlainError> {
+        match &message {
+            ServerMessage::Ack { id, .. } => {
+                self.pending.remove(id);
+            }
+            ServerMessage::Ping { token } => {
+                let token = *token;
+                self.send(ClientMessage::Pong { token }).await?;
+            }
+            ServerMessage::Error(report) => {
+                if let Some(id) = report.id
+                    && self.pending.remove(&id)
+                {
+                    self.failed += 1;
+                }
+            }
+            ServerMessage::Joined { room, .. } => self.room = Some(room.clone()),
+            _ => {}
+        }
+        if let Some(line) = format_event(&message) {
+            self.print(&line).await?;
+        }
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Result<ServerMessage, PlainError> {
+        match self.connection.next().await {
+            Some(Ok(message)) => Ok(message),
+            Some(Err(err)) => Err(PlainError::Connection(err.to_string())),
+            None => Err(PlainError::Connection(
+                "the server closed the connection".into(),
+            )),
+        }
+    }
+
+    async fn join(&mut self, room: RoomName) -> Result<(), PlainError> {
+        self.send(ClientMessage::Join {
+            room: room.clone(),
+            password: None,
+        })
+        .await?;
+        loop {
+            let message = self.next().await?;
+            let done = match &message {
+                ServerMessage::Joined { .. } => Some(Ok(())),
+                ServerMessage::Error(report) => Some(Err(PlainError::Join {
+                    room: room.to_string(),
+                    reason: report.text.to_string(),
+                })),
+                _ => None,
+            };
+            self.on_message(message).await?;
+            if let Some(done) = done {
+                return done;
+            }
+        }
+    }
+
+    /// Turns one input line into a request, printing what is wrong with it.
+    async fn on_line(&mut self, line: &str) -> Result<bool, PlainError> {
+        let command = match parse(line) {
+            Ok(command) => command,
+            Err(err) => {
+                self.print(&format!("error: {err}")).await?;
+                return Ok(true);
+            }
+        };
+        let id = ClientMsgId::random();
+        let message = match command {
+            Command::Say(text) | Command::Me(text) if text.is_empty() => return Ok(true),
+            Command::Say(text) | Command::Me(text) => {
+                let kind = if line.starts_with("/me") {
+                    MessageKind::Action
+                } else {
+                    MessageKind::Normal
+                };
+                match (self.room.clone(), ChatText::new(text)) {
+                    (Some(room), Ok(text)) => ClientMessage::Say {
+                        room,
+                        id,
+                        kind,
+                        text,
+                    },
+                    (None, _) => {
+                        return self
+                            .print("error: not in a room: /join one first")
+                            .await
+                            .map(|()| true);
+                    }
+                    (_, Err(err)) => {
+                        return self.print(&format!("error: {err}")).await.map(|()| true);
+                    }
+                }
+            }
+            Command::Msg { nick, text } => match (Nick::new(nick), ChatText::new(text)) {
+                (Ok(to), Ok(text)) => ClientMessage::Direct {
+                    to,
+                    id,
+                    kind: MessageKind::Normal,
+                    text,
+                },
+                (Err(err), _) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                (_, Err(err)) => return self.print(&format!("error: {err}")).await.map(|()| true),
+            },
+            Command::Join { room, password } => match RoomName::new(room) {
+                Ok(room) => ClientMessage::Join {
+                    room,
+                    password: password.map(|p| ShortText::lossy(&p)),
+                },
+                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+            },
+            Command::Part { room, reason } => match room.map(RoomName::new).transpose() {
+                Ok(Some(room)) => ClientMessage::Part {
+                    room,
+                    reason: ShortText::lossy(&reason),
+                },
+                Ok(None) => match self.room.clone() {
+                    Some(room) => ClientMessage::Part {
+                        room,
+                        reason: ShortText::lossy(&reason),
+                    },
+                    None => return Ok(true),
+                },
+                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+            },
+            Command::Nick(nick) => match Nick::new(nick) {
+                Ok(nick) => ClientMessage::ChangeNick { nick },
+                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+            },
+            Command::Topic(Some(topic)) => match (self.room.clone(), ShortText::new(topic)) {
+                (Some(room), Ok(topic)) => ClientMessage::SetTopic { room, topic },
+                _ => {
+                    return self
+                        .print("error: /topic needs a room and one line of text")
+                        .await
+                        .map(|()| true);
+                }
+            },
+            Command::Who(room) => match room.map(RoomName::new).transpose() {
+                Ok(Some(room)) => ClientMessage::ListMembers { room },
+                Ok(None) => match self.room.clone() {
+                    Some(room) => ClientMessage::ListMembers { room },
+                    None => return Ok(true),
+                },
+                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+            },
+            Command::List => ClientMessage::ListRooms,
+            Command::Quit(_) => return Ok(false),
+            Command::Topic(None)
+            | Command::Query(_)
+            | Command::Close
+            | Command::Clear
+            | Command::Help => {
+                return self
+                    .print("error: that command needs the TUI")
+                    .await
+                    .map(|()| true);
+            }
+        };
+        self.send(message).await?;
+        Ok(true)
+    }
+}
+
+/// How plain mode connects.
+#[derive(Debug, Clone)]
+pub struct PlainOptions {
+    pub addr: String,
+    pub nick: Nick,
+    pub client_id: ClientId,
+    pub room: RoomName,
+}
+
+/// Runs plain mode on `input` and `out` until end of input (or `/quit`).
+pub async fn run<R, W>(options: PlainOptions, input: R, out: W) -> Result<(), PlainError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (connection, welcome) =
+        connect(&options.addr, hello(options.client_id, options.nick)).await?;
+    let mut plain = Plain {
+        connection,
+        out,
+        room: None,
+        pending: HashSet::new(),
+        failed: 0,
+    };
+    plain
+        .print(&format!(
+            "-!- connected to {} as {}",
+            sanitize(&welcome.server_name),
+            welcome.nick
+        ))
+        .await?;
+    plain.join(options.room).await?;
+    let mut lines = BufReader::new(input).lines();
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line? {
+                Some(line) => if !plain.on_line(&line).await? { break },
+                None => break,
+            },
+            message = plain.next() => plain.on_message(message?).await?,
+        }
+    }
+    // End of input: wait for every ack, then quit.
+    let waited = tokio::time::timeout(ACK_TIMEOUT, async {
+        while !plain.pending.is_empty() {
+            let message = plain.next().await?;
+            plain.on_message(message).await?;
+        }
+        Ok::<(), PlainError>(())
+    })
+    .await;
+    let unacknowledged = plain.pending.len() + plain.failed;
+    plain
+        .send(ClientMessage::Quit {
+            reason: ShortText::lossy("end of input"),
+        })
+        .await?;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(message) = plain.next().await {
+            if matches!(message, ServerMessage::Bye { .. }) {
+                break;
+            }
+        }
+    })
+    .await;
+    match waited {
+        Ok(Err(err)) => Err(err),
+        _ if unacknowledged > 0 => Err(PlainError::Unacknowledged(unacknowledged)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,375 @@
+//! The TUI's state and its update function (the Elm architecture): every
+//! input — key, paste, mouse, network event, discovery result, tick — goes
+//! through [`App::update`], which changes the state and returns [`Effect`]s
+//! for the event loop to carry out. Nothing here does I/O, so it tests
+//! without a terminal or a socket.
+
+use std::{collections::HashMap, time::Duration};
+
+use huddle_protocol::{ClientMessage, ClientMsgId, Nick};
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use tui_input::{Input, InputRequest};
+
+use super::buffer::{Buffer, BufferKind, Line, LineKind};
+use crate::{discovery::FoundServer, net::NetEvent};
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a frame to the server.
+    Send(ClientMessage),
+    /// Connect to a server (`host:port`) with the current nick.
+    Connect(String),
+    /// Host a server here and connect to it.
+    Host,
+    /// Remember the nick in the config file.
+    SaveNick(String),
+    /// Remember a server connected to.
+    RememberServer(String),
+    /// Ring the terminal bell.
+    Bell,
+    /// Leave, telling the server why.
+    Quit(String),
+}
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Terminal(TermEvent),
+    Net(NetEvent),
+    Servers(Vec<FoundServer>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Browser,
+    Chat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Nick,
+    Address,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BrowserState {
+    pub servers: Vec<FoundServer>,
+    /// Index into the servers, or `servers.len()` for "host here".
+    pub selected: usize,
+    pub prompt: Option<(PromptKind, Input)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    Offline,
+    Connecting,
+    Connected,
+    Reconnecting { retry_in: Duration },
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Completion {
+    pub(super) candidates: Vec<String>,
+    pub(super) index: usize,
+    /// Input before the completed word.
+    pub(super) before: String,
+    /// Input after the cursor.
+    pub(super) after: String,
+    pub(super) at_line_start: bool,
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct App {
+    pub screen: Screen,
+    pub browser: BrowserState,
+    pub nick: String,
+    pub server_name: String,
+    pub server_addr: String,
+    pub conn: ConnState,
+    pub latency: Option<Duration>,
+    pub buffers: Vec<Buffer>,
+    pub current: usize,
+    pub input: Input,
+    pub help: bool,
+    pub quit: bool,
+    /// Rows of the message area, for paging.
+    pub page_height: usize,
+    pub(super) history: Vec<String>,
+    pub(super) history_pos: Option<usize>,
+    pub(super) completion: Option<Completion>,
+    /// Rooms to join on the first connection.
+    pub(super) autojoin: Vec<String>,
+    pub(super) ever_connected: bool,
+    /// The room a `/join` asked for, to switch to when joined.
+    pub(super) switch_to: Option<String>,
+    pub(super) pending: HashMap<ClientMsgId, usize>,
+}
+
+/// The marker for a newline inside the one-line input (pasted text).
+pub const NEWLINE_MARK: char = '↵';
+
+impl App {
+    /// A new app. Without a nick it asks for one first (suggesting
+    /// `default_nick`).
+    pub fn new(nick: Option<String>, default_nick: &str) -> Self {
+        let mut app = Self {
+            screen: Screen::Browser,
+            browser: BrowserState::default(),
+            nick: nick.clone().unwrap_or_else(|| default_nick.to_owned()),
+            server_name: String::new(),
+            server_addr: String::new(),
+            conn: ConnState::Offline,
+            latency: None,
+            buffers: vec![Buffer::new(BufferKind::Status)],
+            current: 0,
+            input: Input::default(),
+            help: false,
+            quit: false,
+            page_height: 20,
+            history: Vec::new(),
+            history_pos: None,
+            completion: None,
+            autojoin: vec!["#general".into()],
+            ever_connected: false,
+            switch_to: None,
+            pending: HashMap::new(),
+        };
+        if nick.is_none() {
+            app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));
+        }
+        app
+    }
+
+    /// Skips the browser: the loop is connecting to `addr` already.
+    pub fn start_chat(&mut self, addr: &str, rooms: Vec<String>) {
+        self.screen = Screen::Chat;
+        self.server_addr = addr.to_owned();
+        self.conn = ConnState::Connecting;
+        if !rooms.is_empty() {
+            self.autojoin = rooms;
+        }
+        self.notice_status(format!("Connecting to {addr}…"));
+    }
+
+    pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Terminal(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => {
+                self.on_key(key)
+            }
+            Event::Terminal(TermEvent::Paste(text)) => {
+                self.on_paste(&text);
+                Vec::new()
+            }
+            Event::Terminal(TermEvent::Mouse(mouse)) => self.on_mouse(mouse),
+            Event::Terminal(_) => Vec::new(),
+            Event::Net(event) => self.on_net(event),
+            Event::Servers(servers) => {
+                self.browser.servers = servers;
+                self.browser.selected = self.browser.selected.min(self.browser.servers.len());
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Effect::Quit(String::new())];
+        }
+        match self.screen {
+            Screen::Browser => self.browser_key(key),
+            Screen::Chat => self.chat_key(key),
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
+        if self.screen != Screen::Chat {
+            return Vec::new();
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll_up(3),
+            MouseEventKind::ScrollDown => {
+                self.buffers[self.current].scroll_down(3);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        let text = text.trim_end_matches(['\n', '\r']);
+        let input = match (self.screen, &mut self.browser.prompt) {
+            (Screen::Browser, Some((_, input))) => input,
+            (Screen::Browser, None) => return,
+            (Screen::Chat, _) => &mut self.input,
+        };
+        for c in text.chars() {
+            let c = match c {
+                '\n' => NEWLINE_MARK,
+                '\r' => continue,
+                c => c,
+            };
+            input.handle(InputRequest::InsertChar(c));
+        }
+    }
+
+    fn browser_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if let Some((kind, input)) = &mut self.browser.prompt {
+            let kind = *kind;
+            match key.code {
+                KeyCode::Esc if kind == PromptKind::Address => self.browser.prompt = None,
+                KeyCode::Enter => {
+                    let value = input.value().trim().to_owned();
+                    return self.confirm_prompt(kind, value);
+                }
+                _ => edit_input(input, key),
+            }
+            return Vec::new();
+        }
+        let rows = self.browser.servers.len() + 1;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.browser.selected = (self.browser.selected + rows - 1) % rows;
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.browser.selected = (self.browser.selected + 1) % rows
+            }
+            KeyCode::Char('c') => {
+                self.browser.prompt = Some((PromptKind::Address, Input::default()))
+            }
+            KeyCode::Char('n') => {
+                self.browser.prompt = Some((PromptKind::Nick, Input::new(self.nick.clone())))
+            }
+            KeyCode::Char('h') => return self.host(),
+            KeyCode::Char('q') | KeyCode::Esc => return vec![Effect::Quit(String::new())],
+            KeyCode::Enter => {
+                let Some(server) = self.browser.servers.get(self.browser.selected) else {
+                    return self.host();
+                };
+                if let Some(why) = &server.incompatible {
+                    self.notice_status(format!("Cannot connect to {}: it {why}", server.addr));
+                    return Vec::new();
+                }
+                let addr = server.addr.to_string();
+                self.server_name = server.name.clone();
+                self.start_chat(&addr, Vec::new());
+                return vec![Effect::Connect(addr)];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn host(&mut self) -> Vec<Effect> {
+        self.screen = Screen::Chat;
+        self.conn = ConnState::Connecting;
+        self.notice_status("Starting a server on this machine…".into());
+        vec![Effect::Host]
+    }
+
+    fn confirm_prompt(&mut self, kind: PromptKind, value: String) -> Vec<Effect> {
+        match kind {
+            PromptKind::Nick => match Nick::new(value.clone()) {
+                Ok(nick) => {
+                    self.browser.prompt = None;
+                    self.nick = nick.to_string();
+                    vec![Effect::SaveNick(self.nick.clone())]
+                }
+                Err(err) => {
+                    self.notice_status(err.to_string());
+                    Vec::new()
+                }
+            },
+            PromptKind::Address if value.is_empty() => Vec::new(),
+            PromptKind::Address => {
+                self.browser.prompt = None;
+                let addr = crate::with_default_port(&value, huddle_protocol::DEFAULT_TCP_PORT);
+                self.start_chat(&addr, Vec::new());
+                vec![Effect::Connect(addr)]
+            }
+        }
+    }
+
+    /// Adds a line to the status buffer.
+    pub fn notice_status(&mut self, text: String) {
+        self.buffers[0].push(Line::new(LineKind::Notice, text));
+    }
+
+    /// The status buffer's last line, for the browser's message bar.
+    pub fn last_status(&self) -> Option<&str> {
+        self.buffers[0].lines.last().map(|l| l.text.as_str())
+    }
+
+    pub fn current_buffer(&self) -> &Buffer {
+        &self.buffers[self.current]
+    }
+
+    pub(super) fn switch_to(&mut self, index: usize) {
+        if index < self.buffers.len() {
+            self.current = index;
+            let buffer = &mut self.buffers[index];
+            buffer.unread = 0;
+            buffer.mention = false;
+        }
+    }
+
+    pub(super) fn buffer_index(&self, kind: &BufferKind) -> Option<usize> {
+        self.buffers.iter().position(|b| &b.kind == kind)
+    }
+
+    /// The buffer for `kind`, created at the end if missing.
+    pub(super) fn buffer_for(&mut self, kind: BufferKind) -> usize {
+        match self.buffer_index(&kind) {
+            Some(index) => index,
+            None => {
+                self.buffers.push(Buffer::new(kind));
+                self.buffers.len() - 1
+            }
+        }
+    }
+}
+
+/// Applies an editing key to a one-line input.
+pub(super) fn edit_input(input: &mut Input, key: KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let request = match key.code {
+        KeyCode::Char('a') if ctrl => InputRequest::GoToStart,
+        KeyCode::Char('e') if ctrl => InputRequest::GoToEnd,
+        KeyCode::Char('w') if ctrl => InputRequest::DeletePrevWord,
+        KeyCode::Char('u') if ctrl => InputRequest::DeleteFromStart,
+        KeyCode::Char('k') if ctrl => InputRequest::DeleteTillEnd,
+        KeyCode::Char('b') if alt => InputRequest::GoToPrevWord,
+        KeyCode::Char('f') if alt => InputRequest::GoToNextWord,
+        KeyCode::Char('d') if alt => InputRequest::DeleteNextWord,
+        KeyCode::Char(c) if !ctrl && !alt => InputRequest::InsertChar(c),
+        KeyCode::Backspace if alt || ctrl => InputRequest::DeletePrevWord,
+        KeyCode::Backspace => InputRequest::DeletePrevChar,
+        KeyCode::Delete => InputRequest::DeleteNextChar,
+        KeyCode::Left if ctrl || alt => InputRequest::GoToPrevWord,
+        KeyCode::Right if ctrl || alt => InputRequest::GoToNextWord,
+        KeyCode::Left => InputRequest::GoToPrevChar,
+        KeyCode::Right => InputRequest::GoToNextChar,
+        KeyCode::Home => InputRequest::GoToStart,
+        KeyCode::End => InputRequest::GoToEnd,
+        _ => return,
+    };
+    input.handle(request);
+}
+
+impl Line {
+    /// A line stamped with the current time.
+    pub fn new(kind: LineKind, text: String) -> Self {
+        Self {
+            time: crate::now_millis(),
+            kind,
+            text,
+            id: None,
+            client_id: None,
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! The chat screen's input side: keys, the input line, slash commands,
+//! completion and scrolling.
+
+use huddle_protocol::{
+    ChatText, ClientMessage, ClientMsgId, MessageKind, Nick, RoomName, ShortText,
+};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
+
+use super::{
+    app::{App, Completion, ConnState, Effect, NEWLINE_MARK, edit_input},
+    buffer::{BufferKind, Line, LineKind},
+    commands::{Command, complete_command, parse},
+};
+
+/// Lines of history asked for when scrolling past the top.
+const HISTORY_PAGE: u16 = 100;
+
+impl App {
+    pub(super) fn chat_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if key.code != KeyCode::Tab {
+            self.completion = None;
+        }
+        match key.code {
+            KeyCode::F(1) => self.help = !self.help,
+            KeyCode::Esc => self.help = false,
+            KeyCode::Enter => return self.submit(),
+            KeyCode::Tab => self.complete(),
+            KeyCode::Up => self.history_step(true),
+            KeyCode::Down => self.history_step(false),
+            KeyCode::PageUp => return self.scroll_up(self.page_height / 2),
+            KeyCode::PageDown => self.buffers[self.current].scroll_down(self.page_height / 2),
+            KeyCode::Char(c @ '1'..='9') if alt => self.switch_to(c as usize - '1' as usize),
+            KeyCode::Char('0') if alt => self.switch_to(9),
+            KeyCode::Char('n') if ctrl => self.switch_to((self.current + 1) % self.buffers.len()),
+            KeyCode::Char('p') if ctrl => {
+                self.switch_to((self.current + self.buffers.len() - 1) % self.buffers.len());
+            }
+            _ => edit_input(&mut self.input, key),
+        }
+        Vec::new()
+    }
+
+    /// Scrolls the current buffer up; at the top of a room, asks the server
+    /// for older history.
+    pub(super) fn scroll_up(&mut self, by: usize) -> Vec<Effect> {
+        let buffer = &mut self.buffers[self.current];
+        let was_at_top = buffer.at_top();
+        buffer.scroll_up(by.max(1));
+        let BufferKind::Room(room) = &buffer.kind else {
+            return Vec::new();
+        };
+        if !(was_at_top || buffer.at_top())
+            || buffer.history_complete
+            || buffer.fetching
+            || self.conn != ConnState::Connected
+        {
+            return Vec::new();
+        }
+        buffer.fetching = true;
+        vec![Effect::Send(ClientMessage::FetchHistory {
+            room: room.clone(),
+            before: buffer.oldest_id(),
+            after: None,
+            limit: HISTORY_PAGE,
+        })]
+    }
+
+    fn history_step(&mut self, back: bool) {
+        if self.history.is_empty() {
+            return;
+        }
+        let next = match (self.history_pos, back) {
+            (None, true) => Some(self.history.len() - 1),
+            (None, false) => return,
+            (Some(0), true) => Some(0),
+            (Some(pos), true) => Some(pos - 1),
+            (Some(pos), false) if pos + 1 < self.history.len() => Some(pos + 1),
+            (Some(_), false) => None,
+        };
+        self.history_pos = next;
+        self.input = Input::new(
+            next.map(|pos| self.history[pos].clone())
+                .unwrap_or_default(),
+        );
+    }
+
+    fn complete(&mut self) {
+        if let Some(completion) = &mut self.completion {
+            completion.index = (completion.index + 1) % completion.candidates.len();
+        } else {
+            let value: Vec<char> = self.input.value().chars().collect();
+            let cursor = self.input.cursor().min(value.len());
+            let start = value[..cursor]
+                .iter()
+                .rposition(|c| *c == ' ')
+                .map_or(0, |i| i + 1);
+            let word: String = value[start..cursor].iter().collect();
+            let lower = word.to_lowercase();
+            let candidates: Vec<String> = if start == 0 && word.starts_with('/') {
+                complete_command(&lower)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            } else if word.starts_with('#') {
+                self.buffers
+                    .iter()
+                    .filter_map(|b| match &b.kind {
+                        BufferKind::Room(room) if room.folded().starts_with(&lower) => {
+                            Some(room.to_string())
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            } else {
+                self.buffers[self.current]
+                    .members
+                    .iter()
+                    .filter(|nick| nick.folded().starts_with(&lower) && nick.as_str() != self.nick)
+                    .map(|nick| nick.to_string())
+                    .collect()
+            };
+            if candidates.is_empty()
+                || word.is_empty() && start == 0 && self.buffers[self.current].members.is_empty()
+            {
+                return;
+            }
+            self.completion = Some(Completion {
+                candidates,
+                index: 0,
+                before: value[..start].iter().collect(),
+                after: value[cursor..].iter().collect(),
+                at_line_start: start == 0,
+            });
+        }
+        let Some(completion) = &self.completion else {
+            return;
+        };
+        let word = &completion.candidates[completion.index];
+        let suffix = if word.starts_with('/') || word.starts_with('#') || !completion.at_line_start
+        {
+            " "
+        } else {
+            ": "
+        };
+        let head = format!("{}{word}{suffix}", completion.before);
+        let cursor = head.chars().count();
+        self.input = Input::new(format!("{head}{}", completion.after)).with_cursor(cursor);
+    }
+
+    fn submit(&mut self) -> Vec<Effect> {
+        let raw = self.input.value().to_owned();
+        if raw.trim().is_empty() {
+            return Vec::new();
+        }
+        self.input.reset();
+        self.history_pos = None;
+        if self.history.last() != Some(&raw) {
+            self.history.push(raw.clone());
+        }
+        let line = raw.replace(NEWLINE_MARK, "\n");
+        match parse(&line) {
+            Ok(command) => self.run(command),
+            Err(message) => {
+                self.error_here(message);
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn error_here(&mut self, text: String) {
+        let current = self.current;
+        self.buffers[current].push(Line::new(LineKind::Error, text));
+    }
+
+    fn notice_here(&mut self, text: String) {
+        let current = self.current;
+        self.buffers[current].push(Line::new(LineKind::Notice, text));
+    }
+
+    fn connected(&mut self) -> bool {
+        if self.conn == ConnState::Connected {
+            return true;
+        }
+        self.error_here("not connected: the message was not sent".into());
+        false
+    }
+
+    fn run(&mut self, command: Command) -> Vec<Effect> {
+        match command {
+            Command::Say(text) => self.say(text, MessageKind::Normal),
+            Command::Me(text) => self.say(text, MessageKind::Action),
+            Command::Join { room, password } => {
+                let Ok(room) = RoomName::new(room).map_err(|err| self.error_here(err.to_string()))
+                else {
+                    return Vec::new();
+                };
+                let password = match password.map(ShortText::new).transpose() {
+                    Ok(password) => password,
+                    Err(err) => {
+                        self.error_here(err.to_string());
+                        return Vec::new();
+                    }
+                };
+                if !self.connected() {
+                    return Vec::new();
+                }
+                self.switch_to = Some(room.folded().to_owned());
+                vec![Effect::Send(ClientMessage::Join { room, password })]
+            }
+            Command::Part { room, reason } => {
+                let room = match room {
+                    Some(room) => RoomName::new(room).map_err(|err| err.to_string()),
+                    None => match &self.buffers[self.current].kind {
+                        BufferKind::Room(room) => Ok(room.clone()),
+                        _ => Err("/part needs a room here: /part #room".into()),
+                    },
+                };
+                match room {
+                    Ok(room) if self.connected() => {
+                        vec![Effect::Send(ClientMessage::Part {
+                            room,
+                            reason: ShortText::lossy(&reason),
+                        })]
+                    }
+                    Ok(_) => Vec::new(),
+                    Err(err) => {
+                        self.error_here(err);
+                        Vec::new()
+                    }
+                }
+            }
+            Command::Nick(nick) => match Nick::new(nick) {
+                Err(err) => {
+                    self.error_here(err.to_string());
+                    Vec::new()
+                }
+                Ok(nick) if self.conn == ConnState::Connected => {
+                    vec![Effect::Send(ClientMessage::ChangeNick { nick })]
+                }
+                Ok(nick) => {
+                    self.nick = nick.to_string();
+                    self.notice_here(format!("You will be known as {nick} when connected"));
+                    vec![Effect::SaveNick(nick.to_string())]
+                }
+            },
+            Command::Msg { nick, text } => match Nick::new(nick) {
+                Ok(nick) => {
+                    let index = self.buffer_for(BufferKind::Direct(nick));
+                    self.switch_to(index);
+                    self.say(text, MessageKind::Normal)
+                }
+                Err(err) => {
+                    self.error_here(err.to_string());
+                    Vec::new()
+                }
+            },
+            Command::Query(nick) => {
+                match Nick::new(nick) {
+                    Ok(nick) => {
+                        let index = self.buffer_for(BufferKind::Direct(nick));
+                        self.switch_to(index);
+                    }
+                    Err(err) => self.error_here(err.to_string()),
+                }
+                Vec::new()
+            }
+            Command::Topic(None) => {
+                let buffer = &self.buffers[self.current];
+                let text = match (&buffer.kind, buffer.topic.is_empty()) {
+                    (BufferKind::Room(room), true) => format!("{room} has no topic"),
+                    (BufferKind::Room(room), false) => format!("Topic of {room}: {}", buffer.topic),
+                    _ => "topics belong to rooms".into(),
+                };
+                self.notice_here(text);
+                Vec::new()
+            }
+            Command::Topic(Some(topic)) => {
+                let BufferKind::Room(room) = self.buffers[self.current].kind.clone() else {
+                    self.error_here("topics belong to rooms: switch to a room first".into());
+                    return Vec::new();
+                };
+                match ShortText::new(topic) {
+                    Ok(topic) if self.connected() => {
+                        vec![Effect::Send(ClientMessage::SetTopic { room, topic })]
+                    }
+                    Ok(_) => Vec::new(),
+                    Err(err) => {
+                        self.error_here(err.to_string());
+                        Vec::new()
+                    }
+                }
+            }
+            Command::Who(room) => {
+                let room = match room {
+                    Some(room) => RoomName::new(room).map_err(|err| err.to_string()),
+                    None => match &self.buffers[self.current].kind {
+                        BufferKind::Room(room) => Ok(room.clone()),
+                        _ => Err("/who needs a room here: /who #room".into()),
+                    },
+                };
+                match room {
+                    Ok(room) if self.connected() => {
+                        vec![Effect::Send(ClientMessage::ListMembers { room })]
+                    }
+                    Ok(_) => Vec::new(),
+                    Err(err) => {
+                        self.error_here(err);
+                        Vec::new()
+                    }
+                }
+            }
+            Command::List if self.connected() => vec![Effect::Send(ClientMessage::ListRooms)],
+            Command::List => Vec::new(),
+            Command::Close => match self.buffers[self.current].kind.clone() {
+                BufferKind::Direct(_) => {
+                    self.buffers.remove(self.current);
+                    self.switch_to(self.current.saturating_sub(1));
+                    Vec::new()
+                }
+                BufferKind::Room(room) => self.run(Command::Part {
+                    room: Some(room.to_string()),
+                    reason: String::new(),
+                }),
+                BufferKind::Status => {
+                    self.error_here("the status buffer cannot be closed".into());
+                    Vec::new()
+                }
+            },
+            Command::Clear => {
+                self.buffers[self.current].clear();
+                Vec::new()
+            }
+            Command::Help => {
+                self.help = true;
+                Vec::new()
+            }
+            Command::Quit(reason) => vec![Effect::Quit(reason)],
+        }
+    }
+
+    fn say(&mut self, text: String, kind: MessageKind) -> Vec<Effect> {
+        let text = match ChatText::new(text) {
+            Ok(text) => text,
+            Err(err) => {
+                self.error_here(err.to_string());
+                return Vec::new();
+            }
+        };
+        let target = self.buffers[self.current].kind.clone();
+        if target == BufferKind::Status {
+            self.error_here("this is the status buffer: /join a room or /msg someone".into());
+            return Vec::new();
+        }
+        if !self.connected() {
+            return Vec::new();
+        }
+        let id = ClientMsgId::random();
+        let message = match target {
+            BufferKind::Room(room) => ClientMessage::Say {
+                room,
+                id,
+                kind,
+                text: text.clone(),
+            },
+            BufferKind::Direct(to) => ClientMessage::Direct {
+                to,
+                id,
+                kind,
+                text: text.clone(),
+            },
+            BufferKind::Status => return Vec::new(),
+        };
+        let mut line = Line::new(
+            LineKind::Chat {
+                from: self.nick.clone(),
+                action: kind == MessageKind::Action,
+                pending: true,
+                mention: false,
+                own: true,
+            },
+            text.to_string(),
+        );
+        line.client_id = Some(id);
+        let current = self.current;
+        let buffer = &mut self.buffers[current];
+        buffer.scroll_down(usize::MAX);
+        buffer.push(line);
+        self.pending.insert(id, current);
+        vec![Effect::Send(message)]
+    }
+}

@@ -1,0 +1,232 @@
+//! Slash commands: parsing the input line into a [`Command`], and the help
+//! text that lists every command and key.
+
+/// Every command, with its arguments and what it does, for `/help` and Tab
+/// completion.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
+    ("/join", "#room [password]", "join (or create) a room"),
+    (
+        "/part",
+        "[#room] [reason]",
+        "leave the current or named room",
+    ),
+    ("/nick", "NEWNICK", "change your nick"),
+    ("/msg", "NICK text", "send a direct message"),
+    ("/query", "NICK", "open a direct conversation"),
+    ("/me", "text", "send an action (* you text)"),
+    ("/topic", "[text]", "show or set the room's topic"),
+    ("/who", "[#room]", "list the members of a room"),
+    ("/list", "", "list the server's rooms"),
+    ("/close", "", "close the current direct conversation"),
+    ("/clear", "", "clear the current buffer"),
+    ("/help", "", "show this help (Esc closes)"),
+    ("/quit", "[reason]", "leave huddle"),
+];
+
+/// Every key, for `/help`.
+pub const KEYS: &[(&str, &str)] = &[
+    ("Enter", "send the line"),
+    ("Alt+1..9, Ctrl+N / Ctrl+P", "switch buffer"),
+    (
+        "PgUp / PgDn, mouse wheel",
+        "scroll (older history loads at the top)",
+    ),
+    ("Up / Down", "input history"),
+    ("Tab", "complete a nick or command"),
+    ("Ctrl+A / Ctrl+E, Home / End", "start / end of line"),
+    (
+        "Ctrl+Left / Ctrl+Right, Alt+B / Alt+F",
+        "previous / next word",
+    ),
+    ("Ctrl+W, Alt+Backspace", "delete the previous word"),
+    ("Ctrl+U / Ctrl+K", "delete to start / end of line"),
+    ("F1", "toggle this help"),
+    ("Ctrl+C", "quit"),
+];
+
+/// A parsed input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Plain text (or `//text`, an escaped slash) to say in the buffer.
+    Say(String),
+    Join {
+        room: String,
+        password: Option<String>,
+    },
+    Part {
+        room: Option<String>,
+        reason: String,
+    },
+    Nick(String),
+    Msg {
+        nick: String,
+        text: String,
+    },
+    Query(String),
+    Me(String),
+    Topic(Option<String>),
+    Who(Option<String>),
+    List,
+    Close,
+    Clear,
+    Help,
+    Quit(String),
+}
+
+/// Parses one input line; the error is the message to show the user.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let Some(rest) = line.strip_prefix('/') else {
+        return Ok(Command::Say(line.to_owned()));
+    };
+    if rest.starts_with('/') {
+        return Ok(Command::Say(rest.to_owned()));
+    }
+    let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
+    let args = args.trim();
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let usage = |command: &str| {
+        let (_, arguments, _) = COMMANDS
+            .iter()
+            .find(|(name, _, _)| name.trim_start_matches('/') == command)
+            .copied()
+            .unwrap_or(("", "", ""));
+        Err(format!("usage: /{command} {arguments}"))
+    };
+    let rest_after_first = || {
+        args.split_once(' ')
+            .map_or("", |(_, rest)| rest.trim())
+            .to_owned()
+    };
+    match name.to_lowercase().as_str() {
+        "join" | "j" => match words.as_slice() {
+            [room] => Ok(Command::Join {
+                room: (*room).into(),
+                password: None,
+            }),
+            [room, password] => Ok(Command::Join {
+                room: (*room).into(),
+                password: Some((*password).into()),
+            }),
+            _ => usage("join"),
+        },
+        "part" | "leave" => match words.first() {
+            Some(room) if room.starts_with('#') => Ok(Command::Part {
+                room: Some((*room).into()),
+                reason: rest_after_first(),
+            }),
+            _ => Ok(Command::Part {
+                room: None,
+                reason: args.to_owned(),
+            }),
+        },
+        "nick" => match words.as_slice() {
+            [nick] => Ok(Command::Nick((*nick).into())),
+            _ => usage("nick"),
+        },
+        "msg" | "m" => match words.as_slice() {
+            [nick, _, ..] => Ok(Command::Msg {
+                nick: (*nick).into(),
+                text: rest_after_first(),
+            }),
+            _ => usage("msg"),
+        },
+        "query" | "q" => match words.as_slice() {
+            [nick] => Ok(Command::Query((*nick).into())),
+            _ => usage("query"),
+        },
+        "me" if !args.is_empty() => Ok(Command::Me(args.to_owned())),
+        "me" => usage("me"),
+        "topic" => Ok(Command::Topic((!args.is_empty()).then(|| args.to_owned()))),
+        "who" | "names" => Ok(Command::Who(words.first().map(|r| (*r).to_owned()))),
+        "list" => Ok(Command::List),
+        "close" => Ok(Command::Close),
+        "clear" => Ok(Command::Clear),
+        "help" | "h" | "?" => Ok(Command::Help),
+        "quit" | "exit" => Ok(Command::Quit(args.to_owned())),
+        _ => Err(format!("unknown command /{name} (try /help)")),
+    }
+}
+
+/// Commands starting with `prefix` (which includes the `/`).
+pub fn complete_command(prefix: &str) -> Vec<&'static str> {
+    COMMANDS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .filter(|name| name.starts_with(prefix))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(line: &str, expected: Result<Command, &str>) {
+        assert_eq!(parse(line), expected.map_err(str::to_owned), "{line:?}");
+    }
+
+    #[test]
+    fn commands_parse() {
+        check("hello", Ok(Command::Say("hello".into())));
+        check("//not a command", Ok(Command::Say("/not a command".into())));
+        check(
+            "/join #lan",
+            Ok(Command::Join {
+                room: "#lan".into(),
+                password: None,
+            }),
+        );
+        check(
+            "/join #lan pw",
+            Ok(Command::Join {
+                room: "#lan".into(),
+                password: Some("pw".into()),
+            }),
+        );
+        check("/join", Err("usage: /join #room [password]"));
+        check(
+            "/part",
+            Ok(Command::Part {
+                room: None,
+                reason: String::new(),
+            }),
+        );
+        check(
+            "/part #x bye now",
+            Ok(Command::Part {
+                room: Some("#x".into()),
+                reason: "bye now".into(),
+            }),
+        );
+        check(
+            "/part see you",
+            Ok(Command::Part {
+                room: None,
+                reason: "see you".into(),
+            }),
+        );
+        check(
+            "/msg bob hi there",
+            Ok(Command::Msg {
+                nick: "bob".into(),
+                text: "hi there".into(),
+            }),
+        );
+        check("/msg bob", Err("usage: /msg NICK text"));
+        check("/me waves", Ok(Command::Me("waves".into())));
+        check("/me", Err("usage: /me text"));
+        check("/topic", Ok(Command::Topic(None)));
+        check("/topic new one", Ok(Command::Topic(Some("new one".into()))));
+        check("/nick a b", Err("usage: /nick NEWNICK"));
+        check("/QUIT gone", Ok(Command::Quit("gone".into())));
+        check(
+            "/frobnicate",
+            Err("unknown command /frobnicate (try /help)"),
+        );
+    }
+
+    #[test]
+    fn command_completion() {
+        assert_eq!(complete_command("/j"), ["/join"]);
+        assert_eq!(complete_command("/q"), ["/query", "/quit"]);
+    }
+}

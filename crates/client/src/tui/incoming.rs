@@ -1,0 +1,358 @@
+//! What the network tells the app: connection state changes and server
+//! frames, turned into buffer lines, member lists and notifications.
+
+use huddle_protocol::{
+    ChatMessage, ClientMessage, ClientMsgId, MessageKind, PresenceEvent, ServerMessage, Target,
+};
+
+use super::{
+    app::{App, ConnState, Effect},
+    buffer::{BufferKind, Line, LineKind},
+};
+use crate::net::NetEvent;
+
+impl App {
+    pub(super) fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
+        match event {
+            NetEvent::Connecting { .. } => {
+                if !matches!(self.conn, ConnState::Reconnecting { .. }) {
+                    self.conn = ConnState::Connecting;
+                }
+                Vec::new()
+            }
+            NetEvent::Connected(welcome) => {
+                self.conn = ConnState::Connected;
+                self.nick = welcome.nick.to_string();
+                self.server_name = welcome.server_name.to_string();
+                let mut effects = vec![Effect::RememberServer(self.server_addr.clone())];
+                self.notice_status(format!(
+                    "Connected to {} ({}) as {}",
+                    self.server_name, self.server_addr, self.nick
+                ));
+                if let Some(motd) = &welcome.motd {
+                    for line in motd.lines() {
+                        self.notice_status(format!("MOTD: {line}"));
+                    }
+                }
+                let rooms: Vec<String> = if self.ever_connected {
+                    self.buffers
+                        .iter()
+                        .filter_map(|b| match &b.kind {
+                            BufferKind::Room(room) => Some(room.to_string()),
+                            _ => None,
+                        })
+                        .collect()
+                } else {
+                    self.switch_to = self
+                        .autojoin
+                        .first()
+                        .and_then(|r| huddle_protocol::RoomName::new(r.clone()).ok())
+                        .map(|r| r.folded().to_owned());
+                    self.autojoin.clone()
+                };
+                if self.ever_connected {
+                    let text = format!("Reconnected; rejoining {} room(s)", rooms.len());
+                    for buffer in &mut self.buffers {
+                        buffer.push(Line::new(LineKind::Notice, text.clone()));
+                    }
+                }
+                self.ever_connected = true;
+                for room in rooms {
+                    match huddle_protocol::RoomName::new(room) {
+                        Ok(room) => effects.push(Effect::Send(ClientMessage::Join {
+                            room,
+                            password: None,
+                        })),
+                        Err(err) => self.notice_status(err.to_string()),
+                    }
+                }
+                effects
+            }
+            NetEvent::Message(message) => self.on_message(message),
+            NetEvent::Latency(latency) => {
+                self.latency = Some(latency);
+                Vec::new()
+            }
+            NetEvent::Disconnected { reason, retry_in } => {
+                let was_connected = self.conn == ConnState::Connected;
+                self.conn = ConnState::Reconnecting { retry_in };
+                self.latency = None;
+                let text = format!(
+                    "Disconnected: {reason}; reconnecting in {:.1} s",
+                    retry_in.as_secs_f64()
+                );
+                if was_connected {
+                    for buffer in &mut self.buffers {
+                        buffer.joined = false;
+                        buffer.push(Line::new(LineKind::Error, text.clone()));
+                    }
+                    self.fail_pending("not delivered: the connection was lost");
+                } else {
+                    self.notice_status(text);
+                }
+                Vec::new()
+            }
+            NetEvent::NickTaken { wanted, trying } => {
+                self.notice_status(format!("The nick {wanted} is taken; trying {trying}"));
+                Vec::new()
+            }
+            NetEvent::Failed(reason) => {
+                self.conn = ConnState::Failed(reason.clone());
+                for buffer in &mut self.buffers {
+                    buffer.push(Line::new(
+                        LineKind::Error,
+                        format!("Cannot connect: {reason}"),
+                    ));
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn fail_pending(&mut self, why: &str) {
+        let ids: Vec<ClientMsgId> = self.pending.drain().map(|(id, _)| id).collect();
+        for id in ids {
+            self.resolve_pending(id, |line| {
+                line.kind = LineKind::Error;
+                line.text = format!("{} ({why})", line.text);
+            });
+        }
+    }
+
+    /// Applies `change` to the pending line with client id `id`.
+    fn resolve_pending(&mut self, id: ClientMsgId, change: impl FnOnce(&mut Line)) {
+        for buffer in &mut self.buffers {
+            if let Some(line) = buffer
+                .lines
+                .iter_mut()
+                .rev()
+                .find(|l| l.client_id == Some(id))
+            {
+                change(line);
+                return;
+            }
+        }
+    }
+
+    fn room_buffer(&mut self, room: &huddle_protocol::RoomName) -> usize {
+        self.buffer_for(BufferKind::Room(room.clone()))
+    }
+
+    fn push_to(&mut self, index: usize, line: Line) {
+        let buffer = &mut self.buffers[index];
+        buffer.push(line);
+        if index != self.current {
+            buffer.unread += 1;
+        }
+    }
+
+    fn chat_line(&self, message: &ChatMessage) -> (Line, bool) {
+        let mention = message.from.as_str() != self.nick && mentions(&message.text, &self.nick);
+        let line = Line {
+            time: message.timestamp,
+            kind: LineKind::Chat {
+                from: message.from.to_string(),
+                action: message.kind == MessageKind::Action,
+                pending: false,
+                mention,
+                own: message.from.as_str() == self.nick,
+            },
+            text: message.text.to_string(),
+            id: Some(message.id),
+            client_id: None,
+        };
+        (line, mention)
+    }
+
+    fn on_message(&mut self, message: ServerMessage) -> Vec<Effect> {
+        match message {
+            ServerMessage::Joined {
+                room,
+                topic,
+                members,
+                history,
+            } => {
+                let index = self.room_buffer(&room);
+                let lines = history.iter().map(|m| self.chat_line(m).0).collect();
+                let buffer = &mut self.buffers[index];
+                buffer.joined = true;
+                buffer.members = members;
+                buffer.topic = topic.to_string();
+                buffer.merge_history(lines);
+                buffer.push(Line::new(LineKind::Presence, format!("You joined {room}")));
+                if !topic.is_empty() {
+                    buffer.push(Line::new(LineKind::Presence, format!("Topic: {topic}")));
+                }
+                if self.switch_to.as_deref() == Some(room.folded()) {
+                    self.switch_to = None;
+                    self.switch_to(index);
+                }
+            }
+            ServerMessage::Parted { room } => {
+                if let Some(index) = self.buffer_index(&BufferKind::Room(room)) {
+                    self.buffers.remove(index);
+                    if self.current >= index && self.current > 0 {
+                        self.current -= 1;
+                    }
+                }
+            }
+            ServerMessage::Chat(message) => {
+                let (line, mention) = self.chat_line(&message);
+                let kind = match &message.target {
+                    Target::Room(room) => BufferKind::Room(room.clone()),
+                    Target::Direct(_) => BufferKind::Direct(message.from.clone()),
+                };
+                let direct = matches!(kind, BufferKind::Direct(_));
+                let index = self.buffer_for(kind);
+                self.push_to(index, line);
+                if mention && index != self.current {
+                    self.buffers[index].mention = true;
+                }
+                if mention || direct && index != self.current {
+                    return vec![Effect::Bell];
+                }
+            }
+            ServerMessage::Ack {
+                id,
+                message_id,
+                timestamp,
+            } => {
+                self.pending.remove(&id);
+                self.resolve_pending(id, |line| {
+                    if let LineKind::Chat { pending, .. } = &mut line.kind {
+                        *pending = false;
+                    }
+                    line.id = Some(message_id);
+                    line.time = timestamp;
+                });
+            }
+            ServerMessage::Presence(presence) => {
+                let index = self.room_buffer(&presence.room);
+                let nick = presence.nick.clone();
+                let members = &mut self.buffers[index].members;
+                let text = match &presence.event {
+                    PresenceEvent::Joined => {
+                        if !members.contains(&nick) {
+                            members.push(nick.clone());
+                            members.sort();
+                        }
+                        format!("→ {nick} joined {}", presence.room)
+                    }
+                    PresenceEvent::Left { reason } => {
+                        members.retain(|m| m != &nick);
+                        with_reason(format!("← {nick} left {}", presence.room), reason)
+                    }
+                    PresenceEvent::Quit { reason } => {
+                        members.retain(|m| m != &nick);
+                        with_reason(format!("← {nick} quit"), reason)
+                    }
+                    PresenceEvent::Renamed { new_nick } => {
+                        members.retain(|m| m != &nick);
+                        members.push(new_nick.clone());
+                        members.sort();
+                        if let Some(direct) = self.buffer_index(&BufferKind::Direct(nick.clone())) {
+                            self.buffers[direct].kind = BufferKind::Direct(new_nick.clone());
+                        }
+                        format!("{nick} is now known as {new_nick}")
+                    }
+                };
+                self.buffers[index].push(Line::new(LineKind::Presence, text));
+            }
+            ServerMessage::RoomList { rooms } => {
+                let mut lines = vec![format!("{} room(s):", rooms.len())];
+                lines.extend(rooms.iter().map(|r| {
+                    let lock = if r.has_password { " (password)" } else { "" };
+                    format!("  {} — {} member(s){lock} {}", r.name, r.members, r.topic)
+                }));
+                for text in lines {
+                    let current = self.current;
+                    self.buffers[current].push(Line::new(LineKind::Notice, text));
+                }
+            }
+            ServerMessage::MemberList { room, members } => {
+                let names: Vec<String> = members.iter().map(ToString::to_string).collect();
+                let text = format!(
+                    "{} member(s) in {room}: {}",
+                    members.len(),
+                    names.join(", ")
+                );
+                if let Some(index) = self.buffer_index(&BufferKind::Room(room)) {
+                    self.buffers[index].members = members;
+                }
+                let current = self.current;
+                self.buffers[current].push(Line::new(LineKind::Notice, text));
+            }
+            ServerMessage::HistoryPage {
+                room,
+                messages,
+                more,
+            } => {
+                let index = self.room_buffer(&room);
+                let lines = messages.iter().map(|m| self.chat_line(m).0).collect();
+                let buffer = &mut self.buffers[index];
+                buffer.fetching = false;
+                buffer.history_complete = !more;
+                buffer.merge_history(lines);
+            }
+            ServerMessage::Error(report) => {
+                if let Some(id) = report.id {
+                    self.pending.remove(&id);
+                    let why = report.text.to_string();
+                    self.resolve_pending(id, |line| {
+                        line.kind = LineKind::Error;
+                        line.text = format!("{} (not delivered: {why})", line.text);
+                    });
+                } else {
+                    self.error_here(format!("error: {}", report.text));
+                }
+            }
+            ServerMessage::Notice { text } => self.notice_status(text.to_string()),
+            ServerMessage::Topic { room, topic, by } => {
+                let index = self.room_buffer(&room);
+                self.buffers[index].topic = topic.to_string();
+                self.push_to(
+                    index,
+                    Line::new(LineKind::Presence, format!("{by} set the topic: {topic}")),
+                );
+            }
+            ServerMessage::NickChanged { new, .. } => {
+                self.nick = new.to_string();
+                for buffer in &mut self.buffers {
+                    buffer.push(Line::new(
+                        LineKind::Notice,
+                        format!("You are now known as {new}"),
+                    ));
+                }
+                return vec![Effect::SaveNick(new.to_string())];
+            }
+            ServerMessage::Bye { reason, .. } => {
+                self.notice_status(format!("The server said goodbye: {reason}"))
+            }
+            ServerMessage::Welcome(_)
+            | ServerMessage::Reject(_)
+            | ServerMessage::Ping { .. }
+            | ServerMessage::Pong { .. } => {}
+        }
+        Vec::new()
+    }
+}
+
+fn with_reason(text: String, reason: &str) -> String {
+    if reason.is_empty() {
+        text
+    } else {
+        format!("{text} ({reason})")
+    }
+}
+
+/// Whether `text` mentions `nick` as a whole word, case-insensitively.
+pub(crate) fn mentions(text: &str, nick: &str) -> bool {
+    let text = text.to_lowercase();
+    let nick = nick.to_lowercase();
+    let is_word = |c: char| c.is_alphanumeric() || "-_[]{}\\|^`".contains(c);
+    text.match_indices(&nick).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + nick.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}

@@ -1,0 +1,251 @@
+//! The event loop: terminal setup and guaranteed restore, one channel per
+//! source (terminal, network, discovery), and the effects of each update.
+
+use std::{
+    io::{Write, stdout},
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use huddle_protocol::Nick;
+use ratatui::crossterm::{
+    event::{
+        self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    },
+    execute,
+};
+use tokio::sync::mpsc;
+
+use super::{
+    app::{App, Effect, Event},
+    ui,
+};
+use crate::{
+    config::Config,
+    discovery::{Browser, BrowserConfig},
+    host::{HostOptions, Hosted, host},
+    net::{NetHandle, SessionConfig, spawn_session},
+};
+
+/// Where the TUI starts.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// The server browser.
+    Browser,
+    /// Connect to this address at once, joining these rooms.
+    Connect { addr: String, rooms: Vec<String> },
+    /// Host a server and join it.
+    Host { rooms: Vec<String> },
+}
+
+/// Everything the TUI needs to run.
+#[derive(Debug)]
+pub struct Options {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub start: Start,
+    pub nick: Option<String>,
+    pub browser: BrowserConfig,
+    pub host: HostOptions,
+}
+
+/// Restores the terminal when dropped: on quit, on error, and (through the
+/// panic hook) on panic.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+        ratatui::restore();
+    }
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+        ratatui::restore();
+        previous(info);
+    }));
+}
+
+/// Reads terminal events on a thread (crossterm's reader blocks) until
+/// `stop` is set.
+fn spawn_terminal_reader(tx: mpsc::UnboundedSender<event::Event>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(true) => match event::read() {
+                    Ok(event) => {
+                        if tx.send(event).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                },
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+fn spawn_discovery(
+    config: BrowserConfig,
+    tx: mpsc::UnboundedSender<Vec<crate::discovery::FoundServer>>,
+) -> anyhow::Result<()> {
+    let mut browser = Browser::new(config.clone()).context("cannot open the discovery socket")?;
+    tokio::spawn(async move {
+        let mut probe = tokio::time::interval(config.probe_every);
+        let mut report = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = probe.tick() => browser.probe().await,
+                _ = report.tick() => if tx.send(browser.servers()).is_err() { return },
+                () = browser.receive() => {}
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Runs the TUI until the user quits.
+pub async fn run(mut options: Options) -> anyhow::Result<()> {
+    let default_nick = std::env::var("USER")
+        .ok()
+        .and_then(|u| Nick::new(u).ok())
+        .map_or_else(|| "guest".into(), |n| n.to_string());
+    let nick = options.nick.clone().or_else(|| options.config.nick.clone());
+    let mut app = App::new(nick, &default_nick);
+
+    let mut terminal = ratatui::init();
+    install_panic_hook();
+    let _guard = TerminalGuard;
+    execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)
+        .context("cannot set up the terminal")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (term_tx, mut term_rx) = mpsc::unbounded_channel();
+    spawn_terminal_reader(term_tx, stop.clone());
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel();
+    let (servers_tx, mut servers_rx) = mpsc::unbounded_channel();
+
+    let mut net: Option<NetHandle> = None;
+    let mut hosted: Option<Hosted> = None;
+    let mut effects = Vec::new();
+    match options.start.clone() {
+        Start::Browser => {
+            if let Err(err) = spawn_discovery(options.browser.clone(), servers_tx) {
+                app.update(Event::Net(crate::net::NetEvent::Failed(format!("{err:#}"))));
+            }
+        }
+        Start::Connect { addr, rooms } => {
+            app.start_chat(&addr, rooms);
+            effects.push(Effect::Connect(addr));
+        }
+        Start::Host { rooms } => {
+            app.start_chat("this machine", rooms);
+            effects.push(Effect::Host);
+        }
+    }
+
+    let result = loop {
+        for effect in std::mem::take(&mut effects) {
+            match effect {
+                Effect::Send(message) => {
+                    if let Some(net) = &net {
+                        net.send(message);
+                    }
+                }
+                Effect::Connect(addr) => {
+                    app.server_addr = addr.clone();
+                    let nick = match Nick::new(app.nick.clone()) {
+                        Ok(nick) => nick,
+                        Err(err) => {
+                            app.notice_status(format!("{err}; change it with /nick"));
+                            continue;
+                        }
+                    };
+                    let session = SessionConfig {
+                        addr,
+                        nick,
+                        client_id: options.config.client_id(),
+                        ping_every: Duration::from_secs(10),
+                    };
+                    if let Some(old) = net.replace(spawn_session(session, net_tx.clone())) {
+                        old.shutdown("switching servers").await;
+                    }
+                }
+                Effect::Host => match host(&options.host).await {
+                    Ok(server) => {
+                        for note in &server.notes {
+                            app.notice_status(note.clone());
+                        }
+                        effects.push(Effect::Connect(server.local_addr.clone()));
+                        hosted = Some(server);
+                    }
+                    Err(err) => {
+                        app.update(Event::Net(crate::net::NetEvent::Failed(format!(
+                            "cannot host a server: {err}"
+                        ))));
+                    }
+                },
+                Effect::SaveNick(nick) => {
+                    options.config.nick = Some(nick);
+                    save(&options);
+                }
+                Effect::RememberServer(addr) => {
+                    if !addr.starts_with("127.") {
+                        options.config.remember_server(&addr);
+                        save(&options);
+                    }
+                }
+                Effect::Bell => {
+                    let mut out = stdout();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
+                Effect::Quit(reason) => {
+                    app.quit = true;
+                    if let Some(net) = net.take() {
+                        net.shutdown(&reason).await;
+                    }
+                }
+            }
+        }
+        if app.quit {
+            break Ok(());
+        }
+        if !effects.is_empty() {
+            continue;
+        }
+        let size = terminal.size().context("cannot read the terminal size")?;
+        app.page_height = usize::from(size.height.saturating_sub(3)).max(1);
+        if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
+            break Err(anyhow::Error::new(err).context("cannot draw"));
+        }
+        effects = tokio::select! {
+            Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
+            Some(event) = net_rx.recv() => app.update(Event::Net(event)),
+            Some(servers) = servers_rx.recv() => app.update(Event::Servers(servers)),
+            else => break Ok(()),
+        };
+    };
+    stop.store(true, Ordering::Relaxed);
+    if let Some(hosted) = hosted {
+        hosted.server.stop().await;
+    }
+    result
+}
+
+fn save(options: &Options) {
+    if let Some(path) = &options.config_path
+        && let Err(err) = options.config.save(path)
+    {
+        tracing::warn!("{err}");
+    }
+}

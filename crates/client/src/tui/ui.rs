@@ -1,0 +1,380 @@
+//! Rendering: a pure function of [`App`]. Every string from the network is
+//! sanitised on its way to the screen (see `text.rs` and `sanitize.rs`).
+
+use ratatui::{
+    Frame,
+    layout::{Constraint, Layout, Position, Rect},
+    style::{Color, Modifier, Style},
+    text::{Line as Row, Span},
+    widgets::{Block, Borders, Clear, Paragraph, Row as TableRow, Table, Wrap},
+};
+
+use super::{
+    app::{App, ConnState, PromptKind, Screen},
+    buffer::BufferKind,
+    commands::{COMMANDS, KEYS},
+    text::{nick_color, rows},
+};
+use crate::sanitize::sanitize;
+
+/// Below this width the side panels are hidden.
+const NARROW: u16 = 60;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    match app.screen {
+        Screen::Browser => draw_browser(frame, app),
+        Screen::Chat => draw_chat(frame, app),
+    }
+    if app.help {
+        draw_help(frame);
+    }
+}
+
+fn draw_browser(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let [title, list, keys, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    frame.render_widget(
+        Paragraph::new(Row::from(vec![
+            Span::styled(" huddle", bold.fg(Color::Cyan)),
+            Span::raw(" — servers on your network   "),
+            Span::styled(
+                format!("nick: {}", sanitize(&app.nick)),
+                Style::default().add_modifier(Modifier::DIM),
+            ),
+        ])),
+        title,
+    );
+    let mut table_rows: Vec<TableRow> = app
+        .browser
+        .servers
+        .iter()
+        .map(|server| {
+            let rooms: Vec<String> = server
+                .rooms
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.members))
+                .collect();
+            let rtt = server
+                .rtt_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms"));
+            let mut row = TableRow::new(vec![
+                sanitize(&server.name),
+                server.addr.to_string(),
+                server.users.to_string(),
+                rtt,
+                match &server.incompatible {
+                    Some(why) => why.clone(),
+                    None => sanitize(&rooms.join(", ")),
+                },
+            ]);
+            if server.incompatible.is_some() {
+                row = row.style(Style::default().add_modifier(Modifier::DIM));
+            }
+            row
+        })
+        .collect();
+    let host_label = if app.browser.servers.is_empty() {
+        "+ No server found yet: press Enter to host one on this machine"
+    } else {
+        "+ Host a server on this machine"
+    };
+    table_rows
+        .push(TableRow::new(vec![host_label.to_owned()]).style(Style::default().fg(Color::Green)));
+    let selected = app.browser.selected.min(table_rows.len() - 1);
+    let table_rows: Vec<TableRow> = table_rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if i == selected {
+                row.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        table_rows,
+        [
+            Constraint::Length(18),
+            Constraint::Length(22),
+            Constraint::Length(6),
+            Constraint::Length(9),
+            Constraint::Min(10),
+        ],
+    )
+    .header(TableRow::new(vec!["Name", "Address", "Users", "RTT", "Rooms"]).style(bold))
+    .block(Block::bordered().title(" servers "));
+    frame.render_widget(table, list);
+    frame.render_widget(
+        Paragraph::new(
+            " ↑↓ select · Enter connect · c connect to address · h host · n nick · q quit",
+        )
+        .style(Style::default().add_modifier(Modifier::DIM)),
+        keys,
+    );
+    if let Some(last) = app.last_status() {
+        frame.render_widget(Paragraph::new(format!(" {}", sanitize(last))), status);
+    }
+    if let Some((kind, input)) = &app.browser.prompt {
+        let title = match kind {
+            PromptKind::Nick => " Your nick (Enter to confirm) ",
+            PromptKind::Address => " Connect to host[:port] (Esc cancels) ",
+        };
+        let width = area.width.saturating_sub(4).min(50);
+        let popup = Rect::new(
+            area.x + (area.width - width) / 2,
+            area.y + area.height / 2 - 1,
+            width,
+            3,
+        );
+        frame.render_widget(Clear, popup);
+        let inner_width = width.saturating_sub(2) as usize;
+        let scroll = input.visual_scroll(inner_width);
+        frame.render_widget(
+            Paragraph::new(input.value())
+                .scroll((0, scroll as u16))
+                .block(Block::bordered().title(title)),
+            popup,
+        );
+        let cursor = (input.visual_cursor().saturating_sub(scroll)) as u16;
+        frame.set_cursor_position(Position::new(popup.x + 1 + cursor, popup.y + 1));
+    }
+}
+
+fn draw_chat(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let [body, input_area, status_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let narrow = area.width < NARROW;
+    let messages_area = if narrow {
+        body
+    } else {
+        let [buffers_area, messages_area, members_area] = Layout::horizontal([
+            Constraint::Length(18),
+            Constraint::Min(10),
+            Constraint::Length(16),
+        ])
+        .areas(body);
+        draw_buffer_list(frame, app, buffers_area);
+        draw_members(frame, app, members_area);
+        messages_area
+    };
+    draw_messages(frame, app, messages_area, narrow);
+    draw_input(frame, app, input_area);
+    draw_status(frame, app, status_area);
+}
+
+fn draw_buffer_list(frame: &mut Frame, app: &App, area: Rect) {
+    let lines: Vec<Row> = app
+        .buffers
+        .iter()
+        .enumerate()
+        .map(|(i, buffer)| {
+            let mut style = Style::default();
+            if i == app.current {
+                style = style.add_modifier(Modifier::REVERSED);
+            } else if buffer.mention {
+                style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
+            } else if buffer.unread > 0 {
+                style = style.add_modifier(Modifier::BOLD);
+            }
+            let mut spans = vec![Span::styled(
+                format!("{} {}", i + 1, sanitize(&buffer.title())),
+                style,
+            )];
+            if buffer.unread > 0 && i != app.current {
+                spans.push(Span::styled(
+                    format!(" {}", buffer.unread),
+                    Style::default().fg(Color::Cyan),
+                ));
+            }
+            if buffer.mention && i != app.current {
+                spans.push(Span::styled(
+                    " !",
+                    Style::default()
+                        .fg(Color::Yellow)
+                        .add_modifier(Modifier::BOLD),
+                ));
+            }
+            Row::from(spans)
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::RIGHT)),
+        area,
+    );
+}
+
+fn draw_members(frame: &mut Frame, app: &App, area: Rect) {
+    let buffer = app.current_buffer();
+    let mut lines = vec![Row::styled(
+        format!("{} member(s)", buffer.members.len()),
+        Style::default().add_modifier(Modifier::DIM),
+    )];
+    lines.extend(buffer.members.iter().map(|nick| {
+        let name = sanitize(nick.as_str());
+        Row::styled(name.clone(), Style::default().fg(nick_color(&name)))
+    }));
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::LEFT)),
+        area,
+    );
+}
+
+fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
+    let buffer = app.current_buffer();
+    let header = match &buffer.kind {
+        BufferKind::Room(room) if buffer.topic.is_empty() => room.to_string(),
+        BufferKind::Room(room) => format!("{room} — {}", sanitize(&buffer.topic)),
+        BufferKind::Direct(nick) => format!("direct conversation with {}", sanitize(nick.as_str())),
+        BufferKind::Status => format!("status — {}", sanitize(&app.server_name)),
+    };
+    let header = if narrow {
+        format!("[{}/{}] {header}", app.current + 1, app.buffers.len())
+    } else {
+        header
+    };
+    let [header_area, list_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(header)
+            .style(Style::default().add_modifier(Modifier::BOLD))
+            .wrap(Wrap { trim: true }),
+        header_area,
+    );
+    let width = list_area.width.max(1) as usize;
+    let height = list_area.height as usize;
+    let visible_end = buffer.lines.len().saturating_sub(buffer.scroll);
+    let mut rendered: Vec<Row> = Vec::new();
+    for line in buffer.lines[..visible_end].iter().rev() {
+        let mut line_rows = rows(line, width);
+        line_rows.reverse();
+        rendered.extend(line_rows);
+        if rendered.len() >= height {
+            break;
+        }
+    }
+    rendered.truncate(height);
+    rendered.reverse();
+    if buffer.new_below && height > 0 {
+        if rendered.len() == height {
+            rendered.remove(0);
+        }
+        rendered.push(Row::styled(
+            "── new messages below (PgDn) ──",
+            Style::default().fg(Color::Black).bg(Color::Cyan),
+        ));
+    }
+    // Bottom-align: the newest line sits just above the input.
+    let top_padding = height.saturating_sub(rendered.len());
+    let mut padded = vec![Row::default(); top_padding];
+    padded.extend(rendered);
+    frame.render_widget(Paragraph::new(padded), list_area);
+}
+
+fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
+    let prompt = format!("[{}] ", sanitize(&app.current_buffer().title()));
+    let prompt_width = unicode_width::UnicodeWidthStr::width(prompt.as_str()) as u16;
+    let prompt_width = prompt_width.min(area.width / 2);
+    let [prompt_area, text_area] =
+        Layout::horizontal([Constraint::Length(prompt_width), Constraint::Min(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(prompt).style(Style::default().fg(Color::Cyan)),
+        prompt_area,
+    );
+    let width = text_area.width.max(1) as usize;
+    let scroll = app.input.visual_scroll(width);
+    frame.render_widget(
+        Paragraph::new(app.input.value()).scroll((0, scroll as u16)),
+        text_area,
+    );
+    if !app.help {
+        let cursor = app.input.visual_cursor().saturating_sub(scroll) as u16;
+        frame.set_cursor_position(Position::new(text_area.x + cursor, text_area.y));
+    }
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let (state, color) = match &app.conn {
+        ConnState::Offline => ("offline".to_owned(), Color::Gray),
+        ConnState::Connecting => ("connecting…".to_owned(), Color::Yellow),
+        ConnState::Connected => ("connected".to_owned(), Color::Green),
+        ConnState::Reconnecting { retry_in } => (
+            format!("reconnecting ({:.0} s)", retry_in.as_secs_f64().ceil()),
+            Color::Yellow,
+        ),
+        ConnState::Failed(_) => ("disconnected".to_owned(), Color::Red),
+    };
+    let latency = app.latency.map_or_else(String::new, |l| {
+        format!(" │ {:.1} ms", l.as_secs_f64() * 1000.0)
+    });
+    let server = if app.server_name.is_empty() {
+        app.server_addr.clone()
+    } else {
+        app.server_name.clone()
+    };
+    let bar = Row::from(vec![
+        Span::raw(format!(
+            " {} │ {} │ ",
+            sanitize(&server),
+            sanitize(&app.nick)
+        )),
+        Span::styled(
+            state,
+            Style::default().fg(color).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("{latency} │ F1 help")),
+    ]);
+    frame.render_widget(
+        Paragraph::new(bar).style(Style::default().bg(Color::DarkGray)),
+        area,
+    );
+}
+
+fn draw_help(frame: &mut Frame) {
+    let area = frame.area();
+    let mut lines = vec![Row::styled(
+        "Commands",
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    lines.extend(
+        COMMANDS
+            .iter()
+            .map(|(name, args, what)| Row::from(format!("{name} {args} — {what}"))),
+    );
+    lines.push(Row::default());
+    lines.push(Row::styled(
+        "Keys",
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
+    lines.extend(
+        KEYS.iter()
+            .map(|(key, what)| Row::from(format!("{key} — {what}"))),
+    );
+    let width = area.width.saturating_sub(4).min(72);
+    let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
+    let popup = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" help — Esc closes ")),
+        popup,
+    );
+}
