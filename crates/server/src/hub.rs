@@ -60,6 +60,9 @@ pub(crate) struct Hub {
     rooms: RwLock<HashMap<String, Arc<Mutex<Room>>>>,
     history_per_room: usize,
     history_on_join: usize,
+    /// Empty rooms kept for their history, longest idle first.
+    idle_rooms: Mutex<std::collections::VecDeque<String>>,
+    max_idle_rooms: usize,
 }
 
 /// A poisoned lock only means another task panicked mid-update; the maps
@@ -91,6 +94,8 @@ impl Hub {
             rooms: RwLock::new(HashMap::new()),
             history_per_room,
             history_on_join,
+            idle_rooms: Mutex::new(std::collections::VecDeque::new()),
+            max_idle_rooms: 1000,
         }
     }
 
@@ -152,6 +157,38 @@ impl Hub {
             && lock(room).closed
         {
             rooms.remove(name.folded());
+        }
+    }
+
+    /// Keeps an emptied room with history around (people come back to a
+    /// room and expect its history), but at most `max_idle_rooms` of them:
+    /// the longest idle are closed and forgotten first.
+    fn park_idle(&self, name: &RoomName) {
+        let evicted: Vec<String> = {
+            let mut idle = lock(&self.idle_rooms);
+            idle.retain(|folded| folded != name.folded());
+            idle.push_back(name.folded().to_owned());
+            let excess = idle.len().saturating_sub(self.max_idle_rooms);
+            idle.drain(..excess).collect()
+        };
+        for folded in evicted {
+            let room = self
+                .rooms
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&folded)
+                .cloned();
+            if let Some(room) = room {
+                let name = {
+                    let mut guard = lock(&room);
+                    if !guard.members.is_empty() {
+                        continue;
+                    }
+                    guard.closed = true;
+                    guard.name.clone()
+                };
+                self.forget_if_closed(&name, &room);
+            }
         }
     }
 
@@ -228,11 +265,15 @@ impl Hub {
                     guard.broadcast(&frame, None);
                 }
             }
-            guard.closed = guard.members.is_empty();
-            guard.closed
+            // An empty room without history is forgotten at once; one with
+            // history is parked.
+            guard.closed = guard.members.is_empty() && !guard.has_history();
+            (guard.members.is_empty(), guard.closed)
         };
-        if emptied {
-            self.forget_if_closed(name, &room);
+        match emptied {
+            (true, true) => self.forget_if_closed(name, &room),
+            (true, false) => self.park_idle(name),
+            _ => {}
         }
         true
     }

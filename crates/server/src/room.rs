@@ -71,6 +71,10 @@ impl Room {
         self.history.push_back(message);
     }
 
+    pub(crate) fn has_history(&self) -> bool {
+        !self.history.is_empty()
+    }
+
     /// The newest `count` messages, oldest first.
     pub(crate) fn recent(&self, count: usize) -> Vec<ChatMessage> {
         let skip = self.history.len().saturating_sub(count);

@@ -1,0 +1,269 @@
+//! LAN discovery on loopback: real servers, real browsers, real datagrams
+//! (sent only to 127.0.0.0/8).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+use std::{net::UdpSocket, time::Duration};
+
+use huddle::discovery::Browser;
+use huddle_e2e::{discoverable_server, free_udp_port, loopback_browser_config};
+use huddle_protocol::{
+    ShortText,
+    discovery::{Beacon, Datagram, Probe, decode_datagram, encode_datagram},
+};
+
+#[tokio::test]
+async fn two_servers_on_one_host_are_both_found() {
+    let port = free_udp_port().unwrap();
+    let first = discoverable_server("first", port).await.unwrap();
+    let second = discoverable_server("second", port).await.unwrap();
+    let browser = Browser::new(loopback_browser_config(port)).unwrap();
+    let found = browser.discover(Duration::from_millis(800)).await;
+    let mut names: Vec<(&str, u16)> = found
+        .iter()
+        .map(|s| (s.name.as_str(), s.addr.port()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("first", first.addr.port()), ("second", second.addr.port())]
+    );
+    assert!(
+        found
+            .iter()
+            .all(|s| s.rtt_ms.is_some() && s.incompatible.is_none()),
+        "{found:?}"
+    );
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopped_server_disappears_at_once_by_its_goodbye() {
+    let port = free_udp_port().unwrap();
+    let staying = discoverable_server("staying", port).await.unwrap();
+    let leaving = discoverable_server("leaving", port).await.unwrap();
+    let mut browser = Browser::new(loopback_browser_config(port)).unwrap();
+    let found = poll(&mut browser, Duration::from_secs(5), |names| {
+        names.len() == 2
+    })
+    .await;
+    assert_eq!(found, ["leaving", "staying"]);
+    leaving.stop().await;
+    // Well before the 1.5 s expiry, the goodbye has removed it.
+    let started = std::time::Instant::now();
+    let found = poll(&mut browser, Duration::from_secs(5), |names| {
+        names.len() == 1
+    })
+    .await;
+    assert_eq!(found, ["staying"]);
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "took {:?}",
+        started.elapsed()
+    );
+    staying.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_that_goes_silent_expires() {
+    // A fake server that answers probes until it stops answering, without a
+    // goodbye: as if its machine lost power.
+    let port = free_udp_port().unwrap();
+    let fake = std::sync::Arc::new(socket2_bind(port));
+    let answering = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let responder = {
+        let (fake, answering) = (fake.clone(), answering.clone());
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1500];
+            let deadline = std::time::Instant::now() + Duration::from_secs(8);
+            fake.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            while std::time::Instant::now() < deadline {
+                let Ok((len, from)) = fake.recv_from(&mut buffer) else {
+                    continue;
+                };
+                if let (Ok(Datagram::Probe(probe)), true) = (
+                    decode_datagram(&buffer[..len]),
+                    answering.load(std::sync::atomic::Ordering::Relaxed),
+                ) {
+                    let beacon = Beacon {
+                        server_id: huddle_protocol::ServerId::random(),
+                        server_name: ShortText::new("ghost").unwrap(),
+                        tcp_port: 1,
+                        users: 0,
+                        rooms: Vec::new(),
+                        rooms_truncated: false,
+                        needs_password: false,
+                        nonce: probe.nonce,
+                        goodbye: false,
+                    };
+                    fake.send_to(&encode_datagram(&Datagram::Beacon(beacon)).unwrap(), from)
+                        .unwrap();
+                }
+            }
+        })
+    };
+    let mut browser = Browser::new(loopback_browser_config(port)).unwrap();
+    // Each answer carries a fresh server id here, so count entries by name.
+    assert!(
+        !poll(&mut browser, Duration::from_secs(5), |names| !names
+            .is_empty())
+        .await
+        .is_empty()
+    );
+    answering.store(false, std::sync::atomic::Ordering::Relaxed);
+    let found = poll(&mut browser, Duration::from_secs(5), |names| {
+        names.is_empty()
+    })
+    .await;
+    assert!(found.is_empty());
+    drop(responder);
+}
+
+// Blocking socket calls below: the server needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_foreign_datagrams_are_dropped_and_counted() {
+    let port = free_udp_port().unwrap();
+    let server = discoverable_server("sturdy", port).await.unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = ("127.0.0.1", port);
+    sender
+        .send_to(b"M-SEARCH * HTTP/1.1\r\n\r\n", target)
+        .unwrap();
+    sender.send_to(b"HUDL\x00\x01\xff\xff\xff", target).unwrap();
+    sender.send_to(b"HUDL\x00\x63whatever", target).unwrap();
+    sender.send_to(&[0u8; 1400], target).unwrap();
+    // Still answers a real probe afterwards.
+    let probe = encode_datagram(&Datagram::Probe(Probe { nonce: 42 })).unwrap();
+    sender
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    sender.send_to(&probe, target).unwrap();
+    let mut buffer = [0u8; 1500];
+    let (len, _) = sender.recv_from(&mut buffer).unwrap();
+    let Datagram::Beacon(beacon) = decode_datagram(&buffer[..len]).unwrap() else {
+        panic!()
+    };
+    assert_eq!((beacon.nonce, beacon.server_name.as_str()), (42, "sturdy"));
+    let counts = server.discovery_counts().unwrap();
+    assert_eq!((counts.foreign, counts.malformed), (2, 2), "{counts:?}");
+    server.stop().await;
+}
+
+// Blocking socket calls below: the server needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
+    let port = free_udp_port().unwrap();
+    let server = discoverable_server("calm", port).await.unwrap(); // 50 replies/s per source
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let probe = encode_datagram(&Datagram::Probe(Probe { nonce: 7 })).unwrap();
+    for _ in 0..500 {
+        sender.send_to(&probe, ("127.0.0.1", port)).unwrap();
+    }
+    sender
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut answers = 0;
+    let mut buffer = [0u8; 1500];
+    while sender.recv_from(&mut buffer).is_ok() {
+        answers += 1;
+    }
+    assert!(
+        answers > 0 && answers <= 100,
+        "{answers} answers to 500 probes"
+    );
+    let counts = server.discovery_counts().unwrap();
+    assert!(counts.rate_limited >= 400, "{counts:?}");
+    server.stop().await;
+}
+
+// Blocking socket calls below: the server needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
+    let port = free_udp_port().unwrap();
+    let server = discoverable_server("busy", port).await.unwrap();
+    let (mut client, _) = huddle::net::connect(
+        &server.addr.to_string(),
+        huddle::net::hello(
+            huddle_protocol::ClientId::random(),
+            huddle_protocol::Nick::new("joiner").unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    for n in 0..45 {
+        let room = huddle_protocol::RoomName::new(format!("#{n:0>63}")).unwrap();
+        client
+            .send(huddle_protocol::ClientMessage::Join {
+                room,
+                password: None,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            client.next().await,
+            Some(Ok(huddle_protocol::ServerMessage::Joined { .. }))
+        ));
+    }
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    sender
+        .send_to(
+            &encode_datagram(&Datagram::Probe(Probe { nonce: 1 })).unwrap(),
+            ("127.0.0.1", port),
+        )
+        .unwrap();
+    let mut buffer = [0u8; 65536];
+    let (len, _) = sender.recv_from(&mut buffer).unwrap();
+    assert!(len <= 1200, "{len} bytes");
+    let Datagram::Beacon(beacon) = decode_datagram(&buffer[..len]).unwrap() else {
+        panic!()
+    };
+    assert!(beacon.rooms_truncated);
+    assert!(
+        beacon.rooms.len() > 5 && beacon.rooms.len() < 45,
+        "{} rooms",
+        beacon.rooms.len()
+    );
+    assert_eq!(beacon.users, 1);
+    server.stop().await;
+}
+
+/// Runs the browser until `done(names)` holds, returning the names.
+async fn poll(
+    browser: &mut Browser,
+    limit: Duration,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut probe = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        let mut names: Vec<String> = browser.servers().into_iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        if done(&names) {
+            return names;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting; last saw {names:?}"
+        );
+        tokio::select! {
+            _ = probe.tick() => browser.probe().await,
+            () = browser.receive() => {}
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+/// A UDP socket sharing the discovery port the way servers do.
+fn socket2_bind(port: u16) -> UdpSocket {
+    use std::net::SocketAddr;
+    let socket = huddle_e2e::shared_udp_socket(SocketAddr::from(([0, 0, 0, 0], port))).unwrap();
+    socket.set_nonblocking(false).unwrap();
+    socket
+}

@@ -1,0 +1,153 @@
+//! Plain line mode against a real server: lines in, events out, a clean
+//! exit after every message is acknowledged.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+use std::time::Duration;
+
+use huddle::plain::{PlainError, PlainOptions, run};
+use huddle_protocol::{ClientId, Nick, RoomName};
+use huddle_server::{Server, ServerConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
+    PlainOptions {
+        addr: addr.to_string(),
+        nick: Nick::new(nick).unwrap(),
+        client_id: ClientId::random(),
+        room: RoomName::new("#general").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn lines_are_sent_events_printed_and_the_exit_waits_for_acks() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    // Bob listens: his stdin stays open, his stdout is a pipe we read.
+    let (mut bob_stdin, bob_input) = tokio::io::duplex(1024);
+    let (bob_output, bob_stdout) = tokio::io::duplex(64 * 1024);
+    let bob = tokio::spawn(run(options(server.addr, "bob"), bob_input, bob_output));
+    let mut bob_lines = BufReader::new(bob_stdout).lines();
+    let wait_for = async |lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
+                          needle: &str| {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let line = lines.next_line().await.unwrap().expect("output ended");
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("never printed {needle:?}"))
+    };
+    wait_for(&mut bob_lines, "[#general] -!- joined").await;
+
+    let input = "hello bob\n/me waves\nmulti \u{1b}[2J escape\n/msg bob psst\n/msg nobody hi\n/frobnicate\n";
+    let mut alice_out = Vec::new();
+    let result = run(
+        options(server.addr, "alice"),
+        input.as_bytes(),
+        &mut alice_out,
+    )
+    .await;
+    let alice_out = String::from_utf8(alice_out).unwrap();
+    // The message to an unknown nick was refused, so not everything was acked.
+    assert!(
+        matches!(result, Err(PlainError::Unacknowledged(1))),
+        "{result:?}\n{alice_out}"
+    );
+    assert!(
+        alice_out.contains("error: no user is called nobody"),
+        "{alice_out}"
+    );
+    assert!(
+        alice_out.contains("error: unknown command /frobnicate"),
+        "{alice_out}"
+    );
+    // The escape sequence was refused locally (ChatText forbids ESC).
+    assert!(
+        alice_out.contains("error: invalid text: control character"),
+        "{alice_out}"
+    );
+
+    assert_eq!(
+        wait_for(&mut bob_lines, "<alice>").await,
+        "[#general] <alice> hello bob"
+    );
+    assert_eq!(
+        wait_for(&mut bob_lines, "* alice").await,
+        "[#general] * alice waves"
+    );
+    assert_eq!(
+        wait_for(&mut bob_lines, "psst").await,
+        "[@alice] <alice> psst"
+    );
+    assert_eq!(
+        wait_for(&mut bob_lines, "quit").await,
+        "[#general] -!- alice quit (end of input)"
+    );
+
+    bob_stdin.shutdown().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), bob)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_clean_run_exits_ok_once_everything_is_acked() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let input: String = (0..50).map(|n| format!("line {n}\n")).collect();
+    let mut out = Vec::new();
+    run(options(server.addr, "bot"), input.as_bytes(), &mut out)
+        .await
+        .unwrap();
+    // History proves the server stored all 50 before the bot quit.
+    let (mut reader, _) = huddle::net::connect(
+        &server.addr.to_string(),
+        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+    )
+    .await
+    .unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    reader
+        .send(huddle_protocol::ClientMessage::Join {
+            room: RoomName::new("#general").unwrap(),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
+    else {
+        panic!()
+    };
+    let texts: Vec<String> = history.iter().map(|m| m.text.to_string()).collect();
+    assert_eq!(
+        texts,
+        (0..50).map(|n| format!("line {n}")).collect::<Vec<_>>()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn untrusted_text_is_printed_on_one_sanitised_line() {
+    use huddle_protocol::{ChatMessage, ChatText, MessageId, MessageKind, ServerMessage, Target};
+    let message = ServerMessage::Chat(ChatMessage {
+        id: MessageId::from_uuid(*huddle_protocol::ClientMsgId::random().as_uuid()),
+        target: Target::Room(RoomName::new("#x").unwrap()),
+        from: Nick::new("eve").unwrap(),
+        kind: MessageKind::Normal,
+        text: ChatText::new("two\nlines\twith tab").unwrap(),
+        timestamp: 0,
+    });
+    let line = huddle::plain::format_event(&message).unwrap();
+    assert_eq!(line, "[#x] <eve> two ⏎ lines    with tab");
+}

@@ -1,0 +1,56 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::{net::UdpSocket, time::Duration};
+
+use huddle_server::{DiscoveryConfig, RunningServer, Server, ServerConfig};
+
+/// A UDP port free right now on loopback, for a test's discovery traffic
+/// (servers share it with SO_REUSEPORT, so it is bound again after this).
+pub fn free_udp_port() -> std::io::Result<u16> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A server on loopback with discovery on `discovery_port`, announcing to
+/// the loopback broadcast address only (never the real LAN).
+pub async fn discoverable_server(
+    name: &str,
+    discovery_port: u16,
+) -> Result<RunningServer, huddle_server::ServerError> {
+    let config = ServerConfig {
+        name: name.into(),
+        discovery: Some(DiscoveryConfig {
+            bind: ([0, 0, 0, 0], discovery_port).into(),
+            announce_to: vec![([127, 255, 255, 255], discovery_port).into()],
+            announce_every: Duration::from_millis(300),
+            replies_per_second: 50,
+        }),
+        ..ServerConfig::loopback()
+    };
+    Ok(Server::bind(config).await?.spawn())
+}
+
+/// A browser that probes only this host's loopback on `port`.
+pub fn loopback_browser_config(port: u16) -> huddle::discovery::BrowserConfig {
+    huddle::discovery::BrowserConfig {
+        port,
+        broadcast: false,
+        unicast: Vec::new(),
+        probe_every: Duration::from_millis(200),
+        expire_after: Duration::from_millis(1500),
+    }
+}
+
+/// A blocking UDP socket bound with SO_REUSEADDR/SO_REUSEPORT and broadcast
+/// allowed, like a server's discovery responder.
+pub fn shared_udp_socket(addr: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_broadcast(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
