@@ -1,1 +1,136 @@
-//! placeholder
+//! The TUI's state machine against real servers: connection loss shows,
+//! the session reconnects with backoff, and the app rejoins its rooms.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+use std::time::Duration;
+
+use huddle::{
+    net::{NetEvent, NetHandle, SessionConfig, spawn_session},
+    tui::{
+        App, Effect, Event,
+        app::ConnState,
+        buffer::{BufferKind, LineKind},
+    },
+};
+use huddle_protocol::{ClientId, Nick};
+use huddle_server::{Server, ServerConfig};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Feeds network events to the app (sending what it asks) until `done`.
+async fn pump(
+    app: &mut App,
+    events: &mut UnboundedReceiver<NetEvent>,
+    net: &NetHandle,
+    done: impl Fn(&App) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while !done(app) {
+            let event = events.recv().await.expect("the session ended");
+            for effect in app.update(Event::Net(event)) {
+                if let Effect::Send(message) = effect {
+                    net.send(message);
+                }
+            }
+        }
+    })
+    .await
+    .expect("the app never reached the expected state");
+}
+
+fn in_room(app: &App, room: &str) -> bool {
+    app.buffers
+        .iter()
+        .any(|b| matches!(&b.kind, BufferKind::Room(r) if r.as_str() == room) && b.joined)
+}
+
+#[tokio::test]
+async fn losing_the_server_shows_then_reconnects_and_rejoins() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let addr = server.addr;
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let net = spawn_session(
+        SessionConfig {
+            addr: addr.to_string(),
+            nick: Nick::new("alice").unwrap(),
+            client_id: ClientId::random(),
+            ping_every: Duration::from_secs(10),
+        },
+        tx,
+    );
+    let mut app = App::new(Some("alice".into()), "alice");
+    app.start_chat(&addr.to_string(), vec!["#lan".into(), "#ops".into()]);
+    pump(&mut app, &mut events, &net, |app| {
+        in_room(app, "#lan") && in_room(app, "#ops")
+    })
+    .await;
+    assert_eq!(
+        app.current_buffer().title(),
+        "#lan",
+        "the first room is shown"
+    );
+
+    server.stop().await;
+    pump(&mut app, &mut events, &net, |app| {
+        matches!(app.conn, ConnState::Reconnecting { .. })
+    })
+    .await;
+    let lost = app
+        .current_buffer()
+        .lines
+        .iter()
+        .any(|l| l.kind == LineKind::Error && l.text.starts_with("Disconnected"));
+    assert!(lost, "the buffer does not say the connection was lost");
+
+    // The server comes back on the same address.
+    let config = ServerConfig {
+        bind: addr,
+        ..ServerConfig::loopback()
+    };
+    let server = Server::bind(config).await.unwrap().spawn();
+    pump(&mut app, &mut events, &net, |app| {
+        app.conn == ConnState::Connected && in_room(app, "#lan") && in_room(app, "#ops")
+    })
+    .await;
+    let said = app
+        .current_buffer()
+        .lines
+        .iter()
+        .any(|l| l.text == "Reconnected; rejoining 2 room(s)");
+    assert!(said, "the buffer does not say it rejoined");
+
+    // And it really is in the room again: a message from bob arrives.
+    let (mut bob, _) = huddle::net::connect(
+        &addr.to_string(),
+        huddle::net::hello(ClientId::random(), Nick::new("bob").unwrap()),
+    )
+    .await
+    .unwrap();
+    use futures_util::SinkExt;
+    bob.send(huddle_protocol::ClientMessage::Join {
+        room: huddle_protocol::RoomName::new("#lan").unwrap(),
+        password: None,
+    })
+    .await
+    .unwrap();
+    bob.send(huddle_protocol::ClientMessage::Say {
+        room: huddle_protocol::RoomName::new("#lan").unwrap(),
+        id: huddle_protocol::ClientMsgId::random(),
+        kind: huddle_protocol::MessageKind::Normal,
+        text: huddle_protocol::ChatText::new("welcome back").unwrap(),
+    })
+    .await
+    .unwrap();
+    pump(&mut app, &mut events, &net, |app| {
+        app.current_buffer()
+            .lines
+            .iter()
+            .any(|l| l.text == "welcome back")
+    })
+    .await;
+    net.shutdown("done").await;
+    server.stop().await;
+}

@@ -47,7 +47,7 @@ pub struct FoundServer {
     /// Why it cannot be used, if it cannot (other protocol version).
     pub incompatible: Option<String>,
     #[serde(skip)]
-    last_seen: Option<Instant>,
+    pub(crate) last_seen: Option<Instant>,
 }
 
 /// A room in a found server's summary.

@@ -6,7 +6,11 @@ pub mod buffer;
 mod chat;
 pub mod commands;
 mod incoming;
+#[cfg(test)]
+mod render_tests;
 pub mod run;
+#[cfg(test)]
+mod tests;
 pub mod text;
 pub mod ui;
 

@@ -81,12 +81,14 @@ fn draw_browser(frame: &mut Frame, app: &App) {
         })
         .collect();
     let host_label = if app.browser.servers.is_empty() {
-        "+ No server found yet: press Enter to host one on this machine"
+        "none found yet: Enter hosts a server on this machine"
     } else {
-        "+ Host a server on this machine"
+        "start a server on this machine"
     };
-    table_rows
-        .push(TableRow::new(vec![host_label.to_owned()]).style(Style::default().fg(Color::Green)));
+    table_rows.push(
+        TableRow::new(vec!["+ host here", "", "", "", host_label])
+            .style(Style::default().fg(Color::Green)),
+    );
     let selected = app.browser.selected.min(table_rows.len() - 1);
     let table_rows: Vec<TableRow> = table_rows
         .into_iter()

@@ -1,0 +1,256 @@
+//! Rendering into ratatui's `TestBackend`, asserting on the cells.
+
+use huddle_protocol::{ServerId, Target};
+use ratatui::{Terminal, backend::TestBackend, buffer::Buffer as Cells, crossterm::event::KeyCode};
+
+use super::{
+    app::{App, Event},
+    buffer::{Line, LineKind},
+    tests::{chat, connected_app, key, nick, room, server},
+    ui::draw,
+};
+
+fn render(app: &App, width: u16, height: u16) -> Cells {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one string per row (wide characters once, their
+/// continuation cells skipped).
+fn rows(cells: &Cells) -> Vec<String> {
+    let area = cells.area;
+    (0..area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut skip = 0;
+            for x in 0..area.width {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let symbol = cells[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+                row.push_str(symbol);
+            }
+            row
+        })
+        .collect()
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    rows(&render(app, width, height)).join("\n")
+}
+
+#[test]
+fn the_browser_lists_servers_and_the_host_option() {
+    let mut app = App::new(Some("alice".into()), "alice");
+    app.update(Event::Servers(vec![crate::discovery::FoundServer {
+        server_id: Some(ServerId::random()),
+        name: "office".into(),
+        addr: ([192, 168, 1, 5], 7007).into(),
+        users: 3,
+        rooms: vec![crate::discovery::FoundRoom {
+            name: "#lan".into(),
+            members: 3,
+        }],
+        rooms_truncated: false,
+        needs_password: false,
+        rtt_ms: Some(1.25),
+        version: 1,
+        incompatible: None,
+        last_seen: None,
+    }]));
+    let text = screen(&app, 100, 12);
+    for expected in [
+        "servers on your network",
+        "office",
+        "192.168.1.5:7007",
+        "1.2 ms",
+        "#lan (3)",
+        "+ host here",
+        "Enter connect",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    // The selected row is drawn reversed.
+    let cells = render(&app, 100, 12);
+    let office_row = rows(&cells)
+        .iter()
+        .position(|r| r.contains("office"))
+        .unwrap() as u16;
+    assert!(
+        cells[(2, office_row)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+}
+
+#[test]
+fn the_nick_prompt_is_drawn_over_the_browser() {
+    let app = App::new(None, "sam");
+    let text = screen(&app, 80, 12);
+    assert!(text.contains("Your nick") && text.contains("sam"), "{text}");
+}
+
+#[test]
+fn the_chat_screen_shows_buffers_messages_members_input_and_status() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "the build is green"),
+    );
+    app.update(Event::Net(crate::net::NetEvent::Latency(
+        std::time::Duration::from_micros(1500),
+    )));
+    for c in "typing".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let rows = rows(&render(&app, 100, 16));
+    let text = rows.join("\n");
+    assert!(rows[0].starts_with("1 status"), "{text}");
+    assert!(rows[1].starts_with("2 #lan"), "{text}");
+    assert!(rows[0].contains("#lan — lunch at noon"), "{text}");
+    assert!(rows[0].trim_end().ends_with("3 member(s)"), "{text}");
+    for member in ["alice", "bob", "carol"] {
+        assert!(
+            rows.iter().any(|r| r.trim_end().ends_with(member)),
+            "member {member} missing:\n{text}"
+        );
+    }
+    let message = rows
+        .iter()
+        .find(|r| r.contains("bob: the build is green"))
+        .expect(&text);
+    let time_at = message.find("bob:").unwrap() - 6;
+    assert!(
+        message[time_at..time_at + 5].chars().nth(2) == Some(':'),
+        "no HH:MM before the nick: {message}"
+    );
+    assert_eq!(rows[14], format!("{:<100}", "[#lan] typing"));
+    assert!(
+        rows[15].contains("office │ alice │ connected │ 1.5 ms"),
+        "{}",
+        rows[15]
+    );
+}
+
+#[test]
+fn the_help_overlay_lists_every_command_and_key() {
+    let mut app = connected_app();
+    key(&mut app, KeyCode::F(1));
+    let text = screen(&app, 100, 40);
+    for (command, _, _) in super::commands::COMMANDS {
+        assert!(text.contains(command), "{command} missing from help");
+    }
+    for expected in ["Ctrl+W", "PgUp", "Tab", "Alt+1..9"] {
+        assert!(text.contains(expected), "{expected} missing from help");
+    }
+}
+
+#[test]
+fn a_narrow_terminal_hides_the_panels_and_keeps_input_and_status() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat(
+            "bob",
+            Target::Room(room("#lan")),
+            "a fairly long message that has to wrap on a narrow screen",
+        ),
+    );
+    let rows = rows(&render(&app, 40, 10));
+    let text = rows.join("\n");
+    assert!(rows[0].starts_with("[2/2] #lan"), "{text}");
+    assert!(!text.contains("member(s)"), "{text}");
+    assert!(text.contains("bob: a fairly long"), "{text}");
+    assert!(
+        rows.iter().any(|r| r.trim() == "screen"),
+        "the wrapped tail is missing:\n{text}"
+    );
+    assert!(rows[8].starts_with("[#lan]"), "{text}");
+    assert!(rows[9].contains("connected"), "{text}");
+}
+
+#[test]
+fn every_small_size_renders_without_panicking() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "日本語 and 😀 emoji"),
+    );
+    for width in 1..=45 {
+        for height in 1..=12 {
+            render(&app, width, height);
+        }
+    }
+    key(&mut app, KeyCode::F(1));
+    render(&app, 10, 3);
+}
+
+#[test]
+fn escape_sequences_from_the_network_never_reach_the_terminal() {
+    let mut app = connected_app();
+    // Straight into the buffer, as if a hostile server skipped validation.
+    let index = app.current;
+    for hostile in [
+        "\u{1b}]0;pwned\u{7}",
+        "\u{1b}[2J\u{1b}[H",
+        "\u{1b}]52;c;ZWNobyBvd25lZA==\u{7}",
+        "\u{9b}31mred",
+    ] {
+        app.buffers[index].push(Line {
+            time: 0,
+            kind: LineKind::Chat {
+                from: "eve\u{1b}[5m".into(),
+                action: false,
+                pending: false,
+                mention: false,
+                own: false,
+            },
+            text: hostile.into(),
+            id: None,
+            client_id: None,
+        });
+    }
+    app.buffers[index].topic = "\u{1b}]0;topic\u{7}".into();
+    let cells = render(&app, 100, 16);
+    for cell in cells.content() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "control character {:?} in a cell",
+            cell.symbol()
+        );
+    }
+    let text = rows(&cells).join("\n");
+    assert!(text.contains("␛]0;pwned␇"), "{text}");
+    assert!(text.contains("␛[2J␛[H"), "{text}");
+}
+
+#[test]
+fn wide_characters_do_not_shift_the_columns() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "日本語のテキスト 😀😀😀"),
+    );
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "plain ascii text"),
+    );
+    let cells = render(&app, 100, 16);
+    // The members panel's border is in the same column on every row.
+    let border_columns: Vec<u16> = (0..14)
+        .map(|y| {
+            (0..100)
+                .rev()
+                .find(|&x| cells[(x, y)].symbol() == "│")
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        border_columns.windows(2).all(|w| w[0] == w[1]),
+        "{border_columns:?}"
+    );
+    let _ = nick("x");
+}
