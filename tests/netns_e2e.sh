@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Across hosts, for real: three network namespaces joined by a bridge (in a
+# fourth), with addresses that exist only inside them. huddle-server runs in
+# one, `huddle discover` in another finds it by broadcast, and a message sent
+# from the third reaches a client in the second.
+#
+# usage: netns_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+huddle=$1 server=$2
+
+[ "$(id -u)" = 0 ] || skip "creating network namespaces needs root"
+ensure_command ip iproute2 || skip "iproute2 is not installed and cannot be installed here"
+
+tag="hud$$"
+lan="${tag}lan" srv="${tag}srv" cli="${tag}cli" snd="${tag}snd"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for ns in "$srv" "$cli" "$snd" "$lan"; do ip netns del "$ns" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$lan" 2>/dev/null || skip "this machine does not allow network namespaces"
+ip -n "$lan" link add br0 type bridge
+ip -n "$lan" link set br0 up
+n=1
+for ns in "$srv" "$cli" "$snd"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip link add "v$tag$n" netns "$ns" type veth peer name "p$n" netns "$lan"
+    ip -n "$ns" link set "v$tag$n" name eth0
+    ip -n "$ns" addr add "10.231.0.$n/24" broadcast 10.231.0.255 dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$lan" link set "p$n" master br0
+    ip -n "$lan" link set "p$n" up
+    n=$((n + 1))
+done
+
+NO_COLOR=1 ip netns exec "$srv" "$server" --bind 0.0.0.0:7007 --name "netns box" --announce-every 1 >"$work/server.log" 2>&1 &
+pids+=($!)
+listening_port "$work/server.log" >/dev/null
+
+# Discovery by broadcast from another namespace.
+found=
+for _ in 1 2 3; do
+    ip netns exec "$cli" "$huddle" discover --timeout 2 --json --config "$work/cli.toml" >"$work/discover.json"
+    if grep -q '"name":"netns box"' "$work/discover.json"; then found=1; break; fi
+done
+[ -n "$found" ] || { cat "$work/discover.json"; echo "the server was not discovered across namespaces"; exit 1; }
+grep -q '"addr":"10.231.0.1:7007"' "$work/discover.json" || { cat "$work/discover.json"; echo "wrong address"; exit 1; }
+
+# A listener in the client namespace, a sender in the third.
+mkfifo "$work/bob.in"
+ip netns exec "$cli" "$huddle" --plain --connect 10.231.0.1 --nick bob --room '#lan' --config "$work/bob.toml" \
+    <"$work/bob.in" >"$work/bob.out" 2>&1 &
+pids+=($!)
+exec 3>"$work/bob.in"
+wait_until "grep -q 'joined' '$work/bob.out'" 15 || { cat "$work/bob.out"; echo "bob did not join"; exit 1; }
+echo "hello across namespaces" | ip netns exec "$snd" "$huddle" --plain --connect 10.231.0.1 --nick alice \
+    --room '#lan' --config "$work/alice.toml" >"$work/alice.out" 2>&1 \
+    || { cat "$work/alice.out"; echo "alice's plain client failed"; exit 1; }
+wait_until "grep -q '<alice> hello across namespaces' '$work/bob.out'" 15 \
+    || { cat "$work/bob.out"; echo "the message did not cross namespaces"; exit 1; }
+exec 3>&-
+echo "netns e2e: discovered 10.231.0.1:7007 by broadcast; a message crossed from 10.231.0.3 to 10.231.0.2"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Two real huddle TUIs in tmux, talking through a real huddle-server on
+# loopback: a message typed in one appears in the other; both quit cleanly
+# and leave their terminals restored (no alternate screen, cursor shown,
+# canonical mode and echo back on).
+#
+# usage: tmux_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN [CAPTURE_FILE]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+huddle=$1 server=$2 capture=${3:-}
+
+ensure_command tmux tmux || skip "tmux is not installed and cannot be installed here"
+
+work=$(mktemp -d)
+socket="huddle-e2e-$$"
+server_pid=
+cleanup() {
+    tmux -L "$socket" kill-server 2>/dev/null || true
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+NO_COLOR=1 "$server" --bind 127.0.0.1:0 --no-discovery --name e2e >"$work/server.log" 2>&1 &
+server_pid=$!
+port=$(listening_port "$work/server.log")
+
+# Each TUI runs in its own tmux session; when it exits, the shell records
+# its status and the terminal modes it left behind, then waits.
+start_tui() {
+    local nick=$1
+    tmux -L "$socket" new-session -d -s "$nick" -x 100 -y 24 \
+        "'$huddle' --connect 127.0.0.1:$port --nick $nick --room '#e2e' --config '$work/$nick.toml'; echo EXIT=\$? > '$work/$nick.exit'; stty -a > '$work/$nick.stty'; sleep 60"
+}
+pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
+
+start_tui alice
+wait_until "pane alice | grep -q 'You joined #e2e'" 15 || { pane alice; echo "alice never joined"; exit 1; }
+start_tui bob
+wait_until "pane alice | grep -q 'bob joined #e2e'" 15 || { pane alice; echo "alice never saw bob join"; exit 1; }
+
+tmux -L "$socket" send-keys -t alice 'hello from alice, bob — 日本語 😀' Enter
+if ! wait_until "pane bob | grep -q 'alice: hello from alice, bob'" 15; then
+    pane bob
+    echo "bob never received alice's message"
+    exit 1
+fi
+tmux -L "$socket" send-keys -t bob '/me waves back' Enter
+wait_until "pane alice | grep -q '\* bob waves back'" 15 || { pane alice; echo "alice never saw bob's action"; exit 1; }
+if [ -n "$capture" ]; then
+    pane alice > "$capture"
+fi
+
+for nick in alice bob; do
+    tmux -L "$socket" send-keys -t "$nick" '/quit bye' Enter
+done
+for nick in alice bob; do
+    wait_until "[ -s '$work/$nick.exit' ]" 15 || { pane "$nick"; echo "$nick did not exit"; exit 1; }
+    grep -qx 'EXIT=0' "$work/$nick.exit" || { cat "$work/$nick.exit"; echo "$nick exited with an error"; exit 1; }
+    modes=$(tmux -L "$socket" display -p -t "$nick" '#{alternate_on} #{cursor_flag}')
+    [ "$modes" = "0 1" ] || { echo "$nick left the terminal in alternate screen/cursor state '$modes'"; exit 1; }
+    grep -qw -- '-icanon' "$work/$nick.stty" && { echo "$nick left the terminal in raw mode"; exit 1; }
+    grep -qw -- '-echo' "$work/$nick.stty" && { echo "$nick left echo off"; exit 1; }
+    pane "$nick" | grep -q 'You joined' && { pane "$nick"; echo "$nick left TUI content on the main screen"; exit 1; }
+done
+echo "tmux e2e: message delivered both ways, both TUIs quit, terminals restored"
