@@ -1,8 +1,12 @@
 //! The discovery browser: probes the LAN (and known hosts) for huddle
 //! servers, listens for their beacons, and keeps a merged, expiring list.
 //!
-//! [`ServerList`] is plain state (time passed in) so it tests without
-//! sockets; [`Browser`] owns the sockets and feeds it.
+//! [`ServerList`] (in `list.rs`) is plain state, time passed in, so it
+//! tests without sockets; [`Browser`] owns the sockets and feeds it.
+
+mod list;
+
+pub use list::{FoundRoom, FoundServer, ServerList};
 
 use std::{
     collections::HashMap,
@@ -12,179 +16,12 @@ use std::{
 };
 
 use huddle_protocol::{
-    DEFAULT_DISCOVERY_PORT, PROTOCOL_VERSION, ServerId,
-    discovery::{
-        Beacon, Datagram, DatagramError, Probe, RoomSummary, decode_datagram, encode_datagram,
-    },
+    DEFAULT_DISCOVERY_PORT,
+    discovery::{Datagram, DatagramError, Probe, decode_datagram, encode_datagram},
     limits::MAX_DATAGRAM_LEN,
 };
-use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
-
-/// One server the browser knows about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FoundServer {
-    /// The server's id (absent for an incompatible server, which is keyed by
-    /// address).
-    pub server_id: Option<ServerId>,
-    /// Its display name.
-    pub name: String,
-    /// The best chat address seen (lowest round-trip time).
-    pub addr: SocketAddr,
-    /// Connected users.
-    pub users: u32,
-    /// Its busiest rooms.
-    pub rooms: Vec<FoundRoom>,
-    /// Whether the beacon left rooms out.
-    pub rooms_truncated: bool,
-    /// Whether a room needs a password.
-    pub needs_password: bool,
-    /// Round-trip time of the last answered probe, in milliseconds.
-    pub rtt_ms: Option<f64>,
-    /// The protocol version it speaks.
-    pub version: u16,
-    /// Why it cannot be used, if it cannot (other protocol version).
-    pub incompatible: Option<String>,
-    #[serde(skip)]
-    pub(crate) last_seen: Option<Instant>,
-}
-
-/// A room in a found server's summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FoundRoom {
-    /// The room's name.
-    pub name: String,
-    /// Its member count.
-    pub members: u32,
-}
-
-impl From<&RoomSummary> for FoundRoom {
-    fn from(room: &RoomSummary) -> Self {
-        Self {
-            name: room.name.to_string(),
-            members: room.members,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Id(ServerId),
-    Address(SocketAddr),
-}
-
-/// The merged list of servers heard from.
-#[derive(Debug)]
-pub struct ServerList {
-    servers: HashMap<Key, FoundServer>,
-    expire_after: Duration,
-}
-
-impl ServerList {
-    /// An empty list forgetting servers silent for `expire_after`.
-    pub fn new(expire_after: Duration) -> Self {
-        Self {
-            servers: HashMap::new(),
-            expire_after,
-        }
-    }
-
-    /// Records a beacon from `source`; `rtt` if it answers one of our probes.
-    pub fn on_beacon(
-        &mut self,
-        beacon: &Beacon,
-        source: SocketAddr,
-        rtt: Option<Duration>,
-        now: Instant,
-    ) {
-        let key = Key::Id(beacon.server_id);
-        if beacon.goodbye {
-            self.servers.remove(&key);
-            return;
-        }
-        let addr = SocketAddr::new(source.ip(), beacon.tcp_port);
-        let rtt_ms = rtt.map(|rtt| rtt.as_secs_f64() * 1000.0);
-        let entry = self.servers.entry(key).or_insert_with(|| FoundServer {
-            server_id: Some(beacon.server_id),
-            name: String::new(),
-            addr,
-            users: 0,
-            rooms: Vec::new(),
-            rooms_truncated: false,
-            needs_password: false,
-            rtt_ms,
-            version: PROTOCOL_VERSION,
-            incompatible: None,
-            last_seen: None,
-        });
-        // Prefer the address that answers fastest; announcements carry no
-        // round-trip time and never displace a measured address.
-        let better = match (rtt_ms, entry.rtt_ms) {
-            (Some(new), Some(old)) => new < old || addr == entry.addr,
-            (Some(_), None) => true,
-            (None, _) => addr == entry.addr,
-        };
-        if better {
-            entry.addr = addr;
-            entry.rtt_ms = rtt_ms.or(entry.rtt_ms);
-        }
-        entry.name = beacon.server_name.to_string();
-        entry.users = beacon.users;
-        entry.rooms = beacon.rooms.iter().map(FoundRoom::from).collect();
-        entry.rooms_truncated = beacon.rooms_truncated;
-        entry.needs_password = beacon.needs_password;
-        entry.last_seen = Some(now);
-    }
-
-    /// Records a datagram from a server speaking another version.
-    pub fn on_incompatible(&mut self, source: SocketAddr, theirs: u16, now: Instant) {
-        let entry = self
-            .servers
-            .entry(Key::Address(source))
-            .or_insert_with(|| FoundServer {
-                server_id: None,
-                name: format!("? ({})", source.ip()),
-                addr: source,
-                users: 0,
-                rooms: Vec::new(),
-                rooms_truncated: false,
-                needs_password: false,
-                rtt_ms: None,
-                version: theirs,
-                incompatible: None,
-                last_seen: None,
-            });
-        entry.version = theirs;
-        entry.incompatible = Some(format!(
-            "speaks protocol version {theirs}; this huddle speaks {PROTOCOL_VERSION}"
-        ));
-        entry.last_seen = Some(now);
-    }
-
-    /// Forgets servers not heard from within the expiry time.
-    pub fn expire(&mut self, now: Instant) {
-        let expire_after = self.expire_after;
-        self.servers.retain(|_, server| {
-            server
-                .last_seen
-                .is_some_and(|seen| now.saturating_duration_since(seen) < expire_after)
-        });
-    }
-
-    /// The servers, compatible ones first, then by name and address.
-    pub fn servers(&self) -> Vec<FoundServer> {
-        let mut servers: Vec<FoundServer> = self.servers.values().cloned().collect();
-        servers.sort_by(|a, b| {
-            (a.incompatible.is_some(), &a.name, a.addr).cmp(&(
-                b.incompatible.is_some(),
-                &b.name,
-                b.addr,
-            ))
-        });
-        servers
-    }
-}
 
 /// Where and how often the browser probes.
 #[derive(Debug, Clone)]
@@ -361,91 +198,5 @@ impl Browser {
             }
         }
         self.servers()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use huddle_protocol::ShortText;
-    use uuid::Uuid;
-
-    use super::*;
-
-    fn beacon(id: u128, goodbye: bool) -> Beacon {
-        Beacon {
-            server_id: ServerId::from_uuid(Uuid::from_u128(id)),
-            server_name: ShortText::new(format!("s{id}")).unwrap(),
-            tcp_port: 7000 + id as u16,
-            users: 2,
-            rooms: Vec::new(),
-            rooms_truncated: false,
-            needs_password: false,
-            nonce: 0,
-            goodbye,
-        }
-    }
-
-    fn addr(ip: [u8; 4]) -> SocketAddr {
-        SocketAddr::from((ip, 7007))
-    }
-
-    #[test]
-    fn a_server_heard_on_two_interfaces_is_one_entry_at_its_fastest_address() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(
-            &beacon(1, false),
-            addr([10, 0, 0, 5]),
-            Some(Duration::from_millis(9)),
-            now,
-        );
-        list.on_beacon(
-            &beacon(1, false),
-            addr([192, 168, 1, 5]),
-            Some(Duration::from_millis(2)),
-            now,
-        );
-        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1);
-        assert_eq!(servers[0].addr, SocketAddr::from(([192, 168, 1, 5], 7001)));
-        assert_eq!(servers[0].rtt_ms, Some(2.0));
-    }
-
-    #[test]
-    fn servers_expire_when_silent_and_at_once_on_goodbye() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
-        list.on_beacon(
-            &beacon(2, false),
-            addr([10, 0, 0, 6]),
-            None,
-            now + Duration::from_secs(10),
-        );
-        list.on_beacon(
-            &beacon(2, true),
-            addr([10, 0, 0, 6]),
-            None,
-            now + Duration::from_secs(11),
-        );
-        assert_eq!(list.servers().len(), 1);
-        list.expire(now + Duration::from_secs(16));
-        assert!(list.servers().is_empty());
-    }
-
-    #[test]
-    fn incompatible_servers_are_listed_with_the_reason() {
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_incompatible(addr([10, 0, 0, 9]), 7, Instant::now());
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1);
-        assert!(
-            servers[0]
-                .incompatible
-                .as_deref()
-                .unwrap()
-                .contains("version 7")
-        );
     }
 }

@@ -14,16 +14,17 @@ use std::{
 };
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMsgId, ConnectionId, ErrorCode, MessageId, MessageKind, Nick,
-    Presence, PresenceEvent, RoomInfo, RoomName, ServerMessage, ShortText, Target,
-    discovery::RoomSummary, encode_frame,
+    ConnectionId, ErrorCode, Nick, Presence, PresenceEvent, RoomName, ServerMessage, ShortText,
+    encode_frame,
 };
-use uuid::Uuid;
 
 use crate::{
     outbound::Outbound,
     room::{Member, Room},
 };
+
+mod queries;
+mod relay;
 
 /// A request the hub refused, with the code and text for the `Error` frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,240 +298,6 @@ impl Hub {
         Ok(())
     }
 
-    /// Relays a room message: recorded, queued to every other member, and
-    /// acknowledged to the sender, all under the room's lock so every member
-    /// sees one order.
-    pub(crate) fn say(
-        &self,
-        caller: Caller<'_>,
-        name: &RoomName,
-        id: ClientMsgId,
-        kind: MessageKind,
-        text: ChatText,
-    ) -> Result<(), Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let mut room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
-        }
-        let message = ChatMessage {
-            id: MessageId::from_uuid(Uuid::now_v7()),
-            target: Target::Room(room.name.clone()),
-            from: caller.nick.clone(),
-            kind,
-            text,
-            timestamp: now_millis(),
-        };
-        let ack = ServerMessage::Ack {
-            id,
-            message_id: message.id,
-            timestamp: message.timestamp,
-        };
-        let chat = ServerMessage::Chat(message);
-        if let Some(frame) = frame(&chat) {
-            room.broadcast(&frame, Some(caller.conn));
-        }
-        send(caller.outbound, &ack);
-        if let ServerMessage::Chat(message) = chat {
-            room.record(message);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn direct(
-        &self,
-        caller: Caller<'_>,
-        to: &Nick,
-        id: ClientMsgId,
-        kind: MessageKind,
-        text: ChatText,
-    ) -> Result<(), Refusal> {
-        let Some(recipient) = lock(&self.users)
-            .get(to.folded())
-            .map(|user| (user.nick.clone(), user.outbound.clone()))
-        else {
-            return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
-        };
-        let message = ChatMessage {
-            id: MessageId::from_uuid(Uuid::now_v7()),
-            target: Target::Direct(recipient.0),
-            from: caller.nick.clone(),
-            kind,
-            text,
-            timestamp: now_millis(),
-        };
-        let ack = ServerMessage::Ack {
-            id,
-            message_id: message.id,
-            timestamp: message.timestamp,
-        };
-        send(&recipient.1, &ServerMessage::Chat(message));
-        send(caller.outbound, &ack);
-        Ok(())
-    }
-
-    /// Renames the caller everywhere: registry, each room's member entry,
-    /// a `Presence{Renamed}` to each room's others, `NickChanged` to the
-    /// caller.
-    pub(crate) fn rename(
-        &self,
-        caller: Caller<'_>,
-        new: &Nick,
-        rooms: &[RoomName],
-    ) -> Result<(), Refusal> {
-        {
-            let mut users = lock(&self.users);
-            if let Some(holder) = users.get(new.folded())
-                && holder.conn != caller.conn
-            {
-                return refuse(
-                    ErrorCode::NickInUse,
-                    format!("the nick {new} is already in use"),
-                );
-            }
-            users.remove(caller.nick.folded());
-            users.insert(
-                new.folded().to_owned(),
-                User {
-                    conn: caller.conn,
-                    nick: new.clone(),
-                    outbound: caller.outbound.clone(),
-                },
-            );
-        }
-        for name in rooms {
-            let Some(room) = self.room(name) else {
-                continue;
-            };
-            let mut room = lock(&room);
-            let Some(member) = room.members.get_mut(&caller.conn) else {
-                continue;
-            };
-            member.nick = new.clone();
-            let presence = ServerMessage::Presence(Presence {
-                room: room.name.clone(),
-                nick: caller.nick.clone(),
-                event: PresenceEvent::Renamed {
-                    new_nick: new.clone(),
-                },
-            });
-            if let Some(frame) = frame(&presence) {
-                room.broadcast(&frame, Some(caller.conn));
-            }
-        }
-        send(
-            caller.outbound,
-            &ServerMessage::NickChanged {
-                old: caller.nick.clone(),
-                new: new.clone(),
-            },
-        );
-        Ok(())
-    }
-
-    pub(crate) fn set_topic(
-        &self,
-        caller: Caller<'_>,
-        name: &RoomName,
-        topic: ShortText,
-    ) -> Result<(), Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let mut room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
-        }
-        room.topic = topic.clone();
-        let message = ServerMessage::Topic {
-            room: room.name.clone(),
-            topic,
-            by: caller.nick.clone(),
-        };
-        if let Some(frame) = frame(&message) {
-            room.broadcast(&frame, None);
-        }
-        Ok(())
-    }
-
-    /// Every room, by name, at most `max` of them.
-    pub(crate) fn list_rooms(&self, max: usize) -> Vec<RoomInfo> {
-        let rooms: Vec<Arc<Mutex<Room>>> = self
-            .rooms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        let mut infos: Vec<RoomInfo> = rooms
-            .iter()
-            .map(|room| {
-                let room = lock(room);
-                RoomInfo {
-                    name: room.name.clone(),
-                    members: room.members.len() as u32,
-                    topic: room.topic.clone(),
-                    has_password: room.password.is_some(),
-                }
-            })
-            .filter(|info| info.members > 0)
-            .collect();
-        infos.sort_by(|a, b| a.name.cmp(&b.name));
-        infos.truncate(max);
-        infos
-    }
-
-    /// The busiest rooms first, for discovery beacons, and whether any room
-    /// needs a password.
-    pub(crate) fn summary(&self) -> (Vec<RoomSummary>, bool) {
-        let mut rooms = self.list_rooms(usize::MAX);
-        let needs_password = rooms.iter().any(|r| r.has_password);
-        rooms.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.name.cmp(&b.name)));
-        let summary = rooms
-            .into_iter()
-            .map(|r| RoomSummary {
-                name: r.name,
-                members: r.members,
-            })
-            .collect();
-        (summary, needs_password)
-    }
-
-    pub(crate) fn members(&self, name: &RoomName) -> Result<Vec<Nick>, Refusal> {
-        match self.room(name) {
-            Some(room) => Ok(lock(&room).member_nicks()),
-            None => refuse(ErrorCode::NoSuchRoom, format!("there is no room {name}")),
-        }
-    }
-
-    pub(crate) fn history(
-        &self,
-        caller: Caller<'_>,
-        name: &RoomName,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
-    ) -> Result<ServerMessage, Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
-        }
-        let (messages, more) = room.page(before, after, limit);
-        Ok(ServerMessage::HistoryPage {
-            room: room.name.clone(),
-            messages,
-            more,
-        })
-    }
-
     /// Removes a departing client from its rooms (telling them why, if a
     /// reason is given) and releases its nick.
     pub(crate) fn quit(
@@ -553,5 +320,68 @@ impl Hub {
         {
             users.remove(nick.folded());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::{ChatText, ClientMsgId, MessageKind};
+
+    use super::*;
+    use crate::outbound::outbound;
+
+    fn room(name: &str) -> RoomName {
+        RoomName::new(name).unwrap()
+    }
+
+    #[test]
+    fn emptied_rooms_keep_their_history_up_to_the_idle_limit() {
+        let mut hub = Hub::new(10, 10);
+        hub.max_idle_rooms = 1;
+        let (outbound, _queue) = outbound(100, 1 << 20);
+        let nick = Nick::new("alice").unwrap();
+        let caller = Caller {
+            conn: ConnectionId::random(),
+            nick: &nick,
+            outbound: &outbound,
+        };
+        hub.register(caller).unwrap();
+        for name in ["#one", "#two", "#quiet"] {
+            hub.join(caller, &room(name), None).unwrap();
+            if name != "#quiet" {
+                hub.say(
+                    caller,
+                    &room(name),
+                    ClientMsgId::random(),
+                    MessageKind::Normal,
+                    ChatText::new("hi").unwrap(),
+                )
+                .unwrap();
+            }
+        }
+        let nobody = ShortText::default();
+        hub.part(caller, &room("#quiet"), &nobody).unwrap();
+        assert!(
+            hub.room(&room("#quiet")).is_none(),
+            "an empty room without history is forgotten"
+        );
+        hub.part(caller, &room("#one"), &nobody).unwrap();
+        assert!(
+            hub.room(&room("#one")).is_some(),
+            "an emptied room keeps its history"
+        );
+        assert!(hub.list_rooms(10).is_empty() || hub.list_rooms(10).iter().all(|r| r.members > 0));
+        hub.part(caller, &room("#two"), &nobody).unwrap();
+        assert!(
+            hub.room(&room("#one")).is_none(),
+            "the longest idle room is evicted past the limit"
+        );
+        let ServerMessage::HistoryPage { messages, .. } = ({
+            hub.join(caller, &room("#two"), None).unwrap();
+            hub.history(caller, &room("#two"), None, None, 10).unwrap()
+        }) else {
+            panic!()
+        };
+        assert_eq!(messages.len(), 1);
     }
 }

@@ -1,0 +1,87 @@
+//! Requests that only read the shared state: room and member lists,
+//! history pages, and the summary for discovery beacons.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use huddle_protocol::{
+    ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary,
+};
+
+use super::{Caller, Hub, Refusal, lock, refuse};
+use crate::room::Room;
+
+impl Hub {
+    /// Every room, by name, at most `max` of them.
+    pub(crate) fn list_rooms(&self, max: usize) -> Vec<RoomInfo> {
+        let rooms: Vec<Arc<Mutex<Room>>> = self
+            .rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut infos: Vec<RoomInfo> = rooms
+            .iter()
+            .map(|room| {
+                let room = lock(room);
+                RoomInfo {
+                    name: room.name.clone(),
+                    members: room.members.len() as u32,
+                    topic: room.topic.clone(),
+                    has_password: room.password.is_some(),
+                }
+            })
+            .filter(|info| info.members > 0)
+            .collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        infos.truncate(max);
+        infos
+    }
+
+    /// The busiest rooms first, for discovery beacons, and whether any room
+    /// needs a password.
+    pub(crate) fn summary(&self) -> (Vec<RoomSummary>, bool) {
+        let mut rooms = self.list_rooms(usize::MAX);
+        let needs_password = rooms.iter().any(|r| r.has_password);
+        rooms.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.name.cmp(&b.name)));
+        let summary = rooms
+            .into_iter()
+            .map(|r| RoomSummary {
+                name: r.name,
+                members: r.members,
+            })
+            .collect();
+        (summary, needs_password)
+    }
+
+    pub(crate) fn members(&self, name: &RoomName) -> Result<Vec<Nick>, Refusal> {
+        match self.room(name) {
+            Some(room) => Ok(lock(&room).member_nicks()),
+            None => refuse(ErrorCode::NoSuchRoom, format!("there is no room {name}")),
+        }
+    }
+
+    pub(crate) fn history(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u16,
+    ) -> Result<ServerMessage, Refusal> {
+        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
+        let Some(room) = self.room(name) else {
+            return not_in_room();
+        };
+        let room = lock(&room);
+        if !room.members.contains_key(&caller.conn) {
+            return not_in_room();
+        }
+        let (messages, more) = room.page(before, after, limit);
+        Ok(ServerMessage::HistoryPage {
+            room: room.name.clone(),
+            messages,
+            more,
+        })
+    }
+}

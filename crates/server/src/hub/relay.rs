@@ -1,0 +1,174 @@
+//! Requests that relay something to other clients: room messages, direct
+//! messages, nick changes and topics.
+
+use huddle_protocol::{
+    ChatMessage, ChatText, ClientMsgId, MessageId, MessageKind, Nick, Presence, PresenceEvent,
+    RoomName, ServerMessage, ShortText, Target,
+};
+use uuid::Uuid;
+
+use huddle_protocol::ErrorCode;
+
+use super::{Caller, Hub, Refusal, User, frame, lock, now_millis, refuse, send};
+
+impl Hub {
+    /// Relays a room message: recorded, queued to every other member, and
+    /// acknowledged to the sender, all under the room's lock so every member
+    /// sees one order.
+    pub(crate) fn say(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: ChatText,
+    ) -> Result<(), Refusal> {
+        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
+        let Some(room) = self.room(name) else {
+            return not_in_room();
+        };
+        let mut room = lock(&room);
+        if !room.members.contains_key(&caller.conn) {
+            return not_in_room();
+        }
+        let message = ChatMessage {
+            id: MessageId::from_uuid(Uuid::now_v7()),
+            target: Target::Room(room.name.clone()),
+            from: caller.nick.clone(),
+            kind,
+            text,
+            timestamp: now_millis(),
+        };
+        let ack = ServerMessage::Ack {
+            id,
+            message_id: message.id,
+            timestamp: message.timestamp,
+        };
+        let chat = ServerMessage::Chat(message);
+        if let Some(frame) = frame(&chat) {
+            room.broadcast(&frame, Some(caller.conn));
+        }
+        send(caller.outbound, &ack);
+        if let ServerMessage::Chat(message) = chat {
+            room.record(message);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn direct(
+        &self,
+        caller: Caller<'_>,
+        to: &Nick,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: ChatText,
+    ) -> Result<(), Refusal> {
+        let Some(recipient) = lock(&self.users)
+            .get(to.folded())
+            .map(|user| (user.nick.clone(), user.outbound.clone()))
+        else {
+            return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
+        };
+        let message = ChatMessage {
+            id: MessageId::from_uuid(Uuid::now_v7()),
+            target: Target::Direct(recipient.0),
+            from: caller.nick.clone(),
+            kind,
+            text,
+            timestamp: now_millis(),
+        };
+        let ack = ServerMessage::Ack {
+            id,
+            message_id: message.id,
+            timestamp: message.timestamp,
+        };
+        send(&recipient.1, &ServerMessage::Chat(message));
+        send(caller.outbound, &ack);
+        Ok(())
+    }
+
+    /// Renames the caller everywhere: registry, each room's member entry,
+    /// a `Presence{Renamed}` to each room's others, `NickChanged` to the
+    /// caller.
+    pub(crate) fn rename(
+        &self,
+        caller: Caller<'_>,
+        new: &Nick,
+        rooms: &[RoomName],
+    ) -> Result<(), Refusal> {
+        {
+            let mut users = lock(&self.users);
+            if let Some(holder) = users.get(new.folded())
+                && holder.conn != caller.conn
+            {
+                return refuse(
+                    ErrorCode::NickInUse,
+                    format!("the nick {new} is already in use"),
+                );
+            }
+            users.remove(caller.nick.folded());
+            users.insert(
+                new.folded().to_owned(),
+                User {
+                    conn: caller.conn,
+                    nick: new.clone(),
+                    outbound: caller.outbound.clone(),
+                },
+            );
+        }
+        for name in rooms {
+            let Some(room) = self.room(name) else {
+                continue;
+            };
+            let mut room = lock(&room);
+            let Some(member) = room.members.get_mut(&caller.conn) else {
+                continue;
+            };
+            member.nick = new.clone();
+            let presence = ServerMessage::Presence(Presence {
+                room: room.name.clone(),
+                nick: caller.nick.clone(),
+                event: PresenceEvent::Renamed {
+                    new_nick: new.clone(),
+                },
+            });
+            if let Some(frame) = frame(&presence) {
+                room.broadcast(&frame, Some(caller.conn));
+            }
+        }
+        send(
+            caller.outbound,
+            &ServerMessage::NickChanged {
+                old: caller.nick.clone(),
+                new: new.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn set_topic(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        topic: ShortText,
+    ) -> Result<(), Refusal> {
+        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
+        let Some(room) = self.room(name) else {
+            return not_in_room();
+        };
+        let mut room = lock(&room);
+        if !room.members.contains_key(&caller.conn) {
+            return not_in_room();
+        }
+        room.topic = topic.clone();
+        let message = ServerMessage::Topic {
+            room: room.name.clone(),
+            topic,
+            by: caller.nick.clone(),
+        };
+        if let Some(frame) = frame(&message) {
+            room.broadcast(&frame, None);
+        }
+        Ok(())
+    }
+}
