@@ -1,0 +1,263 @@
+//! One benchmark connection, speaking huddle or IRC: connect, join, then
+//! read (counting and timing every benchmark message) and, for senders,
+//! write.
+
+use std::{cell::RefCell, net::SocketAddr, rc::Rc, time::Instant};
+
+use anyhow::{Context as _, bail};
+use bytes::{Buf, BytesMut};
+use huddle_protocol::{
+    ChatText, ClientId, ClientMessage, ClientMsgId, Hello, MessageKind, Nick, PROTOCOL_VERSION,
+    RoomName, ShortText, encode_frame,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpSocket, TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+    sync::Mutex,
+};
+
+use crate::{
+    payload,
+    stats::{Receiver, Stats},
+};
+
+/// Which protocol to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub(crate) enum Protocol {
+    Huddle,
+    Irc,
+}
+
+/// A connected, joined client.
+pub(crate) struct Client {
+    pub(crate) reader: OwnedReadHalf,
+    pub(crate) writer: Rc<Mutex<OwnedWriteHalf>>,
+    /// Bytes read during the handshake that belong to later frames.
+    pub(crate) leftover: BytesMut,
+}
+
+async fn open(server: SocketAddr, source: Option<std::net::IpAddr>) -> anyhow::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    if let Some(ip) = source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .with_context(|| format!("cannot bind source address {ip}"))?;
+    }
+    let stream = socket
+        .connect(server)
+        .await
+        .with_context(|| format!("cannot connect to {server}"))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Connects as `nick` and joins `room`.
+pub(crate) async fn connect(
+    protocol: Protocol,
+    server: SocketAddr,
+    source: Option<std::net::IpAddr>,
+    nick: &str,
+    room: &str,
+) -> anyhow::Result<Client> {
+    let stream = open(server, source).await?;
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buffer = BytesMut::with_capacity(4096);
+    match protocol {
+        Protocol::Huddle => {
+            let hello = ClientMessage::Hello(Hello {
+                version: PROTOCOL_VERSION,
+                client_id: ClientId::random(),
+                nick: Nick::new(nick)?,
+                client_name: ShortText::new("huddle-bench")?,
+                client_version: ShortText::new(env!("CARGO_PKG_VERSION"))?,
+            });
+            let join = ClientMessage::Join {
+                room: RoomName::new(room)?,
+                password: None,
+            };
+            writer.write_all(&encode_frame(&hello)?).await?;
+            writer.write_all(&encode_frame(&join)?).await?;
+            // Welcome (0), then frames until Joined (2).
+            loop {
+                let payload = read_frame(&mut reader, &mut buffer).await?;
+                match payload.first() {
+                    Some(1) => bail!("{nick}: the server rejected the handshake"),
+                    Some(12) => bail!("{nick}: the server refused to join {room}"),
+                    Some(2) => break,
+                    _ => {}
+                }
+            }
+        }
+        Protocol::Irc => {
+            writer
+                .write_all(format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n").as_bytes())
+                .await?;
+            let mut joined = false;
+            loop {
+                let line = read_line(&mut reader, &mut buffer).await?;
+                if line.starts_with(b"PING") {
+                    let mut pong = b"PONG".to_vec();
+                    pong.extend_from_slice(&line[4..]);
+                    pong.extend_from_slice(b"\r\n");
+                    writer.write_all(&pong).await?;
+                } else if contains(&line, b" 001 ") && !joined {
+                    writer
+                        .write_all(format!("JOIN {room}\r\n").as_bytes())
+                        .await?;
+                    joined = true;
+                } else if contains(&line, b" 366 ") {
+                    break;
+                } else if line.starts_with(b"ERROR")
+                    || contains(&line, b" 433 ")
+                    || contains(&line, b" 471 ")
+                {
+                    bail!("{nick}: {}", String::from_utf8_lossy(&line));
+                }
+            }
+        }
+    }
+    Ok(Client {
+        reader,
+        writer: Rc::new(Mutex::new(writer)),
+        leftover: buffer,
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn fill(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<()> {
+    if buffer.capacity() - buffer.len() < 1024 {
+        buffer.reserve(64 * 1024);
+    }
+    if reader.read_buf(buffer).await? == 0 {
+        bail!("the server closed the connection");
+    }
+    Ok(())
+}
+
+async fn read_frame(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
+    loop {
+        if let Some(frame) = take_frame(buffer) {
+            return Ok(frame);
+        }
+        fill(reader, buffer).await?;
+    }
+}
+
+fn take_frame(buffer: &mut BytesMut) -> Option<BytesMut> {
+    let len = u32::from_be_bytes(buffer.get(..4)?.try_into().ok()?) as usize;
+    if buffer.len() < 4 + len {
+        return None;
+    }
+    buffer.advance(4);
+    Some(buffer.split_to(len))
+}
+
+async fn read_line(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
+    loop {
+        if let Some(line) = take_line(buffer) {
+            return Ok(line);
+        }
+        fill(reader, buffer).await?;
+    }
+}
+
+fn take_line(buffer: &mut BytesMut) -> Option<BytesMut> {
+    let end = buffer.windows(2).position(|w| w == b"\r\n")?;
+    let line = buffer.split_to(end);
+    buffer.advance(2);
+    Some(line)
+}
+
+/// Reads until the connection ends, counting benchmark messages into
+/// `stats` and answering keepalive pings.
+pub(crate) async fn read_loop(
+    protocol: Protocol,
+    mut client_reader: OwnedReadHalf,
+    writer: Rc<Mutex<OwnedWriteHalf>>,
+    mut buffer: BytesMut,
+    stats: Rc<RefCell<Stats>>,
+    mut receiver: Receiver,
+    start: Instant,
+) {
+    loop {
+        loop {
+            let item = match protocol {
+                Protocol::Huddle => take_frame(&mut buffer),
+                Protocol::Irc => take_line(&mut buffer),
+            };
+            let Some(item) = item else { break };
+            let text = match protocol {
+                Protocol::Huddle => payload::huddle_chat_text(&item),
+                Protocol::Irc => payload::irc_privmsg_text(&item),
+            };
+            if let Some((sender, seq, sent)) = text.and_then(payload::parse) {
+                let now = start.elapsed().as_nanos() as u64;
+                receiver.record(
+                    &mut stats.borrow_mut(),
+                    sender,
+                    seq,
+                    now.saturating_sub(sent),
+                );
+                continue;
+            }
+            let pong = match protocol {
+                Protocol::Huddle if item.first() == Some(&11) => {
+                    let token =
+                        huddle_protocol::decode_payload::<huddle_protocol::ServerMessage>(&item)
+                            .ok()
+                            .and_then(|m| match m {
+                                huddle_protocol::ServerMessage::Ping { token } => Some(token),
+                                _ => None,
+                            });
+                    token
+                        .and_then(|token| encode_frame(&ClientMessage::Pong { token }).ok())
+                        .map(|f| f.to_vec())
+                }
+                Protocol::Huddle if item.first() == Some(&5) => {
+                    stats.borrow_mut().acked += 1;
+                    None
+                }
+                Protocol::Irc if item.starts_with(b"PING") => {
+                    let mut pong = b"PONG".to_vec();
+                    pong.extend_from_slice(&item[4..]);
+                    pong.extend_from_slice(b"\r\n");
+                    Some(pong)
+                }
+                _ => None,
+            };
+            if let Some(pong) = pong {
+                let _ = writer.lock().await.write_all(&pong).await;
+            }
+        }
+        if buffer.capacity() - buffer.len() < 4096 {
+            buffer.reserve(64 * 1024);
+        }
+        match client_reader.read_buf(&mut buffer).await {
+            Ok(0) | Err(_) => {
+                stats.borrow_mut().disconnected += 1;
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Encodes one benchmark message to `room`.
+pub(crate) fn message(protocol: Protocol, room: &str, text: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(match protocol {
+        Protocol::Huddle => encode_frame(&ClientMessage::Say {
+            room: RoomName::new(room)?,
+            id: ClientMsgId::random(),
+            kind: MessageKind::Normal,
+            text: ChatText::new(text)?,
+        })?
+        .to_vec(),
+        Protocol::Irc => format!("PRIVMSG {room} :{text}\r\n").into_bytes(),
+    })
+}

@@ -1,0 +1,111 @@
+//! The benchmark's message text and how receivers find it cheaply.
+//!
+//! Text: 40 hex digits — sender (8), sequence number (16), send time in
+//! nanoseconds since the run's start (16) — padded with `x` to the
+//! requested size. Receivers find it without a full decode: in a huddle
+//! `Chat` frame by skipping the fields before the text (layout in
+//! docs/PROTOCOL.md), in an IRC line after `PRIVMSG <target> :`.
+
+use std::fmt::Write as _;
+
+pub(crate) const MARKER_LEN: usize = 40;
+
+/// The text of message `seq` from `sender`, sent at `nanos`.
+pub(crate) fn text(sender: u32, seq: u64, nanos: u64, size: usize) -> String {
+    let mut text = String::with_capacity(size.max(MARKER_LEN));
+    let _ = write!(text, "{sender:08x}{seq:016x}{nanos:016x}");
+    while text.len() < size {
+        text.push('x');
+    }
+    text
+}
+
+/// (sender, sequence number, send time) from a text, if it is one of ours.
+pub(crate) fn parse(text: &[u8]) -> Option<(u32, u64, u64)> {
+    let marker = std::str::from_utf8(text.get(..MARKER_LEN)?).ok()?;
+    Some((
+        u32::from_str_radix(&marker[..8], 16).ok()?,
+        u64::from_str_radix(&marker[8..24], 16).ok()?,
+        u64::from_str_radix(&marker[24..40], 16).ok()?,
+    ))
+}
+
+/// Reads a bincode varint at `at`; returns (value, bytes used).
+fn varint(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    match *bytes.get(at)? {
+        small @ 0..=250 => Some((usize::from(small), 1)),
+        251 => Some((
+            usize::from(u16::from_le_bytes(
+                bytes.get(at + 1..at + 3)?.try_into().ok()?,
+            )),
+            3,
+        )),
+        252 => Some((
+            u32::from_le_bytes(bytes.get(at + 1..at + 5)?.try_into().ok()?) as usize,
+            5,
+        )),
+        _ => None,
+    }
+}
+
+/// The text of a huddle `Chat` payload (variant 4), or `None` for any other
+/// frame.
+pub(crate) fn huddle_chat_text(payload: &[u8]) -> Option<&[u8]> {
+    if *payload.first()? != 4 {
+        return None;
+    }
+    // Variant, message id, target variant.
+    let mut at = 1 + 16 + 1;
+    // Target name, then sender nick: length-prefixed strings.
+    for _ in 0..2 {
+        let (len, used) = varint(payload, at)?;
+        at += used + len;
+    }
+    at += 1; // kind
+    let (len, used) = varint(payload, at)?;
+    payload.get(at + used..at + used + len)
+}
+
+/// The text of an IRC `PRIVMSG` line.
+pub(crate) fn irc_privmsg_text(line: &[u8]) -> Option<&[u8]> {
+    let at = line.windows(9).position(|w| w == b" PRIVMSG ")?;
+    let rest = &line[at + 9..];
+    let colon = rest.windows(2).position(|w| w == b" :")?;
+    Some(&rest[colon + 2..])
+}
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::{
+        ChatMessage, ChatText, MessageId, MessageKind, Nick, RoomName, ServerMessage, Target,
+        encode_payload,
+    };
+
+    use super::*;
+
+    #[test]
+    fn texts_round_trip_through_a_real_chat_frame() {
+        let body = text(7, 123_456, 987_654_321, 64);
+        assert_eq!(body.len(), 64);
+        let payload = encode_payload(&ServerMessage::Chat(ChatMessage {
+            id: MessageId::from_uuid(uuid::Uuid::now_v7()),
+            target: Target::Room(RoomName::new("#bench-room").unwrap()),
+            from: Nick::new("sender7").unwrap(),
+            kind: MessageKind::Normal,
+            text: ChatText::new(body.clone()).unwrap(),
+            timestamp: 1_700_000_000_000,
+        }))
+        .unwrap();
+        let found = huddle_chat_text(&payload).unwrap();
+        assert_eq!(found, body.as_bytes());
+        assert_eq!(parse(found), Some((7, 123_456, 987_654_321)));
+        assert_eq!(huddle_chat_text(&[5, 0, 0]), None);
+    }
+
+    #[test]
+    fn irc_lines() {
+        let line = b":s1!s1@127.0.0.1 PRIVMSG #bench :0000000100000000000000020000000000000003xx";
+        assert_eq!(parse(irc_privmsg_text(line).unwrap()), Some((1, 2, 3)));
+        assert_eq!(irc_privmsg_text(b":server 001 s1 :Welcome"), None);
+    }
+}
