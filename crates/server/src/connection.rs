@@ -4,22 +4,21 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use futures_util::StreamExt;
 use huddle_protocol::{
-    ChatText, ClientMessage, CodecError, ConnectionId, ErrorCode, FrameCodec, Hello,
-    PROTOCOL_VERSION, Reject, ServerId, ServerMessage, ShortText, Welcome, decode_payload,
-    encode_frame, peek_hello_version,
+    ChatText, ClientMessage, CodecError, ConnectionId, ErrorCode, Hello, PROTOCOL_VERSION, Reject,
+    ServerId, ServerMessage, ShortText, Welcome, decode_payload, encode_frame, peek_hello_version,
 };
 use tokio::{
     io::AsyncWriteExt,
     net::{TcpStream, tcp::OwnedWriteHalf},
 };
-use tokio_util::{codec::FramedRead, sync::CancellationToken};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::{
     config::ServerConfig,
     hub::{Caller, Hub},
+    inbound::FrameReader,
     outbound::{outbound, run_writer},
     session::{LAST_WORDS_TIMEOUT, Session, SessionEnd},
 };
@@ -52,10 +51,8 @@ pub(crate) fn reject(code: ErrorCode, text: impl Into<String>) -> ServerMessage 
     })
 }
 
-type Frames = FramedRead<tokio::net::tcp::OwnedReadHalf, FrameCodec>;
-
 /// Reads the first frame and checks it is an acceptable `Hello`.
-async fn greet(frames: &mut Frames, context: &Context) -> Result<Hello, ServerMessage> {
+async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, ServerMessage> {
     let first = tokio::select! {
         () = context.shutdown.cancelled() => {
             return Err(reject(ErrorCode::ShuttingDown, "the server is shutting down"));
@@ -103,7 +100,7 @@ async fn greet(frames: &mut Frames, context: &Context) -> Result<Hello, ServerMe
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Context>) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let mut frames = FramedRead::new(read, FrameCodec::new());
+    let mut frames = FrameReader::new(read);
     let hello = match greet(&mut frames, &context).await {
         Ok(hello) => hello,
         Err(refusal) => {

@@ -9,6 +9,7 @@ mod config;
 mod connection;
 mod discovery;
 mod hub;
+mod inbound;
 mod outbound;
 mod rate;
 mod room;

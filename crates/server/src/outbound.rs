@@ -6,10 +6,15 @@
 //! writes it with one syscall, which is what makes fan-out fast. Pushing never
 //! waits: a client whose queue passes its bound (frames or bytes) is marked
 //! slow and disconnected, so nobody else ever waits for it.
+//!
+//! The queue is a `VecDeque` under a mutex held only to push or to take a
+//! batch (never across an `.await`), so an idle connection holds neither a
+//! queue allocation nor a write buffer.
 
 use std::{
+    collections::VecDeque,
     sync::{
-        Arc,
+        Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -21,31 +26,61 @@ use huddle_protocol::{
 };
 use tokio::{
     io::{AsyncWrite, AsyncWriteExt},
-    sync::mpsc,
+    sync::Notify,
 };
 use tokio_util::sync::CancellationToken;
 
 /// Stop coalescing once a write buffer holds this much.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
 
-/// A buffer grown past this is released after the write, so an idle
-/// connection holds no large buffer.
-const KEEP_BUFFER_BYTES: usize = 64 * 1024;
-
-/// The handle other tasks use to queue frames for one client. Cheap to clone.
-#[derive(Debug, Clone)]
-pub(crate) struct Outbound {
-    tx: mpsc::Sender<Bytes>,
-    shared: Arc<Shared>,
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Bytes>,
+    bytes: usize,
 }
 
 #[derive(Debug)]
 struct Shared {
-    queued_bytes: AtomicUsize,
+    queue: Mutex<Queue>,
+    /// Wakes the writer when a frame is queued or the last handle is gone.
+    ready: Notify,
+    /// Live [`Outbound`] handles; the writer drains and ends at zero.
+    handles: AtomicUsize,
+    max_frames: usize,
     max_bytes: usize,
     slow: AtomicBool,
     /// Cancelled when the connection must die now (slow consumer).
     kill: CancellationToken,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // The queue stays consistent even if a holder panicked.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The handle other tasks use to queue frames for one client. Cheap to clone.
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    shared: Arc<Shared>,
+}
+
+impl Clone for Outbound {
+    fn clone(&self) -> Self {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Outbound {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.ready.notify_one();
+        }
+    }
 }
 
 /// Why a frame was not queued.
@@ -53,35 +88,31 @@ struct Shared {
 pub(crate) enum PushError {
     /// The client is (now) a slow consumer and is being disconnected.
     Slow,
-    /// The connection is gone.
-    Closed,
+    /// The message could not be encoded.
+    Encode,
 }
 
 impl Outbound {
     /// Queues one encoded frame, never waiting.
     pub(crate) fn push(&self, frame: Bytes) -> Result<(), PushError> {
-        if self.shared.slow.load(Ordering::Relaxed) {
+        let shared = &self.shared;
+        if shared.slow.load(Ordering::Relaxed) {
             return Err(PushError::Slow);
         }
-        let len = frame.len();
-        let queued = self.shared.queued_bytes.fetch_add(len, Ordering::Relaxed) + len;
-        if queued > self.shared.max_bytes {
-            self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-            self.mark_slow();
-            return Err(PushError::Slow);
-        }
-        match self.tx.try_send(frame) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+        {
+            let mut queue = shared.queue();
+            if queue.frames.len() >= shared.max_frames
+                || queue.bytes + frame.len() > shared.max_bytes
+            {
+                drop(queue);
                 self.mark_slow();
-                Err(PushError::Slow)
+                return Err(PushError::Slow);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
-                Err(PushError::Closed)
-            }
+            queue.bytes += frame.len();
+            queue.frames.push_back(frame);
         }
+        shared.ready.notify_one();
+        Ok(())
     }
 
     /// Encodes and queues one message for this client alone.
@@ -90,7 +121,7 @@ impl Outbound {
             Ok(frame) => self.push(frame),
             Err(err) => {
                 tracing::error!(%err, "cannot encode a server message");
-                Err(PushError::Closed)
+                Err(PushError::Encode)
             }
         }
     }
@@ -110,25 +141,25 @@ impl Outbound {
 /// The receiving end, owned by the writer task.
 #[derive(Debug)]
 pub(crate) struct OutboundQueue {
-    rx: mpsc::Receiver<Bytes>,
     shared: Arc<Shared>,
 }
 
 /// A new queue bounded by `max_frames` frames and `max_bytes` bytes.
 pub(crate) fn outbound(max_frames: usize, max_bytes: usize) -> (Outbound, OutboundQueue) {
-    let (tx, rx) = mpsc::channel(max_frames.max(1));
     let shared = Arc::new(Shared {
-        queued_bytes: AtomicUsize::new(0),
+        queue: Mutex::new(Queue::default()),
+        ready: Notify::new(),
+        handles: AtomicUsize::new(1),
+        max_frames: max_frames.max(1),
         max_bytes,
         slow: AtomicBool::new(false),
         kill: CancellationToken::new(),
     });
     (
         Outbound {
-            tx,
             shared: shared.clone(),
         },
-        OutboundQueue { rx, shared },
+        OutboundQueue { shared },
     )
 }
 
@@ -143,42 +174,70 @@ pub(crate) enum WriterEnd {
     Failed,
 }
 
+impl OutboundQueue {
+    /// Moves queued frames into `buffer` (up to the batch size). Returns
+    /// false when nothing is queued.
+    fn take_batch(&self, buffer: &mut BytesMut) -> bool {
+        let mut queue = self.shared.queue();
+        if queue.frames.is_empty() {
+            return false;
+        }
+        while buffer.len() < WRITE_BATCH_BYTES {
+            let Some(frame) = queue.frames.pop_front() else {
+                break;
+            };
+            queue.bytes -= frame.len();
+            buffer.extend_from_slice(&frame);
+        }
+        if queue.frames.is_empty() {
+            // Give back whatever a burst made the queue grow to.
+            queue.frames = VecDeque::new();
+        }
+        true
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shared.queue().frames.is_empty()
+    }
+}
+
 /// Drains `queue` into `socket` until every [`Outbound`] handle is dropped
 /// (then everything queued has been written) or the connection is killed.
 /// The caller bounds the final flush by aborting the task after a timeout.
 pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
     mut socket: W,
-    mut queue: OutboundQueue,
+    queue: OutboundQueue,
 ) -> WriterEnd {
+    let shared = queue.shared.clone();
     let mut buffer = BytesMut::new();
-    let kill = queue.shared.kill.clone();
     let end = loop {
-        let first = tokio::select! {
-            biased;
-            () = kill.cancelled() => break WriterEnd::Slow,
-            first = queue.rx.recv() => first,
-        };
-        let Some(first) = first else {
-            break WriterEnd::Drained;
-        };
-        take(&queue, &mut buffer, &first);
-        while buffer.len() < WRITE_BATCH_BYTES {
-            match queue.rx.try_recv() {
-                Ok(frame) => take(&queue, &mut buffer, &frame),
-                Err(_) => break,
+        // Register for a wake-up before looking, so a push in between is not missed.
+        let ready = shared.ready.notified();
+        tokio::pin!(ready);
+        ready.as_mut().enable();
+        if !queue.take_batch(&mut buffer) {
+            if shared.handles.load(Ordering::Acquire) == 0 {
+                break WriterEnd::Drained;
+            }
+            tokio::select! {
+                biased;
+                () = shared.kill.cancelled() => break WriterEnd::Slow,
+                () = ready => continue,
             }
         }
         let written = tokio::select! {
             biased;
-            () = kill.cancelled() => break WriterEnd::Slow,
+            () = shared.kill.cancelled() => break WriterEnd::Slow,
             written = socket.write_all(&buffer) => written,
         };
         if written.is_err() {
             break WriterEnd::Failed;
         }
-        buffer.clear();
-        if buffer.capacity() > KEEP_BUFFER_BYTES {
+        if queue.is_empty() {
+            // Idle again: hold no buffer while waiting.
             buffer = BytesMut::new();
+        } else {
+            buffer.clear();
         }
     };
     if end == WriterEnd::Slow {
@@ -198,10 +257,46 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
     end
 }
 
-fn take(queue: &OutboundQueue, buffer: &mut BytesMut, frame: &Bytes) {
-    queue
-        .shared
-        .queued_bytes
-        .fetch_sub(frame.len(), Ordering::Relaxed);
-    buffer.extend_from_slice(frame);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writer_drains_then_ends_when_every_handle_is_gone() {
+        let (outbound, queue) = outbound(10, 1000);
+        let second = outbound.clone();
+        let (mut client, server) = tokio::io::duplex(4096);
+        let writer = tokio::spawn(run_writer(server, queue));
+        outbound.push(Bytes::from_static(b"one ")).unwrap();
+        second.push(Bytes::from_static(b"two")).unwrap();
+        drop(outbound);
+        drop(second);
+        assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
+        let mut received = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
+            .await
+            .unwrap();
+        assert_eq!(received, b"one two");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_marks_the_client_slow() {
+        let (outbound, _queue) = outbound(2, 1000);
+        outbound.push(Bytes::from_static(b"a")).unwrap();
+        outbound.push(Bytes::from_static(b"b")).unwrap();
+        assert_eq!(
+            outbound.push(Bytes::from_static(b"c")),
+            Err(PushError::Slow)
+        );
+        assert_eq!(
+            outbound.push(Bytes::from_static(b"d")),
+            Err(PushError::Slow)
+        );
+        let (outbound, _queue) = super::outbound(100, 10);
+        outbound.push(Bytes::from_static(b"123456")).unwrap();
+        assert_eq!(
+            outbound.push(Bytes::from_static(b"123456")),
+            Err(PushError::Slow)
+        );
+    }
 }

@@ -4,8 +4,6 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use bytes::BytesMut;
-use futures_util::StreamExt;
 use huddle_protocol::{
     ClientMessage, CodecError, ConnectionId, ErrorCode, ErrorReport, Nick, RequestKind, RoomName,
     ServerMessage, ShortText, decode_payload,
@@ -16,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::ServerConfig,
     hub::{Caller, Hub, Refusal},
+    inbound::FrameReader,
     outbound::Outbound,
     rate::TokenBucket,
 };
@@ -132,14 +131,11 @@ impl Session {
     }
 
     /// Reads and serves frames until the session ends, and says why.
-    pub(crate) async fn run<S>(
+    pub(crate) async fn run(
         &mut self,
-        frames: &mut S,
+        frames: &mut FrameReader,
         shutdown: &CancellationToken,
-    ) -> SessionEnd
-    where
-        S: futures_util::Stream<Item = Result<BytesMut, CodecError>> + Unpin,
-    {
+    ) -> SessionEnd {
         let mut last_heard = Instant::now();
         let mut pinged_at: Option<Instant> = None;
         loop {
