@@ -98,22 +98,25 @@ pub(crate) async fn connect(
             let mut joined = false;
             loop {
                 let line = read_line(&mut reader, &mut buffer).await?;
+                // ":server 001 nick :Welcome": the command is the second word.
+                let command = line[..]
+                    .split(|b| *b == b' ')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_vec();
                 if line.starts_with(b"PING") {
                     let mut pong = b"PONG".to_vec();
                     pong.extend_from_slice(&line[4..]);
                     pong.extend_from_slice(b"\r\n");
                     writer.write_all(&pong).await?;
-                } else if contains(&line, b" 001 ") && !joined {
+                } else if command == b"001" && !joined {
                     writer
                         .write_all(format!("JOIN {room}\r\n").as_bytes())
                         .await?;
                     joined = true;
-                } else if contains(&line, b" 366 ") {
+                } else if command == b"366" {
                     break;
-                } else if line.starts_with(b"ERROR")
-                    || contains(&line, b" 433 ")
-                    || contains(&line, b" 471 ")
-                {
+                } else if line.starts_with(b"ERROR") || command.first() == Some(&b'4') {
                     bail!("{nick}: {}", String::from_utf8_lossy(&line));
                 }
             }
@@ -124,10 +127,6 @@ pub(crate) async fn connect(
         writer: Rc::new(Mutex::new(writer)),
         leftover: buffer,
     })
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 async fn fill(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<()> {

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub outbound_max_frames: usize,
     /// Most bytes queued for one client before it counts as a slow consumer.
     pub outbound_max_bytes: usize,
+    /// Least time between two writes to one connection while frames keep
+    /// coming (frames in between are coalesced); zero writes at once.
+    pub write_interval: Duration,
     /// How long queued frames may take to flush at shutdown or disconnect.
     pub flush_timeout: Duration,
     /// Messages of history kept in memory per room.
@@ -93,6 +96,7 @@ impl Default for ServerConfig {
             ping_timeout: Duration::from_secs(30),
             outbound_max_frames: 4096,
             outbound_max_bytes: 4 * 1024 * 1024,
+            write_interval: crate::outbound::WRITE_INTERVAL,
             flush_timeout: Duration::from_secs(2),
             history_per_room: 500,
             discovery: None,

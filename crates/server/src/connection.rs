@@ -122,7 +122,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
         last_words(write, &reject(refusal.code, refusal.text)).await;
         return;
     }
-    let writer = tokio::spawn(run_writer(write, queue));
+    let writer = tokio::spawn(run_writer(write, queue, config.write_interval));
     let _ = outbound.send(&ServerMessage::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         server_id: context.server_id,

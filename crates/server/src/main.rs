@@ -50,6 +50,10 @@ struct Args {
     /// before it is dropped).
     #[arg(long, default_value_t = 30)]
     ping_after: u64,
+    /// Least milliseconds between two writes to one client while messages
+    /// keep coming (they are coalesced); 0 writes each message at once.
+    #[arg(long, default_value_t = 2)]
+    write_interval_ms: u64,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     no_discovery: bool,
@@ -97,6 +101,7 @@ fn config_from(args: &Args) -> ServerConfig {
         history_per_room: args.history,
         ping_after: Duration::from_secs(args.ping_after),
         ping_timeout: Duration::from_secs(args.ping_after),
+        write_interval: Duration::from_millis(args.write_interval_ms),
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;

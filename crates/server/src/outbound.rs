@@ -33,6 +33,13 @@ use tokio_util::sync::CancellationToken;
 /// Stop coalescing once a write buffer holds this much.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
 
+/// A connection is written to at most once per this interval while frames
+/// keep coming: frames arriving sooner wait and go out together. A frame
+/// after a quiet spell goes out at once. Under fan-out load this turns one
+/// syscall per frame per recipient into one per interval, which is what
+/// keeps latency low when a room is busy (see README, workload 2).
+pub(crate) const WRITE_INTERVAL: Duration = Duration::from_millis(2);
+
 #[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<Bytes>,
@@ -207,9 +214,11 @@ impl OutboundQueue {
 pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
     mut socket: W,
     queue: OutboundQueue,
+    write_interval: Duration,
 ) -> WriterEnd {
     let shared = queue.shared.clone();
     let mut buffer = BytesMut::new();
+    let mut last_write: Option<tokio::time::Instant> = None;
     let end = loop {
         // Register for a wake-up before looking, so a push in between is not missed.
         let ready = shared.ready.notified();
@@ -225,6 +234,20 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
                 () = ready => continue,
             }
         }
+        if let Some(wait) = last_write.and_then(|at| {
+            (at + write_interval).checked_duration_since(tokio::time::Instant::now())
+        }) && !wait.is_zero()
+            && buffer.len() < WRITE_BATCH_BYTES
+        {
+            // Boxed so an idle connection's writer does not carry a timer.
+            let pause = Box::pin(tokio::time::sleep(wait));
+            tokio::select! {
+                biased;
+                () = shared.kill.cancelled() => break WriterEnd::Slow,
+                () = pause => {}
+            }
+            queue.take_batch(&mut buffer);
+        }
         let written = tokio::select! {
             biased;
             () = shared.kill.cancelled() => break WriterEnd::Slow,
@@ -233,6 +256,7 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
         if written.is_err() {
             break WriterEnd::Failed;
         }
+        last_write = Some(tokio::time::Instant::now());
         if queue.is_empty() {
             // Idle again: hold no buffer while waiting.
             buffer = BytesMut::new();
@@ -266,7 +290,7 @@ mod tests {
         let (outbound, queue) = outbound(10, 1000);
         let second = outbound.clone();
         let (mut client, server) = tokio::io::duplex(4096);
-        let writer = tokio::spawn(run_writer(server, queue));
+        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
         outbound.push(Bytes::from_static(b"one ")).unwrap();
         second.push(Bytes::from_static(b"two")).unwrap();
         drop(outbound);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Runs the same four workloads against Debian's ngircd and against
+# huddle-server, one after the other, on loopback, and prints each figure
+# side by side with the ratio. Server pinned to core 0, generator to core 1.
+#
+# usage: crates/bench/compare-ngircd.sh [--quick]
+#   --quick  shorter runs and 2,000 idle connections instead of 10,000
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+quick=${1:-}
+duration=5
+idle_clients=10000
+[ "$quick" = "--quick" ] && { duration=2; idle_clients=2000; }
+
+if ! command -v ngircd >/dev/null 2>&1; then
+    echo "installing ngircd" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd >/dev/null
+fi
+# The ngircd package starts a system instance on 6667; ours uses its own port.
+systemctl stop ngircd 2>/dev/null || service ngircd stop 2>/dev/null || true
+
+cargo build --release -p huddle-server -p huddle-bench >&2
+bench=target/release/huddle-bench
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# Room for 10,000 connections on each side (the hard limit permitting).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cat >"$work/ngircd.conf" <<CONF
+[Global]
+Name = bench.irc
+Info = huddle comparison
+Listen = 127.0.0.1
+Ports = 16667
+PidFile = $work/ngircd.pid
+MotdPhrase = bench
+ServerUID = $(id -u)
+ServerGID = $(id -g)
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+MaxPenaltyTime = 0
+PingTimeout = 3600
+PongTimeout = 3600
+ConnectRetry = 60
+[Options]
+DNS = no
+Ident = no
+PAM = no
+CONF
+
+start_servers() {
+    taskset -c 0 ngircd -n -f "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &
+    ngircd_pid=$!
+    pids+=("$ngircd_pid")
+    taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --no-discovery --no-rate-limit \
+        --max-clients 100000 --max-clients-per-ip 100000 --log warn >"$work/huddle.log" 2>&1 &
+    huddle_pid=$!
+    pids+=("$huddle_pid")
+    sleep 1
+}
+
+stop_servers() {
+    kill "$ngircd_pid" "$huddle_pid" 2>/dev/null || true
+    wait "$ngircd_pid" "$huddle_pid" 2>/dev/null || true
+}
+
+# run NAME ARGS...: runs the workload against both servers (fresh ones, so
+# memory figures are not polluted by earlier runs).
+run() {
+    local name=$1
+    shift
+    start_servers
+    taskset -c 1 "$bench" --protocol irc --server 127.0.0.1:16667 --pid "$ngircd_pid" --connect-parallel 8 \
+        --label "$name" --json "$@" >"$work/$name.irc.json" 2>"$work/$name.irc.err" \
+        || { cat "$work/$name.irc.err" >&2; echo '{}' >"$work/$name.irc.json"; }
+    taskset -c 1 "$bench" --protocol huddle --server 127.0.0.1:17007 --pid "$huddle_pid" --connect-parallel 8 \
+        --label "$name" --json "$@" >"$work/$name.huddle.json" 2>"$work/$name.huddle.err" \
+        || { cat "$work/$name.huddle.err" >&2; echo '{}' >"$work/$name.huddle.json"; }
+    stop_servers
+}
+
+echo "workload 1: 1,000 clients, one room, one sender as fast as delivered, 64 B" >&2
+run w1 --clients 1000 --rooms 1 --senders 1 --size 64 --window 1024 --duration "$duration"
+echo "workload 2: the same at a fixed 1,000 msg/s" >&2
+run w2 --clients 1000 --rooms 1 --senders 1 --size 64 --rate 1000 --duration "$duration"
+echo "workload 3: 100 rooms of 10, every client sending 1 msg/s" >&2
+run w3 --clients 1000 --rooms 100 --senders 1000 --size 64 --rate 1 --duration "$((duration * 2))"
+echo "workload 4: $idle_clients idle connections" >&2
+run w4 --clients "$idle_clients" --rooms "$((idle_clients / 10))" --idle --duration 2 --source-ips 8
+
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+rows = [
+    ("w1", "deliveries_per_second", "1: deliveries/s (1,000 clients, max rate)", True),
+    ("w1", "lost", "1: lost", False),
+    ("w2", "latency_us_p50", "2: latency p50 µs (1,000 msg/s)", False),
+    ("w2", "latency_us_p99", "2: latency p99 µs", False),
+    ("w2", "latency_us_p999", "2: latency p99.9 µs", False),
+    ("w3", "latency_us_p99", "3: latency p99 µs (100 rooms × 10)", False),
+    ("w3", "server_cpu_percent", "3: server CPU % of one core", False),
+    ("w4", "server_bytes_per_connection", "4: server bytes per idle connection", False),
+]
+print(f"{'figure':<42} {'ngircd':>14} {'huddle':>14} {'huddle/ngircd':>14}")
+for workload, key, title, _ in rows:
+    irc = json.load(open(f"{work}/{workload}.irc.json")).get(key)
+    hud = json.load(open(f"{work}/{workload}.huddle.json")).get(key)
+    fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
+    ratio = f"{hud / irc:.2f}" if isinstance(irc, (int, float)) and isinstance(hud, (int, float)) and irc else "-"
+    print(f"{title:<42} {fmt(irc):>14} {fmt(hud):>14} {ratio:>14}")
+PY
