@@ -40,7 +40,7 @@ for ns in "$srv" "$cli" "$snd"; do
     n=$((n + 1))
 done
 
-NO_COLOR=1 ip netns exec "$srv" "$server" --bind 0.0.0.0:7007 --name "netns box" --announce-every 1 >"$work/server.log" 2>&1 &
+NO_COLOR=1 ip netns exec "$srv" "$server" --bind 0.0.0.0:7007 --ephemeral --name "netns box" --announce-every 1 >"$work/server.log" 2>&1 &
 pids+=($!)
 listening_port "$work/server.log" >/dev/null
 

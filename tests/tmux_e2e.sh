@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-NO_COLOR=1 "$server" --bind 127.0.0.1:0 --no-discovery --name e2e >"$work/server.log" 2>&1 &
+NO_COLOR=1 "$server" --bind 127.0.0.1:0 --no-discovery --ephemeral --name e2e >"$work/server.log" 2>&1 &
 server_pid=$!
 port=$(listening_port "$work/server.log")
 

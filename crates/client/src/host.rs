@@ -17,6 +17,8 @@ pub struct HostOptions {
     pub port: u16,
     /// UDP discovery port; `None` turns discovery off.
     pub discovery_port: Option<u16>,
+    /// Where the hosted server keeps its history; `None` keeps it in memory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// A hosted server and the notes worth telling the user about it.
@@ -40,6 +42,7 @@ pub async fn host(options: &HostOptions) -> Result<Hosted, ServerError> {
         bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
         name: options.name.clone(),
         discovery,
+        data_dir: options.data_dir.clone(),
         ..ServerConfig::default()
     };
     let server = match Server::bind(config(options.port, discovery.clone())).await {

@@ -174,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
         name: host_name,
         port: args.port,
         discovery_port: Some(args.discovery_port),
+        data_dir: dirs::data_dir().map(|dir| dir.join("huddle").join("hosted")),
     };
 
     if args.plain {

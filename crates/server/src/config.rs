@@ -36,8 +36,14 @@ pub struct ServerConfig {
     pub write_interval: Duration,
     /// How long queued frames may take to flush at shutdown or disconnect.
     pub flush_timeout: Duration,
-    /// Messages of history kept in memory per room.
+    /// Messages of recent history kept in memory per room (all of it with
+    /// `data_dir` unset).
     pub history_per_room: usize,
+    /// Where history is stored durably; `None` keeps it in memory only
+    /// (ephemeral: lost when the server stops).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Messages kept on disk per room; older ones are deleted.
+    pub history_retention: usize,
     /// LAN discovery responder; `None` turns it off.
     pub discovery: Option<DiscoveryConfig>,
 }
@@ -99,6 +105,8 @@ impl Default for ServerConfig {
             write_interval: crate::outbound::WRITE_INTERVAL,
             flush_timeout: Duration::from_secs(2),
             history_per_room: 500,
+            data_dir: None,
+            history_retention: 10_000,
             discovery: None,
         }
     }

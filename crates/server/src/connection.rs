@@ -114,6 +114,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
     let (outbound, queue) = outbound(config.outbound_max_frames, config.outbound_max_bytes);
     let caller = Caller {
         conn,
+        client: hello.client_id,
         nick: &hello.nick,
         outbound: &outbound,
     };
@@ -139,6 +140,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
 
     let mut session = Session::new(
         conn,
+        hello.client_id,
         hello.nick,
         outbound,
         context.config.clone(),

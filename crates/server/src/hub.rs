@@ -14,14 +14,18 @@ use std::{
 };
 
 use huddle_protocol::{
-    ConnectionId, ErrorCode, Nick, Presence, PresenceEvent, RoomName, ServerMessage, ShortText,
-    encode_frame,
+    ChatMessage, ClientId, ClientMsgId, ConnectionId, ErrorCode, MessageId, Nick, Presence,
+    PresenceEvent, RoomName, ServerMessage, ShortText, encode_frame,
 };
 
 use crate::{
     outbound::Outbound,
     room::{Member, Room},
+    store::{Ack, Dedup, DiskStore},
 };
+
+/// Client message ids remembered in memory for de-duplication.
+const DEDUP_CAPACITY: usize = 100_000;
 
 mod queries;
 mod relay;
@@ -51,6 +55,8 @@ struct User {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Caller<'a> {
     pub(crate) conn: ConnectionId,
+    /// The client installation's id from `Hello`, stable across reconnects.
+    pub(crate) client: ClientId,
     pub(crate) nick: &'a Nick,
     pub(crate) outbound: &'a Outbound,
 }
@@ -61,6 +67,9 @@ pub(crate) struct Hub {
     rooms: RwLock<HashMap<String, Arc<Mutex<Room>>>>,
     history_per_room: usize,
     history_on_join: usize,
+    /// Durable history; `None` keeps history in memory only (`--ephemeral`).
+    store: Option<DiskStore>,
+    dedup: Mutex<Dedup>,
     /// Empty rooms kept for their history, longest idle first.
     idle_rooms: Mutex<std::collections::VecDeque<String>>,
     max_idle_rooms: usize,
@@ -89,12 +98,27 @@ fn frame(message: &ServerMessage) -> Option<bytes::Bytes> {
 }
 
 impl Hub {
-    pub(crate) fn new(history_per_room: usize, history_on_join: usize) -> Self {
+    /// A hub keeping `history_per_room` recent messages per room in memory,
+    /// with durable history in `store` if given.
+    pub(crate) fn new(
+        history_per_room: usize,
+        history_on_join: usize,
+        store: Option<(DiskStore, crate::store::DedupRows)>,
+    ) -> Self {
+        let mut dedup = Dedup::new(DEDUP_CAPACITY);
+        let store = store.map(|(store, rows)| {
+            for ((client, id), accepted) in rows {
+                dedup.insert(client, id, accepted);
+            }
+            store
+        });
         Self {
             users: Mutex::new(HashMap::new()),
             rooms: RwLock::new(HashMap::new()),
             history_per_room,
             history_on_join,
+            store,
+            dedup: Mutex::new(dedup),
             idle_rooms: Mutex::new(std::collections::VecDeque::new()),
             max_idle_rooms: 1000,
         }
@@ -120,6 +144,50 @@ impl Hub {
         Ok(())
     }
 
+    fn dedup(&self) -> MutexGuard<'_, Dedup> {
+        lock(&self.dedup)
+    }
+
+    /// Acknowledges a message to its sender: at once in memory-only mode;
+    /// after the message (if any) is committed with a store.
+    fn ack(
+        &self,
+        caller: Caller<'_>,
+        id: ClientMsgId,
+        message_id: MessageId,
+        timestamp: u64,
+        stored: Option<(&RoomName, ChatMessage)>,
+    ) {
+        let ack = ServerMessage::Ack {
+            id,
+            message_id,
+            timestamp,
+        };
+        let Some(store) = &self.store else {
+            send(caller.outbound, &ack);
+            return;
+        };
+        let Some(frame) = frame(&ack) else { return };
+        let ack = Ack {
+            outbound: caller.outbound.clone(),
+            frame,
+            id,
+        };
+        match stored {
+            Some((room, message)) => {
+                store.append(room, message, Some((caller.client, id)), Some(ack))
+            }
+            None => store.after_commit(ack),
+        }
+    }
+
+    /// Commits what is queued for the disk and closes the store.
+    pub(crate) fn close(&self) {
+        if let Some(store) = &self.store {
+            store.close();
+        }
+    }
+
     pub(crate) fn user_count(&self) -> usize {
         lock(&self.users).len()
     }
@@ -136,16 +204,22 @@ impl Hub {
         if let Some(room) = self.room(name) {
             return room;
         }
+        // A room with stored history starts with its newest messages.
+        let stored = self
+            .store
+            .as_ref()
+            .map(|store| store.recent(name, self.history_per_room))
+            .unwrap_or_default();
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
         rooms
             .entry(name.folded().to_owned())
             .or_insert_with(|| {
                 let password = password.filter(|p| !p.is_empty()).cloned();
-                Arc::new(Mutex::new(Room::new(
-                    name.clone(),
-                    password,
-                    self.history_per_room,
-                )))
+                let mut room = Room::new(name.clone(), password, self.history_per_room);
+                for message in stored {
+                    room.record(message);
+                }
+                Arc::new(Mutex::new(room))
             })
             .clone()
     }
@@ -336,12 +410,13 @@ mod tests {
 
     #[test]
     fn emptied_rooms_keep_their_history_up_to_the_idle_limit() {
-        let mut hub = Hub::new(10, 10);
+        let mut hub = Hub::new(10, 10, None);
         hub.max_idle_rooms = 1;
         let (outbound, _queue) = outbound(100, 1 << 20);
         let nick = Nick::new("alice").unwrap();
         let caller = Caller {
             conn: ConnectionId::random(),
+            client: ClientId::random(),
             nick: &nick,
             outbound: &outbound,
         };

@@ -15,7 +15,9 @@ mod rate;
 mod room;
 mod server;
 mod session;
+mod store;
 
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;
 pub use server::{RunningServer, Server, ServerError};
+pub use store::StoreError;

@@ -1,6 +1,6 @@
 //! `huddle-server`: host huddle chat rooms on this machine's network.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
@@ -40,7 +40,18 @@ struct Args {
     /// Turn the per-client rate limit off (for benchmarks).
     #[arg(long)]
     no_rate_limit: bool,
-    /// Messages of history kept per room.
+    /// Where history is stored [default: the platform's data dir, e.g.
+    /// ~/.local/share/huddle-server].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep history in memory only: nothing is written to disk, and all
+    /// history is lost when the server stops.
+    #[arg(long, conflicts_with = "data_dir")]
+    ephemeral: bool,
+    /// Messages of history kept on disk per room (older ones are deleted).
+    #[arg(long, default_value_t = 10_000)]
+    history_retention: usize,
+    /// Messages of recent history kept in memory per room.
     #[arg(long, default_value_t = 500)]
     history: usize,
     /// Messages of recent history sent to a client joining a room.
@@ -90,8 +101,21 @@ fn init_logging(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn config_from(args: &Args) -> ServerConfig {
+fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
+    let data_dir = match (&args.data_dir, args.ephemeral) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => Some(
+            dirs::data_dir()
+                .map(|dir| dir.join("huddle-server"))
+                .context(
+                    "this platform has no data directory: pass --data-dir DIR or --ephemeral",
+                )?,
+        ),
+    };
     let mut config = ServerConfig {
+        data_dir,
+        history_retention: args.history_retention,
         bind: args.bind,
         name: args.name.clone(),
         motd: args.motd.clone(),
@@ -119,7 +143,7 @@ fn config_from(args: &Args) -> ServerConfig {
             ..DiscoveryConfig::default()
         });
     }
-    config
+    Ok(config)
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -137,7 +161,12 @@ async fn termination() -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(&args)?;
-    let server = Server::bind(config_from(&args))
+    let config = config_from(&args)?;
+    match &config.data_dir {
+        Some(dir) => tracing::info!(data_dir = %dir.display(), "history is stored on disk"),
+        None => tracing::info!("ephemeral: history is kept in memory only"),
+    }
+    let server = Server::bind(config)
         .await
         .context("cannot start the server")?;
     let shutdown = CancellationToken::new();

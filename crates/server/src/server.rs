@@ -16,6 +16,7 @@ use crate::{
     config::ServerConfig,
     connection::{Context, last_words, reject, serve},
     hub::Hub,
+    store::DiskStore,
 };
 
 /// Errors starting or running a server.
@@ -29,6 +30,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data directory cannot hold the history.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The discovery responder could not be bound.
     #[error("cannot bind the discovery port {addr}: {source}")]
     Discovery {
@@ -146,10 +150,15 @@ impl Server {
             )?),
             None => None,
         };
+        let store = match &config.data_dir {
+            Some(dir) => Some(DiskStore::open(dir, config.history_retention)?),
+            None => None,
+        };
         let context = Arc::new(Context {
             hub: Arc::new(Hub::new(
                 config.history_per_room,
                 usize::from(config.limits.history_on_join),
+                store,
             )),
             config: Arc::new(config),
             server_id: ServerId::random(),
@@ -259,5 +268,6 @@ impl Server {
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             warn!("some connections did not finish in time");
         }
+        context.hub.close();
     }
 }

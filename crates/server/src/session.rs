@@ -59,6 +59,7 @@ impl fmt::Display for SessionEnd {
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) conn: ConnectionId,
+    pub(crate) client: huddle_protocol::ClientId,
     pub(crate) nick: Nick,
     pub(crate) rooms: Vec<RoomName>,
     pub(crate) outbound: Outbound,
@@ -73,6 +74,7 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn new(
         conn: ConnectionId,
+        client: huddle_protocol::ClientId,
         nick: Nick,
         outbound: Outbound,
         config: Arc<ServerConfig>,
@@ -85,6 +87,7 @@ impl Session {
         );
         Self {
             conn,
+            client,
             nick,
             rooms: Vec::new(),
             outbound,
@@ -99,6 +102,7 @@ impl Session {
     fn caller(&self) -> Caller<'_> {
         Caller {
             conn: self.conn,
+            client: self.client,
             nick: &self.nick,
             outbound: &self.outbound,
         }

@@ -37,6 +37,7 @@ async fn sigterm_says_bye_and_exits_zero() {
             "--bind",
             "127.0.0.1:0",
             "--no-discovery",
+            "--ephemeral",
             "--name",
             "test box",
             "--log-format",

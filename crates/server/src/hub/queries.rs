@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use huddle_protocol::{
-    ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary,
+    ChatMessage, ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage,
+    discovery::RoomSummary, limits::MAX_HISTORY_PAGE,
 };
 
 use super::{Caller, Hub, Refusal, lock, refuse};
@@ -73,14 +74,39 @@ impl Hub {
         let Some(room) = self.room(name) else {
             return not_in_room();
         };
-        let room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
+        let (room_name, (recent, recent_more)) = {
+            let room = lock(&room);
+            if !room.members.contains_key(&caller.conn) {
+                return not_in_room();
+            }
+            (room.name.clone(), room.page(before, after, limit))
+        };
+        let Some(store) = &self.store else {
+            return Ok(ServerMessage::HistoryPage {
+                room: room_name,
+                messages: recent,
+                more: recent_more,
+            });
+        };
+        // The disk has everything committed; memory may hold the newest
+        // messages not yet committed. Merge both by id.
+        let (stored, stored_more) = store.page(&room_name, before, after, limit);
+        let mut merged: Vec<ChatMessage> = stored;
+        merged.extend(recent);
+        merged.sort_by_key(|m| m.id);
+        merged.dedup_by_key(|m| m.id);
+        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
+        let more = stored_more || merged.len() > limit;
+        if merged.len() > limit {
+            if after.is_some() {
+                merged.truncate(limit);
+            } else {
+                merged.drain(..merged.len() - limit);
+            }
         }
-        let (messages, more) = room.page(before, after, limit);
         Ok(ServerMessage::HistoryPage {
-            room: room.name.clone(),
-            messages,
+            room: room_name,
+            messages: merged,
             more,
         })
     }

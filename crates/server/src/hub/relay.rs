@@ -31,6 +31,13 @@ impl Hub {
         if !room.members.contains_key(&caller.conn) {
             return not_in_room();
         }
+        // A resend of a message already accepted: acknowledge it again with
+        // its original id (once it is on disk), deliver nothing.
+        if let Some((message_id, timestamp)) = self.dedup().get(caller.client, id) {
+            drop(room);
+            self.ack(caller, id, message_id, timestamp, None);
+            return Ok(());
+        }
         let message = ChatMessage {
             id: MessageId::from_uuid(Uuid::now_v7()),
             target: Target::Room(room.name.clone()),
@@ -39,19 +46,27 @@ impl Hub {
             text,
             timestamp: now_millis(),
         };
-        let ack = ServerMessage::Ack {
-            id,
-            message_id: message.id,
-            timestamp: message.timestamp,
-        };
+        let (message_id, timestamp) = (message.id, message.timestamp);
+        self.dedup()
+            .insert(caller.client, id, (message_id, timestamp));
         let chat = ServerMessage::Chat(message);
         if let Some(frame) = frame(&chat) {
             room.broadcast(&frame, Some(caller.conn));
         }
-        send(caller.outbound, &ack);
-        if let ServerMessage::Chat(message) = chat {
-            room.record(message);
-        }
+        let ServerMessage::Chat(message) = chat else {
+            unreachable!("built as Chat above")
+        };
+        room.record(message.clone());
+        let room_name = room.name.clone();
+        drop(room);
+        // Fan-out did not wait for the disk; the sender's ack does.
+        self.ack(
+            caller,
+            id,
+            message_id,
+            timestamp,
+            Some((&room_name, message)),
+        );
         Ok(())
     }
 
@@ -69,6 +84,17 @@ impl Hub {
         else {
             return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
         };
+        if let Some((message_id, timestamp)) = self.dedup().get(caller.client, id) {
+            send(
+                caller.outbound,
+                &ServerMessage::Ack {
+                    id,
+                    message_id,
+                    timestamp,
+                },
+            );
+            return Ok(());
+        }
         let message = ChatMessage {
             id: MessageId::from_uuid(Uuid::now_v7()),
             target: Target::Direct(recipient.0),
@@ -82,6 +108,9 @@ impl Hub {
             message_id: message.id,
             timestamp: message.timestamp,
         };
+        self.dedup()
+            .insert(caller.client, id, (message.id, message.timestamp));
+        // Direct messages are relayed, not stored: acknowledged once queued.
         send(&recipient.1, &ServerMessage::Chat(message));
         send(caller.outbound, &ack);
         Ok(())
