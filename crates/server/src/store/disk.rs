@@ -87,7 +87,9 @@ impl DiskStore {
         let db = match Database::create(&path) {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::Locked { path }),
-            Err(DatabaseError::Storage(redb::StorageError::Io(err))) => {
+            Err(DatabaseError::Storage(redb::StorageError::Io(err)))
+                if err.kind() != std::io::ErrorKind::InvalidData =>
+            {
                 return Err(StoreError::Unusable {
                     path,
                     message: err.to_string(),

@@ -29,9 +29,13 @@ pub struct Client {
 }
 
 pub fn hello(nick: &str) -> ClientMessage {
+    hello_as(nick, ClientId::random())
+}
+
+pub fn hello_as(nick: &str, client_id: ClientId) -> ClientMessage {
     ClientMessage::Hello(Hello {
         version: PROTOCOL_VERSION,
-        client_id: ClientId::random(),
+        client_id,
         nick: Nick::new(nick).unwrap(),
         client_name: ShortText::new("test").unwrap(),
         client_version: ShortText::new("0").unwrap(),
@@ -52,6 +56,18 @@ pub fn say(room_name: &str, text: &str) -> ClientMessage {
 }
 
 impl Client {
+    /// Connects as a given client installation and expects `Welcome`.
+    pub async fn connect_as(addr: SocketAddr, nick: &str, client_id: ClientId) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut client = Self {
+            nick: nick.into(),
+            framed: Framed::new(stream, ClientCodec::new()),
+        };
+        client.send(hello_as(nick, client_id)).await;
+        assert!(matches!(client.recv().await, ServerMessage::Welcome(_)));
+        client
+    }
+
     /// Connects and sends `Hello`, returning the server's first answer.
     pub async fn handshake(addr: SocketAddr, nick: &str) -> (Self, ServerMessage) {
         let stream = TcpStream::connect(addr).await.unwrap();
