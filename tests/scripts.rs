@@ -11,9 +11,7 @@ use std::{
 
 /// `target/debug` (or whichever profile built this test).
 fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = dir.join(name);
+    let path = huddle_e2e::workspace_binary(name);
     assert!(
         path.exists(),
         "{} is missing: `cargo test --workspace` builds it; run that (or `cargo build --workspace --bins`)",

@@ -54,3 +54,15 @@ pub fn shared_udp_socket(addr: std::net::SocketAddr) -> std::io::Result<UdpSocke
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
+
+/// A binary built by this workspace (`target/<profile>/<name>`), next to
+/// the running test's own directory.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join(name)
+}

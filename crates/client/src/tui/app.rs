@@ -4,7 +4,7 @@
 //! for the event loop to carry out. Nothing here does I/O, so it tests
 //! without a terminal or a socket.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use huddle_protocol::{ClientMessage, ClientMsgId, Nick};
 use ratatui::crossterm::event::{
@@ -107,7 +107,10 @@ pub struct App {
     pub(super) ever_connected: bool,
     /// The room a `/join` asked for, to switch to when joined.
     pub(super) switch_to: Option<String>,
-    pub(super) pending: HashMap<ClientMsgId, usize>,
+    /// Sent (or to be sent) but not yet acknowledged, oldest first: resent
+    /// with the same ids after a reconnect, so nothing is lost and the
+    /// server's de-duplication keeps anything from arriving twice.
+    pub(super) outbox: Vec<(ClientMsgId, ClientMessage)>,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -137,7 +140,7 @@ impl App {
             autojoin: vec!["#general".into()],
             ever_connected: false,
             switch_to: None,
-            pending: HashMap::new(),
+            outbox: Vec::new(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

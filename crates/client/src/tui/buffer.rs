@@ -71,6 +71,8 @@ pub struct Buffer {
     pub fetching: bool,
     /// Still a member (rooms only): false after parting or disconnecting.
     pub joined: bool,
+    /// Fetching what was said while disconnected.
+    pub catching_up: bool,
 }
 
 impl Buffer {
@@ -87,6 +89,7 @@ impl Buffer {
             history_complete: false,
             fetching: false,
             joined: false,
+            catching_up: false,
         }
     }
 
@@ -144,6 +147,16 @@ impl Buffer {
                 self.scroll += 1;
             }
         }
+    }
+
+    /// The newest server id shown, to ask for what came after it.
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.lines.iter().filter_map(|l| l.id).max()
+    }
+
+    /// Whether a line with this server id is shown.
+    pub fn has_id(&self, id: MessageId) -> bool {
+        self.lines.iter().rev().any(|l| l.id == Some(id))
     }
 
     /// The oldest server id shown, to ask for history before it.

@@ -354,7 +354,10 @@ impl App {
             self.error_here("this is the status buffer: /join a room or /msg someone".into());
             return Vec::new();
         }
-        if !self.connected() {
+        // Before the first connection, or after giving up, there is nobody
+        // to send to; while reconnecting, the message waits in the outbox.
+        if !self.ever_connected || matches!(self.conn, ConnState::Failed(_)) {
+            self.error_here("not connected: the message was not sent".into());
             return Vec::new();
         }
         let id = ClientMsgId::random();
@@ -388,7 +391,12 @@ impl App {
         let buffer = &mut self.buffers[current];
         buffer.scroll_down(usize::MAX);
         buffer.push(line);
-        self.pending.insert(id, current);
-        vec![Effect::Send(message)]
+        self.outbox.push((id, message.clone()));
+        if self.conn == ConnState::Connected {
+            vec![Effect::Send(message)]
+        } else {
+            self.notice_here("(not connected: it will be sent when the connection is back)".into());
+            Vec::new()
+        }
     }
 }

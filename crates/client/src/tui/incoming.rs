@@ -56,6 +56,7 @@ impl App {
                         buffer.push(Line::new(LineKind::Notice, text.clone()));
                     }
                 }
+                let reconnecting = self.ever_connected;
                 self.ever_connected = true;
                 for room in rooms {
                     match huddle_protocol::RoomName::new(room) {
@@ -65,6 +66,28 @@ impl App {
                         })),
                         Err(err) => self.notice_status(err.to_string()),
                     }
+                }
+                if reconnecting {
+                    // Ask for everything said while we were away, then send
+                    // again what the server never acknowledged (same ids).
+                    for buffer in &mut self.buffers {
+                        if let (BufferKind::Room(room), Some(after)) =
+                            (&buffer.kind, buffer.newest_id())
+                        {
+                            buffer.catching_up = true;
+                            effects.push(Effect::Send(ClientMessage::FetchHistory {
+                                room: room.clone(),
+                                before: None,
+                                after: Some(after),
+                                limit: huddle_protocol::limits::MAX_HISTORY_PAGE,
+                            }));
+                        }
+                    }
+                    effects.extend(
+                        self.outbox
+                            .iter()
+                            .map(|(_, message)| Effect::Send(message.clone())),
+                    );
                 }
                 effects
             }
@@ -86,7 +109,13 @@ impl App {
                         buffer.joined = false;
                         buffer.push(Line::new(LineKind::Error, text.clone()));
                     }
-                    self.fail_pending("not delivered: the connection was lost");
+                    if !self.outbox.is_empty() {
+                        let waiting = format!(
+                            "{} unacknowledged message(s) will be sent again",
+                            self.outbox.len()
+                        );
+                        self.notice_status(waiting);
+                    }
                 } else {
                     self.notice_status(text);
                 }
@@ -106,16 +135,6 @@ impl App {
                 }
                 Vec::new()
             }
-        }
-    }
-
-    fn fail_pending(&mut self, why: &str) {
-        let ids: Vec<ClientMsgId> = self.pending.drain().map(|(id, _)| id).collect();
-        for id in ids {
-            self.resolve_pending(id, |line| {
-                line.kind = LineKind::Error;
-                line.text = format!("{} ({why})", line.text);
-            });
         }
     }
 
@@ -204,6 +223,10 @@ impl App {
                 };
                 let direct = matches!(kind, BufferKind::Direct(_));
                 let index = self.buffer_for(kind);
+                if self.buffers[index].has_id(message.id) {
+                    // Already shown (from history fetched after a reconnect).
+                    return Vec::new();
+                }
                 self.push_to(index, line);
                 if mention && index != self.current {
                     self.buffers[index].mention = true;
@@ -217,14 +240,25 @@ impl App {
                 message_id,
                 timestamp,
             } => {
-                self.pending.remove(&id);
-                self.resolve_pending(id, |line| {
-                    if let LineKind::Chat { pending, .. } = &mut line.kind {
-                        *pending = false;
+                self.outbox.retain(|(queued, _)| *queued != id);
+                for buffer in &mut self.buffers {
+                    let Some(at) = buffer.lines.iter().rposition(|l| l.client_id == Some(id))
+                    else {
+                        continue;
+                    };
+                    if buffer.has_id(message_id) {
+                        // History fetched after a reconnect already showed it.
+                        buffer.lines.remove(at);
+                    } else {
+                        let line = &mut buffer.lines[at];
+                        if let LineKind::Chat { pending, .. } = &mut line.kind {
+                            *pending = false;
+                        }
+                        line.id = Some(message_id);
+                        line.time = timestamp;
                     }
-                    line.id = Some(message_id);
-                    line.time = timestamp;
-                });
+                    break;
+                }
             }
             ServerMessage::Presence(presence) => {
                 let index = self.room_buffer(&presence.room);
@@ -290,13 +324,28 @@ impl App {
                 let index = self.room_buffer(&room);
                 let lines = messages.iter().map(|m| self.chat_line(m).0).collect();
                 let buffer = &mut self.buffers[index];
-                buffer.fetching = false;
-                buffer.history_complete = !more;
                 buffer.merge_history(lines);
+                if buffer.catching_up {
+                    // Filling the gap after a reconnect: page forward until done.
+                    match (more, buffer.newest_id()) {
+                        (true, Some(after)) => {
+                            return vec![Effect::Send(ClientMessage::FetchHistory {
+                                room,
+                                before: None,
+                                after: Some(after),
+                                limit: huddle_protocol::limits::MAX_HISTORY_PAGE,
+                            })];
+                        }
+                        _ => buffer.catching_up = false,
+                    }
+                } else {
+                    buffer.fetching = false;
+                    buffer.history_complete = !more;
+                }
             }
             ServerMessage::Error(report) => {
                 if let Some(id) = report.id {
-                    self.pending.remove(&id);
+                    self.outbox.retain(|(queued, _)| *queued != id);
                     let why = report.text.to_string();
                     self.resolve_pending(id, |line| {
                         line.kind = LineKind::Error;

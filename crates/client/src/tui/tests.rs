@@ -406,17 +406,8 @@ fn a_multi_line_paste_is_sent_as_one_message() {
     assert_eq!(text.as_str(), "line one\nline two");
 }
 
-#[test]
-fn nothing_is_sent_while_disconnected_and_reconnecting_rejoins() {
-    let mut app = connected_app();
-    app.update(Event::Net(NetEvent::Disconnected {
-        reason: "reset".into(),
-        retry_in: Duration::from_secs(2),
-    }));
-    assert!(matches!(app.conn, ConnState::Reconnecting { .. }));
-    assert!(type_line(&mut app, "anyone?").is_empty());
-    assert_eq!(last_text(&app), "not connected: the message was not sent");
-    let effects = app.update(Event::Net(NetEvent::Connected(Box::new(Welcome {
+fn welcome() -> Event {
+    Event::Net(NetEvent::Connected(Box::new(Welcome {
         version: PROTOCOL_VERSION,
         server_id: ServerId::random(),
         connection_id: ConnectionId::random(),
@@ -424,12 +415,120 @@ fn nothing_is_sent_while_disconnected_and_reconnecting_rejoins() {
         motd: None,
         nick: nick("alice"),
         limits: Limits::default(),
-    }))));
-    assert!(sent(&effects).contains(&&ClientMessage::Join {
-        room: room("#lan"),
-        password: None
+    })))
+}
+
+#[test]
+fn messages_wait_while_reconnecting_and_go_out_again_with_the_same_ids() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "before the outage"),
+    );
+    let newest = app.current_buffer().newest_id().unwrap();
+    let effects = type_line(&mut app, "sent but never acked");
+    let [ClientMessage::Say { id: first, .. }] = sent(&effects)[..] else {
+        panic!()
+    };
+    let first = *first;
+    app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(2),
     }));
-    assert_eq!(last_text(&app), "Reconnected; rejoining 1 room(s)");
+    assert!(matches!(app.conn, ConnState::Reconnecting { .. }));
+    assert!(
+        type_line(&mut app, "typed during the outage").is_empty(),
+        "nothing goes out while disconnected"
+    );
+
+    let effects = app.update(welcome());
+    let sent = sent(&effects);
+    assert_eq!(
+        sent[0],
+        &ClientMessage::Join {
+            room: room("#lan"),
+            password: None
+        }
+    );
+    assert!(
+        matches!(sent[1], ClientMessage::FetchHistory { after: Some(after), before: None, .. } if *after == newest),
+        "{sent:?}"
+    );
+    let resent: Vec<(&ClientMsgId, &str)> = sent[2..]
+        .iter()
+        .map(|m| match m {
+            ClientMessage::Say { id, text, .. } => (id, text.as_str()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(resent.len(), 2);
+    assert_eq!(resent[0], (&first, "sent but never acked"));
+    assert_eq!(resent[1].1, "typed during the outage");
+    assert!(
+        app.current_buffer()
+            .lines
+            .iter()
+            .any(|l| l.text == "Reconnected; rejoining 1 room(s)")
+    );
+}
+
+#[test]
+fn history_after_a_reconnect_fills_the_gap_once() {
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "mine");
+    let [ClientMessage::Say { id, .. }] = sent(&effects)[..] else {
+        panic!()
+    };
+    let id = *id;
+    app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    app.update(welcome());
+    // The server committed "mine" before the outage; history brings it back
+    // with its id before the resend's ack does.
+    let mine = ChatMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        target: Target::Room(room("#lan")),
+        from: nick("alice"),
+        kind: MessageKind::Normal,
+        text: ChatText::new("mine").unwrap(),
+        timestamp: 1,
+    };
+    let missed = chat(
+        "bob",
+        Target::Room(room("#lan")),
+        "said while you were away",
+    );
+    let ServerMessage::Chat(missed_message) = missed.clone() else {
+        unreachable!()
+    };
+    server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![mine.clone(), missed_message.clone()],
+            more: false,
+        },
+    );
+    server(&mut app, missed);
+    server(
+        &mut app,
+        ServerMessage::Ack {
+            id,
+            message_id: mine.id,
+            timestamp: 1,
+        },
+    );
+    let texts: Vec<&str> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(texts, ["mine", "said while you were away"]);
+    assert!(!app.current_buffer().catching_up);
 }
 
 #[test]

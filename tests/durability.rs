@@ -1,0 +1,413 @@
+//! No message lost, none seen twice: a real `huddle-server` process under
+//! steady load from several TUI clients (the real `App` and network session)
+//! is killed with SIGKILL and restarted on the same data directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use huddle::{
+    net::{NetEvent, NetHandle, SessionConfig, spawn_session},
+    tui::{App, Effect, Event, buffer::LineKind},
+};
+use huddle_protocol::{ClientId, Nick};
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
+const PER_SENDER: usize = 120;
+
+fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> Child {
+    Command::new(huddle_e2e::workspace_binary("huddle-server"))
+        .args([
+            "--bind",
+            &addr.to_string(),
+            "--no-discovery",
+            "--no-rate-limit",
+            "--log",
+            "warn",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("huddle-server is built by `cargo test --workspace`")
+}
+
+async fn wait_listening(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+struct Peer {
+    nick: String,
+    app: App,
+    events: UnboundedReceiver<NetEvent>,
+    net: NetHandle,
+}
+
+impl Peer {
+    fn new(nick: &str, addr: SocketAddr) -> Self {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let net = spawn_session(
+            SessionConfig {
+                addr: addr.to_string(),
+                nick: Nick::new(nick).unwrap(),
+                client_id: ClientId::random(),
+                ping_every: Duration::from_secs(10),
+            },
+            tx,
+        );
+        let mut app = App::new(Some(nick.into()), nick);
+        app.start_chat(&addr.to_string(), vec!["#load".into()]);
+        Self {
+            nick: nick.into(),
+            app,
+            events,
+            net,
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            if let Effect::Send(message) = effect {
+                self.net.send(message);
+            }
+        }
+    }
+
+    /// Handles every network event that has arrived.
+    fn pump(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            let effects = self.app.update(Event::Net(event));
+            self.apply(effects);
+        }
+    }
+
+    fn type_line(&mut self, text: &str) {
+        for c in text.chars().map(KeyCode::Char).chain([KeyCode::Enter]) {
+            let effects = self
+                .app
+                .update(Event::Terminal(TermEvent::Key(KeyEvent::new(
+                    c,
+                    KeyModifiers::NONE,
+                ))));
+            self.apply(effects);
+        }
+    }
+
+    fn joined(&self) -> bool {
+        self.app
+            .buffers
+            .iter()
+            .any(|b| b.title() == "#load" && b.joined)
+    }
+
+    /// Chat lines of #load: (text, still pending).
+    fn chat(&self) -> Vec<(String, bool)> {
+        self.app
+            .buffers
+            .iter()
+            .find(|b| b.title() == "#load")
+            .map(|b| {
+                b.lines
+                    .iter()
+                    .filter_map(|l| match &l.kind {
+                        LineKind::Chat { pending, .. } => Some((l.text.clone(), *pending)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn pump_until(peers: &mut [Peer], limit: Duration, done: impl Fn(&[Peer]) -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done(peers) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out; last state:\n{}",
+            describe(peers)
+        );
+        for peer in peers.iter_mut() {
+            peer.pump();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn describe(peers: &[Peer]) -> String {
+    peers
+        .iter()
+        .map(|p| {
+            let chat = p.chat();
+            let pending = chat.iter().filter(|(_, pending)| *pending).count();
+            format!(
+                "{}: {:?}, {} chat lines, {pending} pending",
+                p.nick,
+                p.app.conn,
+                chat.len()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplicate() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut server = start_server(addr, data.path());
+    wait_listening(addr).await;
+
+    let mut peers: Vec<Peer> = SENDERS
+        .iter()
+        .chain(["dave"].iter())
+        .map(|nick| Peer::new(nick, addr))
+        .collect();
+    pump_until(&mut peers, Duration::from_secs(15), |peers| {
+        peers.iter().all(Peer::joined)
+    })
+    .await;
+
+    let mut acked_before_kill: Vec<String> = Vec::new();
+    for n in 0..PER_SENDER {
+        for sender in 0..SENDERS.len() {
+            let text = format!("{} {n}", SENDERS[sender]);
+            peers[sender].type_line(&text);
+        }
+        for peer in peers.iter_mut() {
+            peer.pump();
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        if n == PER_SENDER / 3 {
+            // Let some acks arrive, note them, then kill the server hard.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for peer in peers.iter_mut() {
+                peer.pump();
+            }
+            for peer in &peers[..SENDERS.len()] {
+                let own = peer
+                    .chat()
+                    .into_iter()
+                    .filter(|(text, pending)| !pending && text.starts_with(&peer.nick));
+                acked_before_kill.extend(own.map(|(text, _)| text));
+            }
+            server.kill().unwrap();
+            server.wait().unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            server = start_server(addr, data.path());
+            wait_listening(addr).await;
+        }
+    }
+    assert!(
+        acked_before_kill.len() >= SENDERS.len(),
+        "nothing was acked before the kill"
+    );
+
+    // Everyone ends connected, with every message acknowledged and shown.
+    let total = SENDERS.len() * PER_SENDER;
+    pump_until(&mut peers, Duration::from_secs(60), |peers| {
+        peers.iter().all(|p| {
+            let chat = p.chat();
+            let expected = if SENDERS.contains(&p.nick.as_str()) {
+                total
+            } else {
+                total
+            };
+            chat.len() >= expected && chat.iter().all(|(_, pending)| !pending)
+        })
+    })
+    .await;
+
+    for peer in &peers {
+        let saw_outage = peer
+            .app
+            .buffers
+            .iter()
+            .any(|b| b.lines.iter().any(|l| l.text.starts_with("Disconnected")));
+        let rejoined = peer
+            .app
+            .buffers
+            .iter()
+            .any(|b| b.lines.iter().any(|l| l.text.starts_with("Reconnected")));
+        assert!(
+            saw_outage && rejoined,
+            "{} never noticed the crash",
+            peer.nick
+        );
+        let chat = peer.chat();
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut next: HashMap<&str, usize> = HashMap::new();
+        for (text, _) in &chat {
+            *counts.entry(text.as_str()).or_default() += 1;
+            let (sender, n) = text.split_once(' ').unwrap();
+            let n: usize = n.parse().unwrap();
+            let expected = next.entry(sender).or_default();
+            assert_eq!(
+                n, *expected,
+                "{}: {sender}'s messages out of order or missing at {n}",
+                peer.nick
+            );
+            *expected += 1;
+        }
+        assert_eq!(chat.len(), total, "{}: {} lines", peer.nick, chat.len());
+        let duplicated: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+        assert!(
+            duplicated.is_empty(),
+            "{} saw duplicates: {duplicated:?}",
+            peer.nick
+        );
+    }
+
+    // And the store has every message acknowledged before the kill.
+    let (mut reader, _) = huddle::net::connect(
+        &addr.to_string(),
+        huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
+    )
+    .await
+    .unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    reader
+        .send(huddle_protocol::ClientMessage::Join {
+            room: huddle_protocol::RoomName::new("#load").unwrap(),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let mut stored = Vec::new();
+    let mut before = None;
+    loop {
+        reader
+            .send(huddle_protocol::ClientMessage::FetchHistory {
+                room: huddle_protocol::RoomName::new("#load").unwrap(),
+                before,
+                after: None,
+                limit: 200,
+            })
+            .await
+            .unwrap();
+        let page = loop {
+            match reader.next().await.unwrap().unwrap() {
+                huddle_protocol::ServerMessage::HistoryPage { messages, more, .. } => {
+                    break (messages, more);
+                }
+                _ => continue,
+            }
+        };
+        before = page.0.first().map(|m| m.id);
+        stored.extend(page.0.into_iter().map(|m| m.text.to_string()));
+        if !page.1 {
+            break;
+        }
+    }
+    for text in &acked_before_kill {
+        assert!(
+            stored.contains(text),
+            "{text:?} was acknowledged before the kill but is not stored"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        total,
+        "the store holds duplicates or misses messages"
+    );
+
+    for peer in peers {
+        peer.net.shutdown("done").await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// A TCP proxy whose live connections can be cut at will.
+async fn cutting_proxy(upstream: SocketAddr) -> (SocketAddr, tokio::sync::watch::Sender<u32>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (cut, cuts) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let mut cuts = cuts.clone();
+            cuts.borrow_and_update();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = cuts.changed() => {}
+                }
+                // Dropping both sockets here cuts the connection mid-stream.
+            });
+        }
+    });
+    (addr, cut)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_mid_stream_recovers_without_loss_or_duplicates() {
+    let data = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut server = start_server(addr, data.path());
+    wait_listening(addr).await;
+    let (proxy, cut) = cutting_proxy(addr).await;
+    let mut peers = vec![Peer::new("alice", proxy), Peer::new("bob", addr)];
+    pump_until(&mut peers, Duration::from_secs(15), |peers| {
+        peers.iter().all(Peer::joined)
+    })
+    .await;
+    const COUNT: usize = 100;
+    for n in 0..COUNT {
+        peers[0].type_line(&format!("alice {n}"));
+        for peer in peers.iter_mut() {
+            peer.pump();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        if n == 30 {
+            cut.send_modify(|cuts| *cuts += 1);
+        }
+    }
+    pump_until(&mut peers, Duration::from_secs(30), |peers| {
+        peers
+            .iter()
+            .all(|p| p.chat().len() >= COUNT && p.chat().iter().all(|(_, pending)| !pending))
+    })
+    .await;
+    assert!(
+        peers[0]
+            .app
+            .buffers
+            .iter()
+            .any(|b| b.lines.iter().any(|l| l.text.starts_with("Disconnected"))),
+        "the cut was not noticed"
+    );
+    for peer in &peers {
+        let texts: Vec<String> = peer.chat().into_iter().map(|(text, _)| text).collect();
+        let expected: Vec<String> = (0..COUNT).map(|n| format!("alice {n}")).collect();
+        assert_eq!(
+            texts, expected,
+            "{} lost, duplicated or reordered a message",
+            peer.nick
+        );
+    }
+    for peer in peers {
+        peer.net.shutdown("done").await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
