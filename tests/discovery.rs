@@ -174,7 +174,13 @@ async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
         "{answers} answers to 500 probes"
     );
     let counts = server.discovery_counts().unwrap();
-    assert!(counts.rate_limited >= 400, "{counts:?}");
+    // Some probes may be dropped by the kernel before the server reads them
+    // (UDP); of those it read, it answered at most its budget.
+    assert!(
+        counts.answered <= 100 && counts.rate_limited > 0,
+        "{counts:?}"
+    );
+    assert!(counts.answered + counts.rate_limited <= 500, "{counts:?}");
     server.stop().await;
 }
 
