@@ -8,6 +8,7 @@ pub mod host;
 pub mod net;
 pub mod plain;
 pub mod sanitize;
+pub mod transfer;
 pub mod tui;
 
 use std::time::{SystemTime, UNIX_EPOCH};

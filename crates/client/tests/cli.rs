@@ -61,7 +61,7 @@ async fn discover_prints_the_servers_found_as_json() {
     assert_eq!(servers.len(), 1, "{json}");
     assert_eq!(servers[0]["name"], "json box");
     assert_eq!(servers[0]["addr"], server.addr.to_string());
-    assert_eq!(servers[0]["version"], 1);
+    assert_eq!(servers[0]["version"], huddle_protocol::PROTOCOL_VERSION);
     assert!(servers[0]["rtt_ms"].as_f64().unwrap() >= 0.0);
     server.stop().await;
 }

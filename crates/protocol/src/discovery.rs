@@ -192,15 +192,24 @@ mod tests {
             Err(DatagramError::Incompatible { theirs: 99 })
         ));
         assert!(matches!(
-            decode_datagram(&[b'H', b'U', b'D', b'L', 0, 1, 0xff, 0xff]),
+            decode_datagram(&[
+                b'H',
+                b'U',
+                b'D',
+                b'L',
+                0,
+                PROTOCOL_VERSION as u8,
+                0xff,
+                0xff
+            ]),
             Err(DatagramError::Wire(_))
         ));
         assert!(matches!(
-            decode_datagram(&[b'H', b'U', b'D', b'L', 0, 1, 0, 1, 0]),
+            decode_datagram(&[b'H', b'U', b'D', b'L', 0, PROTOCOL_VERSION as u8, 0, 1, 0]),
             Err(DatagramError::Wire(_))
         ));
         let mut big = bytes.clone();
-        big[5] = 1;
+        big[5] = PROTOCOL_VERSION as u8;
         big.resize(MAX_DATAGRAM_LEN + 1, 0);
         assert!(matches!(
             decode_datagram(&big),

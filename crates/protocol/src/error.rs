@@ -60,6 +60,14 @@ pub enum ErrorCode {
     ShuttingDown,
     /// 22: an internal server error; the request may be retried.
     Internal,
+    /// 23: the file is larger than the server relays.
+    FileTooLarge,
+    /// 24: the client has as many transfers under way as allowed.
+    TooManyTransfers,
+    /// 25: no such transfer (over, never offered, or not offered to you).
+    NoSuchTransfer,
+    /// 26: the sender broke the transfer's rules (order, size, credit).
+    TransferBroken,
 }
 
 impl ErrorCode {
@@ -96,6 +104,10 @@ impl From<u16> for ErrorCode {
             20 => HandshakeTimeout,
             21 => ShuttingDown,
             22 => Internal,
+            23 => FileTooLarge,
+            24 => TooManyTransfers,
+            25 => NoSuchTransfer,
+            26 => TransferBroken,
             other => Unknown(other),
         }
     }
@@ -129,6 +141,10 @@ impl From<ErrorCode> for u16 {
             HandshakeTimeout => 20,
             ShuttingDown => 21,
             Internal => 22,
+            FileTooLarge => 23,
+            TooManyTransfers => 24,
+            NoSuchTransfer => 25,
+            TransferBroken => 26,
         }
     }
 }

@@ -57,6 +57,18 @@ uuid_id!(
     ClientMsgId
 );
 
+uuid_id!(
+    /// A file transfer's id, chosen (randomly) by the sender.
+    TransferId
+);
+
+impl TransferId {
+    /// A fresh random transfer id.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
 impl ClientId {
     /// A fresh random client id.
     pub fn random() -> Self {

@@ -22,7 +22,7 @@ mod wire;
 
 pub use codec::{ClientCodec, FrameCodec, MessageCodec, ServerCodec};
 pub use error::{CodecError, ErrorCode, FieldKind, ValidationError, WireError};
-pub use ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId};
+pub use ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId, TransferId};
 pub use limits::Limits;
 pub use message::*;
 pub use names::{Nick, RoomName};
@@ -31,7 +31,7 @@ pub use wire::{decode_payload, encode_frame, encode_payload, peek_hello_version}
 
 /// The protocol version this crate speaks. A change to the wire is a change to
 /// this number and to `docs/PROTOCOL.md`.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Default TCP port for chat connections.
 pub const DEFAULT_TCP_PORT: u16 = 7007;

@@ -26,6 +26,9 @@ pub const MAX_PASSWORD_BYTES: usize = 128;
 /// Largest discovery datagram, in bytes. Stays under every common MTU.
 pub const MAX_DATAGRAM_LEN: usize = 1200;
 
+/// Largest file chunk, in bytes (64 KiB).
+pub const MAX_CHUNK_LEN: usize = 64 * 1024;
+
 /// Most messages one history page may carry.
 pub const MAX_HISTORY_PAGE: u16 = 200;
 
@@ -49,6 +52,14 @@ pub struct Limits {
     pub rate_burst: u32,
     /// Messages of recent history sent with `Joined`.
     pub history_on_join: u16,
+    /// Largest file the server relays, in bytes.
+    pub max_file_size: u64,
+    /// File transfers one client may have under way at once (sending and
+    /// receiving counted separately).
+    pub max_transfers: u16,
+    /// Bytes of one transfer the server lets in beyond what its slowest
+    /// accepting recipient has consumed (the credit window).
+    pub transfer_window: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +73,9 @@ impl Default for Limits {
             rate_per_second: 20,
             rate_burst: 100,
             history_on_join: 50,
+            max_file_size: 4 * 1024 * 1024 * 1024,
+            max_transfers: 4,
+            transfer_window: 512 * 1024,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::ErrorCode,
-    ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId},
+    ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId, TransferId},
     limits::Limits,
     names::{Nick, RoomName},
     text::{ChatText, ShortText},
@@ -129,6 +129,59 @@ pub enum ClientMessage {
         /// Shown to the other members.
         reason: ShortText,
     },
+    /// 13: offer a file to a room's members or to one user.
+    FileOffer(FileOffer),
+    /// 14: a recipient accepts or declines an offer.
+    FileAnswer {
+        /// The transfer.
+        transfer: TransferId,
+        /// True to receive the file.
+        accept: bool,
+    },
+    /// 15: the sender's next piece of the file, at most
+    /// [`crate::limits::MAX_CHUNK_LEN`] bytes, within the credit it was given.
+    FileChunk(FileChunk),
+    /// 16: a recipient has consumed `bytes` more of the file: the server may
+    /// let that much more in from the sender.
+    FileCredit {
+        /// The transfer.
+        transfer: TransferId,
+        /// Bytes consumed since the last credit.
+        bytes: u32,
+    },
+    /// 17: stop a transfer (the sender ends it for all; a recipient leaves it).
+    FileCancel {
+        /// The transfer.
+        transfer: TransferId,
+        /// Shown to the others.
+        reason: ShortText,
+    },
+}
+
+/// A file offered by its sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileOffer {
+    /// The transfer's id.
+    pub transfer: TransferId,
+    /// The room (its members but the sender) or the user it is offered to.
+    pub target: Target,
+    /// The file's name as the sender has it; recipients sanitise it.
+    pub name: ShortText,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256.
+    pub sha256: [u8; 32],
+}
+
+/// A piece of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChunk {
+    /// The transfer.
+    pub transfer: TransferId,
+    /// Where the piece starts in the file; pieces come in order.
+    pub offset: u64,
+    /// The bytes.
+    pub data: bytes::Bytes,
 }
 
 /// Which kind of request an `Error` answers.
@@ -162,6 +215,16 @@ pub enum RequestKind {
     Pong,
     /// `Quit`.
     Quit,
+    /// `FileOffer`.
+    FileOffer,
+    /// `FileAnswer`.
+    FileAnswer,
+    /// `FileChunk`.
+    FileChunk,
+    /// `FileCredit`.
+    FileCredit,
+    /// `FileCancel`.
+    FileCancel,
 }
 
 impl ClientMessage {
@@ -181,6 +244,11 @@ impl ClientMessage {
             ClientMessage::Ping { .. } => RequestKind::Ping,
             ClientMessage::Pong { .. } => RequestKind::Pong,
             ClientMessage::Quit { .. } => RequestKind::Quit,
+            ClientMessage::FileOffer(_) => RequestKind::FileOffer,
+            ClientMessage::FileAnswer { .. } => RequestKind::FileAnswer,
+            ClientMessage::FileChunk(_) => RequestKind::FileChunk,
+            ClientMessage::FileCredit { .. } => RequestKind::FileCredit,
+            ClientMessage::FileCancel { .. } => RequestKind::FileCancel,
         }
     }
 
@@ -406,5 +474,41 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Why, for humans.
         reason: ShortText,
+    },
+    /// 17: someone offers a file to this client.
+    FileOffered {
+        /// Who offers it.
+        from: Nick,
+        /// The offer, as the sender made it.
+        offer: FileOffer,
+    },
+    /// 18: a recipient answered this client's offer.
+    FileAnswered {
+        /// The transfer.
+        transfer: TransferId,
+        /// Who answered.
+        by: Nick,
+        /// Whether they accepted.
+        accept: bool,
+    },
+    /// 19: a piece of a file this client accepted.
+    FileChunk(FileChunk),
+    /// 20: the sender may send `bytes` more of the file.
+    FileCredit {
+        /// The transfer.
+        transfer: TransferId,
+        /// Additional bytes allowed.
+        bytes: u32,
+    },
+    /// 21: a transfer was cancelled by someone, or ended for this client.
+    FileCancelled {
+        /// The transfer.
+        transfer: TransferId,
+        /// Who cancelled (the server's own name when it did).
+        by: Nick,
+        /// Why.
+        reason: ShortText,
+        /// True if the whole transfer is over (false: one recipient left it).
+        ended: bool,
     },
 }

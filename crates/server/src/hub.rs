@@ -27,6 +27,7 @@ use crate::{
 /// Client message ids remembered in memory for de-duplication.
 const DEDUP_CAPACITY: usize = 100_000;
 
+mod files;
 mod queries;
 mod relay;
 
@@ -70,6 +71,8 @@ pub(crate) struct Hub {
     /// Durable history; `None` keeps history in memory only (`--ephemeral`).
     store: Option<DiskStore>,
     dedup: Mutex<Dedup>,
+    transfers: Mutex<HashMap<huddle_protocol::TransferId, files::Transfer>>,
+    limits: huddle_protocol::Limits,
     /// Empty rooms kept for their history, longest idle first.
     idle_rooms: Mutex<std::collections::VecDeque<String>>,
     max_idle_rooms: usize,
@@ -101,10 +104,11 @@ impl Hub {
     /// A hub keeping `history_per_room` recent messages per room in memory,
     /// with durable history in `store` if given.
     pub(crate) fn new(
+        limits: huddle_protocol::Limits,
         history_per_room: usize,
-        history_on_join: usize,
         store: Option<(DiskStore, crate::store::DedupRows)>,
     ) -> Self {
+        let history_on_join = usize::from(limits.history_on_join);
         let mut dedup = Dedup::new(DEDUP_CAPACITY);
         let store = store.map(|(store, rows)| {
             for ((client, id), accepted) in rows {
@@ -119,6 +123,8 @@ impl Hub {
             history_on_join,
             store,
             dedup: Mutex::new(dedup),
+            transfers: Mutex::new(HashMap::new()),
+            limits,
             idle_rooms: Mutex::new(std::collections::VecDeque::new()),
             max_idle_rooms: 1000,
         }
@@ -381,6 +387,7 @@ impl Hub {
         rooms: &[RoomName],
         reason: Option<&ShortText>,
     ) {
+        self.leave_transfers(conn, nick);
         let event = reason.map(|reason| PresenceEvent::Quit {
             reason: reason.clone(),
         });
@@ -410,7 +417,11 @@ mod tests {
 
     #[test]
     fn emptied_rooms_keep_their_history_up_to_the_idle_limit() {
-        let mut hub = Hub::new(10, 10, None);
+        let limits = huddle_protocol::Limits {
+            history_on_join: 10,
+            ..Default::default()
+        };
+        let mut hub = Hub::new(limits, 10, None);
         hub.max_idle_rooms = 1;
         let (outbound, _queue) = outbound(100, 1 << 20);
         let nick = Nick::new("alice").unwrap();

@@ -44,7 +44,13 @@ pub(crate) const WRITE_INTERVAL: Duration = Duration::from_millis(2);
 struct Queue {
     frames: VecDeque<Bytes>,
     bytes: usize,
+    /// File chunks: written only when no chat frame is waiting.
+    bulk: VecDeque<Bytes>,
+    bulk_bytes: usize,
 }
+
+/// Most bytes of file chunks queued for one client (a few transfer windows).
+const MAX_BULK_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug)]
 struct Shared {
@@ -117,6 +123,27 @@ impl Outbound {
             }
             queue.bytes += frame.len();
             queue.frames.push_back(frame);
+        }
+        shared.ready.notify_one();
+        Ok(())
+    }
+
+    /// Queues a file chunk behind every chat frame. Credit keeps this queue
+    /// short; a client that lets it grow past its bound is too slow.
+    pub(crate) fn push_bulk(&self, frame: Bytes) -> Result<(), PushError> {
+        let shared = &self.shared;
+        if shared.slow.load(Ordering::Relaxed) {
+            return Err(PushError::Slow);
+        }
+        {
+            let mut queue = shared.queue();
+            if queue.bulk_bytes + frame.len() > MAX_BULK_BYTES {
+                drop(queue);
+                self.mark_slow();
+                return Err(PushError::Slow);
+            }
+            queue.bulk_bytes += frame.len();
+            queue.bulk.push_back(frame);
         }
         shared.ready.notify_one();
         Ok(())

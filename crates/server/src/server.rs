@@ -155,11 +155,7 @@ impl Server {
             None => None,
         };
         let context = Arc::new(Context {
-            hub: Arc::new(Hub::new(
-                config.history_per_room,
-                usize::from(config.limits.history_on_join),
-                store,
-            )),
+            hub: Arc::new(Hub::new(config.limits, config.history_per_room, store)),
             config: Arc::new(config),
             server_id: ServerId::random(),
             shutdown: CancellationToken::new(),

@@ -185,7 +185,12 @@ impl Session {
 
     fn on_frame(&mut self, payload: &[u8]) -> Option<SessionEnd> {
         let decoded = decode_payload::<ClientMessage>(payload);
-        if self.config.rate_limit && !self.bucket.try_take(std::time::Instant::now()) {
+        // File data is paced by its credit window, not by the chat rate limit.
+        let paced = matches!(
+            decoded,
+            Ok(ClientMessage::FileChunk(_) | ClientMessage::FileCredit { .. })
+        );
+        if self.config.rate_limit && !paced && !self.bucket.try_take(std::time::Instant::now()) {
             self.strikes += 1;
             if self.strikes > self.config.limits.rate_burst {
                 self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
@@ -303,6 +308,17 @@ impl Session {
             ClientMessage::Ping { token } => {
                 self.send(&ServerMessage::Pong { token });
                 Ok(())
+            }
+            ClientMessage::FileOffer(offer) => hub.file_offer(self.caller(), offer),
+            ClientMessage::FileAnswer { transfer, accept } => {
+                hub.file_answer(self.caller(), transfer, accept)
+            }
+            ClientMessage::FileChunk(chunk) => hub.file_chunk(self.caller(), chunk),
+            ClientMessage::FileCredit { transfer, bytes } => {
+                hub.file_credit(self.caller(), transfer, bytes)
+            }
+            ClientMessage::FileCancel { transfer, reason } => {
+                hub.file_cancel(self.caller(), transfer, &reason)
             }
             ClientMessage::Pong { .. } | ClientMessage::Quit { .. } => Ok(()),
         }

@@ -207,7 +207,7 @@ async fn a_wrong_protocol_version_gets_a_readable_reject() {
     assert_eq!(reject.code, ErrorCode::VersionMismatch);
     assert_eq!(reject.server_version, PROTOCOL_VERSION);
     assert!(
-        reject.text.contains("version 1") && reject.text.contains('9'),
+        reject.text.contains(&format!("version {PROTOCOL_VERSION}")) && reject.text.contains('9'),
         "{}",
         reject.text
     );

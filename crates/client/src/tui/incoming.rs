@@ -381,6 +381,12 @@ impl App {
             | ServerMessage::Reject(_)
             | ServerMessage::Ping { .. }
             | ServerMessage::Pong { .. } => {}
+            // File frames are handled by the transfer engine (`transfer.rs`).
+            ServerMessage::FileOffered { .. }
+            | ServerMessage::FileAnswered { .. }
+            | ServerMessage::FileChunk(_)
+            | ServerMessage::FileCredit { .. }
+            | ServerMessage::FileCancelled { .. } => {}
         }
         Vec::new()
     }

@@ -3,8 +3,9 @@
 
 use huddle_protocol::{
     ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ConnectionId, ErrorCode,
-    ErrorReport, Hello, Limits, MessageId, MessageKind, Nick, Presence, PresenceEvent, Reject,
-    RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText, Target, Welcome,
+    ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick, Presence,
+    PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText,
+    Target, TransferId, Welcome,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -78,11 +79,63 @@ fn limits() -> impl Strategy<Value = Limits> {
         rate_per_second: a,
         rate_burst: c,
         history_on_join: b,
+        max_file_size: u64::from(a) << 8,
+        max_transfers: b,
+        transfer_window: c,
     })
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        room().prop_map(Target::Room),
+        nick().prop_map(Target::Direct)
+    ]
+}
+
+fn file_offer() -> impl Strategy<Value = FileOffer> {
+    (
+        uuid(),
+        target(),
+        short_text(),
+        any::<u64>(),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(|(id, target, name, size, sha256)| FileOffer {
+            transfer: TransferId::from_uuid(id),
+            target,
+            name,
+            size,
+            sha256,
+        })
+}
+
+fn file_chunk() -> impl Strategy<Value = FileChunk> {
+    (
+        uuid(),
+        any::<u64>(),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+        .prop_map(|(id, offset, data)| FileChunk {
+            transfer: TransferId::from_uuid(id),
+            offset,
+            data: data.into(),
+        })
+}
+
+fn transfer_id() -> impl Strategy<Value = TransferId> {
+    uuid().prop_map(TransferId::from_uuid)
 }
 
 pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
+        file_offer().prop_map(ClientMessage::FileOffer),
+        (transfer_id(), any::<bool>())
+            .prop_map(|(transfer, accept)| ClientMessage::FileAnswer { transfer, accept }),
+        file_chunk().prop_map(ClientMessage::FileChunk),
+        (transfer_id(), any::<u32>())
+            .prop_map(|(transfer, bytes)| ClientMessage::FileCredit { transfer, bytes }),
+        (transfer_id(), short_text())
+            .prop_map(|(transfer, reason)| ClientMessage::FileCancel { transfer, reason }),
         (any::<u16>(), uuid(), nick(), short_text(), short_text()).prop_map(
             |(version, id, nick, client_name, client_version)| ClientMessage::Hello(Hello {
                 version,
@@ -144,6 +197,27 @@ fn presence_event() -> impl Strategy<Value = PresenceEvent> {
 
 pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
+        (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),
+        (transfer_id(), nick(), any::<bool>()).prop_map(|(transfer, by, accept)| {
+            ServerMessage::FileAnswered {
+                transfer,
+                by,
+                accept,
+            }
+        }),
+        file_chunk().prop_map(ServerMessage::FileChunk),
+        (transfer_id(), any::<u32>())
+            .prop_map(|(transfer, bytes)| ServerMessage::FileCredit { transfer, bytes }),
+        (transfer_id(), nick(), short_text(), any::<bool>()).prop_map(
+            |(transfer, by, reason, ended)| {
+                ServerMessage::FileCancelled {
+                    transfer,
+                    by,
+                    reason,
+                    ended,
+                }
+            }
+        ),
         (
             any::<u16>(),
             uuid(),

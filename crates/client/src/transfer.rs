@@ -1,0 +1,539 @@
+//! File transfers on the client: offering a file, receiving one into the
+//! downloads directory, flow control, checksums, cancellation.
+//!
+//! [`Transfers`] reacts to the server's `File*` frames and returns the
+//! frames to send plus [`TransferEvent`]s for the UI. A received file is
+//! written to a `.part` file and renamed to its final (sanitised, unique)
+//! name only once its SHA-256 matches the offer; anything else removes the
+//! `.part` file, so no file that looks complete is ever left behind.
+
+mod name;
+
+use std::{
+    collections::HashMap,
+    fs::File,
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use bytes::Bytes;
+use huddle_protocol::{
+    ClientMessage, FileChunk, FileOffer, ServerMessage, ShortText, Target, TransferId,
+    limits::MAX_CHUNK_LEN,
+};
+pub use name::{sanitize_file_name, unique_path};
+use sha2::{Digest, Sha256};
+
+/// A transfer could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a file")]
+    NotAFile(PathBuf),
+    #[error("the file name {0:?} cannot be sent (control characters or longer than 390 bytes)")]
+    BadName(String),
+    #[error("no offer {0} is waiting for an answer")]
+    NoSuchOffer(String),
+    #[error("cannot write in {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Who gets offered files accepted without asking.
+#[derive(Debug, Clone, Default)]
+pub struct AcceptPolicy {
+    /// Nicks (case-insensitive) whose files are always accepted.
+    pub from: Vec<String>,
+    /// Files at most this large are accepted from anyone.
+    pub below: Option<u64>,
+}
+
+/// Whether a transfer is ours going out or theirs coming in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sending,
+    Receiving,
+}
+
+/// What the UI should show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransferEvent {
+    /// Someone offers a file; `/accept` or `/reject` it.
+    Offered {
+        id: TransferId,
+        from: String,
+        name: String,
+        size: u64,
+        target: Target,
+    },
+    /// Bytes moved.
+    Progress {
+        id: TransferId,
+        direction: Direction,
+        name: String,
+        done: u64,
+        size: u64,
+        bytes_per_second: f64,
+    },
+    /// Finished: for a received file, where it was saved.
+    Completed {
+        id: TransferId,
+        direction: Direction,
+        name: String,
+        saved: Option<PathBuf>,
+    },
+    /// Ended without the file; the reason says why.
+    Failed {
+        id: TransferId,
+        name: String,
+        reason: String,
+    },
+    /// Anything else worth a line.
+    Notice(String),
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    name: String,
+    file: File,
+    size: u64,
+    sent: u64,
+    credit: u64,
+    started: Instant,
+}
+
+#[derive(Debug)]
+struct Incoming {
+    name: String,
+    part: PathBuf,
+    file: File,
+    hasher: Sha256,
+    size: u64,
+    sha256: [u8; 32],
+    received: u64,
+    started: Instant,
+}
+
+/// All transfers of one client.
+#[derive(Debug)]
+pub struct Transfers {
+    downloads: PathBuf,
+    policy: AcceptPolicy,
+    offers: HashMap<TransferId, (String, FileOffer)>,
+    outgoing: HashMap<TransferId, Outgoing>,
+    incoming: HashMap<TransferId, Incoming>,
+}
+
+fn rate(bytes: u64, started: Instant) -> f64 {
+    bytes as f64 / started.elapsed().as_secs_f64().max(1e-3)
+}
+
+/// The SHA-256 and size of the file at `path`.
+pub fn digest(path: &Path) -> Result<([u8; 32], u64), TransferError> {
+    let read = |source| TransferError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(read)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(read)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((hasher.finalize().into(), size))
+}
+
+impl Transfers {
+    pub fn new(downloads: PathBuf, policy: AcceptPolicy) -> Self {
+        Self {
+            downloads,
+            policy,
+            offers: HashMap::new(),
+            outgoing: HashMap::new(),
+            incoming: HashMap::new(),
+        }
+    }
+
+    /// Offers the file at `path` to `target`. Hashing reads the whole file:
+    /// call it off the UI thread for big files.
+    pub fn offer(
+        &mut self,
+        path: &Path,
+        target: Target,
+    ) -> Result<(TransferId, ClientMessage), TransferError> {
+        if !path.is_file() {
+            return Err(TransferError::NotAFile(path.to_owned()));
+        }
+        let shown = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name =
+            ShortText::new(shown.clone()).map_err(|_| TransferError::BadName(shown.clone()))?;
+        let (sha256, size) = digest(path)?;
+        let file = File::open(path).map_err(|source| TransferError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let id = TransferId::random();
+        self.outgoing.insert(
+            id,
+            Outgoing {
+                name: shown,
+                file,
+                size,
+                sent: 0,
+                credit: 0,
+                started: Instant::now(),
+            },
+        );
+        Ok((
+            id,
+            ClientMessage::FileOffer(FileOffer {
+                transfer: id,
+                target,
+                name,
+                size,
+                sha256,
+            }),
+        ))
+    }
+
+    /// The offers waiting for an answer, oldest first is not guaranteed.
+    pub fn pending_offers(&self) -> Vec<TransferId> {
+        self.offers.keys().copied().collect()
+    }
+
+    /// Accepts an offer: opens its `.part` file and says yes.
+    pub fn accept(&mut self, id: TransferId) -> Result<ClientMessage, TransferError> {
+        let Some((_, offer)) = self.offers.remove(&id) else {
+            return Err(TransferError::NoSuchOffer(id.to_string()));
+        };
+        let name = sanitize_file_name(&offer.name);
+        let write = |path: &Path, source| TransferError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(&self.downloads).map_err(|e| write(&self.downloads, e))?;
+        let part = self
+            .downloads
+            .join(format!(".{name}.{}.part", &id.to_string()[..8]));
+        let file = File::create(&part).map_err(|e| write(&part, e))?;
+        self.incoming.insert(
+            id,
+            Incoming {
+                name,
+                part,
+                file,
+                hasher: Sha256::new(),
+                size: offer.size,
+                sha256: offer.sha256,
+                received: 0,
+                started: Instant::now(),
+            },
+        );
+        Ok(ClientMessage::FileAnswer {
+            transfer: id,
+            accept: true,
+        })
+    }
+
+    /// Declines an offer.
+    pub fn reject(&mut self, id: TransferId) -> Result<ClientMessage, TransferError> {
+        self.offers
+            .remove(&id)
+            .ok_or_else(|| TransferError::NoSuchOffer(id.to_string()))?;
+        Ok(ClientMessage::FileAnswer {
+            transfer: id,
+            accept: false,
+        })
+    }
+
+    /// Stops a transfer of ours (either direction), removing any `.part`.
+    pub fn cancel(&mut self, id: TransferId, reason: &str) -> Option<ClientMessage> {
+        let known = self.outgoing.remove(&id).is_some() || self.offers.remove(&id).is_some();
+        let incoming = self.incoming.remove(&id);
+        if let Some(incoming) = &incoming {
+            let _ = std::fs::remove_file(&incoming.part);
+        }
+        (known || incoming.is_some()).then(|| ClientMessage::FileCancel {
+            transfer: id,
+            reason: ShortText::lossy(reason),
+        })
+    }
+
+    /// Whether any transfer is under way or offered.
+    pub fn is_idle(&self) -> bool {
+        self.outgoing.is_empty() && self.incoming.is_empty() && self.offers.is_empty()
+    }
+
+    /// Reacts to a server frame; returns what to send and what to show.
+    pub fn on_message(
+        &mut self,
+        message: &ServerMessage,
+    ) -> (Vec<ClientMessage>, Vec<TransferEvent>) {
+        let mut send = Vec::new();
+        let mut events = Vec::new();
+        match message {
+            ServerMessage::FileOffered { from, offer } => {
+                let name = sanitize_file_name(&offer.name);
+                let from_trusted = self
+                    .policy
+                    .from
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(from.as_str()));
+                let small = self.policy.below.is_some_and(|limit| offer.size <= limit);
+                self.offers
+                    .insert(offer.transfer, (from.to_string(), offer.clone()));
+                events.push(TransferEvent::Offered {
+                    id: offer.transfer,
+                    from: from.to_string(),
+                    name,
+                    size: offer.size,
+                    target: offer.target.clone(),
+                });
+                if from_trusted || small {
+                    match self.accept(offer.transfer) {
+                        Ok(answer) => send.push(answer),
+                        Err(err) => events.push(TransferEvent::Notice(err.to_string())),
+                    }
+                }
+            }
+            ServerMessage::FileAnswered {
+                transfer,
+                by,
+                accept,
+            } => {
+                if let Some(outgoing) = self.outgoing.get(transfer) {
+                    let verb = if *accept { "accepted" } else { "declined" };
+                    events.push(TransferEvent::Notice(format!(
+                        "{by} {verb} {}",
+                        outgoing.name
+                    )));
+                }
+            }
+            ServerMessage::FileCredit { transfer, bytes } => {
+                self.on_credit(*transfer, *bytes, &mut send, &mut events)
+            }
+            ServerMessage::FileChunk(chunk) => self.on_chunk(chunk, &mut send, &mut events),
+            ServerMessage::FileCancelled {
+                transfer,
+                by,
+                reason,
+                ended,
+            } => {
+                if let Some(incoming) = self.incoming.remove(transfer) {
+                    let _ = std::fs::remove_file(&incoming.part);
+                    events.push(TransferEvent::Failed {
+                        id: *transfer,
+                        name: incoming.name,
+                        reason: format!("{by} cancelled: {reason}"),
+                    });
+                } else if let Some((_, offer)) = self.offers.remove(transfer) {
+                    events.push(TransferEvent::Failed {
+                        id: *transfer,
+                        name: sanitize_file_name(&offer.name),
+                        reason: format!("{by} withdrew the offer: {reason}"),
+                    });
+                } else if *ended {
+                    if let Some(outgoing) = self.outgoing.remove(transfer) {
+                        events.push(TransferEvent::Failed {
+                            id: *transfer,
+                            name: outgoing.name,
+                            reason: reason.to_string(),
+                        });
+                    }
+                } else if let Some(outgoing) = self.outgoing.get(transfer) {
+                    events.push(TransferEvent::Notice(format!(
+                        "{by} stopped receiving {}: {reason}",
+                        outgoing.name
+                    )));
+                }
+            }
+            _ => {}
+        }
+        (send, events)
+    }
+
+    fn on_credit(
+        &mut self,
+        id: TransferId,
+        bytes: u32,
+        send: &mut Vec<ClientMessage>,
+        events: &mut Vec<TransferEvent>,
+    ) {
+        let Some(outgoing) = self.outgoing.get_mut(&id) else {
+            return;
+        };
+        outgoing.credit += u64::from(bytes);
+        while outgoing.sent < outgoing.credit.min(outgoing.size) {
+            let want = (outgoing.credit.min(outgoing.size) - outgoing.sent)
+                .min(MAX_CHUNK_LEN as u64) as usize;
+            let mut data = vec![0u8; want];
+            if let Err(err) = outgoing.file.read_exact(&mut data) {
+                let name = outgoing.name.clone();
+                self.outgoing.remove(&id);
+                send.push(ClientMessage::FileCancel {
+                    transfer: id,
+                    reason: ShortText::lossy("the sender could not read the file"),
+                });
+                events.push(TransferEvent::Failed {
+                    id,
+                    name,
+                    reason: format!("cannot read the file: {err}"),
+                });
+                return;
+            }
+            send.push(ClientMessage::FileChunk(FileChunk {
+                transfer: id,
+                offset: outgoing.sent,
+                data: Bytes::from(data),
+            }));
+            outgoing.sent += want as u64;
+        }
+        events.push(TransferEvent::Progress {
+            id,
+            direction: Direction::Sending,
+            name: outgoing.name.clone(),
+            done: outgoing.sent,
+            size: outgoing.size,
+            bytes_per_second: rate(outgoing.sent, outgoing.started),
+        });
+        if outgoing.sent == outgoing.size {
+            let name = outgoing.name.clone();
+            self.outgoing.remove(&id);
+            events.push(TransferEvent::Completed {
+                id,
+                direction: Direction::Sending,
+                name,
+                saved: None,
+            });
+        }
+    }
+
+    fn on_chunk(
+        &mut self,
+        chunk: &FileChunk,
+        send: &mut Vec<ClientMessage>,
+        events: &mut Vec<TransferEvent>,
+    ) {
+        let id = chunk.transfer;
+        let Some(incoming) = self.incoming.get_mut(&id) else {
+            return;
+        };
+        let fail = |this: &mut Self,
+                    reason: String,
+                    send: &mut Vec<ClientMessage>,
+                    events: &mut Vec<TransferEvent>| {
+            if let Some(incoming) = this.incoming.remove(&id) {
+                let _ = std::fs::remove_file(&incoming.part);
+                send.push(ClientMessage::FileCancel {
+                    transfer: id,
+                    reason: ShortText::lossy(&reason),
+                });
+                events.push(TransferEvent::Failed {
+                    id,
+                    name: incoming.name,
+                    reason,
+                });
+            }
+        };
+        if chunk.offset != incoming.received
+            || incoming.received + chunk.data.len() as u64 > incoming.size
+        {
+            let reason = format!(
+                "the sender sent bytes out of order or past the {} offered",
+                incoming.size
+            );
+            return fail(self, reason, send, events);
+        }
+        if let Err(err) = incoming.file.write_all(&chunk.data) {
+            let reason = format!("cannot write {}: {err}", incoming.part.display());
+            return fail(self, reason, send, events);
+        }
+        incoming.hasher.update(&chunk.data);
+        incoming.received += chunk.data.len() as u64;
+        send.push(ClientMessage::FileCredit {
+            transfer: id,
+            bytes: chunk.data.len() as u32,
+        });
+        events.push(TransferEvent::Progress {
+            id,
+            direction: Direction::Receiving,
+            name: incoming.name.clone(),
+            done: incoming.received,
+            size: incoming.size,
+            bytes_per_second: rate(incoming.received, incoming.started),
+        });
+        if incoming.received < incoming.size {
+            return;
+        }
+        let Some(incoming) = self.incoming.remove(&id) else {
+            return;
+        };
+        let digest: [u8; 32] = incoming.hasher.finalize().into();
+        let finished = incoming.file.sync_all();
+        drop(incoming.file);
+        if digest != incoming.sha256 {
+            let _ = std::fs::remove_file(&incoming.part);
+            events.push(TransferEvent::Failed {
+                id,
+                name: incoming.name,
+                reason: "the checksum does not match the offer: file discarded".into(),
+            });
+            return;
+        }
+        let target = unique_path(&self.downloads, &incoming.name);
+        match finished.and_then(|()| std::fs::rename(&incoming.part, &target)) {
+            Ok(()) => events.push(TransferEvent::Completed {
+                id,
+                direction: Direction::Receiving,
+                name: incoming.name,
+                saved: Some(target),
+            }),
+            Err(err) => {
+                let _ = std::fs::remove_file(&incoming.part);
+                events.push(TransferEvent::Failed {
+                    id,
+                    name: incoming.name,
+                    reason: format!("cannot save {}: {err}", target.display()),
+                });
+            }
+        }
+    }
+
+    /// Gives up every transfer (the connection is gone): removes `.part` files.
+    pub fn abandon_all(&mut self, why: &str) -> Vec<TransferEvent> {
+        let mut events = Vec::new();
+        for (id, incoming) in self.incoming.drain() {
+            let _ = std::fs::remove_file(&incoming.part);
+            events.push(TransferEvent::Failed {
+                id,
+                name: incoming.name,
+                reason: why.to_owned(),
+            });
+        }
+        for (id, outgoing) in self.outgoing.drain() {
+            events.push(TransferEvent::Failed {
+                id,
+                name: outgoing.name,
+                reason: why.to_owned(),
+            });
+        }
+        self.offers.clear();
+        events
+    }
+}
