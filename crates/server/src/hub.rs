@@ -28,6 +28,7 @@ use crate::{
 const DEDUP_CAPACITY: usize = 100_000;
 
 mod files;
+pub(crate) use files::FILE_START_GRACE;
 mod queries;
 mod relay;
 

@@ -213,9 +213,10 @@ impl OutboundQueue {
     /// false when nothing is queued.
     fn take_batch(&self, buffer: &mut BytesMut) -> bool {
         let mut queue = self.shared.queue();
-        if queue.frames.is_empty() {
+        if queue.frames.is_empty() && queue.bulk.is_empty() {
             return false;
         }
+        // Chat first: a file transfer never delays a message.
         while buffer.len() < WRITE_BATCH_BYTES {
             let Some(frame) = queue.frames.pop_front() else {
                 break;
@@ -223,15 +224,26 @@ impl OutboundQueue {
             queue.bytes -= frame.len();
             buffer.extend_from_slice(&frame);
         }
+        while buffer.len() < WRITE_BATCH_BYTES {
+            let Some(frame) = queue.bulk.pop_front() else {
+                break;
+            };
+            queue.bulk_bytes -= frame.len();
+            buffer.extend_from_slice(&frame);
+        }
+        // Give back whatever a burst made the queues grow to.
         if queue.frames.is_empty() {
-            // Give back whatever a burst made the queue grow to.
             queue.frames = VecDeque::new();
+        }
+        if queue.bulk.is_empty() {
+            queue.bulk = VecDeque::new();
         }
         true
     }
 
     fn is_empty(&self) -> bool {
-        self.shared.queue().frames.is_empty()
+        let queue = self.shared.queue();
+        queue.frames.is_empty() && queue.bulk.is_empty()
     }
 }
 

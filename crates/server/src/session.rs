@@ -311,7 +311,15 @@ impl Session {
             }
             ClientMessage::FileOffer(offer) => hub.file_offer(self.caller(), offer),
             ClientMessage::FileAnswer { transfer, accept } => {
-                hub.file_answer(self.caller(), transfer, accept)
+                if hub.file_answer(self.caller(), transfer, accept)? {
+                    // Others have not answered yet: give them a moment.
+                    let hub = hub.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(crate::hub::FILE_START_GRACE).await;
+                        hub.file_start(transfer);
+                    });
+                }
+                Ok(())
             }
             ClientMessage::FileChunk(chunk) => hub.file_chunk(self.caller(), chunk),
             ClientMessage::FileCredit { transfer, bytes } => {

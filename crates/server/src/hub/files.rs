@@ -43,6 +43,8 @@ pub(crate) struct Transfer {
     forwarded: u64,
     /// Bytes the sender was allowed to send so far.
     granted: u64,
+    /// Data started to flow: a recipient answering now is too late.
+    started: bool,
     recipients: HashMap<ConnectionId, Recipient>,
 }
 
@@ -61,6 +63,10 @@ impl Transfer {
         self.forwarded == self.size && self.accepted().all(|r| r.consumed >= self.size)
     }
 }
+
+/// How long a room's members have to answer an offer before the data
+/// starts flowing to those who accepted.
+pub(crate) const FILE_START_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn cancelled(transfer: TransferId, by: &Nick, reason: &str, ended: bool) -> ServerMessage {
     ServerMessage::FileCancelled {
@@ -143,6 +149,7 @@ impl Hub {
             size: offer.size,
             forwarded: 0,
             granted: 0,
+            started: false,
             recipients: HashMap::new(),
         };
         for (conn, _, outbound) in recipients {
@@ -162,12 +169,15 @@ impl Hub {
         Ok(())
     }
 
+    /// Records an answer. Data starts flowing once every recipient has
+    /// answered; if some have not when the first accepts, the caller starts
+    /// the transfer after [`FILE_START_GRACE`] instead (returned `true`).
     pub(crate) fn file_answer(
         &self,
         caller: Caller<'_>,
         id: TransferId,
         accept: bool,
-    ) -> Result<(), Refusal> {
+    ) -> Result<bool, Refusal> {
         let mut transfers = lock(&self.transfers);
         let Some(transfer) = transfers.get_mut(&id) else {
             return refuse(
@@ -175,6 +185,8 @@ impl Hub {
                 "that transfer is over or never existed",
             );
         };
+        let started = transfer.started;
+        let sender_nick = transfer.sender_nick.clone();
         let Some(recipient) = transfer.recipients.get_mut(&caller.conn) else {
             return refuse(
                 ErrorCode::NoSuchTransfer,
@@ -182,7 +194,20 @@ impl Hub {
             );
         };
         if recipient.answer != Answer::Pending {
-            return Ok(());
+            return Ok(false);
+        }
+        if started && accept {
+            recipient.answer = Answer::Left;
+            send(
+                &recipient.outbound,
+                &cancelled(
+                    id,
+                    &sender_nick,
+                    "the transfer had already started; ask for it again",
+                    true,
+                ),
+            );
+            return Ok(false);
         }
         recipient.answer = if accept {
             Answer::Accepted
@@ -197,8 +222,30 @@ impl Hub {
                 accept,
             },
         );
-        self.settle(&mut transfers, id);
-        Ok(())
+        let all_answered = transfer
+            .recipients
+            .values()
+            .all(|r| r.answer != Answer::Pending);
+        let first_accept = accept && transfer.accepted().count() == 1;
+        if all_answered {
+            self.start(&mut transfers, id);
+            return Ok(false);
+        }
+        Ok(first_accept)
+    }
+
+    /// Starts a transfer whose grace for late answers is over.
+    pub(crate) fn file_start(&self, id: TransferId) {
+        let mut transfers = lock(&self.transfers);
+        self.start(&mut transfers, id);
+    }
+
+    fn start(&self, transfers: &mut HashMap<TransferId, Transfer>, id: TransferId) {
+        let Some(transfer) = transfers.get_mut(&id) else {
+            return;
+        };
+        transfer.started = true;
+        self.settle(transfers, id);
     }
 
     pub(crate) fn file_chunk(&self, caller: Caller<'_>, chunk: FileChunk) -> Result<(), Refusal> {
