@@ -16,6 +16,8 @@ fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
         nick: Nick::new(nick).unwrap(),
         client_id: ClientId::random(),
         room: RoomName::new("#general").unwrap(),
+        downloads: std::env::temp_dir().join("huddle-plain-test-unused"),
+        accept: huddle::transfer::AcceptPolicy::default(),
     }
 }
 
@@ -150,4 +152,60 @@ async fn untrusted_text_is_printed_on_one_sanitised_line() {
     });
     let line = huddle::plain::format_event(&message).unwrap();
     assert_eq!(line, "[#x] <eve> two ⏎ lines    with tab");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_in_plain_mode_delivers_a_file_and_waits_for_it() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let (files, downloads) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let path = files.path().join("notes.txt");
+    std::fs::write(&path, "meeting at 3\n".repeat(10_000)).unwrap();
+    // Bob accepts files from alice without asking.
+    let (mut bob_stdin, bob_input) = tokio::io::duplex(1024);
+    let (bob_output, bob_stdout) = tokio::io::duplex(64 * 1024);
+    let bob_options = PlainOptions {
+        downloads: downloads.path().to_owned(),
+        accept: huddle::transfer::AcceptPolicy {
+            from: vec!["alice".into()],
+            below: None,
+        },
+        ..options(server.addr, "bob")
+    };
+    let bob = tokio::spawn(run(bob_options, bob_input, bob_output));
+    let mut bob_lines = BufReader::new(bob_stdout).lines();
+    let wait_for = async |lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
+                          needle: &str| {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let line = lines.next_line().await.unwrap().expect("output ended");
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("never printed {needle:?}"))
+    };
+    wait_for(&mut bob_lines, "joined").await;
+    let input = format!("/send {}\n", path.display());
+    let mut out = Vec::new();
+    run(options(server.addr, "alice"), input.as_bytes(), &mut out)
+        .await
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("-!- sent notes.txt"), "{out}");
+    let saved = wait_for(&mut bob_lines, "received notes.txt").await;
+    assert!(saved.contains("saved as"), "{saved}");
+    let copy = std::fs::read(downloads.path().join("notes.txt")).unwrap();
+    assert_eq!(copy, std::fs::read(&path).unwrap());
+    bob_stdin.shutdown().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), bob)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    server.stop().await;
 }

@@ -9,6 +9,7 @@ use huddle::{
     discovery::{Browser, BrowserConfig, FoundServer},
     host::{HostOptions, host},
     plain::{self, PlainOptions},
+    transfer::AcceptPolicy,
     tui::run::{self, Start},
     with_default_port,
 };
@@ -45,6 +46,15 @@ struct Args {
     /// (repeatable).
     #[arg(long = "probe", value_name = "HOST[:PORT]", global = true)]
     probes: Vec<String>,
+    /// Where received files are saved [default: the platform's download dir].
+    #[arg(long, value_name = "DIR", global = true)]
+    downloads: Option<PathBuf>,
+    /// Accept files from this nick without asking (repeatable).
+    #[arg(long = "accept-files-from", value_name = "NICK", global = true)]
+    accept_files_from: Vec<String>,
+    /// Accept files up to this many bytes from anyone without asking.
+    #[arg(long, value_name = "BYTES", global = true)]
+    accept_files_below: Option<u64>,
     /// UDP port for LAN discovery.
     #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT, global = true)]
     discovery_port: u16,
@@ -177,6 +187,17 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dirs::data_dir().map(|dir| dir.join("huddle").join("hosted")),
     };
 
+    let downloads = args
+        .downloads
+        .clone()
+        .or_else(dirs::download_dir)
+        .or_else(|| dirs::home_dir().map(|home| home.join("Downloads")))
+        .unwrap_or_else(|| PathBuf::from("downloads"));
+    let accept = AcceptPolicy {
+        from: args.accept_files_from.clone(),
+        below: args.accept_files_below,
+    };
+
     if args.plain {
         init_logging();
         let Some(nick) = args.nick.clone().or_else(|| config.nick.clone()) else {
@@ -203,6 +224,8 @@ async fn main() -> anyhow::Result<()> {
             nick: Nick::new(nick)?,
             client_id: config.client_id(),
             room: RoomName::new(room)?,
+            downloads,
+            accept,
         };
         let result = plain::run(options, tokio::io::stdin(), tokio::io::stdout()).await;
         if let Some(hosted) = hosted {
@@ -228,6 +251,8 @@ async fn main() -> anyhow::Result<()> {
         nick: args.nick.clone(),
         browser,
         host: host_options,
+        downloads,
+        accept,
     })
     .await
 }

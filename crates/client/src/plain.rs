@@ -2,18 +2,22 @@
 //! commands work), events are printed one per line, and at end of input the
 //! client waits for every message to be acknowledged, then quits cleanly.
 
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
     ChatText, ClientId, ClientMessage, ClientMsgId, MessageKind, Nick, PresenceEvent, RoomName,
-    ServerMessage, ShortText, Target,
+    ServerMessage, ShortText, Target, TransferId,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::{
     net::{Connection, connect, hello},
     sanitize::sanitize,
+    transfer::{AcceptPolicy, Among, TransferEvent, Transfers, describe, short_id},
     tui::commands::{Command, parse},
 };
 
@@ -31,6 +35,8 @@ pub enum PlainError {
     Join { room: String, reason: String },
     #[error("{0} message(s) were not acknowledged by the server")]
     Unacknowledged(usize),
+    #[error("{0} file transfer(s) failed")]
+    Transfers(usize),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -96,6 +102,10 @@ struct Plain<W> {
     room: Option<RoomName>,
     pending: HashSet<ClientMsgId>,
     failed: usize,
+    transfers: Transfers,
+    /// The last tenth of each transfer printed, so progress is not a flood.
+    shown_progress: HashMap<TransferId, u64>,
+    transfer_failures: usize,
 }
 
 impl<W: AsyncWrite + Unpin> Plain<W> {
@@ -117,6 +127,13 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     }
 
     async fn on_message(&mut self, message: ServerMessage) -> Result<(), PlainError> {
+        let (replies, events) = self.transfers.on_message(&message);
+        for reply in replies {
+            self.send(reply).await?;
+        }
+        for event in events {
+            self.on_transfer(&event).await?;
+        }
         match &message {
             ServerMessage::Ack { id, .. } => {
                 self.pending.remove(id);
@@ -139,6 +156,19 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             self.print(&line).await?;
         }
         Ok(())
+    }
+
+    async fn on_transfer(&mut self, event: &TransferEvent) -> Result<(), PlainError> {
+        if let TransferEvent::Progress { id, done, size, .. } = event {
+            let tenth = if *size == 0 { 10 } else { done * 10 / size };
+            if self.shown_progress.insert(*id, tenth) == Some(tenth) {
+                return Ok(());
+            }
+        }
+        if matches!(event, TransferEvent::Failed { .. }) {
+            self.transfer_failures += 1;
+        }
+        self.print(&format!("-!- {}", describe(event))).await
     }
 
     async fn next(&mut self) -> Result<ServerMessage, PlainError> {
@@ -263,6 +293,66 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
             },
             Command::List => ClientMessage::ListRooms,
+            Command::Send { path, nick } => {
+                let target = match (nick.map(Nick::new).transpose(), self.room.clone()) {
+                    (Ok(Some(nick)), _) => Target::Direct(nick),
+                    (Ok(None), Some(room)) => Target::Room(room),
+                    (Ok(None), None) => {
+                        return self
+                            .print("error: not in a room: /join one first")
+                            .await
+                            .map(|()| true);
+                    }
+                    (Err(err), _) => {
+                        return self.print(&format!("error: {err}")).await.map(|()| true);
+                    }
+                };
+                match self.transfers.offer(std::path::Path::new(&path), target) {
+                    Ok((id, offer)) => {
+                        self.print(&format!(
+                            "-!- offering {} ({})",
+                            sanitize(&path),
+                            short_id(id)
+                        ))
+                        .await?;
+                        offer
+                    }
+                    Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                }
+            }
+            Command::Accept(prefix) | Command::Reject(prefix) => {
+                let accept = line.trim_start().starts_with("/accept");
+                let Some(id) = self.transfers.resolve(prefix.as_deref(), Among::Offers) else {
+                    return self
+                        .print("error: no file offer is waiting")
+                        .await
+                        .map(|()| true);
+                };
+                let answer = if accept {
+                    self.transfers.accept(id)
+                } else {
+                    self.transfers.reject(id)
+                };
+                match answer {
+                    Ok(answer) => answer,
+                    Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                }
+            }
+            Command::Cancel(prefix) => {
+                let cancel = self
+                    .transfers
+                    .resolve(prefix.as_deref(), Among::Active)
+                    .and_then(|id| self.transfers.cancel(id, "cancelled"));
+                match cancel {
+                    Some(cancel) => cancel,
+                    None => {
+                        return self
+                            .print("error: no transfer to cancel")
+                            .await
+                            .map(|()| true);
+                    }
+                }
+            }
             Command::Quit(_) => return Ok(false),
             Command::Topic(None)
             | Command::Query(_)
@@ -287,6 +377,10 @@ pub struct PlainOptions {
     pub nick: Nick,
     pub client_id: ClientId,
     pub room: RoomName,
+    /// Where received files go.
+    pub downloads: std::path::PathBuf,
+    /// Which offers are accepted without asking.
+    pub accept: AcceptPolicy,
 }
 
 /// Runs plain mode on `input` and `out` until end of input (or `/quit`).
@@ -303,6 +397,9 @@ where
         room: None,
         pending: HashSet::new(),
         failed: 0,
+        transfers: Transfers::new(options.downloads, options.accept),
+        shown_progress: HashMap::new(),
+        transfer_failures: 0,
     };
     plain
         .print(&format!(
@@ -331,6 +428,19 @@ where
         Ok::<(), PlainError>(())
     })
     .await;
+    // And for transfers under way, as long as they make progress.
+    while !plain.transfers.is_idle() {
+        match tokio::time::timeout(ACK_TIMEOUT, plain.next()).await {
+            Ok(message) => plain.on_message(message?).await?,
+            Err(_) => {
+                plain
+                    .print("error: a file transfer stalled; giving up")
+                    .await?;
+                plain.transfer_failures += 1;
+                break;
+            }
+        }
+    }
     let unacknowledged = plain.pending.len() + plain.failed;
     plain
         .send(ClientMessage::Quit {
@@ -348,6 +458,7 @@ where
     match waited {
         Ok(Err(err)) => Err(err),
         _ if unacknowledged > 0 => Err(PlainError::Unacknowledged(unacknowledged)),
+        _ if plain.transfer_failures > 0 => Err(PlainError::Transfers(plain.transfer_failures)),
         _ => Ok(()),
     }
 }

@@ -8,6 +8,7 @@
 //! `.part` file, so no file that looks complete is ever left behind.
 
 mod name;
+mod text;
 
 use std::{
     collections::HashMap,
@@ -24,6 +25,7 @@ use huddle_protocol::{
 };
 pub use name::{sanitize_file_name, unique_path};
 use sha2::{Digest, Sha256};
+pub use text::{describe, human_size, progress_bar, short_id};
 
 /// A transfer could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,18 @@ pub struct Transfers {
     offers: HashMap<TransferId, (String, FileOffer)>,
     outgoing: HashMap<TransferId, Outgoing>,
     incoming: HashMap<TransferId, Incoming>,
+    /// Every transfer seen, oldest first, to resolve short ids and "the
+    /// latest".
+    recent: Vec<TransferId>,
+}
+
+/// What a short id is looked up among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Among {
+    /// Offers waiting for an answer.
+    Offers,
+    /// Anything under way (offers included).
+    Active,
 }
 
 fn rate(bytes: u64, started: Instant) -> f64 {
@@ -164,7 +178,27 @@ impl Transfers {
             offers: HashMap::new(),
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
+            recent: Vec::new(),
         }
+    }
+
+    /// The transfer a user means: the one whose id starts with `prefix`, or
+    /// the most recent one if no prefix is given.
+    pub fn resolve(&self, prefix: Option<&str>, among: Among) -> Option<TransferId> {
+        let eligible = |id: &TransferId| match among {
+            Among::Offers => self.offers.contains_key(id),
+            Among::Active => {
+                self.offers.contains_key(id)
+                    || self.outgoing.contains_key(id)
+                    || self.incoming.contains_key(id)
+            }
+        };
+        self.recent
+            .iter()
+            .rev()
+            .filter(|id| eligible(id))
+            .find(|id| prefix.is_none_or(|p| id.to_string().starts_with(&p.to_lowercase())))
+            .copied()
     }
 
     /// Offers the file at `path` to `target`. Hashing reads the whole file:
@@ -189,6 +223,7 @@ impl Transfers {
             source,
         })?;
         let id = TransferId::random();
+        self.recent.push(id);
         self.outgoing.insert(
             id,
             Outgoing {
@@ -210,11 +245,6 @@ impl Transfers {
                 sha256,
             }),
         ))
-    }
-
-    /// The offers waiting for an answer, oldest first is not guaranteed.
-    pub fn pending_offers(&self) -> Vec<TransferId> {
-        self.offers.keys().copied().collect()
     }
 
     /// Accepts an offer: opens its `.part` file and says yes.
@@ -289,6 +319,7 @@ impl Transfers {
         let mut events = Vec::new();
         match message {
             ServerMessage::FileOffered { from, offer } => {
+                self.recent.push(offer.transfer);
                 let name = sanitize_file_name(&offer.name);
                 let from_trusted = self
                     .policy

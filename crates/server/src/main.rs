@@ -61,6 +61,12 @@ struct Args {
     /// before it is dropped).
     #[arg(long, default_value_t = 30)]
     ping_after: u64,
+    /// Largest file relayed, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024 * 1024)]
+    max_file_size: u64,
+    /// File transfers one client may offer at once.
+    #[arg(long, default_value_t = 4)]
+    max_transfers: u16,
     /// Least milliseconds between two writes to one client while messages
     /// keep coming (they are coalesced); 0 writes each message at once.
     #[arg(long, default_value_t = 2)]
@@ -132,6 +138,8 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
     config.limits.rate_per_second = args.rate;
     config.limits.rate_burst = args.burst;
     config.limits.history_on_join = args.history_on_join;
+    config.limits.max_file_size = args.max_file_size;
+    config.limits.max_transfers = args.max_transfers;
     if !args.no_discovery {
         config.discovery = Some(DiscoveryConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], args.discovery_port)),

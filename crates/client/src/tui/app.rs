@@ -32,6 +32,19 @@ pub enum Effect {
     Bell,
     /// Leave, telling the server why.
     Quit(String),
+    /// Offer the file at `path` to `target`.
+    SendFile {
+        path: String,
+        target: huddle_protocol::Target,
+    },
+    /// Accept or decline the offer whose id starts with `prefix` (the latest
+    /// if none).
+    AnswerFile {
+        prefix: Option<String>,
+        accept: bool,
+    },
+    /// Stop the transfer whose id starts with `prefix` (the latest if none).
+    CancelFile { prefix: Option<String> },
 }
 
 /// Everything that can happen to the app.
@@ -40,6 +53,7 @@ pub enum Event {
     Terminal(TermEvent),
     Net(NetEvent),
     Servers(Vec<FoundServer>),
+    Transfer(crate::transfer::TransferEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +125,8 @@ pub struct App {
     /// with the same ids after a reconnect, so nothing is lost and the
     /// server's de-duplication keeps anything from arriving twice.
     pub(super) outbox: Vec<(ClientMsgId, ClientMessage)>,
+    /// Where each transfer's progress line is.
+    pub(super) transfer_lines: std::collections::HashMap<huddle_protocol::TransferId, BufferKind>,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -141,6 +157,7 @@ impl App {
             ever_connected: false,
             switch_to: None,
             outbox: Vec::new(),
+            transfer_lines: std::collections::HashMap::new(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));
@@ -171,6 +188,10 @@ impl App {
             Event::Terminal(TermEvent::Mouse(mouse)) => self.on_mouse(mouse),
             Event::Terminal(_) => Vec::new(),
             Event::Net(event) => self.on_net(event),
+            Event::Transfer(event) => {
+                self.on_transfer(event);
+                Vec::new()
+            }
             Event::Servers(servers) => {
                 self.browser.servers = servers;
                 self.browser.selected = self.browser.selected.min(self.browser.servers.len());
@@ -307,6 +328,66 @@ impl App {
         self.buffers[0].lines.last().map(|l| l.text.as_str())
     }
 
+    /// Shows a transfer event: one line per transfer, updated in place.
+    fn on_transfer(&mut self, event: crate::transfer::TransferEvent) {
+        use crate::transfer::TransferEvent;
+        let text = crate::transfer::describe(&event);
+        let (id, finished) = match &event {
+            TransferEvent::Progress { id, .. } => (Some(*id), false),
+            TransferEvent::Completed { id, .. } | TransferEvent::Failed { id, .. } => {
+                (Some(*id), true)
+            }
+            TransferEvent::Offered { id, .. } => (Some(*id), false),
+            TransferEvent::Notice(_) => (None, false),
+        };
+        let kind = if matches!(event, TransferEvent::Failed { .. }) {
+            LineKind::Error
+        } else {
+            LineKind::Notice
+        };
+        let existing =
+            id.and_then(|id| self.transfer_lines.get(&id).cloned().map(|kind| (id, kind)));
+        let updated = existing.and_then(|(id, buffer)| {
+            let index = self.buffer_index(&buffer)?;
+            let line = self.buffers[index]
+                .lines
+                .iter_mut()
+                .rev()
+                .find(|l| l.transfer == Some(id))?;
+            line.text = text.clone();
+            line.kind = kind.clone();
+            Some(())
+        });
+        if updated.is_none() {
+            let buffer = match &event {
+                TransferEvent::Offered {
+                    target: huddle_protocol::Target::Room(room),
+                    ..
+                } => self.buffer_for(BufferKind::Room(room.clone())),
+                TransferEvent::Offered { from, .. } => match Nick::new(from.clone()) {
+                    Ok(nick) => self.buffer_for(BufferKind::Direct(nick)),
+                    Err(_) => self.current,
+                },
+                _ => self.current,
+            };
+            let mut line = Line::new(kind, text);
+            line.transfer = id;
+            if let Some(id) = id {
+                self.transfer_lines
+                    .insert(id, self.buffers[buffer].kind.clone());
+            }
+            let is_offer = matches!(event, TransferEvent::Offered { .. });
+            let target = &mut self.buffers[buffer];
+            target.push(line);
+            if is_offer && buffer != self.current {
+                target.unread += 1;
+            }
+        }
+        if finished && let Some(id) = id {
+            self.transfer_lines.remove(&id);
+        }
+    }
+
     pub fn current_buffer(&self) -> &Buffer {
         &self.buffers[self.current]
     }
@@ -373,6 +454,7 @@ impl Line {
             text,
             id: None,
             client_id: None,
+            transfer: None,
         }
     }
 }

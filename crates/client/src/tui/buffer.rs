@@ -51,6 +51,8 @@ pub struct Line {
     pub id: Option<MessageId>,
     /// Our id, for lines we sent.
     pub client_id: Option<ClientMsgId>,
+    /// The file transfer this line shows the progress of.
+    pub transfer: Option<huddle_protocol::TransferId>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +202,7 @@ mod tests {
             text: format!("{id}"),
             id: Some(MessageId::from_uuid(Uuid::from_u128(id))),
             client_id: None,
+            transfer: None,
         }
     }
 

@@ -329,6 +329,38 @@ impl App {
                     Vec::new()
                 }
             },
+            Command::Send { path, nick } => {
+                let target = match nick {
+                    Some(nick) => match Nick::new(nick) {
+                        Ok(nick) => huddle_protocol::Target::Direct(nick),
+                        Err(err) => {
+                            self.error_here(err.to_string());
+                            return Vec::new();
+                        }
+                    },
+                    None => match &self.buffers[self.current].kind {
+                        BufferKind::Room(room) => huddle_protocol::Target::Room(room.clone()),
+                        BufferKind::Direct(nick) => huddle_protocol::Target::Direct(nick.clone()),
+                        BufferKind::Status => {
+                            self.error_here("/send needs a room or a conversation: switch to one, or /send PATH NICK".into());
+                            return Vec::new();
+                        }
+                    },
+                };
+                if !self.connected() {
+                    return Vec::new();
+                }
+                vec![Effect::SendFile { path, target }]
+            }
+            Command::Accept(prefix) => vec![Effect::AnswerFile {
+                prefix,
+                accept: true,
+            }],
+            Command::Reject(prefix) => vec![Effect::AnswerFile {
+                prefix,
+                accept: false,
+            }],
+            Command::Cancel(prefix) => vec![Effect::CancelFile { prefix }],
             Command::Clear => {
                 self.buffers[self.current].clear();
                 Vec::new()

@@ -18,6 +18,26 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/who", "[#room]", "list the members of a room"),
     ("/list", "", "list the server's rooms"),
     ("/close", "", "close the current direct conversation"),
+    (
+        "/send",
+        "PATH [NICK]",
+        "offer a file to the room (or to NICK)",
+    ),
+    (
+        "/accept",
+        "[ID]",
+        "accept a file offer (the latest if no ID)",
+    ),
+    (
+        "/reject",
+        "[ID]",
+        "decline a file offer (the latest if no ID)",
+    ),
+    (
+        "/cancel",
+        "[ID]",
+        "stop a file transfer (the latest if no ID)",
+    ),
     ("/clear", "", "clear the current buffer"),
     ("/help", "", "show this help (Esc closes)"),
     ("/quit", "[reason]", "leave huddle"),
@@ -68,6 +88,13 @@ pub enum Command {
     Who(Option<String>),
     List,
     Close,
+    Send {
+        path: String,
+        nick: Option<String>,
+    },
+    Accept(Option<String>),
+    Reject(Option<String>),
+    Cancel(Option<String>),
     Clear,
     Help,
     Quit(String),
@@ -140,6 +167,24 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "who" | "names" => Ok(Command::Who(words.first().map(|r| (*r).to_owned()))),
         "list" => Ok(Command::List),
         "close" => Ok(Command::Close),
+        "send" => match words.as_slice() {
+            [] => usage("send"),
+            // A path may hold spaces: a trailing word is a nick only if the
+            // whole line is not a file.
+            [.., last] if words.len() > 1 && !std::path::Path::new(args).exists() => {
+                Ok(Command::Send {
+                    path: args[..args.len() - last.len()].trim().to_owned(),
+                    nick: Some((*last).to_owned()),
+                })
+            }
+            _ => Ok(Command::Send {
+                path: args.to_owned(),
+                nick: None,
+            }),
+        },
+        "accept" => Ok(Command::Accept(words.first().map(|w| (*w).to_owned()))),
+        "reject" | "decline" => Ok(Command::Reject(words.first().map(|w| (*w).to_owned()))),
+        "cancel" => Ok(Command::Cancel(words.first().map(|w| (*w).to_owned()))),
         "clear" => Ok(Command::Clear),
         "help" | "h" | "?" => Ok(Command::Help),
         "quit" | "exit" => Ok(Command::Quit(args.to_owned())),

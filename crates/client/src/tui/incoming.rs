@@ -179,6 +179,7 @@ impl App {
             text: message.text.to_string(),
             id: Some(message.id),
             client_id: None,
+            transfer: None,
         };
         (line, mention)
     }

@@ -211,6 +211,7 @@ fn escape_sequences_from_the_network_never_reach_the_terminal() {
             text: hostile.into(),
             id: None,
             client_id: None,
+            transfer: None,
         });
     }
     app.buffers[index].topic = "\u{1b}]0;topic\u{7}".into();

@@ -29,7 +29,8 @@ use crate::{
     config::Config,
     discovery::{Browser, BrowserConfig},
     host::{HostOptions, Hosted, host},
-    net::{NetHandle, SessionConfig, spawn_session},
+    net::{NetEvent, NetHandle, SessionConfig, spawn_session},
+    transfer::{Among, Transfers},
 };
 
 /// Where the TUI starts.
@@ -52,6 +53,10 @@ pub struct Options {
     pub nick: Option<String>,
     pub browser: BrowserConfig,
     pub host: HostOptions,
+    /// Where received files go.
+    pub downloads: PathBuf,
+    /// Which file offers are accepted without asking.
+    pub accept: crate::transfer::AcceptPolicy,
 }
 
 /// Restores the terminal when dropped: on quit, on error, and (through the
@@ -136,6 +141,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let (servers_tx, mut servers_rx) = mpsc::unbounded_channel();
 
     let mut net: Option<NetHandle> = None;
+    let mut transfers = Transfers::new(options.downloads.clone(), options.accept.clone());
     let mut hosted: Option<Hosted> = None;
     let mut effects = Vec::new();
     match options.start.clone() {
@@ -209,6 +215,38 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                     let mut out = stdout();
                     let _ = out.write_all(b"\x07").and_then(|()| out.flush());
                 }
+                Effect::SendFile { path, target } => {
+                    // Hashing reads the file once; big files pause the UI briefly.
+                    match transfers.offer(std::path::Path::new(&path), target) {
+                        Ok((_, offer)) => send_all(&net, vec![offer]),
+                        Err(err) => app.notice_status(format!("cannot send {path}: {err}")),
+                    }
+                }
+                Effect::AnswerFile { prefix, accept } => {
+                    let answer = transfers
+                        .resolve(prefix.as_deref(), Among::Offers)
+                        .map(|id| {
+                            if accept {
+                                transfers.accept(id)
+                            } else {
+                                transfers.reject(id)
+                            }
+                        });
+                    match answer {
+                        Some(Ok(answer)) => send_all(&net, vec![answer]),
+                        Some(Err(err)) => app.notice_status(err.to_string()),
+                        None => app.notice_status("no file offer is waiting".into()),
+                    }
+                }
+                Effect::CancelFile { prefix } => {
+                    let cancel = transfers
+                        .resolve(prefix.as_deref(), Among::Active)
+                        .and_then(|id| transfers.cancel(id, "cancelled"));
+                    match cancel {
+                        Some(cancel) => send_all(&net, vec![cancel]),
+                        None => app.notice_status("no transfer to cancel".into()),
+                    }
+                }
                 Effect::Quit(reason) => {
                     app.quit = true;
                     if let Some(net) = net.take() {
@@ -230,7 +268,27 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         }
         effects = tokio::select! {
             Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
-            Some(event) = net_rx.recv() => app.update(Event::Net(event)),
+            Some(event) = net_rx.recv() => {
+                // File frames feed the transfer engine, whose events the app shows.
+                let mut effects = Vec::new();
+                match &event {
+                    NetEvent::Message(message) => {
+                        let (replies, events) = transfers.on_message(message);
+                        send_all(&net, replies);
+                        for transfer_event in events {
+                            effects.extend(app.update(Event::Transfer(transfer_event)));
+                        }
+                    }
+                    NetEvent::Disconnected { .. } => {
+                        for transfer_event in transfers.abandon_all("the connection was lost") {
+                            effects.extend(app.update(Event::Transfer(transfer_event)));
+                        }
+                    }
+                    _ => {}
+                }
+                effects.extend(app.update(Event::Net(event)));
+                effects
+            }
             Some(servers) = servers_rx.recv() => app.update(Event::Servers(servers)),
             else => break Ok(()),
         };
@@ -240,6 +298,14 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         hosted.server.stop().await;
     }
     result
+}
+
+fn send_all(net: &Option<NetHandle>, messages: Vec<huddle_protocol::ClientMessage>) {
+    if let Some(net) = net {
+        for message in messages {
+            net.send(message);
+        }
+    }
 }
 
 fn save(options: &Options) {

@@ -567,3 +567,75 @@ fn presence_updates_members_and_renames_conversations() {
     );
     let _ = ClientMsgId::random();
 }
+
+#[test]
+fn file_transfers_show_as_one_line_each_updated_in_place() {
+    use crate::transfer::{Direction, TransferEvent};
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "/send /tmp/holiday.jpg");
+    assert_eq!(
+        effects,
+        [Effect::SendFile {
+            path: "/tmp/holiday.jpg".into(),
+            target: Target::Room(room("#lan"))
+        }]
+    );
+    assert_eq!(
+        type_line(&mut app, "/accept"),
+        [Effect::AnswerFile {
+            prefix: None,
+            accept: true
+        }]
+    );
+    assert_eq!(
+        type_line(&mut app, "/cancel 3f2a"),
+        [Effect::CancelFile {
+            prefix: Some("3f2a".into())
+        }]
+    );
+
+    let id = huddle_protocol::TransferId::random();
+    app.update(Event::Transfer(TransferEvent::Offered {
+        id,
+        from: "bob".into(),
+        name: "slides.pdf".into(),
+        size: 3 * 1024 * 1024,
+        target: Target::Room(room("#lan")),
+    }));
+    let offer = last_text(&app).to_owned();
+    assert!(
+        offer.starts_with("bob offers slides.pdf (3.0 MiB) to #lan: /accept "),
+        "{offer}"
+    );
+    let lines = app.current_buffer().lines.len();
+    for done in [1u64, 2, 3] {
+        app.update(Event::Transfer(TransferEvent::Progress {
+            id,
+            direction: Direction::Receiving,
+            name: "slides.pdf".into(),
+            done: done * 1024 * 1024,
+            size: 3 * 1024 * 1024,
+            bytes_per_second: 1024.0 * 1024.0,
+        }));
+    }
+    assert_eq!(
+        app.current_buffer().lines.len(),
+        lines,
+        "progress adds no lines"
+    );
+    assert!(
+        last_text(&app).contains("[####################] 3.0 MiB/3.0 MiB"),
+        "{}",
+        last_text(&app)
+    );
+    app.update(Event::Transfer(TransferEvent::Completed {
+        id,
+        direction: Direction::Receiving,
+        name: "slides.pdf".into(),
+        saved: Some("/home/a/Downloads/slides.pdf".into()),
+    }));
+    assert_eq!(
+        last_text(&app),
+        "received slides.pdf → saved as /home/a/Downloads/slides.pdf"
+    );
+}

@@ -426,7 +426,10 @@ impl Hub {
             let Some(transfer) = transfers.get_mut(&id) else {
                 continue;
             };
-            if transfer.sender == conn {
+            if transfer.sender == conn && transfer.forwarded == transfer.size {
+                // Everything is already queued to the recipients: let it land.
+                transfers.remove(&id);
+            } else if transfer.sender == conn {
                 let message = cancelled(id, nick, "the sender disconnected", true);
                 for recipient in transfer
                     .recipients
