@@ -173,6 +173,23 @@ fn take_line(buffer: &mut BytesMut) -> Option<BytesMut> {
     Some(line)
 }
 
+/// The next complete frame (huddle) or line (IRC) in `buffer[at..]`:
+/// (item start, item end, next position). Borrowing, not splitting, keeps
+/// allocation off the per-delivery path.
+fn next_item(protocol: Protocol, buffer: &[u8], at: usize) -> Option<(usize, usize, usize)> {
+    let rest = buffer.get(at..)?;
+    match protocol {
+        Protocol::Huddle => {
+            let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            (rest.len() >= 4 + len).then_some((at + 4, at + 4 + len, at + 4 + len))
+        }
+        Protocol::Irc => {
+            let end = rest.windows(2).position(|w| w == b"\r\n")?;
+            Some((at, at + end, at + end + 2))
+        }
+    }
+}
+
 /// Reads until the connection ends, counting benchmark messages into
 /// `stats` and answering keepalive pings.
 pub(crate) async fn read_loop(
@@ -185,54 +202,52 @@ pub(crate) async fn read_loop(
     start: Instant,
 ) {
     loop {
-        loop {
-            let item = match protocol {
-                Protocol::Huddle => take_frame(&mut buffer),
-                Protocol::Irc => take_line(&mut buffer),
-            };
-            let Some(item) = item else { break };
-            let text = match protocol {
-                Protocol::Huddle => payload::huddle_chat_text(&item),
-                Protocol::Irc => payload::irc_privmsg_text(&item),
-            };
-            if let Some((sender, seq, sent)) = text.and_then(payload::parse) {
-                let now = start.elapsed().as_nanos() as u64;
-                receiver.record(
-                    &mut stats.borrow_mut(),
-                    sender,
-                    seq,
-                    now.saturating_sub(sent),
-                );
-                continue;
+        // One clock read per batch of frames: the batch arrived together.
+        let now = start.elapsed().as_nanos() as u64;
+        let mut at = 0;
+        let mut pongs: Vec<Vec<u8>> = Vec::new();
+        {
+            let mut stats = stats.borrow_mut();
+            while let Some((begin, end, next)) = next_item(protocol, &buffer, at) {
+                let item = &buffer[begin..end];
+                at = next;
+                let text = match protocol {
+                    Protocol::Huddle => payload::huddle_chat_text(item),
+                    Protocol::Irc => payload::irc_privmsg_text(item),
+                };
+                if let Some((sender, seq, sent)) = text.and_then(payload::parse) {
+                    receiver.record(&mut stats, sender, seq, now.saturating_sub(sent));
+                    continue;
+                }
+                match protocol {
+                    Protocol::Huddle if item.first() == Some(&11) => {
+                        let token =
+                            huddle_protocol::decode_payload::<huddle_protocol::ServerMessage>(item)
+                                .ok()
+                                .and_then(|m| match m {
+                                    huddle_protocol::ServerMessage::Ping { token } => Some(token),
+                                    _ => None,
+                                });
+                        if let Some(frame) = token
+                            .and_then(|token| encode_frame(&ClientMessage::Pong { token }).ok())
+                        {
+                            pongs.push(frame.to_vec());
+                        }
+                    }
+                    Protocol::Huddle if item.first() == Some(&5) => stats.acked += 1,
+                    Protocol::Irc if item.starts_with(b"PING") => {
+                        let mut pong = b"PONG".to_vec();
+                        pong.extend_from_slice(&item[4..]);
+                        pong.extend_from_slice(b"\r\n");
+                        pongs.push(pong);
+                    }
+                    _ => {}
+                }
             }
-            let pong = match protocol {
-                Protocol::Huddle if item.first() == Some(&11) => {
-                    let token =
-                        huddle_protocol::decode_payload::<huddle_protocol::ServerMessage>(&item)
-                            .ok()
-                            .and_then(|m| match m {
-                                huddle_protocol::ServerMessage::Ping { token } => Some(token),
-                                _ => None,
-                            });
-                    token
-                        .and_then(|token| encode_frame(&ClientMessage::Pong { token }).ok())
-                        .map(|f| f.to_vec())
-                }
-                Protocol::Huddle if item.first() == Some(&5) => {
-                    stats.borrow_mut().acked += 1;
-                    None
-                }
-                Protocol::Irc if item.starts_with(b"PING") => {
-                    let mut pong = b"PONG".to_vec();
-                    pong.extend_from_slice(&item[4..]);
-                    pong.extend_from_slice(b"\r\n");
-                    Some(pong)
-                }
-                _ => None,
-            };
-            if let Some(pong) = pong {
-                let _ = writer.lock().await.write_all(&pong).await;
-            }
+        }
+        buffer.advance(at);
+        for pong in pongs {
+            let _ = writer.lock().await.write_all(&pong).await;
         }
         if buffer.capacity() - buffer.len() < 4096 {
             buffer.reserve(64 * 1024);

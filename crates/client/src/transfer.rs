@@ -8,12 +8,13 @@
 //! `.part` file, so no file that looks complete is ever left behind.
 
 mod name;
+mod receive;
 mod text;
 
 use std::{
     collections::HashMap,
     fs::File,
-    io::{Read, Write},
+    io::Read,
     path::{Path, PathBuf},
     time::Instant,
 };
@@ -452,97 +453,6 @@ impl Transfers {
                 name,
                 saved: None,
             });
-        }
-    }
-
-    fn on_chunk(
-        &mut self,
-        chunk: &FileChunk,
-        send: &mut Vec<ClientMessage>,
-        events: &mut Vec<TransferEvent>,
-    ) {
-        let id = chunk.transfer;
-        let Some(incoming) = self.incoming.get_mut(&id) else {
-            return;
-        };
-        let fail = |this: &mut Self,
-                    reason: String,
-                    send: &mut Vec<ClientMessage>,
-                    events: &mut Vec<TransferEvent>| {
-            if let Some(incoming) = this.incoming.remove(&id) {
-                let _ = std::fs::remove_file(&incoming.part);
-                send.push(ClientMessage::FileCancel {
-                    transfer: id,
-                    reason: ShortText::lossy(&reason),
-                });
-                events.push(TransferEvent::Failed {
-                    id,
-                    name: incoming.name,
-                    reason,
-                });
-            }
-        };
-        if chunk.offset != incoming.received
-            || incoming.received + chunk.data.len() as u64 > incoming.size
-        {
-            let reason = format!(
-                "the sender sent bytes out of order or past the {} offered",
-                incoming.size
-            );
-            return fail(self, reason, send, events);
-        }
-        if let Err(err) = incoming.file.write_all(&chunk.data) {
-            let reason = format!("cannot write {}: {err}", incoming.part.display());
-            return fail(self, reason, send, events);
-        }
-        incoming.hasher.update(&chunk.data);
-        incoming.received += chunk.data.len() as u64;
-        send.push(ClientMessage::FileCredit {
-            transfer: id,
-            bytes: chunk.data.len() as u32,
-        });
-        events.push(TransferEvent::Progress {
-            id,
-            direction: Direction::Receiving,
-            name: incoming.name.clone(),
-            done: incoming.received,
-            size: incoming.size,
-            bytes_per_second: rate(incoming.received, incoming.started),
-        });
-        if incoming.received < incoming.size {
-            return;
-        }
-        let Some(incoming) = self.incoming.remove(&id) else {
-            return;
-        };
-        let digest: [u8; 32] = incoming.hasher.finalize().into();
-        let finished = incoming.file.sync_all();
-        drop(incoming.file);
-        if digest != incoming.sha256 {
-            let _ = std::fs::remove_file(&incoming.part);
-            events.push(TransferEvent::Failed {
-                id,
-                name: incoming.name,
-                reason: "the checksum does not match the offer: file discarded".into(),
-            });
-            return;
-        }
-        let target = unique_path(&self.downloads, &incoming.name);
-        match finished.and_then(|()| std::fs::rename(&incoming.part, &target)) {
-            Ok(()) => events.push(TransferEvent::Completed {
-                id,
-                direction: Direction::Receiving,
-                name: incoming.name,
-                saved: Some(target),
-            }),
-            Err(err) => {
-                let _ = std::fs::remove_file(&incoming.part);
-                events.push(TransferEvent::Failed {
-                    id,
-                    name: incoming.name,
-                    reason: format!("cannot save {}: {err}", target.display()),
-                });
-            }
         }
     }
 

@@ -10,6 +10,8 @@ mod incoming;
 mod render_tests;
 pub mod run;
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;
 pub mod text;
 pub mod ui;

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod message;
 pub mod names;
 pub mod text;
+pub mod transfer;
 mod wire;
 
 pub use codec::{ClientCodec, FrameCodec, MessageCodec, ServerCodec};

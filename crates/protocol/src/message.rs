@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::transfer::{FileChunk, FileOffer};
 use crate::{
     error::ErrorCode,
     ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId, TransferId},
@@ -156,32 +157,6 @@ pub enum ClientMessage {
         /// Shown to the others.
         reason: ShortText,
     },
-}
-
-/// A file offered by its sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileOffer {
-    /// The transfer's id.
-    pub transfer: TransferId,
-    /// The room (its members but the sender) or the user it is offered to.
-    pub target: Target,
-    /// The file's name as the sender has it; recipients sanitise it.
-    pub name: ShortText,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its SHA-256.
-    pub sha256: [u8; 32],
-}
-
-/// A piece of a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileChunk {
-    /// The transfer.
-    pub transfer: TransferId,
-    /// Where the piece starts in the file; pieces come in order.
-    pub offset: u64,
-    /// The bytes.
-    pub data: bytes::Bytes,
 }
 
 /// Which kind of request an `Error` answers.

@@ -1,0 +1,214 @@
+//! The update logic around connections and transfers: reconnecting with
+//! the outbox, filling the gap, and file transfer lines.
+
+use std::time::Duration;
+
+use huddle_protocol::{
+    ChatMessage, ChatText, ClientMessage, ClientMsgId, ConnectionId, Limits, MessageId,
+    MessageKind, PROTOCOL_VERSION, ServerId, ServerMessage, ShortText, Target, Welcome,
+};
+use uuid::Uuid;
+
+use super::{
+    app::{ConnState, Effect, Event},
+    buffer::LineKind,
+    tests::{chat, connected_app, last_text, nick, room, sent, server, type_line},
+};
+use crate::net::NetEvent;
+
+fn welcome() -> Event {
+    Event::Net(NetEvent::Connected(Box::new(Welcome {
+        version: PROTOCOL_VERSION,
+        server_id: ServerId::random(),
+        connection_id: ConnectionId::random(),
+        server_name: ShortText::new("office").unwrap(),
+        motd: None,
+        nick: nick("alice"),
+        limits: Limits::default(),
+    })))
+}
+
+#[test]
+fn messages_wait_while_reconnecting_and_go_out_again_with_the_same_ids() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "before the outage"),
+    );
+    let newest = app.current_buffer().newest_id().unwrap();
+    let effects = type_line(&mut app, "sent but never acked");
+    let [ClientMessage::Say { id: first, .. }] = sent(&effects)[..] else {
+        panic!()
+    };
+    let first = *first;
+    app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(2),
+    }));
+    assert!(matches!(app.conn, ConnState::Reconnecting { .. }));
+    assert!(
+        type_line(&mut app, "typed during the outage").is_empty(),
+        "nothing goes out while disconnected"
+    );
+
+    let effects = app.update(welcome());
+    let sent = sent(&effects);
+    assert_eq!(
+        sent[0],
+        &ClientMessage::Join {
+            room: room("#lan"),
+            password: None
+        }
+    );
+    assert!(
+        matches!(sent[1], ClientMessage::FetchHistory { after: Some(after), before: None, .. } if *after == newest),
+        "{sent:?}"
+    );
+    let resent: Vec<(&ClientMsgId, &str)> = sent[2..]
+        .iter()
+        .map(|m| match m {
+            ClientMessage::Say { id, text, .. } => (id, text.as_str()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(resent.len(), 2);
+    assert_eq!(resent[0], (&first, "sent but never acked"));
+    assert_eq!(resent[1].1, "typed during the outage");
+    assert!(
+        app.current_buffer()
+            .lines
+            .iter()
+            .any(|l| l.text == "Reconnected; rejoining 1 room(s)")
+    );
+}
+
+#[test]
+fn history_after_a_reconnect_fills_the_gap_once() {
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "mine");
+    let [ClientMessage::Say { id, .. }] = sent(&effects)[..] else {
+        panic!()
+    };
+    let id = *id;
+    app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    app.update(welcome());
+    // The server committed "mine" before the outage; history brings it back
+    // with its id before the resend's ack does.
+    let mine = ChatMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        target: Target::Room(room("#lan")),
+        from: nick("alice"),
+        kind: MessageKind::Normal,
+        text: ChatText::new("mine").unwrap(),
+        timestamp: 1,
+    };
+    let missed = chat(
+        "bob",
+        Target::Room(room("#lan")),
+        "said while you were away",
+    );
+    let ServerMessage::Chat(missed_message) = missed.clone() else {
+        unreachable!()
+    };
+    server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![mine.clone(), missed_message.clone()],
+            more: false,
+        },
+    );
+    server(&mut app, missed);
+    server(
+        &mut app,
+        ServerMessage::Ack {
+            id,
+            message_id: mine.id,
+            timestamp: 1,
+        },
+    );
+    let texts: Vec<&str> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(texts, ["mine", "said while you were away"]);
+    assert!(!app.current_buffer().catching_up);
+}
+
+#[test]
+fn file_transfers_show_as_one_line_each_updated_in_place() {
+    use crate::transfer::{Direction, TransferEvent};
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "/send /tmp/holiday.jpg");
+    assert_eq!(
+        effects,
+        [Effect::SendFile {
+            path: "/tmp/holiday.jpg".into(),
+            target: Target::Room(room("#lan"))
+        }]
+    );
+    assert_eq!(
+        type_line(&mut app, "/accept"),
+        [Effect::AnswerFile {
+            prefix: None,
+            accept: true
+        }]
+    );
+    assert_eq!(
+        type_line(&mut app, "/cancel 3f2a"),
+        [Effect::CancelFile {
+            prefix: Some("3f2a".into())
+        }]
+    );
+
+    let id = huddle_protocol::TransferId::random();
+    app.update(Event::Transfer(TransferEvent::Offered {
+        id,
+        from: "bob".into(),
+        name: "slides.pdf".into(),
+        size: 3 * 1024 * 1024,
+        target: Target::Room(room("#lan")),
+    }));
+    let offer = last_text(&app).to_owned();
+    assert!(
+        offer.starts_with("bob offers slides.pdf (3.0 MiB) to #lan: /accept "),
+        "{offer}"
+    );
+    let lines = app.current_buffer().lines.len();
+    for done in [1u64, 2, 3] {
+        app.update(Event::Transfer(TransferEvent::Progress {
+            id,
+            direction: Direction::Receiving,
+            name: "slides.pdf".into(),
+            done: done * 1024 * 1024,
+            size: 3 * 1024 * 1024,
+            bytes_per_second: 1024.0 * 1024.0,
+        }));
+    }
+    assert_eq!(
+        app.current_buffer().lines.len(),
+        lines,
+        "progress adds no lines"
+    );
+    assert!(
+        last_text(&app).contains("[####################] 3.0 MiB/3.0 MiB"),
+        "{}",
+        last_text(&app)
+    );
+    app.update(Event::Transfer(TransferEvent::Completed {
+        id,
+        direction: Direction::Receiving,
+        name: "slides.pdf".into(),
+        saved: Some("/home/a/Downloads/slides.pdf".into()),
+    }));
+    assert_eq!(
+        last_text(&app),
+        "received slides.pdf → saved as /home/a/Downloads/slides.pdf"
+    );
+}
