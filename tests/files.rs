@@ -691,3 +691,36 @@ async fn cancels_and_departures_end_transfers_cleanly_on_both_sides() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_over_the_limits_are_refused_clearly() {
+    let mut config = ServerConfig::loopback();
+    config.limits.max_file_size = 1000;
+    config.limits.max_transfers = 1;
+    let server = Server::bind(config).await.unwrap().spawn();
+    let _bob = joined(server.addr, "bob").await;
+    let mut alice = joined(server.addr, "alice").await;
+    let refusal = async |alice: &mut Connection| loop {
+        if let ServerMessage::Error(report) = alice.next().await.unwrap().unwrap() {
+            return report;
+        }
+    };
+    raw_offer(&mut alice, offer("huge.iso", 1001, [0u8; 32])).await;
+    let report = refusal(&mut alice).await;
+    assert_eq!(report.code, ErrorCode::FileTooLarge);
+    assert!(
+        report.text.contains("1001 bytes") && report.text.contains("1000"),
+        "{}",
+        report.text
+    );
+    raw_offer(&mut alice, offer("one.txt", 10, [0u8; 32])).await;
+    raw_offer(&mut alice, offer("two.txt", 10, [0u8; 32])).await;
+    let report = refusal(&mut alice).await;
+    assert_eq!(report.code, ErrorCode::TooManyTransfers);
+    assert!(
+        report.text.contains("wait for one to finish"),
+        "{}",
+        report.text
+    );
+    server.stop().await;
+}

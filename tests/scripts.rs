@@ -30,7 +30,14 @@ fn run_script(script: &str) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // Shown with --nocapture, and in the failure message.
+    // A skip is said on the real stderr, past the test harness's capture,
+    // so CI logs show it.
+    if let Some(reason) = stdout.lines().find(|l| l.starts_with("SKIPPED")) {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("{script}: {reason}\n").as_bytes(),
+        );
+    }
     println!("{script}: {stdout}{stderr}");
     assert!(
         output.status.success(),

@@ -7,10 +7,10 @@
 use bytes::{Bytes, BytesMut};
 use divan::{Bencher, counter::ItemsCount};
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientCodec, FrameCodec, MessageId, MessageKind, Nick, RoomName,
-    ServerMessage, Target, encode_frame,
+    ChatMessage, ChatText, ClientCodec, FileChunk, MessageId, MessageKind, Nick, RoomName,
+    ServerMessage, Target, TransferId, encode_frame,
 };
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::Decoder;
 
 fn main() {
     divan::main();
@@ -57,17 +57,38 @@ fn decode_small_chat(bencher: Bencher) {
     });
 }
 
+fn file_chunk() -> ServerMessage {
+    ServerMessage::FileChunk(FileChunk {
+        transfer: TransferId::random(),
+        offset: 1 << 20,
+        data: Bytes::from(vec![0xa5u8; 64 * 1024]),
+    })
+}
+
 #[divan::bench]
-fn frame_64k_chunks(bencher: Bencher) {
-    let chunk = Bytes::from(vec![0xa5u8; 64 * 1024]);
+fn encode_64k_file_chunks(bencher: Bencher) {
+    let message = file_chunk();
     bencher.counter(ItemsCount::new(16usize)).bench(|| {
-        let mut codec = FrameCodec::new();
-        let mut buffer = BytesMut::new();
         for _ in 0..16 {
-            codec.encode(chunk.clone(), &mut buffer).unwrap();
+            divan::black_box(encode_frame(divan::black_box(&message)).unwrap());
         }
-        while let Some(payload) = codec.decode(&mut buffer).unwrap() {
-            divan::black_box(payload);
+    });
+}
+
+#[divan::bench]
+fn decode_64k_file_chunks(bencher: Bencher) {
+    let frame = encode_frame(&file_chunk()).unwrap();
+    let stream: Vec<u8> = frame
+        .iter()
+        .copied()
+        .cycle()
+        .take(frame.len() * 16)
+        .collect();
+    bencher.counter(ItemsCount::new(16usize)).bench(|| {
+        let mut buffer = BytesMut::from(&stream[..]);
+        let mut codec = ClientCodec::new();
+        while let Some(message) = codec.decode(&mut buffer).unwrap() {
+            divan::black_box(message);
         }
     });
 }
