@@ -131,17 +131,10 @@ impl Buffer {
         // History older than everything shown goes on top; otherwise each
         // line goes before the first line with a larger id.
         for line in fresh {
-            let at = self
-                .lines
-                .iter()
-                .position(|l| matches!((l.id, line.id), (Some(a), Some(b)) if a > b))
-                .unwrap_or_else(|| {
-                    if self.lines.iter().all(|l| l.id.is_none()) {
-                        0
-                    } else {
-                        self.lines.len()
-                    }
-                });
+            let at = match line.id {
+                Some(id) => self.ordered_position(id),
+                None => 0,
+            };
             self.lines.insert(at, line);
             if at < self.lines.len() - self.scroll.min(self.lines.len()) {
                 // Inserted above the view's bottom: nothing moves.
@@ -149,6 +142,30 @@ impl Buffer {
                 self.scroll += 1;
             }
         }
+    }
+
+    /// Where a message with server id `id` belongs: before the first newer
+    /// message or before our own messages still waiting for their ack (they
+    /// will be newer); at the end if neither exists.
+    fn ordered_position(&self, id: MessageId) -> usize {
+        self.lines
+            .iter()
+            .position(|l| match l.id {
+                Some(shown) => shown > id,
+                None => l.client_id.is_some(),
+            })
+            .unwrap_or(self.lines.len())
+    }
+
+    /// Moves the line at `at`, just given its server id, to its place in
+    /// the server's order (a resend may have been overtaken).
+    pub fn reorder_acked(&mut self, at: usize) {
+        if at >= self.lines.len() {
+            return;
+        }
+        let line = self.lines.remove(at);
+        let place = line.id.map_or(at, |id| self.ordered_position(id));
+        self.lines.insert(place.min(self.lines.len()), line);
     }
 
     /// The newest server id shown, to ask for what came after it.

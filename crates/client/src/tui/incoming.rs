@@ -247,9 +247,19 @@ impl App {
                     else {
                         continue;
                     };
-                    if buffer.has_id(message_id) {
-                        // History fetched after a reconnect already showed it.
-                        buffer.lines.remove(at);
+                    if let Some(shown) = buffer.lines.iter().position(|l| l.id == Some(message_id))
+                    {
+                        // History fetched after a reconnect already showed it:
+                        // keep our line, where it was typed, and drop the copy.
+                        buffer.lines.remove(shown);
+                        let at = if shown < at { at - 1 } else { at };
+                        let line = &mut buffer.lines[at];
+                        if let LineKind::Chat { pending, .. } = &mut line.kind {
+                            *pending = false;
+                        }
+                        line.id = Some(message_id);
+                        line.time = timestamp;
+                        buffer.reorder_acked(at);
                     } else {
                         let line = &mut buffer.lines[at];
                         if let LineKind::Chat { pending, .. } = &mut line.kind {
