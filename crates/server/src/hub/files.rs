@@ -59,6 +59,17 @@ impl Transfer {
         self.recipients.values().any(|r| r.answer != Answer::Left)
     }
 
+    /// Sends `message` to every recipient still part of the transfer.
+    fn tell_recipients(&self, message: &ServerMessage) {
+        for recipient in self
+            .recipients
+            .values()
+            .filter(|r| r.answer != Answer::Left)
+        {
+            send(&recipient.outbound, message);
+        }
+    }
+
     fn done(&self) -> bool {
         self.forwarded == self.size && self.accepted().all(|r| r.consumed >= self.size)
     }
@@ -286,13 +297,7 @@ impl Hub {
                 &format!("the sender broke the transfer: {problem}"),
                 true,
             );
-            for recipient in transfer
-                .recipients
-                .values()
-                .filter(|r| r.answer != Answer::Left)
-            {
-                send(&recipient.outbound, &message);
-            }
+            transfer.tell_recipients(&message);
             transfers.remove(&id);
             return refuse(ErrorCode::TransferBroken, problem);
         }
@@ -347,13 +352,7 @@ impl Hub {
         };
         if transfer.sender == caller.conn {
             let message = cancelled(id, caller.nick, reason, true);
-            for recipient in transfer
-                .recipients
-                .values()
-                .filter(|r| r.answer != Answer::Left)
-            {
-                send(&recipient.outbound, &message);
-            }
+            transfer.tell_recipients(&message);
             transfers.remove(&id);
             return Ok(());
         }
@@ -431,13 +430,7 @@ impl Hub {
                 transfers.remove(&id);
             } else if transfer.sender == conn {
                 let message = cancelled(id, nick, "the sender disconnected", true);
-                for recipient in transfer
-                    .recipients
-                    .values()
-                    .filter(|r| r.answer != Answer::Left)
-                {
-                    send(&recipient.outbound, &message);
-                }
+                transfer.tell_recipients(&message);
                 transfers.remove(&id);
             } else if let Some(recipient) = transfer.recipients.get_mut(&conn) {
                 if recipient.answer != Answer::Left {
