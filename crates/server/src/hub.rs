@@ -151,6 +151,22 @@ impl Hub {
         Ok(())
     }
 
+    /// Runs `f` on room `name` under its lock, if the caller is a member;
+    /// otherwise refuses with `NotInRoom`.
+    fn in_room<T>(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        f: impl FnOnce(&mut Room) -> T,
+    ) -> Result<T, Refusal> {
+        let room = self.room(name);
+        let mut guard = room.as_ref().map(|room| lock(room));
+        match guard.as_deref_mut() {
+            Some(room) if room.members.contains_key(&caller.conn) => Ok(f(room)),
+            _ => refuse(ErrorCode::NotInRoom, format!("you are not in {name}")),
+        }
+    }
+
     fn dedup(&self) -> MutexGuard<'_, Dedup> {
         lock(&self.dedup)
     }

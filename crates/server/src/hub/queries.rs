@@ -70,17 +70,9 @@ impl Hub {
         after: Option<MessageId>,
         limit: u16,
     ) -> Result<ServerMessage, Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let (room_name, (recent, recent_more)) = {
-            let room = lock(&room);
-            if !room.members.contains_key(&caller.conn) {
-                return not_in_room();
-            }
+        let (room_name, (recent, recent_more)) = self.in_room(caller, name, |room| {
             (room.name.clone(), room.page(before, after, limit))
-        };
+        })?;
         let Some(store) = &self.store else {
             return Ok(ServerMessage::HistoryPage {
                 room: room_name,

@@ -23,50 +23,39 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let mut room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
-        }
-        // A resend of a message already accepted: acknowledge it again with
-        // its original id (once it is on disk), deliver nothing.
-        if let Some((message_id, timestamp)) = self.dedup().get(caller.client, id) {
-            drop(room);
-            self.ack(caller, id, message_id, timestamp, None);
-            return Ok(());
-        }
-        let message = ChatMessage {
-            id: MessageId::from_uuid(Uuid::now_v7()),
-            target: Target::Room(room.name.clone()),
-            from: caller.nick.clone(),
-            kind,
-            text,
-            timestamp: now_millis(),
-        };
-        let (message_id, timestamp) = (message.id, message.timestamp);
-        self.dedup()
-            .insert(caller.client, id, (message_id, timestamp));
-        let chat = ServerMessage::Chat(message);
-        if let Some(frame) = frame(&chat) {
-            room.broadcast(&frame, Some(caller.conn));
-        }
-        let ServerMessage::Chat(message) = chat else {
-            unreachable!("built as Chat above")
-        };
-        room.record(message.clone());
-        let room_name = room.name.clone();
-        drop(room);
+        let relayed = self.in_room(caller, name, |room| {
+            // A resend of a message already accepted: acknowledge it again
+            // with its original id (once it is on disk), deliver nothing.
+            if let Some(accepted) = self.dedup().get(caller.client, id) {
+                return (accepted, None);
+            }
+            let message = ChatMessage {
+                id: MessageId::from_uuid(Uuid::now_v7()),
+                target: Target::Room(room.name.clone()),
+                from: caller.nick.clone(),
+                kind,
+                text,
+                timestamp: now_millis(),
+            };
+            let accepted = (message.id, message.timestamp);
+            self.dedup().insert(caller.client, id, accepted);
+            let chat = ServerMessage::Chat(message);
+            if let Some(frame) = frame(&chat) {
+                room.broadcast(&frame, Some(caller.conn));
+            }
+            let ServerMessage::Chat(message) = chat else {
+                unreachable!("built as Chat above")
+            };
+            room.record(message.clone());
+            (accepted, Some((room.name.clone(), message)))
+        })?;
         // Fan-out did not wait for the disk; the sender's ack does.
-        self.ack(
-            caller,
-            id,
-            message_id,
-            timestamp,
-            Some((&room_name, message)),
-        );
+        match relayed {
+            ((message_id, timestamp), Some((room, message))) => {
+                self.ack(caller, id, message_id, timestamp, Some((&room, message)));
+            }
+            ((message_id, timestamp), None) => self.ack(caller, id, message_id, timestamp, None),
+        }
         Ok(())
     }
 
@@ -181,23 +170,16 @@ impl Hub {
         name: &RoomName,
         topic: ShortText,
     ) -> Result<(), Refusal> {
-        let not_in_room = || refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-        let Some(room) = self.room(name) else {
-            return not_in_room();
-        };
-        let mut room = lock(&room);
-        if !room.members.contains_key(&caller.conn) {
-            return not_in_room();
-        }
-        room.topic = topic.clone();
-        let message = ServerMessage::Topic {
-            room: room.name.clone(),
-            topic,
-            by: caller.nick.clone(),
-        };
-        if let Some(frame) = frame(&message) {
-            room.broadcast(&frame, None);
-        }
-        Ok(())
+        self.in_room(caller, name, |room| {
+            room.topic = topic.clone();
+            let message = ServerMessage::Topic {
+                room: room.name.clone(),
+                topic,
+                by: caller.nick.clone(),
+            };
+            if let Some(frame) = frame(&message) {
+                room.broadcast(&frame, None);
+            }
+        })
     }
 }
