@@ -5,185 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+mod file_peer;
+
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use huddle::{
-    net::{Connection, connect, hello},
+    net::Connection,
     transfer::{AcceptPolicy, Direction, TransferEvent, Transfers},
 };
 use huddle_protocol::{
-    ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, FileChunk, FileOffer, MessageKind,
-    Nick, RoomName, ServerMessage, ShortText, Target, TransferId,
+    ClientMessage, ErrorCode, FileChunk, Nick, ServerMessage, ShortText, Target, TransferId,
 };
-use huddle_server::{RunningServer, Server, ServerConfig};
-use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use huddle_server::{Server, ServerConfig};
 
-const PATIENCE: Duration = Duration::from_secs(60);
-
-fn room() -> RoomName {
-    RoomName::new("#files").unwrap()
-}
-
-async fn server() -> RunningServer {
-    Server::bind(ServerConfig::loopback())
-        .await
-        .unwrap()
-        .spawn()
-}
-
-async fn joined(addr: std::net::SocketAddr, nick: &str) -> Connection {
-    let (mut connection, _) = connect(
-        &addr.to_string(),
-        hello(ClientId::random(), Nick::new(nick).unwrap()),
-    )
-    .await
-    .unwrap();
-    connection
-        .send(ClientMessage::Join {
-            room: room(),
-            password: None,
-        })
-        .await
-        .unwrap();
-    loop {
-        if let ServerMessage::Joined { .. } = connection.next().await.unwrap().unwrap() {
-            return connection;
-        }
-    }
-}
-
-/// What a running peer reports.
-#[derive(Debug)]
-enum Report {
-    Transfer(TransferEvent),
-    Chat(String),
-    Error,
-}
-
-/// A client with a transfer engine, run as a task: frames in, engine out.
-struct Peer {
-    commands: mpsc::UnboundedSender<ClientMessage>,
-    reports: mpsc::UnboundedReceiver<Report>,
-    /// Reports not picked yet, oldest first: a later wait may want them.
-    backlog: Vec<Report>,
-    task: tokio::task::JoinHandle<Transfers>,
-}
-
-impl Peer {
-    fn spawn(mut connection: Connection, mut transfers: Transfers) -> Self {
-        let (commands, mut incoming_commands) = mpsc::unbounded_channel::<ClientMessage>();
-        let (report, reports) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    command = incoming_commands.recv() => match command {
-                        Some(message) => if connection.send(message).await.is_err() { break },
-                        None => break,
-                    },
-                    frame = connection.next() => {
-                        let Some(Ok(message)) = frame else { break };
-                        match &message {
-                            ServerMessage::Chat(chat) => { let _ = report.send(Report::Chat(chat.text.to_string())); }
-                            ServerMessage::Error(_) => { let _ = report.send(Report::Error); }
-                            ServerMessage::Ping { token } => { let _ = connection.send(ClientMessage::Pong { token: *token }).await; }
-                            _ => {}
-                        }
-                        let (send, events) = transfers.on_message(&message);
-                        for event in events {
-                            let _ = report.send(Report::Transfer(event));
-                        }
-                        for out in send {
-                            if connection.send(out).await.is_err() { break }
-                        }
-                    }
-                }
-            }
-            transfers
-        });
-        Self {
-            commands,
-            reports,
-            backlog: Vec::new(),
-            task,
-        }
-    }
-
-    fn send(&self, message: ClientMessage) {
-        self.commands.send(message).unwrap();
-    }
-
-    /// Waits for a report matching `pick`, returning what it picked.
-    async fn until<T>(&mut self, mut pick: impl FnMut(&Report) -> Option<T>) -> T {
-        if let Some((at, found)) = self
-            .backlog
-            .iter()
-            .enumerate()
-            .find_map(|(at, r)| pick(r).map(|f| (at, f)))
-        {
-            self.backlog.remove(at);
-            return found;
-        }
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let report = self.reports.recv().await.expect("the peer stopped");
-                match pick(&report) {
-                    Some(found) => return found,
-                    None => self.backlog.push(report),
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| {
-            let recent: Vec<&Report> = self.backlog.iter().rev().take(3).collect();
-            panic!(
-                "timed out waiting for a report; {} unpicked, newest {recent:?}",
-                self.backlog.len()
-            )
-        })
-    }
-}
-
-fn say(text: &str) -> ClientMessage {
-    ClientMessage::Say {
-        room: room(),
-        id: ClientMsgId::random(),
-        kind: MessageKind::Normal,
-        text: ChatText::new(text).unwrap(),
-    }
-}
-
-fn random_file(dir: &Path, name: &str, size: usize) -> PathBuf {
-    let path = dir.join(name);
-    let mut rng = fastrand::Rng::with_seed(7);
-    let data: Vec<u8> = (0..size).map(|_| rng.u8(..)).collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-fn accept_all() -> AcceptPolicy {
-    AcceptPolicy {
-        from: Vec::new(),
-        below: Some(u64::MAX),
-    }
-}
+use file_peer::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_mib_reach_two_recipients_intact_while_chat_keeps_flowing() {
@@ -289,43 +125,6 @@ async fn fifty_mib_reach_two_recipients_intact_while_chat_keeps_flowing() {
     assert_eq!(files_in(bob_dir.path()), ["big.bin"], "stray files");
     assert_eq!(files_in(carol_dir.path()), ["big.bin"], "stray files");
     server.stop().await;
-}
-
-/// A raw sender: offers whatever it likes, then sends the given chunks.
-async fn raw_offer(connection: &mut Connection, offer: FileOffer) {
-    connection
-        .send(ClientMessage::FileOffer(offer))
-        .await
-        .unwrap();
-}
-
-async fn next_credit(connection: &mut Connection) -> u32 {
-    loop {
-        match tokio::time::timeout(PATIENCE, connection.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-        {
-            ServerMessage::FileCredit { bytes, .. } => return bytes,
-            ServerMessage::Error(e) => panic!("sender got an error: {}", e.text),
-            _ => {}
-        }
-    }
-}
-
-fn offer(name: &str, size: u64, sha256: [u8; 32]) -> FileOffer {
-    FileOffer {
-        transfer: TransferId::random(),
-        target: Target::Room(room()),
-        name: ShortText::new(name).unwrap(),
-        size,
-        sha256,
-    }
-}
-
-fn sha(data: &[u8]) -> [u8; 32] {
-    Sha256::digest(data).into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,12 +235,7 @@ async fn a_sender_that_lies_leaves_no_file() {
         }))
         .await
         .unwrap();
-    let reason = bob
-        .until(|r| match r {
-            Report::Transfer(TransferEvent::Failed { reason, .. }) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob.failure().await;
     assert!(reason.contains("checksum does not match"), "{reason}");
 
     // More bytes than offered: the server stops the transfer.
@@ -463,12 +257,7 @@ async fn a_sender_that_lies_leaves_no_file() {
             break;
         }
     }
-    let reason = bob
-        .until(|r| match r {
-            Report::Transfer(TransferEvent::Failed { reason, .. }) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob.failure().await;
     assert!(
         reason.contains("more bytes than the 10 offered"),
         "{reason}"
@@ -496,12 +285,7 @@ async fn a_sender_that_lies_leaves_no_file() {
     })
     .await;
     drop(mallory);
-    let reason = bob
-        .until(|r| match r {
-            Report::Transfer(TransferEvent::Failed { reason, .. }) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = bob.failure().await;
     assert!(reason.contains("disconnected"), "{reason}");
     assert!(
         files_in(downloads.path()).is_empty(),
@@ -646,12 +430,7 @@ async fn cancels_and_departures_end_transfers_cleanly_on_both_sides() {
         transfer: id,
         reason: ShortText::new("wrong file").unwrap(),
     });
-    let reason = carol
-        .until(|r| match r {
-            Report::Transfer(TransferEvent::Failed { reason, .. }) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = carol.failure().await;
     assert!(reason.contains("wrong file"), "{reason}");
     assert!(
         files_in(downloads.path()).is_empty(),
@@ -677,12 +456,7 @@ async fn cancels_and_departures_end_transfers_cleanly_on_both_sides() {
     let mut dave_engine = dave.task.await.unwrap();
     let abandoned = dave_engine.abandon_all("disconnected");
     assert_eq!(abandoned.len(), 1);
-    let reason = alice3
-        .until(|r| match r {
-            Report::Transfer(TransferEvent::Failed { reason, .. }) => Some(reason.clone()),
-            _ => None,
-        })
-        .await;
+    let reason = alice3.failure().await;
     assert!(reason.contains("nobody is receiving"), "{reason}");
     assert!(
         files_in(downloads.path()).is_empty(),

@@ -10,6 +10,23 @@ use huddle_protocol::{ClientId, Nick, RoomName};
 use huddle_server::{Server, ServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+/// Reads output lines until one contains `needle` (20 s at most).
+async fn wait_for(
+    lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
+    needle: &str,
+) -> String {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("output ended");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never printed {needle:?}"))
+}
+
 fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
     PlainOptions {
         addr: addr.to_string(),
@@ -32,19 +49,6 @@ async fn lines_are_sent_events_printed_and_the_exit_waits_for_acks() {
     let (bob_output, bob_stdout) = tokio::io::duplex(64 * 1024);
     let bob = tokio::spawn(run(options(server.addr, "bob"), bob_input, bob_output));
     let mut bob_lines = BufReader::new(bob_stdout).lines();
-    let wait_for = async |lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
-                          needle: &str| {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let line = lines.next_line().await.unwrap().expect("output ended");
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("never printed {needle:?}"))
-    };
     wait_for(&mut bob_lines, "[#general] -!- joined").await;
 
     let input = "hello bob\n/me waves\nmulti \u{1b}[2J escape\n/msg bob psst\n/msg nobody hi\n/frobnicate\n";
@@ -176,19 +180,6 @@ async fn send_in_plain_mode_delivers_a_file_and_waits_for_it() {
     };
     let bob = tokio::spawn(run(bob_options, bob_input, bob_output));
     let mut bob_lines = BufReader::new(bob_stdout).lines();
-    let wait_for = async |lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
-                          needle: &str| {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                let line = lines.next_line().await.unwrap().expect("output ended");
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("never printed {needle:?}"))
-    };
     wait_for(&mut bob_lines, "joined").await;
     let input = format!("/send {}\n", path.display());
     let mut out = Vec::new();
