@@ -22,8 +22,26 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
 const PER_SENDER: usize = 120;
 
-fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> Child {
-    Command::new(huddle_e2e::workspace_binary("huddle-server"))
+/// The server process, killed when dropped so a failing test leaves none
+/// behind (it would also hold the test's output pipe open).
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> ServerProcess {
+    let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
         .args([
             "--bind",
             &addr.to_string(),
@@ -36,7 +54,8 @@ fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> Child {
         .arg(data_dir)
         .stderr(Stdio::null())
         .spawn()
-        .expect("huddle-server is built by `cargo test --workspace`")
+        .expect("huddle-server is built by `cargo test --workspace`");
+    ServerProcess(child)
 }
 
 async fn wait_listening(addr: SocketAddr) {
@@ -113,17 +132,35 @@ impl Peer {
 
     /// Chat lines of #load: (text, still pending).
     fn chat(&self) -> Vec<(String, bool)> {
+        self.chat_in("#load")
+    }
+
+    /// Chat lines of the buffer titled `title`: (text, still pending).
+    fn chat_in(&self, title: &str) -> Vec<(String, bool)> {
+        self.lines_in(title, |kind| match kind {
+            LineKind::Chat { pending, .. } => Some(*pending),
+            _ => None,
+        })
+    }
+
+    /// Messages the server refused, in the buffer titled `title`.
+    fn refused_in(&self, title: &str) -> Vec<String> {
+        self.lines_in(title, |kind| matches!(kind, LineKind::Error).then_some(()))
+            .into_iter()
+            .map(|(text, ())| text)
+            .filter(|text| text.contains("(not delivered:"))
+            .collect()
+    }
+
+    fn lines_in<T>(&self, title: &str, pick: impl Fn(&LineKind) -> Option<T>) -> Vec<(String, T)> {
         self.app
             .buffers
             .iter()
-            .find(|b| b.title() == "#load")
+            .find(|b| b.title() == title)
             .map(|b| {
                 b.lines
                     .iter()
-                    .filter_map(|l| match &l.kind {
-                        LineKind::Chat { pending, .. } => Some((l.text.clone(), *pending)),
-                        _ => None,
-                    })
+                    .filter_map(|l| pick(&l.kind).map(|t| (l.text.clone(), t)))
                     .collect()
             })
             .unwrap_or_default()
@@ -205,8 +242,7 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
                     .filter(|(text, pending)| !pending && text.starts_with(&peer.nick));
                 acked_before_kill.extend(own.map(|(text, _)| text));
             }
-            server.kill().unwrap();
-            server.wait().unwrap();
+            server.kill();
             tokio::time::sleep(Duration::from_millis(200)).await;
             server = start_server(addr, data.path());
             wait_listening(addr).await;
@@ -323,8 +359,7 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
     for peer in peers {
         peer.net.shutdown("done").await;
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }
 
 /// A TCP proxy whose live connections can be cut at will.
@@ -369,6 +404,9 @@ async fn a_connection_cut_mid_stream_recovers_without_loss_or_duplicates() {
     const COUNT: usize = 100;
     for n in 0..COUNT {
         peers[0].type_line(&format!("alice {n}"));
+        // Direct messages to alice while her connection is cut: those the
+        // server accepted must reach her once each; the rest are refused.
+        peers[1].type_line(&format!("/msg alice dm {n}"));
         for peer in peers.iter_mut() {
             peer.pump();
         }
@@ -377,12 +415,52 @@ async fn a_connection_cut_mid_stream_recovers_without_loss_or_duplicates() {
             cut.send_modify(|cuts| *cuts += 1);
         }
     }
+    // Once alice is back, direct messages to her are accepted again.
     pump_until(&mut peers, Duration::from_secs(30), |peers| {
-        peers
+        let reconnected = peers[0]
+            .app
+            .buffers
             .iter()
-            .all(|p| p.chat().len() >= COUNT && p.chat().iter().all(|(_, pending)| !pending))
+            .any(|b| b.lines.iter().any(|l| l.text.starts_with("Reconnected")));
+        reconnected && peers[0].joined()
     })
     .await;
+    const AFTER: usize = 10;
+    for n in 0..AFTER {
+        peers[1].type_line(&format!("/msg alice dm after {n}"));
+    }
+    pump_until(&mut peers, Duration::from_secs(30), |peers| {
+        let dms_answered = peers[1]
+            .chat_in("@alice")
+            .iter()
+            .all(|(_, pending)| !pending);
+        dms_answered
+            && peers
+                .iter()
+                .all(|p| p.chat().len() >= COUNT && p.chat().iter().all(|(_, pending)| !pending))
+    })
+    .await;
+    let accepted: Vec<String> = peers[1]
+        .chat_in("@alice")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    let refused = peers[1].refused_in("@alice");
+    assert_eq!(accepted.len() + refused.len(), COUNT + AFTER, "{refused:?}");
+    assert!(
+        accepted.len() >= 25 + AFTER,
+        "only {} accepted: {accepted:?}",
+        accepted.len()
+    );
+    let received: Vec<String> = peers[0]
+        .chat_in("@bob")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    assert_eq!(
+        received, accepted,
+        "alice lost or duplicated a direct message across the cut"
+    );
     assert!(
         peers[0]
             .app
@@ -403,6 +481,5 @@ async fn a_connection_cut_mid_stream_recovers_without_loss_or_duplicates() {
     for peer in peers {
         peer.net.shutdown("done").await;
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }

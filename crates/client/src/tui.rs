@@ -5,6 +5,7 @@ pub mod app;
 pub mod buffer;
 mod chat;
 pub mod commands;
+mod direct;
 mod incoming;
 #[cfg(test)]
 mod render_tests;

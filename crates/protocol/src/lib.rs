@@ -11,6 +11,7 @@
 //! the tests pin the exact bytes of several messages so the two cannot drift.
 
 pub mod codec;
+pub mod direct;
 pub mod discovery;
 pub mod error;
 pub mod ids;
@@ -32,7 +33,7 @@ pub use wire::{decode_payload, encode_frame, encode_payload, peek_hello_version}
 
 /// The protocol version this crate speaks. A change to the wire is a change to
 /// this number and to `docs/PROTOCOL.md`.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Default TCP port for chat connections.
 pub const DEFAULT_TCP_PORT: u16 = 7007;

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::direct::DirectEntry;
 pub use crate::transfer::{FileChunk, FileOffer};
 use crate::{
     error::ErrorCode,
@@ -157,6 +158,20 @@ pub enum ClientMessage {
         /// Shown to the others.
         reason: ShortText,
     },
+    /// 18: ask for a page of the caller's direct messages (its mailbox, by
+    /// its `ClientId`), sent and received: strictly before `before` or
+    /// strictly after `after`, oldest first; only those exchanged with
+    /// `with` if given. Answered by `DirectHistoryPage`.
+    FetchDirectHistory {
+        /// Only the conversation with this nick (as it was at the time).
+        with: Option<Nick>,
+        /// Return messages older than this id (the newest ones if `None`).
+        before: Option<MessageId>,
+        /// Return messages newer than this id (takes precedence over `before`).
+        after: Option<MessageId>,
+        /// At most this many (capped at [`crate::limits::MAX_HISTORY_PAGE`]).
+        limit: u16,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -200,6 +215,8 @@ pub enum RequestKind {
     FileCredit,
     /// `FileCancel`.
     FileCancel,
+    /// `FetchDirectHistory`.
+    FetchDirectHistory,
 }
 
 impl ClientMessage {
@@ -224,6 +241,7 @@ impl ClientMessage {
             ClientMessage::FileChunk(_) => RequestKind::FileChunk,
             ClientMessage::FileCredit { .. } => RequestKind::FileCredit,
             ClientMessage::FileCancel { .. } => RequestKind::FileCancel,
+            ClientMessage::FetchDirectHistory { .. } => RequestKind::FetchDirectHistory,
         }
     }
 
@@ -485,5 +503,15 @@ pub enum ServerMessage {
         reason: ShortText,
         /// True if the whole transfer is over (false: one recipient left it).
         ended: bool,
+    },
+    /// 22: the answer to `FetchDirectHistory`: the caller's direct messages,
+    /// oldest first.
+    DirectHistoryPage {
+        /// The conversation asked for, or `None` for all of them.
+        with: Option<Nick>,
+        /// The messages, oldest first.
+        messages: Vec<DirectEntry>,
+        /// Whether more messages exist beyond this page in the direction asked.
+        more: bool,
     },
 }

@@ -39,13 +39,13 @@ fn id(n: u128) -> Uuid {
 fn hello() {
     check(
         &ClientMessage::Hello(Hello {
-            version: 2,
+            version: 3,
             client_id: ClientId::from_uuid(id(0x0102)),
             nick: Nick::new("alice").unwrap(),
             client_name: ShortText::new("huddle").unwrap(),
             client_version: ShortText::new("0.1.0").unwrap(),
         }),
-        "00 00 00 25 00 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30",
+        "00 00 00 25 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30",
     );
 }
 
@@ -75,10 +75,10 @@ fn reject() {
     check(
         &ServerMessage::Reject(Reject {
             code: ErrorCode::VersionMismatch,
-            server_version: 2,
-            text: "v3?".into(),
+            server_version: 3,
+            text: "v4?".into(),
         }),
-        "00 00 00 07 01 01 02 03 76 33 3f",
+        "00 00 00 07 01 01 03 03 76 34 3f",
     );
 }
 
@@ -98,9 +98,22 @@ fn chat() {
 }
 
 #[test]
+fn fetch_direct_history() {
+    check(
+        &ClientMessage::FetchDirectHistory {
+            with: Some(Nick::new("bob").unwrap()),
+            before: None,
+            after: Some(MessageId::from_uuid(id(1))),
+            limit: 50,
+        },
+        "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32",
+    );
+}
+
+#[test]
 fn probe_datagram() {
     let datagram = Datagram::Probe(Probe { nonce: 0x1234 });
     let bytes = encode_datagram(&datagram).unwrap();
-    assert_eq!(hex(&bytes), "48 55 44 4c 00 02 00 fb 34 12");
+    assert_eq!(hex(&bytes), "48 55 44 4c 00 03 00 fb 34 12");
     assert_eq!(decode_datagram(&bytes).unwrap(), datagram);
 }

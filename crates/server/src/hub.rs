@@ -14,18 +14,22 @@ use std::{
 };
 
 use huddle_protocol::{
-    ChatMessage, ClientId, ClientMsgId, ConnectionId, ErrorCode, MessageId, Nick, Presence,
-    PresenceEvent, RoomName, ServerMessage, ShortText, encode_frame,
+    ClientId, ClientMsgId, ConnectionId, ErrorCode, MessageId, Nick, Presence, PresenceEvent,
+    RequestKind, RoomName, ServerMessage, ShortText, encode_frame,
 };
 
 use crate::{
+    mailbox::Mailboxes,
     outbound::Outbound,
     room::{Member, Room},
-    store::{Ack, Dedup, DiskStore},
+    store::{Ack, Dedup, DiskStore, Record},
 };
 
 /// Client message ids remembered in memory for de-duplication.
 const DEDUP_CAPACITY: usize = 100_000;
+
+/// Users whose newest direct messages are kept in memory.
+const MAX_MAILBOXES: usize = 1000;
 
 mod files;
 pub(crate) use files::FILE_START_GRACE;
@@ -49,6 +53,8 @@ fn refuse<T>(code: ErrorCode, text: impl Into<String>) -> Result<T, Refusal> {
 #[derive(Debug)]
 struct User {
     conn: ConnectionId,
+    /// Whose mailbox its direct messages go to.
+    client: ClientId,
     nick: Nick,
     outbound: Outbound,
 }
@@ -72,6 +78,8 @@ pub(crate) struct Hub {
     /// Durable history; `None` keeps history in memory only (`--ephemeral`).
     store: Option<DiskStore>,
     dedup: Mutex<Dedup>,
+    /// The newest direct messages, per client id.
+    mailboxes: Mutex<Mailboxes>,
     transfers: Mutex<HashMap<huddle_protocol::TransferId, files::Transfer>>,
     limits: huddle_protocol::Limits,
     /// Empty rooms kept for their history, longest idle first.
@@ -124,6 +132,7 @@ impl Hub {
             history_on_join,
             store,
             dedup: Mutex::new(dedup),
+            mailboxes: Mutex::new(Mailboxes::new(history_per_room, MAX_MAILBOXES)),
             transfers: Mutex::new(HashMap::new()),
             limits,
             idle_rooms: Mutex::new(std::collections::VecDeque::new()),
@@ -144,6 +153,7 @@ impl Hub {
             caller.nick.folded().to_owned(),
             User {
                 conn: caller.conn,
+                client: caller.client,
                 nick: caller.nick.clone(),
                 outbound: caller.outbound.clone(),
             },
@@ -176,10 +186,9 @@ impl Hub {
     fn ack(
         &self,
         caller: Caller<'_>,
-        id: ClientMsgId,
-        message_id: MessageId,
-        timestamp: u64,
-        stored: Option<(&RoomName, ChatMessage)>,
+        (id, request): (ClientMsgId, RequestKind),
+        (message_id, timestamp): (MessageId, u64),
+        stored: Option<Record<'_>>,
     ) {
         let ack = ServerMessage::Ack {
             id,
@@ -195,11 +204,10 @@ impl Hub {
             outbound: caller.outbound.clone(),
             frame,
             id,
+            request,
         };
         match stored {
-            Some((room, message)) => {
-                store.append(room, message, Some((caller.client, id)), Some(ack))
-            }
+            Some(record) => store.append(&record, Some((caller.client, id)), Some(ack)),
             None => store.after_commit(ack),
         }
     }

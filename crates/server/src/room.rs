@@ -5,9 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use huddle_protocol::{
-    ChatMessage, ConnectionId, MessageId, Nick, RoomName, ShortText, limits::MAX_HISTORY_PAGE,
-};
+use huddle_protocol::{ChatMessage, ConnectionId, MessageId, Nick, RoomName, ShortText};
 
 use crate::outbound::Outbound;
 
@@ -81,27 +79,14 @@ impl Room {
         self.history.iter().skip(skip).cloned().collect()
     }
 
-    /// A page of history, oldest first, and whether more lie beyond it in the
-    /// direction asked. `after` wins over `before` when both are given.
+    /// A page of history (see [`crate::page::page`]).
     pub(crate) fn page(
         &self,
         before: Option<MessageId>,
         after: Option<MessageId>,
         limit: u16,
     ) -> (Vec<ChatMessage>, bool) {
-        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
-        if let Some(after) = after {
-            let newer: Vec<&ChatMessage> = self.history.iter().filter(|m| m.id > after).collect();
-            let more = newer.len() > limit;
-            return (newer.into_iter().take(limit).cloned().collect(), more);
-        }
-        let older: Vec<&ChatMessage> = self
-            .history
-            .iter()
-            .filter(|m| before.is_none_or(|before| m.id < before))
-            .collect();
-        let skip = older.len().saturating_sub(limit);
-        (older.into_iter().skip(skip).cloned().collect(), skip > 0)
+        crate::page::page(self.history.iter(), before, after, limit)
     }
 }
 

@@ -305,6 +305,16 @@ impl Session {
                 self.send(&page);
                 Ok(())
             }
+            ClientMessage::FetchDirectHistory {
+                with,
+                before,
+                after,
+                limit,
+            } => {
+                let page = hub.direct_history(self.caller(), with, before, after, limit);
+                self.send(&page);
+                Ok(())
+            }
             ClientMessage::Ping { token } => {
                 self.send(&ServerMessage::Pong { token });
                 Ok(())

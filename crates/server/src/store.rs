@@ -1,4 +1,4 @@
-//! Durable history: every room message is written to an embedded database
+//! Durable history: every room and direct message is written to an embedded database
 //! (redb) before its sender gets the `Ack`. A writer thread group-commits:
 //! it takes every message queued within a couple of milliseconds (up to a
 //! thousand) into one transaction, commits, and only then releases their
@@ -10,22 +10,28 @@
 //!
 //! Schema (version in the `meta` table, checked at open):
 //! - `messages`: (room, message id as u128) → the `ChatMessage`, encoded
-//!   with the wire format (`huddle_protocol::encode_payload`).
+//!   with the wire format (`huddle_protocol::encode_payload`); and
+//!   (`@` + client id, message id) → a `DirectEntry`: each direct message
+//!   is filed in its sender's and its recipient's mailbox. Retention counts
+//!   each key separately. (Version 2 added mailboxes; a version 1 database is
+//!   upgraded in place by writing the new version number.)
 //! - `dedup`: (client id, client message id) → (message id, timestamp), so a
 //!   resend after a crash is acknowledged again instead of stored twice.
 
 mod disk;
+mod writer;
 
 use std::{
     collections::{HashMap, VecDeque},
     path::PathBuf,
 };
 
-pub(crate) use disk::{Ack, DedupRows, DiskStore};
+pub(crate) use disk::{DedupRows, DiskStore};
 use huddle_protocol::{ClientId, ClientMsgId, MessageId};
+pub(crate) use writer::{Ack, Record};
 
 /// The schema this server writes and reads.
-pub(crate) const SCHEMA_VERSION: u64 = 1;
+pub(crate) const SCHEMA_VERSION: u64 = 2;
 
 /// A data directory that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -273,3 +273,51 @@ async fn a_corrupt_locked_or_unusable_data_dir_stops_the_server_naming_the_path(
         "{err}"
     );
 }
+
+/// Writes a database as an older (or unknown) server would have left it:
+/// `schema_version` and one message of `#r`.
+fn write_database(dir: &Path, schema_version: u64, message: &huddle_protocol::ChatMessage) {
+    let db = redb::Database::create(dir.join("history.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut meta = txn
+            .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap();
+        meta.insert("schema_version", schema_version).unwrap();
+        let mut messages = txn
+            .open_table(redb::TableDefinition::<(&str, u128), &[u8]>::new(
+                "messages",
+            ))
+            .unwrap();
+        let bytes = huddle_protocol::encode_payload(message).unwrap();
+        messages
+            .insert(("#r", message.id.as_uuid().as_u128()), bytes.as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_and_an_unknown_version_refused() {
+    let message = huddle_protocol::ChatMessage {
+        id: MessageId::from_uuid(uuid::Uuid::now_v7()),
+        target: huddle_protocol::Target::Room(room("#r")),
+        from: huddle_protocol::Nick::new("old").unwrap(),
+        kind: MessageKind::Normal,
+        text: ChatText::new("from version 1").unwrap(),
+        timestamp: 1,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_database(dir.path(), 1, &message);
+    let server = start(durable(dir.path())).await;
+    let mut alice = Client::joined(server.addr, "alice", &[]).await;
+    let history = history_of(&alice.join("#r").await);
+    assert_eq!(history, [(message.id, "from version 1".to_owned())]);
+    server.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    write_database(dir.path(), 99, &message);
+    let err = expect_store_error(Server::bind(durable(dir.path())).await);
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}

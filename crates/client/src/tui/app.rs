@@ -127,6 +127,8 @@ pub struct App {
     pub(super) outbox: Vec<(ClientMsgId, ClientMessage)>,
     /// Where each transfer's progress line is.
     pub(super) transfer_lines: std::collections::HashMap<huddle_protocol::TransferId, BufferKind>,
+    /// Paging forward through direct messages missed while disconnected.
+    pub(super) direct_catching_up: bool,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -158,6 +160,7 @@ impl App {
             switch_to: None,
             outbox: Vec::new(),
             transfer_lines: std::collections::HashMap::new(),
+            direct_catching_up: false,
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

@@ -43,15 +43,12 @@ impl App {
         Vec::new()
     }
 
-    /// Scrolls the current buffer up; at the top of a room, asks the server
-    /// for older history.
+    /// Scrolls the current buffer up; at the top of a room or a conversation,
+    /// asks the server for older history.
     pub(super) fn scroll_up(&mut self, by: usize) -> Vec<Effect> {
         let buffer = &mut self.buffers[self.current];
         let was_at_top = buffer.at_top();
         buffer.scroll_up(by.max(1));
-        let BufferKind::Room(room) = &buffer.kind else {
-            return Vec::new();
-        };
         if !(was_at_top || buffer.at_top())
             || buffer.history_complete
             || buffer.fetching
@@ -59,13 +56,18 @@ impl App {
         {
             return Vec::new();
         }
-        buffer.fetching = true;
-        vec![Effect::Send(ClientMessage::FetchHistory {
-            room: room.clone(),
-            before: buffer.oldest_id(),
-            after: None,
-            limit: HISTORY_PAGE,
-        })]
+        let fetch = match &buffer.kind {
+            BufferKind::Room(room) => Effect::Send(ClientMessage::FetchHistory {
+                room: room.clone(),
+                before: buffer.oldest_id(),
+                after: None,
+                limit: HISTORY_PAGE,
+            }),
+            BufferKind::Direct(nick) => super::direct::fetch_older(nick, buffer.oldest_id()),
+            _ => return Vec::new(),
+        };
+        self.buffers[self.current].fetching = true;
+        vec![fetch]
     }
 
     fn history_step(&mut self, back: bool) {

@@ -67,6 +67,7 @@ impl App {
                         Err(err) => self.notice_status(err.to_string()),
                     }
                 }
+                effects.push(self.direct_history_on_connect(reconnecting));
                 if reconnecting {
                     // Ask for everything said while we were away, then send
                     // again what the server never acknowledged (same ids).
@@ -165,7 +166,7 @@ impl App {
         }
     }
 
-    fn chat_line(&self, message: &ChatMessage) -> (Line, bool) {
+    pub(super) fn chat_line(&self, message: &ChatMessage) -> (Line, bool) {
         let mention = message.from.as_str() != self.nick && mentions(&message.text, &self.nick);
         let line = Line {
             time: message.timestamp,
@@ -366,6 +367,11 @@ impl App {
                     self.error_here(format!("error: {}", report.text));
                 }
             }
+            ServerMessage::DirectHistoryPage {
+                with,
+                messages,
+                more,
+            } => return self.on_direct_history(with, &messages, more),
             ServerMessage::Notice { text } => self.notice_status(text.to_string()),
             ServerMessage::Topic { room, topic, by } => {
                 let index = self.room_buffer(&room);

@@ -2,10 +2,10 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ConnectionId, ErrorCode,
-    ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick, Presence,
-    PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText,
-    Target, TransferId, Welcome,
+    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ConnectionId, DirectEntry,
+    ErrorCode, ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick,
+    Presence, PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage,
+    ShortText, Target, TransferId, Welcome,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -43,7 +43,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::Unparsed),
         Just(RequestKind::Join),
         Just(RequestKind::Say),
-        Just(RequestKind::Quit)
+        Just(RequestKind::Quit),
+        Just(RequestKind::FetchDirectHistory)
     ]
 }
 
@@ -128,6 +129,20 @@ fn transfer_id() -> impl Strategy<Value = TransferId> {
 
 pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
+        (
+            proptest::option::of(nick()),
+            proptest::option::of(uuid()),
+            proptest::option::of(uuid()),
+            any::<u16>()
+        )
+            .prop_map(|(with, before, after, limit)| {
+                ClientMessage::FetchDirectHistory {
+                    with,
+                    before: before.map(MessageId::from_uuid),
+                    after: after.map(MessageId::from_uuid),
+                    limit,
+                }
+            }),
         file_offer().prop_map(ClientMessage::FileOffer),
         (transfer_id(), any::<bool>())
             .prop_map(|(transfer, accept)| ClientMessage::FileAnswer { transfer, accept }),
@@ -197,6 +212,20 @@ fn presence_event() -> impl Strategy<Value = PresenceEvent> {
 
 pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
+        (
+            proptest::option::of(nick()),
+            proptest::collection::vec(
+                (any::<bool>(), chat_message())
+                    .prop_map(|(outgoing, message)| DirectEntry { outgoing, message }),
+                0..4
+            ),
+            any::<bool>()
+        )
+            .prop_map(|(with, messages, more)| ServerMessage::DirectHistoryPage {
+                with,
+                messages,
+                more
+            }),
         (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),
         (transfer_id(), nick(), any::<bool>()).prop_map(|(transfer, by, accept)| {
             ServerMessage::FileAnswered {

@@ -1,15 +1,14 @@
 //! Requests that only read the shared state: room and member lists,
-//! history pages, and the summary for discovery beacons.
+//! history pages (rooms and direct messages), and the summary for discovery beacons.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use huddle_protocol::{
-    ChatMessage, ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage,
-    discovery::RoomSummary, limits::MAX_HISTORY_PAGE,
+    ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary,
 };
 
 use super::{Caller, Hub, Refusal, lock, refuse};
-use crate::room::Room;
+use crate::{page::merge, room::Room};
 
 impl Hub {
     /// Every room, by name, at most `max` of them.
@@ -82,24 +81,36 @@ impl Hub {
         };
         // The disk has everything committed; memory may hold the newest
         // messages not yet committed. Merge both by id.
-        let (stored, stored_more) = store.page(&room_name, before, after, limit);
-        let mut merged: Vec<ChatMessage> = stored;
-        merged.extend(recent);
-        merged.sort_by_key(|m| m.id);
-        merged.dedup_by_key(|m| m.id);
-        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
-        let more = stored_more || merged.len() > limit;
-        if merged.len() > limit {
-            if after.is_some() {
-                merged.truncate(limit);
-            } else {
-                merged.drain(..merged.len() - limit);
-            }
-        }
+        let stored = store.page(&room_name, before, after, limit);
+        let (messages, more) = merge(stored, recent, after, limit);
         Ok(ServerMessage::HistoryPage {
             room: room_name,
-            messages: merged,
+            messages,
             more,
         })
+    }
+
+    /// A page of the caller's own direct messages, from its mailbox.
+    pub(crate) fn direct_history(
+        &self,
+        caller: Caller<'_>,
+        with: Option<Nick>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u16,
+    ) -> ServerMessage {
+        let recent = lock(&self.mailboxes).page(caller.client, with.as_ref(), before, after, limit);
+        let (messages, more) = match &self.store {
+            None => recent,
+            Some(store) => {
+                let stored = store.direct_page(caller.client, with.as_ref(), before, after, limit);
+                merge(stored, recent.0, after, limit)
+            }
+        };
+        ServerMessage::DirectHistoryPage {
+            with,
+            messages,
+            more,
+        }
     }
 }

@@ -2,14 +2,15 @@
 //! messages, nick changes and topics.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMsgId, MessageId, MessageKind, Nick, Presence, PresenceEvent,
-    RoomName, ServerMessage, ShortText, Target,
+    ChatMessage, ChatText, ClientMsgId, DirectEntry, MessageId, MessageKind, Nick, Presence,
+    PresenceEvent, RequestKind, RoomName, ServerMessage, ShortText, Target,
 };
 use uuid::Uuid;
 
 use huddle_protocol::ErrorCode;
 
 use super::{Caller, Hub, Refusal, User, frame, lock, now_millis, refuse, send};
+use crate::store::Record;
 
 impl Hub {
     /// Relays a room message: recorded, queued to every other member, and
@@ -50,15 +51,25 @@ impl Hub {
             (accepted, Some((room.name.clone(), message)))
         })?;
         // Fan-out did not wait for the disk; the sender's ack does.
+        let (accepted, relayed) = relayed;
+        let request = (id, RequestKind::Say);
         match relayed {
-            ((message_id, timestamp), Some((room, message))) => {
-                self.ack(caller, id, message_id, timestamp, Some((&room, message)));
+            Some((room, message)) => {
+                self.ack(
+                    caller,
+                    request,
+                    accepted,
+                    Some(Record::Room(&room, &message)),
+                );
             }
-            ((message_id, timestamp), None) => self.ack(caller, id, message_id, timestamp, None),
+            None => self.ack(caller, request, accepted, None),
         }
         Ok(())
     }
 
+    /// Relays a direct message: filed in the sender's and the recipient's
+    /// mailboxes, queued to the recipient, acknowledged to the sender (after
+    /// the commit, with a store).
     pub(crate) fn direct(
         &self,
         caller: Caller<'_>,
@@ -67,41 +78,49 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
-        let Some(recipient) = lock(&self.users)
+        let Some((recipient_nick, recipient_outbound, recipient)) = lock(&self.users)
             .get(to.folded())
-            .map(|user| (user.nick.clone(), user.outbound.clone()))
+            .map(|user| (user.nick.clone(), user.outbound.clone(), user.client))
         else {
             return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
         };
-        if let Some((message_id, timestamp)) = self.dedup().get(caller.client, id) {
-            send(
-                caller.outbound,
-                &ServerMessage::Ack {
-                    id,
-                    message_id,
-                    timestamp,
-                },
-            );
+        let request = (id, RequestKind::Direct);
+        if let Some(accepted) = self.dedup().get(caller.client, id) {
+            self.ack(caller, request, accepted, None);
             return Ok(());
         }
         let message = ChatMessage {
             id: MessageId::from_uuid(Uuid::now_v7()),
-            target: Target::Direct(recipient.0),
+            target: Target::Direct(recipient_nick),
             from: caller.nick.clone(),
             kind,
             text,
             timestamp: now_millis(),
         };
-        let ack = ServerMessage::Ack {
-            id,
-            message_id: message.id,
-            timestamp: message.timestamp,
+        let accepted = (message.id, message.timestamp);
+        self.dedup().insert(caller.client, id, accepted);
+        {
+            let mut mailboxes = lock(&self.mailboxes);
+            let entry = |outgoing| DirectEntry {
+                outgoing,
+                message: message.clone(),
+            };
+            mailboxes.record(caller.client, entry(true));
+            if recipient != caller.client {
+                mailboxes.record(recipient, entry(false));
+            }
+        }
+        let chat = ServerMessage::Chat(message);
+        send(&recipient_outbound, &chat);
+        let ServerMessage::Chat(message) = chat else {
+            unreachable!("built as Chat above")
         };
-        self.dedup()
-            .insert(caller.client, id, (message.id, message.timestamp));
-        // Direct messages are relayed, not stored: acknowledged once queued.
-        send(&recipient.1, &ServerMessage::Chat(message));
-        send(caller.outbound, &ack);
+        let record = Record::Direct {
+            sender: caller.client,
+            recipient,
+            message: &message,
+        };
+        self.ack(caller, request, accepted, Some(record));
         Ok(())
     }
 
@@ -129,6 +148,7 @@ impl Hub {
                 new.folded().to_owned(),
                 User {
                     conn: caller.conn,
+                    client: caller.client,
                     nick: new.clone(),
                     outbound: caller.outbound.clone(),
                 },

@@ -1,55 +1,31 @@
 //! The redb-backed store and its group-committing writer thread.
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError, mpsc},
     thread::JoinHandle,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use bytes::Bytes;
 use huddle_protocol::{
-    ChatMessage, ClientId, ClientMsgId, ErrorCode, ErrorReport, MessageId, RequestKind, RoomName,
-    ServerMessage, ShortText, decode_payload, encode_frame, encode_payload,
+    ChatMessage, ClientId, ClientMsgId, DirectEntry, MessageId, Nick, RoomName, decode_payload,
     limits::MAX_HISTORY_PAGE,
 };
 use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{SCHEMA_VERSION, StoreError};
-use crate::outbound::Outbound;
+use super::{
+    SCHEMA_VERSION, StoreError,
+    writer::{Ack, Job, Record, mailbox_key, run_writer},
+};
 
-const MESSAGES: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("messages");
-const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefinition::new("dedup");
+pub(super) const MESSAGES: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("messages");
+pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefinition::new("dedup");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Resends are recognised for this long (across restarts too).
 const DEDUP_RETENTION_MILLIS: u64 = 24 * 60 * 60 * 1000;
-
-/// Most messages committed in one transaction.
-const MAX_BATCH: usize = 1000;
-
-/// A frame to queue for a client once its message is on disk.
-#[derive(Debug)]
-pub(crate) struct Ack {
-    pub(crate) outbound: Outbound,
-    pub(crate) frame: Bytes,
-    pub(crate) id: ClientMsgId,
-}
-
-#[derive(Debug)]
-enum Job {
-    Append {
-        room: String,
-        message: Box<ChatMessage>,
-        dedup: Option<(ClientId, ClientMsgId)>,
-        ack: Option<Ack>,
-    },
-    /// Queue this ack after everything before it is committed (a resend of
-    /// a message that may still be in flight).
-    AfterCommit(Ack),
-}
 
 #[derive(Debug)]
 pub(crate) struct DiskStore {
@@ -137,6 +113,11 @@ impl DiskStore {
                         .map_err(|e| fail(&e))?;
                 }
                 Some(SCHEMA_VERSION) => {}
+                // Version 1 had no mailboxes; its rows read the same.
+                Some(1) => {
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(|e| fail(&e))?;
+                }
                 Some(other) => {
                     return Err(corrupt(
                         path,
@@ -181,18 +162,18 @@ impl DiskStore {
         }
     }
 
-    /// Stores `message` in `room`; `ack` is queued once it is committed.
+    /// Stores `record`; `ack` is queued once it is committed.
     pub(crate) fn append(
         &self,
-        room: &RoomName,
-        message: ChatMessage,
+        record: &Record<'_>,
         dedup: Option<(ClientId, ClientMsgId)>,
         ack: Option<Ack>,
     ) {
+        let message = record.message();
+        let accepted = (message.id.as_uuid().as_u128(), message.timestamp);
         self.submit(Job::Append {
-            room: room.folded().to_owned(),
-            message: Box::new(message),
-            dedup,
+            rows: record.rows(),
+            dedup: dedup.map(|key| (key, accepted)),
             ack,
         });
     }
@@ -202,48 +183,72 @@ impl DiskStore {
         self.submit(Job::AfterCommit(ack));
     }
 
-    fn read(
+    /// Up to `limit` items under `key` that `keep` accepts, decoded, with
+    /// whether more exist beyond them: strictly after `after` (the oldest of
+    /// those), or strictly before `before` (the newest of those).
+    fn scan<T: DeserializeOwned>(
         &self,
-        room: &RoomName,
-        range: impl FnOnce(
-            &redb::ReadOnlyTable<(&str, u128), &[u8]>,
-            &str,
-        ) -> Result<Vec<Vec<u8>>, redb::StorageError>,
-    ) -> Vec<ChatMessage> {
-        let result = (|| -> Result<Vec<Vec<u8>>, Box<redb::Error>> {
-            let txn = self.db.begin_read().map_err(|e| Box::new(e.into()))?;
-            let table = txn.open_table(MESSAGES).map_err(|e| Box::new(e.into()))?;
-            range(&table, room.folded()).map_err(|e| Box::new(e.into()))
+        key: &str,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> (Vec<T>, bool) {
+        let id = |m: MessageId| m.as_uuid().as_u128();
+        let boxed = |err: redb::Error| Box::new(err);
+        let result = (|| -> Result<Vec<T>, Box<redb::Error>> {
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(MESSAGES).map_err(|e| boxed(e.into()))?;
+            let bytes = |row: Result<_, redb::StorageError>| {
+                row.map(|(_, v): (_, redb::AccessGuard<&[u8]>)| v.value().to_vec())
+            };
+            Ok(match after {
+                Some(after) => {
+                    let Some(start) = id(after).checked_add(1) else {
+                        return Ok(Vec::new());
+                    };
+                    let rows = table
+                        .range((key, start)..=(key, u128::MAX))
+                        .map_err(|e| boxed(e.into()))?;
+                    matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()))?
+                }
+                None => {
+                    let end = before.map_or(u128::MAX, id);
+                    let rows = table
+                        .range((key, 0u128)..(key, end))
+                        .map_err(|e| boxed(e.into()))?
+                        .rev();
+                    let mut newest_first =
+                        matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()))?;
+                    newest_first.reverse();
+                    newest_first
+                }
+            })
         })();
-        match result {
-            Ok(raw) => raw
-                .iter()
-                .filter_map(|bytes| decode_payload::<ChatMessage>(bytes).ok())
-                .collect(),
+        let mut items = match result {
+            Ok(items) => items,
             Err(err) => {
                 tracing::error!(%err, path = %self.path.display(), "cannot read history");
-                Vec::new()
+                return (Vec::new(), false);
+            }
+        };
+        let more = items.len() > limit;
+        if more {
+            if after.is_some() {
+                items.truncate(limit);
+            } else {
+                items.remove(0);
             }
         }
+        (items, more)
     }
 
     /// The newest `count` messages of `room`, oldest first.
     pub(crate) fn recent(&self, room: &RoomName, count: usize) -> Vec<ChatMessage> {
-        let mut messages = self.read(room, |table, key| {
-            table
-                .range((key, 0u128)..=(key, u128::MAX))?
-                .rev()
-                .take(count)
-                .map(|row| row.map(|(_, v)| v.value().to_vec()))
-                .collect()
-        });
-        messages.reverse();
-        messages
+        self.scan(room.folded(), None, None, count, |_| true).0
     }
 
-    /// Up to `limit` messages strictly after `after` (oldest first), or
-    /// strictly before `before` (the newest of those), and whether more
-    /// exist beyond them.
+    /// A page of `room`'s history (see [`crate::page::page`]).
     pub(crate) fn page(
         &self,
         room: &RoomName,
@@ -252,41 +257,27 @@ impl DiskStore {
         limit: u16,
     ) -> (Vec<ChatMessage>, bool) {
         let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
-        let id = |m: MessageId| m.as_uuid().as_u128();
-        let mut messages = match after {
-            Some(after) => self.read(room, |table, key| {
-                let Some(start) = id(after).checked_add(1) else {
-                    return Ok(Vec::new());
-                };
-                table
-                    .range((key, start)..=(key, u128::MAX))?
-                    .take(limit + 1)
-                    .map(|row| row.map(|(_, v)| v.value().to_vec()))
-                    .collect()
-            }),
-            None => {
-                let end = before.map_or(u128::MAX, id);
-                let mut newest_first = self.read(room, |table, key| {
-                    table
-                        .range((key, 0u128)..(key, end))?
-                        .rev()
-                        .take(limit + 1)
-                        .map(|row| row.map(|(_, v)| v.value().to_vec()))
-                        .collect()
-                });
-                newest_first.reverse();
-                newest_first
-            }
-        };
-        let more = messages.len() > limit;
-        if more {
-            if after.is_some() {
-                messages.truncate(limit);
-            } else {
-                messages.remove(0);
-            }
-        }
-        (messages, more)
+        self.scan(room.folded(), before, after, limit, |_| true)
+    }
+
+    /// A page of `owner`'s direct messages, only those exchanged with `with`
+    /// if given (see [`crate::page::page`]).
+    pub(crate) fn direct_page(
+        &self,
+        owner: ClientId,
+        with: Option<&Nick>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u16,
+    ) -> (Vec<DirectEntry>, bool) {
+        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
+        self.scan(
+            &mailbox_key(owner),
+            before,
+            after,
+            limit,
+            |entry: &DirectEntry| with.is_none_or(|with| entry.peer().folded() == with.folded()),
+        )
     }
 
     /// Commits what is queued and stops the writer.
@@ -314,130 +305,22 @@ impl Drop for DiskStore {
     }
 }
 
-/// Group commit: whatever queued up while the previous commit was on its way
-/// to disk goes into the next one.
-fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, retention: usize) {
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+/// The first `limit + 1` of `rows` that decode and that `keep` accepts.
+fn matching<T: DeserializeOwned>(
+    rows: impl Iterator<Item = Result<Vec<u8>, redb::StorageError>>,
+    keep: &impl Fn(&T) -> bool,
+    limit: usize,
+) -> Result<Vec<T>, redb::StorageError> {
+    let mut items = Vec::new();
+    for bytes in rows {
+        if let Ok(item) = decode_payload::<T>(&bytes?)
+            && keep(&item)
+        {
+            items.push(item);
+            if items.len() > limit {
+                break;
             }
-        }
-        let committed = commit(db, &batch, retention, &mut counts);
-        if let Err(err) = &committed {
-            tracing::error!(%err, "history commit failed; messages not acknowledged");
-            counts.clear();
-        }
-        for job in batch {
-            let ack = match job {
-                Job::Append { ack, .. } => ack,
-                Job::AfterCommit(ack) => Some(ack),
-            };
-            let Some(ack) = ack else { continue };
-            let frame = if committed.is_ok() {
-                ack.frame
-            } else {
-                let error = ServerMessage::Error(ErrorReport {
-                    code: ErrorCode::Internal,
-                    text: ShortText::lossy(
-                        "the server could not store this message; send it again",
-                    ),
-                    request: RequestKind::Say,
-                    id: Some(ack.id),
-                });
-                match encode_frame(&error) {
-                    Ok(frame) => frame,
-                    Err(_) => continue,
-                }
-            };
-            let _ = ack.outbound.push(frame);
         }
     }
-}
-
-fn commit(
-    db: &Database,
-    batch: &[Job],
-    retention: usize,
-    counts: &mut HashMap<String, u64>,
-) -> Result<(), Box<redb::Error>> {
-    commit_inner(db, batch, retention, counts).map_err(Box::new)
-}
-
-#[allow(clippy::result_large_err)] // Boxed once, by `commit`.
-fn commit_inner(
-    db: &Database,
-    batch: &[Job],
-    retention: usize,
-    counts: &mut HashMap<String, u64>,
-) -> Result<(), redb::Error> {
-    let txn = db.begin_write()?;
-    {
-        let mut messages = txn.open_table(MESSAGES)?;
-        let mut dedup = txn.open_table(DEDUP)?;
-        let mut touched: Vec<&str> = Vec::new();
-        for job in batch {
-            let Job::Append {
-                room,
-                message,
-                dedup: key,
-                ..
-            } = job
-            else {
-                continue;
-            };
-            let Ok(bytes) = encode_payload(message) else {
-                continue;
-            };
-            let id = message.id.as_uuid().as_u128();
-            if messages
-                .insert((room.as_str(), id), bytes.as_slice())?
-                .is_none()
-            {
-                if !counts.contains_key(room) {
-                    // First write to this room since start: count what is there.
-                    let existing = messages
-                        .range((room.as_str(), 0u128)..=(room.as_str(), u128::MAX))?
-                        .count() as u64;
-                    counts.insert(room.clone(), existing.saturating_sub(1));
-                }
-                if let Some(count) = counts.get_mut(room) {
-                    *count += 1;
-                }
-            }
-            if let Some((client, client_msg)) = key {
-                dedup.insert(
-                    (client.as_uuid().as_u128(), client_msg.as_uuid().as_u128()),
-                    (id, message.timestamp),
-                )?;
-            }
-            if !touched.contains(&room.as_str()) {
-                touched.push(room);
-            }
-        }
-        // Retention: drop each touched room's oldest messages past the limit.
-        for room in touched {
-            let Some(count) = counts.get_mut(room) else {
-                continue;
-            };
-            let excess = count.saturating_sub(retention as u64);
-            if excess == 0 {
-                continue;
-            }
-            let oldest: Vec<u128> = messages
-                .range((room, 0u128)..=(room, u128::MAX))?
-                .take(excess as usize)
-                .map(|row| row.map(|(key, _)| key.value().1))
-                .collect::<Result<_, _>>()?;
-            for id in oldest {
-                messages.remove((room, id))?;
-            }
-            *count -= excess;
-        }
-    }
-    txn.commit()?;
-    Ok(())
+    Ok(items)
 }

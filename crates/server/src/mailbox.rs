@@ -1,0 +1,132 @@
+//! Direct messages kept in memory, one mailbox per client id: the newest of
+//! each user's conversations, sent and received. With a store they cover
+//! what is not committed yet; with `--ephemeral` they are all there is.
+//! Bounded twice: messages per mailbox, and mailboxes (the one written
+//! longest ago goes first).
+
+use std::collections::{HashMap, VecDeque};
+
+use huddle_protocol::{ClientId, DirectEntry, MessageId, Nick};
+
+use crate::page::page;
+
+#[derive(Debug)]
+pub(crate) struct Mailboxes {
+    boxes: HashMap<ClientId, VecDeque<DirectEntry>>,
+    /// Owners, the one written longest ago first.
+    order: VecDeque<ClientId>,
+    per_box: usize,
+    max_boxes: usize,
+}
+
+impl Mailboxes {
+    pub(crate) fn new(per_box: usize, max_boxes: usize) -> Self {
+        Self {
+            boxes: HashMap::new(),
+            order: VecDeque::new(),
+            per_box,
+            max_boxes,
+        }
+    }
+
+    /// Files `entry` in `owner`'s mailbox, in id order.
+    pub(crate) fn record(&mut self, owner: ClientId, entry: DirectEntry) {
+        if self.per_box == 0 || self.max_boxes == 0 {
+            return;
+        }
+        if let Some(at) = self.order.iter().position(|o| *o == owner) {
+            self.order.remove(at);
+        }
+        self.order.push_back(owner);
+        while self.order.len() > self.max_boxes {
+            if let Some(oldest) = self.order.pop_front() {
+                self.boxes.remove(&oldest);
+            }
+        }
+        let mailbox = self.boxes.entry(owner).or_default();
+        // Ids are taken before this lock: two senders may arrive swapped.
+        let at = mailbox
+            .iter()
+            .rposition(|e| e.message.id < entry.message.id)
+            .map_or(0, |at| at + 1);
+        mailbox.insert(at, entry);
+        if mailbox.len() > self.per_box {
+            mailbox.pop_front();
+        }
+    }
+
+    /// A page of `owner`'s mailbox (see [`crate::page::page`]), only the
+    /// conversation with `with` if given.
+    pub(crate) fn page(
+        &self,
+        owner: ClientId,
+        with: Option<&Nick>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u16,
+    ) -> (Vec<DirectEntry>, bool) {
+        let Some(mailbox) = self.boxes.get(&owner) else {
+            return (Vec::new(), false);
+        };
+        let entries = mailbox
+            .iter()
+            .filter(|e| with.is_none_or(|with| e.peer().folded() == with.folded()));
+        page(entries, before, after, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::{ChatMessage, ChatText, MessageKind, Target};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn nick(name: &str) -> Nick {
+        Nick::new(name).unwrap()
+    }
+
+    fn entry(n: u128, from: &str, to: &str, outgoing: bool) -> DirectEntry {
+        DirectEntry {
+            outgoing,
+            message: ChatMessage {
+                id: MessageId::from_uuid(Uuid::from_u128(n)),
+                target: Target::Direct(nick(to)),
+                from: nick(from),
+                kind: MessageKind::Normal,
+                text: ChatText::new(format!("m{n}")).unwrap(),
+                timestamp: 0,
+            },
+        }
+    }
+
+    fn ids(page: &[DirectEntry]) -> Vec<u128> {
+        page.iter()
+            .map(|e| e.message.id.as_uuid().as_u128())
+            .collect()
+    }
+
+    #[test]
+    fn mailboxes_keep_id_order_filter_by_peer_and_stay_bounded() {
+        let mut boxes = Mailboxes::new(4, 2);
+        let al = ClientId::random();
+        boxes.record(al, entry(2, "al", "bob", true));
+        boxes.record(al, entry(1, "bob", "al", false));
+        boxes.record(al, entry(3, "cy", "al", false));
+        let (all, more) = boxes.page(al, None, None, None, 10);
+        assert_eq!((ids(&all), more), (vec![1, 2, 3], false));
+        let (with_bob, _) = boxes.page(al, Some(&nick("BOB")), None, None, 10);
+        assert_eq!(ids(&with_bob), [1, 2]);
+        let id = |n| Some(MessageId::from_uuid(Uuid::from_u128(n)));
+        assert_eq!(ids(&boxes.page(al, None, None, id(1), 1).0), [2]);
+        boxes.record(al, entry(4, "al", "cy", true));
+        boxes.record(al, entry(5, "al", "cy", true));
+        assert_eq!(ids(&boxes.page(al, None, None, None, 10).0), [2, 3, 4, 5]);
+        // A third mailbox pushes out the one written longest ago.
+        let (bob, cy) = (ClientId::random(), ClientId::random());
+        boxes.record(bob, entry(6, "al", "bob", false));
+        boxes.record(cy, entry(7, "al", "cy", false));
+        assert!(boxes.page(al, None, None, None, 10).0.is_empty());
+        assert_eq!(ids(&boxes.page(cy, None, None, None, 10).0), [7]);
+    }
+}
