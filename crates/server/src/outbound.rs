@@ -2,8 +2,10 @@
 //! writer task that drains it.
 //!
 //! Frames arrive already encoded as shared [`Bytes`] (one encoding, many
-//! recipients). The writer coalesces everything queued into one buffer and
-//! writes it with one syscall, which is what makes fan-out fast. Pushing never
+//! recipients). The writer coalesces everything queued into one buffer (the
+//! runtime thread's, not the connection's: a connection keeps a buffer only
+//! while its socket is full) and writes it with one syscall, which is what
+//! makes fan-out fast. Pushing never
 //! waits: a client whose queue passes its bound (frames or bytes) is marked
 //! slow and disconnected, so nobody else ever waits for it.
 //!
@@ -12,6 +14,7 @@
 //! queue allocation nor a write buffer.
 
 use std::{
+    cell::RefCell,
     collections::VecDeque,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
@@ -21,6 +24,7 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use huddle_protocol::{
     ErrorCode, ErrorReport, RequestKind, ServerMessage, ShortText, encode_frame,
 };
@@ -168,6 +172,7 @@ impl Outbound {
     fn mark_slow(&self) {
         if !self.shared.slow.swap(true, Ordering::Relaxed) {
             self.shared.kill.cancel();
+            self.shared.ready.notify_one();
         }
     }
 }
@@ -241,10 +246,51 @@ impl OutboundQueue {
         true
     }
 
+    /// Whether a whole batch is waiting (no point pausing for more).
+    fn has_full_batch(&self) -> bool {
+        let queue = self.shared.queue();
+        queue.bytes + queue.bulk_bytes >= WRITE_BATCH_BYTES
+    }
+
     fn is_empty(&self) -> bool {
         let queue = self.shared.queue();
         queue.frames.is_empty() && queue.bulk.is_empty()
     }
+}
+
+thread_local! {
+    /// One coalescing buffer per runtime thread: a connection needs a write
+    /// buffer of its own only while the socket cannot take a batch at once.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// Bigger than this, a thread's scratch buffer is given back after use.
+const MAX_SCRATCH_BYTES: usize = 2 * WRITE_BATCH_BYTES;
+
+/// Takes a batch from `queue` and writes what the socket accepts at once;
+/// returns what it did not take (`None` if everything went out).
+fn write_now<W: AsyncWrite + Unpin>(
+    socket: &mut W,
+    queue: &OutboundQueue,
+) -> std::io::Result<Option<BytesMut>> {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.clear();
+        queue.take_batch(&mut scratch);
+        let rest = match socket.write(&scratch).now_or_never() {
+            Some(Ok(0)) if !scratch.is_empty() => {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            Some(Ok(written)) if written == scratch.len() => None,
+            Some(Ok(written)) => Some(BytesMut::from(&scratch[written..])),
+            Some(Err(err)) => return Err(err),
+            None => Some(BytesMut::from(&scratch[..])),
+        };
+        if scratch.capacity() > MAX_SCRATCH_BYTES {
+            *scratch = BytesMut::new();
+        }
+        Ok(rest)
+    })
 }
 
 /// Drains `queue` into `socket` until every [`Outbound`] handle is dropped
@@ -256,52 +302,50 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
     write_interval: Duration,
 ) -> WriterEnd {
     let shared = queue.shared.clone();
-    let mut buffer = BytesMut::new();
     let mut last_write: Option<tokio::time::Instant> = None;
     let end = loop {
-        // Register for a wake-up before looking, so a push in between is not missed.
+        // Registered before looking at the queue, so a push in between wakes
+        // us. A kill also notifies, so waiting here needs no second future.
         let ready = shared.ready.notified();
         tokio::pin!(ready);
         ready.as_mut().enable();
-        if !queue.take_batch(&mut buffer) {
+        if shared.slow.load(Ordering::Relaxed) {
+            break WriterEnd::Slow;
+        }
+        if queue.is_empty() {
             if shared.handles.load(Ordering::Acquire) == 0 {
                 break WriterEnd::Drained;
             }
-            tokio::select! {
-                biased;
-                () = shared.kill.cancelled() => break WriterEnd::Slow,
-                () = ready => continue,
-            }
+            ready.await;
+            continue;
         }
         if let Some(wait) = last_write.and_then(|at| {
             (at + write_interval).checked_duration_since(tokio::time::Instant::now())
         }) && !wait.is_zero()
-            && buffer.len() < WRITE_BATCH_BYTES
+            && !queue.has_full_batch()
         {
-            // Boxed so an idle connection's writer does not carry a timer.
-            let pause = Box::pin(tokio::time::sleep(wait));
-            tokio::select! {
+            // A kill waits at most this pause (one write interval).
+            tokio::time::sleep(wait).await;
+            if shared.slow.load(Ordering::Relaxed) {
+                break WriterEnd::Slow;
+            }
+        }
+        let rest = match write_now(&mut socket, &queue) {
+            Ok(rest) => rest,
+            Err(_) => break WriterEnd::Failed,
+        };
+        if let Some(rest) = rest {
+            // The socket is full: wait for it, unless the client is killed.
+            let written = tokio::select! {
                 biased;
                 () = shared.kill.cancelled() => break WriterEnd::Slow,
-                () = pause => {}
+                written = socket.write_all(&rest) => written,
+            };
+            if written.is_err() {
+                break WriterEnd::Failed;
             }
-            queue.take_batch(&mut buffer);
-        }
-        let written = tokio::select! {
-            biased;
-            () = shared.kill.cancelled() => break WriterEnd::Slow,
-            written = socket.write_all(&buffer) => written,
-        };
-        if written.is_err() {
-            break WriterEnd::Failed;
         }
         last_write = Some(tokio::time::Instant::now());
-        if queue.is_empty() {
-            // Idle again: hold no buffer while waiting.
-            buffer = BytesMut::new();
-        } else {
-            buffer.clear();
-        }
     };
     if end == WriterEnd::Slow {
         // Best effort: tell the client why, if its socket still takes bytes.
@@ -340,6 +384,39 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(received, b"one two");
+    }
+
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_at_once_is_written_later_in_order() {
+        let (outbound, queue) = outbound(100, 100_000);
+        // A pipe of 16 bytes: every batch is cut short and finished later.
+        let (mut client, server) = tokio::io::duplex(16);
+        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
+        let frames: Vec<Vec<u8>> = (0..20u8).map(|n| vec![n; 50]).collect();
+        for frame in &frames {
+            outbound.push(Bytes::from(frame.clone())).unwrap();
+        }
+        drop(outbound);
+        let mut received = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
+            .await
+            .unwrap();
+        assert_eq!(received, frames.concat());
+        assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
+    }
+
+    #[tokio::test]
+    async fn a_writer_stuck_on_a_full_socket_ends_when_the_client_is_marked_slow() {
+        let (outbound, queue) = outbound(3, 100_000);
+        let (_client, server) = tokio::io::duplex(16);
+        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
+        outbound.push(Bytes::from(vec![1; 64])).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Nobody reads: the queue fills up and the client is marked slow.
+        let pushed = (0..10).map(|_| outbound.push(Bytes::from(vec![2; 64])));
+        assert!(pushed.into_iter().any(|r| r == Err(PushError::Slow)));
+        let end = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        assert_eq!(end.unwrap().unwrap(), WriterEnd::Slow);
     }
 
     #[tokio::test]
