@@ -32,7 +32,6 @@ use tokio::{
     io::{AsyncWrite, AsyncWriteExt},
     sync::Notify,
 };
-use tokio_util::sync::CancellationToken;
 
 /// Stop coalescing once a write buffer holds this much.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
@@ -65,9 +64,27 @@ struct Shared {
     handles: AtomicUsize,
     max_frames: usize,
     max_bytes: usize,
+    /// Set when the connection must die now (slow consumer).
     slow: AtomicBool,
-    /// Cancelled when the connection must die now (slow consumer).
-    kill: CancellationToken,
+    /// Wakes whoever waits in [`Outbound::killed`] once `slow` is set (a
+    /// `Notify` in place rather than a cancellation token: no allocation of
+    /// its own per connection).
+    kill: Notify,
+}
+
+impl Shared {
+    /// Resolves once the connection is marked slow.
+    async fn killed(&self) {
+        loop {
+            let notified = self.kill.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.slow.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Shared {
@@ -165,13 +182,13 @@ impl Outbound {
     }
 
     /// Resolves when the connection must die at once.
-    pub(crate) fn killed(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
-        self.shared.kill.cancelled()
+    pub(crate) async fn killed(&self) {
+        self.shared.killed().await;
     }
 
     fn mark_slow(&self) {
-        if !self.shared.slow.swap(true, Ordering::Relaxed) {
-            self.shared.kill.cancel();
+        if !self.shared.slow.swap(true, Ordering::AcqRel) {
+            self.shared.kill.notify_waiters();
             self.shared.ready.notify_one();
         }
     }
@@ -192,7 +209,7 @@ pub(crate) fn outbound(max_frames: usize, max_bytes: usize) -> (Outbound, Outbou
         max_frames: max_frames.max(1),
         max_bytes,
         slow: AtomicBool::new(false),
-        kill: CancellationToken::new(),
+        kill: Notify::new(),
     });
     (
         Outbound {
@@ -338,7 +355,7 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
             // The socket is full: wait for it, unless the client is killed.
             let written = tokio::select! {
                 biased;
-                () = shared.kill.cancelled() => break WriterEnd::Slow,
+                () = shared.killed() => break WriterEnd::Slow,
                 written = socket.write_all(&rest) => written,
             };
             if written.is_err() {
@@ -365,78 +382,4 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_writer_drains_then_ends_when_every_handle_is_gone() {
-        let (outbound, queue) = outbound(10, 1000);
-        let second = outbound.clone();
-        let (mut client, server) = tokio::io::duplex(4096);
-        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
-        outbound.push(Bytes::from_static(b"one ")).unwrap();
-        second.push(Bytes::from_static(b"two")).unwrap();
-        drop(outbound);
-        drop(second);
-        assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
-        let mut received = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
-            .await
-            .unwrap();
-        assert_eq!(received, b"one two");
-    }
-
-    #[tokio::test]
-    async fn what_the_socket_does_not_take_at_once_is_written_later_in_order() {
-        let (outbound, queue) = outbound(100, 100_000);
-        // A pipe of 16 bytes: every batch is cut short and finished later.
-        let (mut client, server) = tokio::io::duplex(16);
-        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
-        let frames: Vec<Vec<u8>> = (0..20u8).map(|n| vec![n; 50]).collect();
-        for frame in &frames {
-            outbound.push(Bytes::from(frame.clone())).unwrap();
-        }
-        drop(outbound);
-        let mut received = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
-            .await
-            .unwrap();
-        assert_eq!(received, frames.concat());
-        assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
-    }
-
-    #[tokio::test]
-    async fn a_writer_stuck_on_a_full_socket_ends_when_the_client_is_marked_slow() {
-        let (outbound, queue) = outbound(3, 100_000);
-        let (_client, server) = tokio::io::duplex(16);
-        let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
-        outbound.push(Bytes::from(vec![1; 64])).unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        // Nobody reads: the queue fills up and the client is marked slow.
-        let pushed = (0..10).map(|_| outbound.push(Bytes::from(vec![2; 64])));
-        assert!(pushed.into_iter().any(|r| r == Err(PushError::Slow)));
-        let end = tokio::time::timeout(Duration::from_secs(1), writer).await;
-        assert_eq!(end.unwrap().unwrap(), WriterEnd::Slow);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_marks_the_client_slow() {
-        let (outbound, _queue) = outbound(2, 1000);
-        outbound.push(Bytes::from_static(b"a")).unwrap();
-        outbound.push(Bytes::from_static(b"b")).unwrap();
-        assert_eq!(
-            outbound.push(Bytes::from_static(b"c")),
-            Err(PushError::Slow)
-        );
-        assert_eq!(
-            outbound.push(Bytes::from_static(b"d")),
-            Err(PushError::Slow)
-        );
-        let (outbound, _queue) = super::outbound(100, 10);
-        outbound.push(Bytes::from_static(b"123456")).unwrap();
-        assert_eq!(
-            outbound.push(Bytes::from_static(b"123456")),
-            Err(PushError::Slow)
-        );
-    }
-}
+mod tests;
