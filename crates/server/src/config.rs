@@ -31,8 +31,9 @@ pub struct ServerConfig {
     pub outbound_max_frames: usize,
     /// Most bytes queued for one client before it counts as a slow consumer.
     pub outbound_max_bytes: usize,
-    /// Least time between two writes to one connection while frames keep
-    /// coming (frames in between are coalesced); zero writes at once.
+    /// Least time between two passes of a flusher over the connections with
+    /// frames waiting (frames in between are coalesced); zero writes at
+    /// once.
     pub write_interval: Duration,
     /// How long queued frames may take to flush at shutdown or disconnect.
     pub flush_timeout: Duration,

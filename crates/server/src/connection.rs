@@ -19,7 +19,7 @@ use crate::{
     config::ServerConfig,
     hub::{Caller, Hub},
     inbound::FrameReader,
-    outbound::{outbound, run_writer},
+    outbound::{Flushers, outbound, run_writer},
     session::{LAST_WORDS_TIMEOUT, Session, SessionEnd},
 };
 
@@ -30,6 +30,8 @@ pub(crate) struct Context {
     pub(crate) hub: Arc<Hub>,
     pub(crate) server_id: ServerId,
     pub(crate) shutdown: CancellationToken,
+    /// Who writes the connections' queues (one per runtime thread).
+    pub(crate) flushers: Flushers,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.
@@ -111,7 +113,11 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
     };
     let config = &context.config;
     let conn = ConnectionId::random();
-    let (outbound, queue) = outbound(config.outbound_max_frames, config.outbound_max_bytes);
+    let (outbound, queue) = outbound(
+        config.outbound_max_frames,
+        config.outbound_max_bytes,
+        context.flushers.pick(),
+    );
     let caller = Caller {
         conn,
         client: hello.client_id,
@@ -123,7 +129,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
         last_words(write, &reject(refusal.code, refusal.text)).await;
         return;
     }
-    let writer = tokio::spawn(run_writer(write, queue, config.write_interval));
+    let writer = tokio::spawn(run_writer(write, queue));
     let _ = outbound.send(&ServerMessage::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         server_id: context.server_id,

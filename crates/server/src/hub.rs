@@ -448,7 +448,8 @@ mod tests {
         };
         let mut hub = Hub::new(limits, 10, None);
         hub.max_idle_rooms = 1;
-        let (outbound, _queue) = outbound(100, 1 << 20);
+        let flusher = crate::outbound::Flusher::new(std::time::Duration::ZERO);
+        let (outbound, _queue) = outbound(100, 1 << 20, flusher);
         let nick = Nick::new("alice").unwrap();
         let caller = Caller {
             conn: ConnectionId::random(),

@@ -16,6 +16,7 @@ use crate::{
     config::ServerConfig,
     connection::{Context, last_words, reject, serve},
     hub::Hub,
+    outbound::Flushers,
     store::DiskStore,
 };
 
@@ -154,7 +155,9 @@ impl Server {
             Some(dir) => Some(DiskStore::open(dir, config.history_retention)?),
             None => None,
         };
+        let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
         let context = Arc::new(Context {
+            flushers: Flushers::new(flusher_count, config.write_interval),
             hub: Arc::new(Hub::new(config.limits, config.history_per_room, store)),
             config: Arc::new(config),
             server_id: ServerId::random(),
@@ -208,6 +211,7 @@ impl Server {
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
         let tracker = TaskTracker::new();
+        context.flushers.start(&context.shutdown);
         if let Some(discovery) = discovery {
             let port = listener
                 .local_addr()

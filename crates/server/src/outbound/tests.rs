@@ -1,61 +1,105 @@
-//! The writer's draining, partial writes, and slow-client handling.
+//! The queue, the flusher and the writer task over real loopback sockets:
+//! draining, a full socket handed over and back, and slow clients.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::{
+    io::AsyncReadExt,
+    net::{TcpListener, TcpSocket, TcpStream, tcp::OwnedWriteHalf},
+};
 
 use super::*;
 
+/// A connected pair with small socket buffers, so a socket fills quickly:
+/// the server's write half and the client.
+async fn pair() -> (OwnedWriteHalf, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpSocket::new_v4().unwrap();
+    client.set_recv_buffer_size(4096).unwrap();
+    let client = client
+        .connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    socket2::SockRef::from(&server)
+        .set_send_buffer_size(4096)
+        .unwrap();
+    let (_read, write) = server.into_split();
+    (write, client)
+}
+
+fn running_flusher() -> Arc<Flusher> {
+    let flusher = Flusher::new(WRITE_INTERVAL);
+    tokio::spawn(flusher.clone().run());
+    flusher
+}
+
 #[tokio::test]
 async fn the_writer_drains_then_ends_when_every_handle_is_gone() {
-    let (outbound, queue) = outbound(10, 1000);
+    let (socket, mut client) = pair().await;
+    let (outbound, queue) = outbound(10, 1000, running_flusher());
     let second = outbound.clone();
-    let (mut client, server) = tokio::io::duplex(4096);
-    let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
+    let writer = tokio::spawn(run_writer(socket, queue));
     outbound.push(Bytes::from_static(b"one ")).unwrap();
     second.push(Bytes::from_static(b"two")).unwrap();
     drop(outbound);
     drop(second);
     assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
     let mut received = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
-        .await
-        .unwrap();
+    client.read_to_end(&mut received).await.unwrap();
     assert_eq!(received, b"one two");
 }
 
 #[tokio::test]
-async fn what_the_socket_does_not_take_at_once_is_written_later_in_order() {
-    let (outbound, queue) = outbound(100, 100_000);
-    // A pipe of 16 bytes: every batch is cut short and finished later.
-    let (mut client, server) = tokio::io::duplex(16);
-    let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
-    let frames: Vec<Vec<u8>> = (0..20u8).map(|n| vec![n; 50]).collect();
+async fn a_full_socket_is_waited_for_and_everything_arrives_in_order() {
+    let (socket, mut client) = pair().await;
+    let (outbound, queue) = outbound(1000, 1 << 20, running_flusher());
+    let writer = tokio::spawn(run_writer(socket, queue));
+    // Far more than the socket buffers hold while the client is not reading.
+    let frames: Vec<Vec<u8>> = (0..200u32).map(|n| n.to_be_bytes().repeat(250)).collect();
     for frame in &frames {
         outbound.push(Bytes::from(frame.clone())).unwrap();
     }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !matches!(*lock(&outbound.shared.socket), Slot::Ready(_)),
+        "the socket was not handed to the writer task"
+    );
+    // More frames while the writer task holds the socket.
+    let late: Vec<u8> = b"late".repeat(100);
+    outbound.push(Bytes::from(late.clone())).unwrap();
     drop(outbound);
     let mut received = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut client, &mut received)
-        .await
-        .unwrap();
-    assert_eq!(received, frames.concat());
+    client.read_to_end(&mut received).await.unwrap();
+    let mut expected = frames.concat();
+    expected.extend_from_slice(&late);
+    assert_eq!(received.len(), expected.len());
+    assert!(received == expected, "bytes out of order");
     assert_eq!(writer.await.unwrap(), WriterEnd::Drained);
 }
 
 #[tokio::test]
 async fn a_writer_stuck_on_a_full_socket_ends_when_the_client_is_marked_slow() {
-    let (outbound, queue) = outbound(3, 100_000);
-    let (_client, server) = tokio::io::duplex(16);
-    let writer = tokio::spawn(run_writer(server, queue, WRITE_INTERVAL));
-    outbound.push(Bytes::from(vec![1; 64])).unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    // Nobody reads: the queue fills up and the client is marked slow.
-    let pushed = (0..10).map(|_| outbound.push(Bytes::from(vec![2; 64])));
-    assert!(pushed.into_iter().any(|r| r == Err(PushError::Slow)));
+    let (socket, _client) = pair().await;
+    let (outbound, queue) = outbound(100, 100_000, running_flusher());
+    let writer = tokio::spawn(run_writer(socket, queue));
+    // Nobody reads: the socket fills, then the queue, and the client is
+    // marked slow.
+    let mut pushed = Vec::new();
+    for _ in 0..200 {
+        pushed.push(outbound.push(Bytes::from(vec![2; 1024])));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(pushed.contains(&Err(PushError::Slow)));
     let end = tokio::time::timeout(Duration::from_secs(1), writer).await;
     assert_eq!(end.unwrap().unwrap(), WriterEnd::Slow);
 }
 
 #[tokio::test]
 async fn a_full_queue_marks_the_client_slow() {
-    let (outbound, _queue) = outbound(2, 1000);
+    let flusher = Flusher::new(WRITE_INTERVAL);
+    let (outbound, _queue) = outbound(2, 1000, flusher.clone());
     outbound.push(Bytes::from_static(b"a")).unwrap();
     outbound.push(Bytes::from_static(b"b")).unwrap();
     assert_eq!(
@@ -66,7 +110,7 @@ async fn a_full_queue_marks_the_client_slow() {
         outbound.push(Bytes::from_static(b"d")),
         Err(PushError::Slow)
     );
-    let (outbound, _queue) = super::outbound(100, 10);
+    let (outbound, _queue) = super::outbound(100, 10, flusher);
     outbound.push(Bytes::from_static(b"123456")).unwrap();
     assert_eq!(
         outbound.push(Bytes::from_static(b"123456")),
