@@ -69,6 +69,13 @@ start_servers() {
 
 stop_servers() {
     kill "$ngircd_pid" "$huddle_pid" 2>/dev/null || true
+    # ngircd can spend minutes closing 10,000 connections: give each server
+    # 5 s to exit, then kill it.
+    for _ in $(seq 50); do
+        kill -0 "$ngircd_pid" 2>/dev/null || kill -0 "$huddle_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$ngircd_pid" "$huddle_pid" 2>/dev/null || true
     wait "$ngircd_pid" "$huddle_pid" 2>/dev/null || true
 }
 
