@@ -1,0 +1,211 @@
+//! Room membership: creating rooms on first join, joining (with the
+//! password and the recent history), leaving, quitting, and keeping emptied
+//! rooms with history for a while.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use huddle_protocol::{
+    ConnectionId, ErrorCode, Nick, Presence, PresenceEvent, RoomName, ServerMessage, ShortText,
+};
+
+use super::{Caller, Hub, Refusal, frame, lock, refuse, send};
+use crate::room::{Member, Room};
+
+impl Hub {
+    fn room_or_create(&self, name: &RoomName, password: Option<&ShortText>) -> Arc<Mutex<Room>> {
+        if let Some(room) = self.room(name) {
+            return room;
+        }
+        // A room with stored history starts with its newest messages.
+        let stored = self
+            .store
+            .as_ref()
+            .map(|store| store.recent(name, self.history_per_room))
+            .unwrap_or_default();
+        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        rooms
+            .entry(name.folded().to_owned())
+            .or_insert_with(|| {
+                let password = password.filter(|p| !p.is_empty()).cloned();
+                let mut room = Room::new(name.clone(), password, self.history_per_room);
+                for message in stored {
+                    room.record(message);
+                }
+                Arc::new(Mutex::new(room))
+            })
+            .clone()
+    }
+
+    /// Removes `room` from the map if it is still the closed instance there.
+    fn forget_if_closed(&self, name: &RoomName, room: &Arc<Mutex<Room>>) {
+        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(current) = rooms.get(name.folded())
+            && Arc::ptr_eq(current, room)
+            && lock(room).closed
+        {
+            rooms.remove(name.folded());
+        }
+    }
+
+    /// Keeps an emptied room with history around (people come back to a
+    /// room and expect its history), but at most `max_idle_rooms` of them:
+    /// the longest idle are closed and forgotten first.
+    fn park_idle(&self, name: &RoomName) {
+        let evicted: Vec<String> = {
+            let mut idle = lock(&self.idle_rooms);
+            idle.retain(|folded| folded != name.folded());
+            idle.push_back(name.folded().to_owned());
+            let excess = idle.len().saturating_sub(self.max_idle_rooms);
+            idle.drain(..excess).collect()
+        };
+        for folded in evicted {
+            let room = self
+                .rooms
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&folded)
+                .cloned();
+            if let Some(room) = room {
+                let name = {
+                    let mut guard = lock(&room);
+                    if !guard.members.is_empty() {
+                        continue;
+                    }
+                    guard.closed = true;
+                    guard.name.clone()
+                };
+                self.forget_if_closed(&name, &room);
+            }
+        }
+    }
+
+    /// Joins `name` (creating it), queues `Joined` to the caller and
+    /// `Presence{Joined}` to the others. Returns the room's canonical name.
+    pub(crate) fn join(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        password: Option<&ShortText>,
+    ) -> Result<RoomName, Refusal> {
+        loop {
+            let room = self.room_or_create(name, password);
+            let mut room = lock(&room);
+            if room.closed {
+                continue;
+            }
+            if let Some(expected) = &room.password
+                && password != Some(expected)
+            {
+                return refuse(
+                    ErrorCode::BadPassword,
+                    format!("{name} needs the right password"),
+                );
+            }
+            // Joining twice is harmless: the second answer repeats the state.
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                room.members.entry(caller.conn)
+            {
+                entry.insert(Member {
+                    nick: caller.nick.clone(),
+                    outbound: caller.outbound.clone(),
+                });
+                let presence = ServerMessage::Presence(Presence {
+                    room: room.name.clone(),
+                    nick: caller.nick.clone(),
+                    event: PresenceEvent::Joined,
+                });
+                if let Some(frame) = frame(&presence) {
+                    room.broadcast(&frame, Some(caller.conn));
+                }
+            }
+            send(
+                caller.outbound,
+                &ServerMessage::Joined {
+                    room: room.name.clone(),
+                    topic: room.topic.clone(),
+                    members: room.member_nicks(),
+                    history: room.recent(self.history_on_join),
+                },
+            );
+            return Ok(room.name.clone());
+        }
+    }
+
+    /// Removes the caller from a room, telling the others with `event` (if
+    /// any).
+    fn leave(&self, conn: ConnectionId, name: &RoomName, event: Option<&PresenceEvent>) -> bool {
+        let Some(room) = self.room(name) else {
+            return false;
+        };
+        let emptied = {
+            let mut guard = lock(&room);
+            let Some(member) = guard.members.remove(&conn) else {
+                return false;
+            };
+            if let Some(event) = event {
+                let presence = ServerMessage::Presence(Presence {
+                    room: guard.name.clone(),
+                    nick: member.nick,
+                    event: event.clone(),
+                });
+                if let Some(frame) = frame(&presence) {
+                    guard.broadcast(&frame, None);
+                }
+            }
+            // An empty room without history is forgotten at once; one with
+            // history is parked.
+            guard.closed = guard.members.is_empty() && !guard.has_history();
+            (guard.members.is_empty(), guard.closed)
+        };
+        match emptied {
+            (true, true) => self.forget_if_closed(name, &room),
+            (true, false) => self.park_idle(name),
+            _ => {}
+        }
+        true
+    }
+
+    pub(crate) fn part(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        reason: &ShortText,
+    ) -> Result<(), Refusal> {
+        let event = PresenceEvent::Left {
+            reason: reason.clone(),
+        };
+        if !self.leave(caller.conn, name, Some(&event)) {
+            return refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
+        }
+        send(
+            caller.outbound,
+            &ServerMessage::Parted { room: name.clone() },
+        );
+        Ok(())
+    }
+
+    /// Removes a departing client from its rooms (telling them why, if a
+    /// reason is given) and releases its nick.
+    pub(crate) fn quit(
+        &self,
+        conn: ConnectionId,
+        nick: &Nick,
+        rooms: &[RoomName],
+        reason: Option<&ShortText>,
+    ) {
+        self.leave_transfers(conn, nick);
+        let event = reason.map(|reason| PresenceEvent::Quit {
+            reason: reason.clone(),
+        });
+        for name in rooms {
+            self.leave(conn, name, event.as_ref());
+        }
+        let mut users = lock(&self.users);
+        if users
+            .get(nick.folded())
+            .is_some_and(|user| user.conn == conn)
+        {
+            users.remove(nick.folded());
+        }
+    }
+}
