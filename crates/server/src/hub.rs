@@ -235,9 +235,7 @@ impl Hub {
 
 #[cfg(test)]
 mod tests {
-    use huddle_protocol::{ChatText, ClientMsgId, MessageKind};
-
-    use huddle_protocol::ShortText;
+    use huddle_protocol::{ChatText, ClientMsgId, MessageKind, ShortText};
 
     use super::*;
     use crate::outbound::outbound;
