@@ -356,3 +356,46 @@ fn a_conversation_pages_back_at_its_top_and_the_first_connection_restores_recent
     );
     assert!(app.buffers[index].history_complete);
 }
+
+#[test]
+fn acks_arriving_out_of_order_resolve_their_own_lines() {
+    let mut app = connected_app();
+    let ids: Vec<ClientMsgId> = ["first", "second"]
+        .iter()
+        .map(|text| match sent(&type_line(&mut app, text))[..] {
+            [ClientMessage::Say { id, .. }] => *id,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    let server_ids: Vec<MessageId> = (0..2)
+        .map(|_| MessageId::from_uuid(Uuid::now_v7()))
+        .collect();
+    // The store commits in batches: the second ack may come first.
+    for n in [1, 0] {
+        server(
+            &mut app,
+            ServerMessage::Ack {
+                id: ids[n],
+                message_id: server_ids[n],
+                timestamp: n as u64,
+            },
+        );
+    }
+    let lines: Vec<(&str, Option<MessageId>, bool)> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .filter_map(|l| match l.kind {
+            LineKind::Chat { pending, .. } => Some((l.text.as_str(), l.id, pending)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("first", Some(server_ids[0]), false),
+            ("second", Some(server_ids[1]), false)
+        ]
+    );
+    assert!(app.outbox.is_empty());
+}
