@@ -31,7 +31,7 @@ port=$(listening_port "$work/server.log")
 start_tui() {
     local nick=$1
     tmux -L "$socket" new-session -d -s "$nick" -x 100 -y 24 \
-        "'$huddle' --connect 127.0.0.1:$port --nick $nick --room '#e2e' --config '$work/$nick.toml'; echo EXIT=\$? > '$work/$nick.exit'; stty -a > '$work/$nick.stty'; sleep 60"
+        "'$huddle' --connect 127.0.0.1:$port --nick $nick --room '#e2e' --config '$work/$nick.toml' --downloads '$work/$nick-downloads'; echo EXIT=\$? > '$work/$nick.exit'; stty -a > '$work/$nick.stty'; sleep 60"
 }
 pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
 
@@ -52,6 +52,14 @@ if [ -n "$capture" ]; then
     pane alice > "$capture"
 fi
 
+# A file offered with /send (hashed off the UI thread) and accepted.
+head -c 3000000 /dev/urandom >"$work/photo.bin"
+tmux -L "$socket" send-keys -t alice "/send $work/photo.bin" Enter
+wait_until "pane bob | grep -q 'alice offers photo.bin'" 15 || { pane bob; echo "bob never saw the offer"; exit 1; }
+tmux -L "$socket" send-keys -t bob '/accept' Enter
+wait_until "cmp -s '$work/photo.bin' '$work/bob-downloads/photo.bin'" 20 \
+    || { pane alice; pane bob; echo "the file did not arrive intact"; exit 1; }
+
 for nick in alice bob; do
     tmux -L "$socket" send-keys -t "$nick" '/quit bye' Enter
 done
@@ -64,4 +72,4 @@ for nick in alice bob; do
     grep -qw -- '-echo' "$work/$nick.stty" && { echo "$nick left echo off"; exit 1; }
     pane "$nick" | grep -q 'You joined' && { pane "$nick"; echo "$nick left TUI content on the main screen"; exit 1; }
 done
-echo "tmux e2e: message delivered both ways, both TUIs quit, terminals restored"
+echo "tmux e2e: message delivered both ways, a file sent and received intact, both TUIs quit, terminals restored"

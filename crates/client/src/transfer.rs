@@ -150,6 +150,41 @@ fn rate(bytes: u64, started: Instant) -> f64 {
     bytes as f64 / started.elapsed().as_secs_f64().max(1e-3)
 }
 
+/// A file checked, hashed and opened, ready to be offered.
+#[derive(Debug)]
+pub struct PreparedOffer {
+    shown: String,
+    name: ShortText,
+    file: File,
+    size: u64,
+    sha256: [u8; 32],
+}
+
+/// Checks, hashes and opens the file at `path` for an offer. It reads the
+/// whole file: the TUI runs it off its thread.
+pub fn prepare_offer(path: &Path) -> Result<PreparedOffer, TransferError> {
+    if !path.is_file() {
+        return Err(TransferError::NotAFile(path.to_owned()));
+    }
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = ShortText::new(shown.clone()).map_err(|_| TransferError::BadName(shown.clone()))?;
+    let (sha256, size) = digest(path)?;
+    let file = File::open(path).map_err(|source| TransferError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(PreparedOffer {
+        shown,
+        name,
+        file,
+        size,
+        sha256,
+    })
+}
+
 /// The SHA-256 and size of the file at `path`.
 pub fn digest(path: &Path) -> Result<([u8; 32], u64), TransferError> {
     let read = |source| TransferError::Read {
@@ -202,27 +237,30 @@ impl Transfers {
             .copied()
     }
 
-    /// Offers the file at `path` to `target`. Hashing reads the whole file:
-    /// call it off the UI thread for big files.
+    /// Offers the file at `path` to `target`: [`prepare_offer`] (which reads
+    /// the whole file) then [`Transfers::offer_prepared`].
     pub fn offer(
         &mut self,
         path: &Path,
         target: Target,
     ) -> Result<(TransferId, ClientMessage), TransferError> {
-        if !path.is_file() {
-            return Err(TransferError::NotAFile(path.to_owned()));
-        }
-        let shown = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name =
-            ShortText::new(shown.clone()).map_err(|_| TransferError::BadName(shown.clone()))?;
-        let (sha256, size) = digest(path)?;
-        let file = File::open(path).map_err(|source| TransferError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        Ok(self.offer_prepared(prepare_offer(path)?, target))
+    }
+
+    /// Registers a prepared file as an outgoing transfer and returns the
+    /// offer to send.
+    pub fn offer_prepared(
+        &mut self,
+        prepared: PreparedOffer,
+        target: Target,
+    ) -> (TransferId, ClientMessage) {
+        let PreparedOffer {
+            shown,
+            name,
+            file,
+            size,
+            sha256,
+        } = prepared;
         let id = TransferId::random();
         self.recent.push(id);
         self.outgoing.insert(
@@ -236,7 +274,7 @@ impl Transfers {
                 started: Instant::now(),
             },
         );
-        Ok((
+        (
             id,
             ClientMessage::FileOffer(FileOffer {
                 transfer: id,
@@ -245,7 +283,7 @@ impl Transfers {
                 size,
                 sha256,
             }),
-        ))
+        )
     }
 
     /// Accepts an offer: opens its `.part` file and says yes.

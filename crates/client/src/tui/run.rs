@@ -30,7 +30,7 @@ use crate::{
     discovery::{Browser, BrowserConfig},
     host::{HostOptions, Hosted, host},
     net::{NetEvent, NetHandle, SessionConfig, spawn_session},
-    transfer::{Among, Transfers},
+    transfer::{Among, Transfers, prepare_offer},
 };
 
 /// Where the TUI starts.
@@ -139,6 +139,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     spawn_terminal_reader(term_tx, stop.clone());
     let (net_tx, mut net_rx) = mpsc::unbounded_channel();
     let (servers_tx, mut servers_rx) = mpsc::unbounded_channel();
+    let (prepared_tx, mut prepared_rx) = mpsc::unbounded_channel();
 
     let mut net: Option<NetHandle> = None;
     let mut transfers = Transfers::new(options.downloads.clone(), options.accept.clone());
@@ -216,11 +217,13 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                     let _ = out.write_all(b"\x07").and_then(|()| out.flush());
                 }
                 Effect::SendFile { path, target } => {
-                    // Hashing reads the file once; big files pause the UI briefly.
-                    match transfers.offer(std::path::Path::new(&path), target) {
-                        Ok((_, offer)) => send_all(&net, vec![offer]),
-                        Err(err) => app.notice_status(format!("cannot send {path}: {err}")),
-                    }
+                    // Hashing reads the whole file: off the UI thread.
+                    app.notice_status(format!("Reading {path} to offer it…"));
+                    let prepared_tx = prepared_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let prepared = prepare_offer(std::path::Path::new(&path));
+                        let _ = prepared_tx.send((path, target, prepared));
+                    });
                 }
                 Effect::AnswerFile { prefix, accept } => {
                     let answer = transfers
@@ -290,6 +293,16 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 effects
             }
             Some(servers) = servers_rx.recv() => app.update(Event::Servers(servers)),
+            Some((path, target, prepared)) = prepared_rx.recv() => {
+                match prepared {
+                    Ok(prepared) => {
+                        let (_, offer) = transfers.offer_prepared(prepared, target);
+                        send_all(&net, vec![offer]);
+                    }
+                    Err(err) => app.notice_status(format!("cannot send {path}: {err}")),
+                }
+                Vec::new()
+            }
             else => break Ok(()),
         };
     };
