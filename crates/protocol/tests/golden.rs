@@ -13,6 +13,19 @@ use huddle_protocol::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
+const HELLO: &str = "00 00 00 25 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
+const SAY: &str =
+    "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
+const PING: &str = "00 00 00 04 0a fb 2c 01";
+const REJECT: &str = "00 00 00 07 01 01 03 03 76 34 3f";
+const CHAT: &str = "00 00 00 29 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00";
+const FETCH_DIRECT_HISTORY: &str =
+    "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32";
+const PROBE: &str = "48 55 44 4c 00 03 00 fb 34 12";
+
+/// Every vector above, in the order `docs/PROTOCOL.md` §9 prints them.
+const IN_SPEC_ORDER: [&str; 7] = [HELLO, SAY, PING, REJECT, CHAT, FETCH_DIRECT_HISTORY, PROBE];
+
 fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
@@ -45,7 +58,7 @@ fn hello() {
             client_name: ShortText::new("huddle").unwrap(),
             client_version: ShortText::new("0.1.0").unwrap(),
         }),
-        "00 00 00 25 00 03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30",
+        HELLO,
     );
 }
 
@@ -58,16 +71,13 @@ fn say() {
             kind: MessageKind::Normal,
             text: ChatText::new("hi").unwrap(),
         },
-        "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69",
+        SAY,
     );
 }
 
 #[test]
 fn ping() {
-    check(
-        &ClientMessage::Ping { token: 300 },
-        "00 00 00 04 0a fb 2c 01",
-    );
+    check(&ClientMessage::Ping { token: 300 }, PING);
 }
 
 #[test]
@@ -78,7 +88,7 @@ fn reject() {
             server_version: 3,
             text: "v4?".into(),
         }),
-        "00 00 00 07 01 01 03 03 76 34 3f",
+        REJECT,
     );
 }
 
@@ -93,7 +103,7 @@ fn chat() {
             text: ChatText::new("waves").unwrap(),
             timestamp: 1_700_000_000_000,
         }),
-        "00 00 00 29 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00",
+        CHAT,
     );
 }
 
@@ -106,7 +116,7 @@ fn fetch_direct_history() {
             after: Some(MessageId::from_uuid(id(1))),
             limit: 50,
         },
-        "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32",
+        FETCH_DIRECT_HISTORY,
     );
 }
 
@@ -114,6 +124,38 @@ fn fetch_direct_history() {
 fn probe_datagram() {
     let datagram = Datagram::Probe(Probe { nonce: 0x1234 });
     let bytes = encode_datagram(&datagram).unwrap();
-    assert_eq!(hex(&bytes), "48 55 44 4c 00 03 00 fb 34 12");
+    assert_eq!(hex(&bytes), PROBE);
     assert_eq!(decode_datagram(&bytes).unwrap(), datagram);
+}
+
+/// The hex bytes of each code block in §9 of the spec: on each line, the
+/// leading two-digit hex tokens (the rest of the line explains them).
+fn spec_vectors() -> Vec<String> {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/PROTOCOL.md"
+    ))
+    .unwrap();
+    let section = spec.split("## 9. Golden vectors").nth(1).unwrap();
+    section
+        .split("```")
+        .skip(1)
+        .step_by(2)
+        .map(|block| {
+            block
+                .lines()
+                .flat_map(|line| {
+                    line.split_whitespace().take_while(|token| {
+                        token.len() == 2 && token.chars().all(|c| c.is_ascii_hexdigit())
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn the_spec_prints_exactly_these_bytes() {
+    assert_eq!(spec_vectors(), IN_SPEC_ORDER);
 }
