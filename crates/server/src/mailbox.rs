@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 
 use huddle_protocol::{ClientId, DirectEntry, MessageId, Nick};
 
-use crate::page::page;
+use crate::page::{exchanged_with, page};
 
 #[derive(Debug)]
 pub(crate) struct Mailboxes {
@@ -68,9 +68,7 @@ impl Mailboxes {
         let Some(mailbox) = self.boxes.get(&owner) else {
             return (Vec::new(), false);
         };
-        let entries = mailbox
-            .iter()
-            .filter(|e| with.is_none_or(|with| e.peer().folded() == with.folded()));
+        let entries = mailbox.iter().filter(|entry| exchanged_with(entry, with));
         page(entries, before, after, limit)
     }
 }

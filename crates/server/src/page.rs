@@ -1,7 +1,7 @@
 //! Paging through history by message id, shared by room history and direct
 //! message mailboxes, in memory and merged with the disk.
 
-use huddle_protocol::{ChatMessage, DirectEntry, MessageId, limits::MAX_HISTORY_PAGE};
+use huddle_protocol::{ChatMessage, DirectEntry, MessageId, Nick, limits::MAX_HISTORY_PAGE};
 
 /// Something kept in history, ordered by its server id.
 pub(crate) trait Identified {
@@ -18,6 +18,11 @@ impl Identified for DirectEntry {
     fn message_id(&self) -> MessageId {
         self.message.id
     }
+}
+
+/// Whether `entry` belongs to the conversation with `with` (any, if `None`).
+pub(crate) fn exchanged_with(entry: &DirectEntry, with: Option<&Nick>) -> bool {
+    with.is_none_or(|with| entry.peer().folded() == with.folded())
 }
 
 /// A page of `items` (oldest first), and whether more lie beyond it in the

@@ -12,6 +12,23 @@ use huddle_protocol::ErrorCode;
 use super::{Caller, Hub, Refusal, User, frame, lock, now_millis, refuse, send};
 use crate::store::Record;
 
+/// A message accepted now from `caller`: its server id sorts by this moment.
+fn new_message(
+    caller: Caller<'_>,
+    target: Target,
+    kind: MessageKind,
+    text: ChatText,
+) -> ChatMessage {
+    ChatMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        target,
+        from: caller.nick.clone(),
+        kind,
+        text,
+        timestamp: now_millis(),
+    }
+}
+
 impl Hub {
     /// Relays a room message: recorded, queued to every other member, and
     /// acknowledged to the sender, all under the room's lock so every member
@@ -30,14 +47,7 @@ impl Hub {
             if let Some(accepted) = self.dedup().get(caller.client, id) {
                 return (accepted, None);
             }
-            let message = ChatMessage {
-                id: MessageId::from_uuid(Uuid::now_v7()),
-                target: Target::Room(room.name.clone()),
-                from: caller.nick.clone(),
-                kind,
-                text,
-                timestamp: now_millis(),
-            };
+            let message = new_message(caller, Target::Room(room.name.clone()), kind, text);
             let accepted = (message.id, message.timestamp);
             self.dedup().insert(caller.client, id, accepted);
             let chat = ServerMessage::Chat(message);
@@ -89,14 +99,7 @@ impl Hub {
             self.ack(caller, request, accepted, None);
             return Ok(());
         }
-        let message = ChatMessage {
-            id: MessageId::from_uuid(Uuid::now_v7()),
-            target: Target::Direct(recipient_nick),
-            from: caller.nick.clone(),
-            kind,
-            text,
-            timestamp: now_millis(),
-        };
+        let message = new_message(caller, Target::Direct(recipient_nick), kind, text);
         let accepted = (message.id, message.timestamp);
         self.dedup().insert(caller.client, id, accepted);
         {

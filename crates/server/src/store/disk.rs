@@ -276,7 +276,7 @@ impl DiskStore {
             before,
             after,
             limit,
-            |entry: &DirectEntry| with.is_none_or(|with| entry.peer().folded() == with.folded()),
+            |entry: &DirectEntry| crate::page::exchanged_with(entry, with),
         )
     }
 
