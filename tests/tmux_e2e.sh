@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Two real huddle TUIs in tmux, talking through a real huddle-server on
-# loopback: a message typed in one appears in the other; both quit cleanly
-# and leave their terminals restored (no alternate screen, cursor shown,
-# canonical mode and echo back on).
+# Real huddle TUIs in tmux, talking through a real huddle-server on
+# loopback: a message typed in one appears in the other, a file offered with
+# /send arrives intact; both quit cleanly and leave their terminals restored
+# (no alternate screen, cursor shown, canonical mode and echo back on), and
+# so does a third that panics mid-session.
 #
 # usage: tmux_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN [CAPTURE_FILE]
 set -euo pipefail
@@ -29,9 +30,9 @@ port=$(listening_port "$work/server.log")
 # Each TUI runs in its own tmux session; when it exits, the shell records
 # its status and the terminal modes it left behind, then waits.
 start_tui() {
-    local nick=$1
+    local nick=$1 env=${2:-}
     tmux -L "$socket" new-session -d -s "$nick" -x 100 -y 24 \
-        "'$huddle' --connect 127.0.0.1:$port --nick $nick --room '#e2e' --config '$work/$nick.toml' --downloads '$work/$nick-downloads'; echo EXIT=\$? > '$work/$nick.exit'; stty -a > '$work/$nick.stty'; sleep 60"
+        "$env '$huddle' --connect 127.0.0.1:$port --nick $nick --room '#e2e' --config '$work/$nick.toml' --downloads '$work/$nick-downloads'; echo EXIT=\$? > '$work/$nick.exit'; stty -a > '$work/$nick.stty'; sleep 60"
 }
 pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
 
@@ -60,16 +61,23 @@ tmux -L "$socket" send-keys -t bob '/accept' Enter
 wait_until "cmp -s '$work/photo.bin' '$work/bob-downloads/photo.bin'" 20 \
     || { pane alice; pane bob; echo "the file did not arrive intact"; exit 1; }
 
+# A TUI that panics mid-session (debug builds honour HUDDLE_DEBUG_PANIC)
+# must still leave its terminal restored, with the panic message readable.
+start_tui carol "RUST_BACKTRACE=0 HUDDLE_DEBUG_PANIC=1"
+wait_until "[ -s '$work/carol.exit' ]" 15 || { pane carol; echo "carol did not exit"; exit 1; }
+grep -qx 'EXIT=101' "$work/carol.exit" || { cat "$work/carol.exit"; echo "carol did not exit by panicking"; exit 1; }
+pane carol | grep -q 'HUDDLE_DEBUG_PANIC is set' || { pane carol; echo "the panic message is not visible"; exit 1; }
+
 for nick in alice bob; do
     tmux -L "$socket" send-keys -t "$nick" '/quit bye' Enter
 done
-for nick in alice bob; do
+for nick in alice bob carol; do
     wait_until "[ -s '$work/$nick.exit' ]" 15 || { pane "$nick"; echo "$nick did not exit"; exit 1; }
-    grep -qx 'EXIT=0' "$work/$nick.exit" || { cat "$work/$nick.exit"; echo "$nick exited with an error"; exit 1; }
+    [ "$nick" = carol ] || grep -qx 'EXIT=0' "$work/$nick.exit" || { cat "$work/$nick.exit"; echo "$nick exited with an error"; exit 1; }
     modes=$(tmux -L "$socket" display -p -t "$nick" '#{alternate_on} #{cursor_flag}')
     [ "$modes" = "0 1" ] || { echo "$nick left the terminal in alternate screen/cursor state '$modes'"; exit 1; }
     grep -qw -- '-icanon' "$work/$nick.stty" && { echo "$nick left the terminal in raw mode"; exit 1; }
     grep -qw -- '-echo' "$work/$nick.stty" && { echo "$nick left echo off"; exit 1; }
     pane "$nick" | grep -q 'You joined' && { pane "$nick"; echo "$nick left TUI content on the main screen"; exit 1; }
 done
-echo "tmux e2e: message delivered both ways, a file sent and received intact, both TUIs quit, terminals restored"
+echo "tmux e2e: message delivered both ways, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"

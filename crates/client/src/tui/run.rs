@@ -269,6 +269,12 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
             break Err(anyhow::Error::new(err).context("cannot draw"));
         }
+        // Debug builds only: lets the tmux end-to-end test prove that a
+        // panic in the middle of a session still restores the terminal.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("HUDDLE_DEBUG_PANIC").is_some() {
+            panic!("HUDDLE_DEBUG_PANIC is set: panicking with the terminal in raw mode");
+        }
         effects = tokio::select! {
             Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
             Some(event) = net_rx.recv() => {
