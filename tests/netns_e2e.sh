@@ -2,7 +2,9 @@
 # Across hosts, for real: three network namespaces joined by a bridge (in a
 # fourth), with addresses that exist only inside them. huddle-server runs in
 # one, `huddle discover` in another finds it by broadcast, and a message sent
-# from the third reaches a client in the second.
+# from the third reaches a client in the second. Then the main command,
+# `huddle --host` (a TUI in tmux hosting its own server), runs in the third:
+# it is discovered from the second and shows a message sent from there.
 #
 # usage: netns_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN
 set -euo pipefail
@@ -66,4 +68,31 @@ echo "hello across namespaces" | ip netns exec "$snd" "$huddle" --plain --connec
 wait_until "grep -q '<alice> hello across namespaces' '$work/bob.out'" 15 \
     || { cat "$work/bob.out"; echo "the message did not cross namespaces"; exit 1; }
 exec 3>&-
-echo "netns e2e: discovered 10.231.0.1:7007 by broadcast; a message crossed from 10.231.0.3 to 10.231.0.2"
+
+# The main command, `huddle --host`: a TUI in the third namespace hosts a
+# server; it is discovered from the second, and a message sent from there
+# shows in the host's TUI.
+if ensure_command tmux tmux; then
+    tmux_socket="$tag-host"
+    pids+=("$(ip netns exec "$snd" sh -c "tmux -L '$tmux_socket' new-session -d -s host -x 100 -y 24 \
+        \"XDG_DATA_HOME='$work/data' '$huddle' --host --name 'hosted box' --nick carol --room '#hosted' \
+        --config '$work/carol.toml'; sleep 60\"; tmux -L '$tmux_socket' display -p '#{pid}'")")
+    host_pane() { ip netns exec "$snd" tmux -L "$tmux_socket" capture-pane -p -t host; }
+    wait_until "host_pane | grep -q 'You joined #hosted'" 15 || { host_pane; echo "the hosting TUI never joined"; exit 1; }
+    found=
+    for _ in 1 2 3; do
+        ip netns exec "$cli" "$huddle" discover --timeout 2 --json --config "$work/cli.toml" >"$work/discover2.json"
+        if grep -q '"name":"hosted box"' "$work/discover2.json"; then found=1; break; fi
+    done
+    [ -n "$found" ] || { cat "$work/discover2.json"; echo "the hosted server was not discovered"; exit 1; }
+    grep -q '"addr":"10.231.0.3:7007"' "$work/discover2.json" || { cat "$work/discover2.json"; echo "wrong hosted address"; exit 1; }
+    echo "hello, host" | ip netns exec "$cli" "$huddle" --plain --connect 10.231.0.3 --nick dave \
+        --room '#hosted' --config "$work/dave.toml" >"$work/dave.out" 2>&1 \
+        || { cat "$work/dave.out"; echo "dave's plain client failed"; exit 1; }
+    wait_until "host_pane | grep -q 'dave: hello, host'" 15 || { host_pane; echo "the host's TUI never showed dave's message"; exit 1; }
+    ip netns exec "$snd" tmux -L "$tmux_socket" kill-server
+    hosted="; huddle --host at 10.231.0.3 discovered and reached"
+else
+    hosted="; huddle --host not checked (tmux is not installed and cannot be installed here)"
+fi
+echo "netns e2e: discovered 10.231.0.1:7007 by broadcast; a message crossed from 10.231.0.3 to 10.231.0.2$hosted"
