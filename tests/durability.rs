@@ -230,11 +230,9 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
         }
         tokio::time::sleep(Duration::from_millis(3)).await;
         if n == PER_SENDER / 3 {
-            // Let some acks arrive, note them, then kill the server hard.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            for peer in peers.iter_mut() {
-                peer.pump();
-            }
+            // Note what is acknowledged so far, then kill the server hard
+            // at once, with messages in flight: some fanned out but not yet
+            // on disk, which their senders will resend (same client ids).
             for peer in &peers[..SENDERS.len()] {
                 let own = peer
                     .chat()
@@ -288,9 +286,21 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
             let n: usize = n.parse().unwrap();
             let expected = next.entry(sender).or_default();
             assert_eq!(
-                n, *expected,
-                "{}: {sender}'s messages out of order or missing at {n}",
-                peer.nick
+                n,
+                *expected,
+                "{}: {sender}'s messages out of order or missing at {n}; around it: {:?}",
+                peer.nick,
+                chat.iter()
+                    .enumerate()
+                    .filter(|(_, (t, _))| t.starts_with(sender))
+                    .skip(n.saturating_sub(3))
+                    .take(6)
+                    .chain(
+                        chat.iter()
+                            .enumerate()
+                            .filter(|(_, (t, _))| *t == format!("{sender} {}", *expected))
+                    )
+                    .collect::<Vec<_>>()
             );
             *expected += 1;
         }

@@ -153,6 +153,7 @@ async fn untrusted_text_is_printed_on_one_sanitised_line() {
         kind: MessageKind::Normal,
         text: ChatText::new("two\nlines\twith tab").unwrap(),
         timestamp: 0,
+        client_msg_id: huddle_protocol::ClientMsgId::random(),
     });
     let line = huddle::plain::format_event(&message).unwrap();
     assert_eq!(line, "[#x] <eve> two ⏎ lines    with tab");

@@ -24,6 +24,7 @@ fn chat() -> ServerMessage {
         kind: MessageKind::Normal,
         text: ChatText::new("x".repeat(64)).unwrap(),
         timestamp: 1_700_000_000_000,
+        client_msg_id: huddle_protocol::ClientMsgId::random(),
     })
 }
 

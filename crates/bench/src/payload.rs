@@ -106,6 +106,7 @@ mod tests {
             kind: MessageKind::Normal,
             text: ChatText::new(body.clone()).unwrap(),
             timestamp: 1_700_000_000_000,
+            client_msg_id: huddle_protocol::ClientMsgId::random(),
         }))
         .unwrap();
         let found = huddle_chat_text(&payload).unwrap();

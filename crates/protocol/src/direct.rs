@@ -49,6 +49,7 @@ mod tests {
                 kind: MessageKind::Normal,
                 text: ChatText::new("hi").unwrap_or_else(|_| unreachable!()),
                 timestamp: 0,
+                client_msg_id: crate::ids::ClientMsgId::random(),
             },
         }
     }

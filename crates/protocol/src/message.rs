@@ -106,6 +106,10 @@ pub struct ChatMessage {
     pub text: ChatText,
     /// When the server accepted it, in milliseconds since the Unix epoch.
     pub timestamp: u64,
+    /// The sender's id for it (from `Say` or `Direct`). A message its sender
+    /// resends after a server crash keeps this id, though the server may give
+    /// it a new `id`: a receiver that saw the first copy knows the second.
+    pub client_msg_id: ClientMsgId,
 }
 
 /// Something that happened to a room's membership.

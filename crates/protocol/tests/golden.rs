@@ -18,7 +18,7 @@ const SAY: &str =
     "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
 const PING: &str = "00 00 00 04 0a fb 2c 01";
 const REJECT: &str = "00 00 00 07 01 01 03 03 76 34 3f";
-const CHAT: &str = "00 00 00 29 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00";
+const CHAT: &str = "00 00 00 39 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ab";
 const FETCH_DIRECT_HISTORY: &str =
     "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32";
 const PROBE: &str = "48 55 44 4c 00 03 00 fb 34 12";
@@ -102,6 +102,7 @@ fn chat() {
             kind: MessageKind::Action,
             text: ChatText::new("waves").unwrap(),
             timestamp: 1_700_000_000_000,
+            client_msg_id: ClientMsgId::from_uuid(id(0xab)),
         }),
         CHAT,
     );

@@ -94,6 +94,7 @@ mod tests {
                 kind: MessageKind::Normal,
                 text: ChatText::new(format!("m{n}")).unwrap(),
                 timestamp: 0,
+                client_msg_id: huddle_protocol::ClientMsgId::random(),
             },
         }
     }

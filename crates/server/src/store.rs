@@ -13,12 +13,14 @@
 //!   with the wire format (`huddle_protocol::encode_payload`); and
 //!   (`@` + client id, message id) → a `DirectEntry`: each direct message
 //!   is filed in its sender's and its recipient's mailbox. Retention counts
-//!   each key separately. (Version 2 added mailboxes; a version 1 database is
-//!   upgraded in place by writing the new version number.)
+//!   each key separately. (Version 2 added mailboxes and the messages'
+//!   `client_msg_id`; a version 1 database is upgraded in place at open,
+//!   see `migrate.rs`.)
 //! - `dedup`: (client id, client message id) → (message id, timestamp), so a
 //!   resend after a crash is acknowledged again instead of stored twice.
 
 mod disk;
+mod migrate;
 mod writer;
 
 use std::{

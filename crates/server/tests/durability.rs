@@ -274,9 +274,21 @@ async fn a_corrupt_locked_or_unusable_data_dir_stops_the_server_naming_the_path(
     );
 }
 
+/// A room message as schema version 1 (the first release) stored it: no
+/// `client_msg_id`.
+#[derive(serde::Serialize)]
+struct ChatMessageV1 {
+    id: MessageId,
+    target: huddle_protocol::Target,
+    from: huddle_protocol::Nick,
+    kind: MessageKind,
+    text: ChatText,
+    timestamp: u64,
+}
+
 /// Writes a database as an older (or unknown) server would have left it:
-/// `schema_version` and one message of `#r`.
-fn write_database(dir: &Path, schema_version: u64, message: &huddle_protocol::ChatMessage) {
+/// `schema_version` and one message of `#r`, in version 1's layout.
+fn write_database(dir: &Path, schema_version: u64, message: &ChatMessageV1) {
     let db = redb::Database::create(dir.join("history.redb")).unwrap();
     let txn = db.begin_write().unwrap();
     {
@@ -299,7 +311,7 @@ fn write_database(dir: &Path, schema_version: u64, message: &huddle_protocol::Ch
 
 #[tokio::test]
 async fn a_version_1_database_is_upgraded_and_an_unknown_version_refused() {
-    let message = huddle_protocol::ChatMessage {
+    let message = ChatMessageV1 {
         id: MessageId::from_uuid(uuid::Uuid::now_v7()),
         target: huddle_protocol::Target::Room(room("#r")),
         from: huddle_protocol::Nick::new("old").unwrap(),
@@ -313,6 +325,11 @@ async fn a_version_1_database_is_upgraded_and_an_unknown_version_refused() {
     let mut alice = Client::joined(server.addr, "alice", &[]).await;
     let history = history_of(&alice.join("#r").await);
     assert_eq!(history, [(message.id, "from version 1".to_owned())]);
+    server.stop().await;
+    // Upgraded once: it opens again as version 2, the message still there.
+    let server = start(durable(dir.path())).await;
+    let mut bob = Client::joined(server.addr, "bob", &[]).await;
+    assert_eq!(history_of(&bob.join("#r").await), history);
     server.stop().await;
 
     let dir = tempfile::tempdir().unwrap();

@@ -457,6 +457,7 @@ impl Line {
             text,
             id: None,
             client_id: None,
+            origin: None,
             transfer: None,
         }
     }

@@ -51,6 +51,9 @@ pub struct Line {
     pub id: Option<MessageId>,
     /// Our id, for lines we sent.
     pub client_id: Option<ClientMsgId>,
+    /// The sender's id, for messages the server delivered: a copy accepted
+    /// again after a server crash (under a new `id`) carries the same.
+    pub origin: Option<ClientMsgId>,
     /// The file transfer this line shows the progress of.
     pub transfer: Option<huddle_protocol::TransferId>,
 }
@@ -75,6 +78,10 @@ pub struct Buffer {
     pub joined: bool,
     /// Fetching what was said while disconnected.
     pub catching_up: bool,
+    /// The newest id the server's stream for this buffer brought (live
+    /// messages and history pages, not acks of our own): everything before
+    /// it has arrived, so a reconnect asks for what came after it.
+    pub streamed: Option<MessageId>,
 }
 
 impl Buffer {
@@ -92,7 +99,13 @@ impl Buffer {
             fetching: false,
             joined: false,
             catching_up: false,
+            streamed: None,
         }
+    }
+
+    /// Notes that the stream brought everything up to `id`.
+    pub fn mark_streamed(&mut self, id: MessageId) {
+        self.streamed = self.streamed.max(Some(id));
     }
 
     /// The name shown in the buffer list.
@@ -118,13 +131,43 @@ impl Buffer {
         }
     }
 
-    /// Inserts chat lines from history, skipping those already shown, keeping
-    /// lines ordered by server id and the view where it is.
+    /// The line showing the message `from` sent as `origin`, if any.
+    pub fn find_origin(&self, from: &str, origin: ClientMsgId) -> Option<usize> {
+        self.lines.iter().position(|line| {
+            line.origin == Some(origin)
+                && matches!(&line.kind, LineKind::Chat { from: shown, .. } if shown == from)
+        })
+    }
+
+    /// If `line` is a message already shown under another server id (it was
+    /// accepted again after a server crash), gives the shown line the new id
+    /// and returns true.
+    pub fn absorb_copy(&mut self, line: &Line) -> bool {
+        let (Some(origin), LineKind::Chat { from, .. }) = (line.origin, &line.kind) else {
+            return false;
+        };
+        match self.find_origin(from, origin) {
+            Some(at) => {
+                if line.id.is_some() {
+                    self.lines[at].id = line.id;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts chat lines from history, skipping those already shown (by
+    /// server id, or by sender and sender's id), keeping lines ordered by
+    /// server id and the view where it is.
     pub fn merge_history(&mut self, older: Vec<Line>) {
-        let fresh: Vec<Line> = older
-            .into_iter()
-            .filter(|line| line.id.is_none() || !self.lines.iter().any(|l| l.id == line.id))
-            .collect();
+        let mut fresh: Vec<Line> = Vec::new();
+        for line in older {
+            let shown = line.id.is_some() && self.lines.iter().any(|l| l.id == line.id);
+            if !shown && !self.absorb_copy(&line) {
+                fresh.push(line);
+            }
+        }
         if fresh.is_empty() {
             return;
         }
@@ -144,17 +187,24 @@ impl Buffer {
         }
     }
 
-    /// Where a message with server id `id` belongs: before the first newer
-    /// message or before our own messages still waiting for their ack (they
-    /// will be newer); at the end if neither exists.
+    /// Where a message with server id `id` belongs: after every older
+    /// message, then before the first newer message or our first message
+    /// still waiting for its ack (it will be newer); at the end if neither
+    /// follows. (A line we typed just before a disconnection can precede
+    /// older messages that were still arriving.)
     fn ordered_position(&self, id: MessageId) -> usize {
-        self.lines
+        let after_older = self
+            .lines
+            .iter()
+            .rposition(|l| l.id.is_some_and(|shown| shown < id))
+            .map_or(0, |at| at + 1);
+        self.lines[after_older..]
             .iter()
             .position(|l| match l.id {
                 Some(shown) => shown > id,
                 None => l.client_id.is_some(),
             })
-            .unwrap_or(self.lines.len())
+            .map_or(self.lines.len(), |at| after_older + at)
     }
 
     /// Moves the line at `at`, just given its server id, to its place in
@@ -219,6 +269,7 @@ mod tests {
             text: format!("{id}"),
             id: Some(MessageId::from_uuid(Uuid::from_u128(id))),
             client_id: None,
+            origin: None,
             transfer: None,
         }
     }

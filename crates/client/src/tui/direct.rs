@@ -30,12 +30,13 @@ pub(super) fn fetch_older(with: &Nick, oldest: Option<MessageId>) -> Effect {
 }
 
 impl App {
-    /// The newest direct message shown in any conversation.
+    /// The newest direct message the stream brought to any conversation
+    /// (not an ack of our own: see `Buffer::streamed`).
     fn newest_direct_id(&self) -> Option<MessageId> {
         self.buffers
             .iter()
             .filter(|b| matches!(b.kind, BufferKind::Direct(_)))
-            .filter_map(|b| b.newest_id())
+            .filter_map(|b| b.streamed)
             .max()
     }
 
@@ -71,6 +72,10 @@ impl App {
                 *mention = false;
             }
             let buffer = &mut self.buffers[index];
+            if with.is_none() {
+                // Pages of the whole mailbox are contiguous runs of it.
+                buffer.mark_streamed(entry.message.id);
+            }
             let unseen = !buffer.has_id(entry.message.id);
             buffer.merge_history(vec![line]);
             if self.direct_catching_up && unseen && index != self.current {

@@ -73,7 +73,7 @@ impl App {
                     // again what the server never acknowledged (same ids).
                     for buffer in &mut self.buffers {
                         if let (BufferKind::Room(room), Some(after)) =
-                            (&buffer.kind, buffer.newest_id())
+                            (&buffer.kind, buffer.streamed)
                         {
                             buffer.catching_up = true;
                             effects.push(Effect::Send(ClientMessage::FetchHistory {
@@ -180,6 +180,7 @@ impl App {
             text: message.text.to_string(),
             id: Some(message.id),
             client_id: None,
+            origin: Some(message.client_msg_id),
             transfer: None,
         };
         (line, mention)
@@ -196,6 +197,9 @@ impl App {
                 let index = self.room_buffer(&room);
                 let lines = history.iter().map(|m| self.chat_line(m).0).collect();
                 let buffer = &mut self.buffers[index];
+                if let Some(newest) = history.iter().map(|m| m.id).max() {
+                    buffer.mark_streamed(newest);
+                }
                 buffer.joined = true;
                 buffer.members = members;
                 buffer.topic = topic.to_string();
@@ -225,8 +229,11 @@ impl App {
                 };
                 let direct = matches!(kind, BufferKind::Direct(_));
                 let index = self.buffer_for(kind);
-                if self.buffers[index].has_id(message.id) {
-                    // Already shown (from history fetched after a reconnect).
+                self.buffers[index].mark_streamed(message.id);
+                if self.buffers[index].has_id(message.id) || self.buffers[index].absorb_copy(&line)
+                {
+                    // Already shown: from history fetched after a reconnect,
+                    // or accepted before a server crash and again after it.
                     return Vec::new();
                 }
                 self.push_to(index, line);
@@ -268,6 +275,9 @@ impl App {
                         }
                         line.id = Some(message_id);
                         line.time = timestamp;
+                        // Lines that arrived after ours was typed may have
+                        // been accepted before it (after a reconnect, say).
+                        buffer.reorder_acked(at);
                     }
                     break;
                 }
@@ -338,8 +348,12 @@ impl App {
                 let buffer = &mut self.buffers[index];
                 buffer.merge_history(lines);
                 if buffer.catching_up {
+                    // A page forward is a contiguous run of the stream.
+                    if let Some(newest) = messages.iter().map(|m| m.id).max() {
+                        buffer.mark_streamed(newest);
+                    }
                     // Filling the gap after a reconnect: page forward until done.
-                    match (more, buffer.newest_id()) {
+                    match (more, buffer.streamed) {
                         (true, Some(after)) => {
                             return vec![Effect::Send(ClientMessage::FetchHistory {
                                 room,

@@ -211,6 +211,7 @@ fn escape_sequences_from_the_network_never_reach_the_terminal() {
             text: hostile.into(),
             id: None,
             client_id: None,
+            origin: None,
             transfer: None,
         });
     }

@@ -115,6 +115,7 @@ fn history_after_a_reconnect_fills_the_gap_once() {
         kind: MessageKind::Normal,
         text: ChatText::new("mine").unwrap(),
         timestamp: 1,
+        client_msg_id: ClientMsgId::random(),
     };
     let missed = chat(
         "bob",
@@ -398,4 +399,52 @@ fn acks_arriving_out_of_order_resolve_their_own_lines() {
         ]
     );
     assert!(app.outbox.is_empty());
+}
+
+#[test]
+fn a_message_accepted_again_after_a_server_crash_shows_once_with_its_stored_id() {
+    let mut app = connected_app();
+    let before_crash = chat("bob", Target::Room(room("#lan")), "only once");
+    let ServerMessage::Chat(first) = before_crash.clone() else {
+        unreachable!()
+    };
+    server(&mut app, before_crash);
+    // The server crashed before storing it; bob resent it (same
+    // client_msg_id) and the restarted server accepted it under a new id.
+    let again = ChatMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        ..first.clone()
+    };
+    server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![again.clone()],
+            more: false,
+        },
+    );
+    server(&mut app, ServerMessage::Chat(again.clone()));
+    let shown: Vec<(&str, Option<MessageId>)> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+        .map(|l| (l.text.as_str(), l.id))
+        .collect();
+    assert_eq!(shown, [("only once", Some(again.id))]);
+    // Someone else's message with the same client_msg_id is not a copy.
+    let other = ChatMessage {
+        id: MessageId::from_uuid(Uuid::now_v7()),
+        from: nick("carol"),
+        ..first
+    };
+    server(&mut app, ServerMessage::Chat(other));
+    assert_eq!(
+        app.current_buffer()
+            .lines
+            .iter()
+            .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+            .count(),
+        2
+    );
 }

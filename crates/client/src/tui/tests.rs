@@ -54,6 +54,7 @@ pub(super) fn chat(from: &str, target: Target, text: &str) -> ServerMessage {
         kind: MessageKind::Normal,
         text: ChatText::new(text).unwrap(),
         timestamp: 1_700_000_000_000,
+        client_msg_id: huddle_protocol::ClientMsgId::random(),
     })
 }
 

@@ -59,15 +59,19 @@ fn chat_message() -> impl Strategy<Value = ChatMessage> {
         kind(),
         chat_text(),
         any::<u64>(),
+        uuid(),
     )
-        .prop_map(|(id, target, from, kind, text, timestamp)| ChatMessage {
-            id: MessageId::from_uuid(id),
-            target,
-            from,
-            kind,
-            text,
-            timestamp,
-        })
+        .prop_map(
+            |(id, target, from, kind, text, timestamp, client_msg_id)| ChatMessage {
+                id: MessageId::from_uuid(id),
+                target,
+                from,
+                kind,
+                text,
+                timestamp,
+                client_msg_id: ClientMsgId::from_uuid(client_msg_id),
+            },
+        )
 }
 
 fn limits() -> impl Strategy<Value = Limits> {

@@ -15,6 +15,7 @@ use crate::store::Record;
 /// A message accepted now from `caller`: its server id sorts by this moment.
 fn new_message(
     caller: Caller<'_>,
+    client_msg_id: ClientMsgId,
     target: Target,
     kind: MessageKind,
     text: ChatText,
@@ -26,6 +27,7 @@ fn new_message(
         kind,
         text,
         timestamp: now_millis(),
+        client_msg_id,
     }
 }
 
@@ -47,7 +49,7 @@ impl Hub {
             if let Some(accepted) = self.dedup().get(caller.client, id) {
                 return (accepted, None);
             }
-            let message = new_message(caller, Target::Room(room.name.clone()), kind, text);
+            let message = new_message(caller, id, Target::Room(room.name.clone()), kind, text);
             let accepted = (message.id, message.timestamp);
             self.dedup().insert(caller.client, id, accepted);
             let chat = ServerMessage::Chat(message);
@@ -99,7 +101,7 @@ impl Hub {
             self.ack(caller, request, accepted, None);
             return Ok(());
         }
-        let message = new_message(caller, Target::Direct(recipient_nick), kind, text);
+        let message = new_message(caller, id, Target::Direct(recipient_nick), kind, text);
         let accepted = (message.id, message.timestamp);
         self.dedup().insert(caller.client, id, accepted);
         {

@@ -113,8 +113,9 @@ impl DiskStore {
                         .map_err(|e| fail(&e))?;
                 }
                 Some(SCHEMA_VERSION) => {}
-                // Version 1 had no mailboxes; its rows read the same.
                 Some(1) => {
+                    let upgraded = super::migrate::from_version_1(&txn).map_err(|e| fail(&e))?;
+                    tracing::info!(upgraded, path = %path.display(), "history upgraded from schema version 1");
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(|e| fail(&e))?;
                 }
