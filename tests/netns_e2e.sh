@@ -46,14 +46,24 @@ NO_COLOR=1 ip netns exec "$srv" "$server" --bind 0.0.0.0:7007 --ephemeral --name
 pids+=($!)
 listening_port "$work/server.log" >/dev/null
 
+# discovered NAME ADDR: `huddle discover` in the client namespace finds the
+# server called NAME by broadcast, at ADDR (three tries).
+discovered() {
+    local name=$1 addr=$2 out="$work/discover.json"
+    for _ in 1 2 3; do
+        ip netns exec "$cli" "$huddle" discover --timeout 2 --json --config "$work/cli.toml" >"$out"
+        if grep -q "\"name\":\"$name\"" "$out"; then
+            grep -q "\"addr\":\"$addr\"" "$out" || { cat "$out"; echo "$name found at the wrong address"; return 1; }
+            return 0
+        fi
+    done
+    cat "$out"
+    echo "$name was not discovered across namespaces"
+    return 1
+}
+
 # Discovery by broadcast from another namespace.
-found=
-for _ in 1 2 3; do
-    ip netns exec "$cli" "$huddle" discover --timeout 2 --json --config "$work/cli.toml" >"$work/discover.json"
-    if grep -q '"name":"netns box"' "$work/discover.json"; then found=1; break; fi
-done
-[ -n "$found" ] || { cat "$work/discover.json"; echo "the server was not discovered across namespaces"; exit 1; }
-grep -q '"addr":"10.231.0.1:7007"' "$work/discover.json" || { cat "$work/discover.json"; echo "wrong address"; exit 1; }
+discovered "netns box" 10.231.0.1:7007 || exit 1
 
 # A listener in the client namespace, a sender in the third.
 mkfifo "$work/bob.in"
@@ -79,13 +89,7 @@ if ensure_command tmux tmux; then
         --config '$work/carol.toml'; sleep 60\"; tmux -L '$tmux_socket' display -p '#{pid}'")")
     host_pane() { ip netns exec "$snd" tmux -L "$tmux_socket" capture-pane -p -t host; }
     wait_until "host_pane | grep -q 'You joined #hosted'" 15 || { host_pane; echo "the hosting TUI never joined"; exit 1; }
-    found=
-    for _ in 1 2 3; do
-        ip netns exec "$cli" "$huddle" discover --timeout 2 --json --config "$work/cli.toml" >"$work/discover2.json"
-        if grep -q '"name":"hosted box"' "$work/discover2.json"; then found=1; break; fi
-    done
-    [ -n "$found" ] || { cat "$work/discover2.json"; echo "the hosted server was not discovered"; exit 1; }
-    grep -q '"addr":"10.231.0.3:7007"' "$work/discover2.json" || { cat "$work/discover2.json"; echo "wrong hosted address"; exit 1; }
+    discovered "hosted box" 10.231.0.3:7007 || exit 1
     echo "hello, host" | ip netns exec "$cli" "$huddle" --plain --connect 10.231.0.3 --nick dave \
         --room '#hosted' --config "$work/dave.toml" >"$work/dave.out" 2>&1 \
         || { cat "$work/dave.out"; echo "dave's plain client failed"; exit 1; }
