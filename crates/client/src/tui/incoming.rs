@@ -197,7 +197,11 @@ impl App {
                 let index = self.room_buffer(&room);
                 let lines = history.iter().map(|m| self.chat_line(m).0).collect();
                 let buffer = &mut self.buffers[index];
-                if let Some(newest) = history.iter().map(|m| m.id).max() {
+                // The last few messages only: after a reconnect they do not
+                // join up with what we had, so the gap fill keeps its anchor.
+                if buffer.streamed.is_none()
+                    && let Some(newest) = history.iter().map(|m| m.id).max()
+                {
                     buffer.mark_streamed(newest);
                 }
                 buffer.joined = true;

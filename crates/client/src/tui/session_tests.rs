@@ -448,3 +448,67 @@ fn a_message_accepted_again_after_a_server_crash_shows_once_with_its_stored_id()
         2
     );
 }
+
+#[test]
+fn a_gap_longer_than_a_page_is_filled_from_its_start_not_from_the_rejoin_history() {
+    let mut app = connected_app();
+    server(&mut app, chat("bob", Target::Room(room("#lan")), "before"));
+    let anchor = app.current_buffer().streamed.unwrap();
+    app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    app.update(welcome());
+    let said = |text: &str| {
+        let ServerMessage::Chat(message) = chat("bob", Target::Room(room("#lan")), text) else {
+            unreachable!()
+        };
+        message
+    };
+    // Said while we were away, in order: the first page, then the rest; the
+    // rejoin shows only the newest.
+    let first_page: Vec<ChatMessage> = (0..3).map(|n| said(&format!("gap {n}"))).collect();
+    let rest = said("gap 3");
+    let newest = said("newest");
+    server(
+        &mut app,
+        ServerMessage::Joined {
+            room: room("#lan"),
+            topic: ShortText::default(),
+            members: vec![nick("alice"), nick("bob")],
+            history: vec![newest.clone()],
+        },
+    );
+    assert_eq!(app.current_buffer().streamed, Some(anchor));
+    let effects = server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: first_page.clone(),
+            more: true,
+        },
+    );
+    assert!(
+        matches!(sent(&effects)[..], [ClientMessage::FetchHistory { after: Some(after), .. }] if *after == first_page[2].id),
+        "{effects:?}"
+    );
+    server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![rest, newest],
+            more: false,
+        },
+    );
+    let texts: Vec<&str> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["before", "gap 0", "gap 1", "gap 2", "gap 3", "newest"]
+    );
+}
