@@ -5,7 +5,9 @@
 //! changes and its frames are queued (queueing never waits), so unrelated
 //! rooms never serialise. No lock is held across an `.await` (there are no
 //! `.await`s in this file), and no room lock is held while the map or the
-//! registry is locked, so there is no lock-order cycle.
+//! registry is locked, so there is no lock-order cycle. `mailboxes` (direct
+//! messages) is held while a direct message gets its id and is queued, so a
+//! recipient gets them in id order; `dedup` is only ever taken last.
 
 use std::{
     collections::HashMap,

@@ -101,11 +101,14 @@ impl Hub {
             self.ack(caller, request, accepted, None);
             return Ok(());
         }
-        let message = new_message(caller, id, Target::Direct(recipient_nick), kind, text);
-        let accepted = (message.id, message.timestamp);
-        self.dedup().insert(caller.client, id, accepted);
-        {
+        // The id, both mailboxes and the recipient's queue under one lock:
+        // a client receives its direct messages in id order, so asking for
+        // what came after the newest it saw never skips one.
+        let message = {
             let mut mailboxes = lock(&self.mailboxes);
+            let message = new_message(caller, id, Target::Direct(recipient_nick), kind, text);
+            self.dedup()
+                .insert(caller.client, id, (message.id, message.timestamp));
             let entry = |outgoing| DirectEntry {
                 outgoing,
                 message: message.clone(),
@@ -114,12 +117,10 @@ impl Hub {
             if recipient != caller.client {
                 mailboxes.record(recipient, entry(false));
             }
-        }
-        let chat = ServerMessage::Chat(message);
-        send(&recipient_outbound, &chat);
-        let ServerMessage::Chat(message) = chat else {
-            unreachable!("built as Chat above")
+            send(&recipient_outbound, &ServerMessage::Chat(message.clone()));
+            message
         };
+        let accepted = (message.id, message.timestamp);
         let record = Record::Direct {
             sender: caller.client,
             recipient,
