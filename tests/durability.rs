@@ -1,6 +1,8 @@
 //! No message lost, none seen twice: a real `huddle-server` process under
-//! steady load from several TUI clients (the real `App` and network session)
-//! is killed with SIGKILL and restarted on the same data directory.
+//! steady load from several TUI clients (the real `App` and network session),
+//! in a room and in direct messages, is killed with SIGKILL with messages in
+//! flight and restarted on the same data directory; and a connection is cut
+//! mid-stream by a proxy.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
@@ -21,6 +23,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
 const PER_SENDER: usize = 120;
+/// Where the reader and the one sending direct messages sit in `peers`.
+const DAVE: usize = SENDERS.len();
+const ERIN: usize = SENDERS.len() + 1;
 
 /// The server process, killed when dropped so a failing test leaves none
 /// behind (it would also hold the test's output pipe open).
@@ -211,7 +216,7 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
 
     let mut peers: Vec<Peer> = SENDERS
         .iter()
-        .chain(["dave"].iter())
+        .chain(["dave", "erin"].iter())
         .map(|nick| Peer::new(nick, addr))
         .collect();
     pump_until(&mut peers, Duration::from_secs(15), |peers| {
@@ -225,6 +230,8 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
             let text = format!("{} {n}", SENDERS[sender]);
             peers[sender].type_line(&text);
         }
+        // And erin writes to dave directly, all along.
+        peers[ERIN].type_line(&format!("/msg dave erin {n}"));
         for peer in peers.iter_mut() {
             peer.pump();
         }
@@ -251,15 +258,66 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
         "nothing was acked before the kill"
     );
 
+    // Once dave is back, erin's direct messages are accepted again.
+    pump_until(&mut peers, Duration::from_secs(30), |peers| {
+        let back = peers[DAVE]
+            .app
+            .buffers
+            .iter()
+            .any(|b| b.lines.iter().any(|l| l.text.starts_with("Reconnected")));
+        back && peers[DAVE].joined()
+    })
+    .await;
+    const DMS_AFTER: usize = 10;
+    for n in 0..DMS_AFTER {
+        peers[ERIN].type_line(&format!("/msg dave erin after {n}"));
+    }
+
     // Everyone ends connected, with every message acknowledged and shown.
     let total = SENDERS.len() * PER_SENDER;
     pump_until(&mut peers, Duration::from_secs(60), |peers| {
-        peers.iter().all(|p| {
-            let chat = p.chat();
-            chat.len() >= total && chat.iter().all(|(_, pending)| !pending)
-        })
+        let dms_answered = peers[ERIN]
+            .chat_in("@dave")
+            .iter()
+            .all(|(_, pending)| !pending);
+        dms_answered
+            && peers.iter().all(|p| {
+                let chat = p.chat();
+                chat.len() >= total && chat.iter().all(|(_, pending)| !pending)
+            })
     })
     .await;
+    // Every direct message the server accepted reaches dave once, in order;
+    // the others were refused while he was away (no offline delivery).
+    let accepted: Vec<String> = peers[ERIN]
+        .chat_in("@dave")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    let refused = peers[ERIN].refused_in("@dave");
+    assert_eq!(
+        accepted.len() + refused.len(),
+        PER_SENDER + DMS_AFTER,
+        "{refused:?}"
+    );
+    assert_eq!(accepted.first().map(String::as_str), Some("erin 0"));
+    assert!(
+        accepted.ends_with(
+            &(0..DMS_AFTER)
+                .map(|n| format!("erin after {n}"))
+                .collect::<Vec<_>>()
+        ),
+        "{accepted:?}"
+    );
+    let received: Vec<String> = peers[DAVE]
+        .chat_in("@erin")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    assert_eq!(
+        received, accepted,
+        "dave lost, duplicated or reordered a direct message"
+    );
 
     for peer in &peers {
         let saw_outage = peer
