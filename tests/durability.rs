@@ -6,203 +6,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod tui_peer;
 
-use huddle::{
-    net::{NetEvent, NetHandle, SessionConfig, spawn_session},
-    tui::{App, Effect, Event, buffer::LineKind},
-};
+use std::{collections::HashMap, time::Duration};
+
 use huddle_protocol::{ClientId, Nick};
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tui_peer::{Peer, cutting_proxy, pump_until, start_server, wait_listening};
 
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
 const PER_SENDER: usize = 120;
 /// Where the reader and the one sending direct messages sit in `peers`.
 const DAVE: usize = SENDERS.len();
 const ERIN: usize = SENDERS.len() + 1;
-
-/// The server process, killed when dropped so a failing test leaves none
-/// behind (it would also hold the test's output pipe open).
-struct ServerProcess(Child);
-
-impl ServerProcess {
-    fn kill(&mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> ServerProcess {
-    let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
-        .args([
-            "--bind",
-            &addr.to_string(),
-            "--no-discovery",
-            "--no-rate-limit",
-            "--log",
-            "warn",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("huddle-server is built by `cargo test --workspace`");
-    ServerProcess(child)
-}
-
-async fn wait_listening(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-struct Peer {
-    nick: String,
-    app: App,
-    events: UnboundedReceiver<NetEvent>,
-    net: NetHandle,
-}
-
-impl Peer {
-    fn new(nick: &str, addr: SocketAddr) -> Self {
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let net = spawn_session(
-            SessionConfig {
-                addr: addr.to_string(),
-                nick: Nick::new(nick).unwrap(),
-                client_id: ClientId::random(),
-                ping_every: Duration::from_secs(10),
-            },
-            tx,
-        );
-        let mut app = App::new(Some(nick.into()), nick);
-        app.start_chat(&addr.to_string(), vec!["#load".into()]);
-        Self {
-            nick: nick.into(),
-            app,
-            events,
-            net,
-        }
-    }
-
-    fn apply(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            if let Effect::Send(message) = effect {
-                self.net.send(message);
-            }
-        }
-    }
-
-    /// Handles every network event that has arrived.
-    fn pump(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            let effects = self.app.update(Event::Net(event));
-            self.apply(effects);
-        }
-    }
-
-    fn type_line(&mut self, text: &str) {
-        for c in text.chars().map(KeyCode::Char).chain([KeyCode::Enter]) {
-            let effects = self
-                .app
-                .update(Event::Terminal(TermEvent::Key(KeyEvent::new(
-                    c,
-                    KeyModifiers::NONE,
-                ))));
-            self.apply(effects);
-        }
-    }
-
-    fn joined(&self) -> bool {
-        self.app
-            .buffers
-            .iter()
-            .any(|b| b.title() == "#load" && b.joined)
-    }
-
-    /// Chat lines of #load: (text, still pending).
-    fn chat(&self) -> Vec<(String, bool)> {
-        self.chat_in("#load")
-    }
-
-    /// Chat lines of the buffer titled `title`: (text, still pending).
-    fn chat_in(&self, title: &str) -> Vec<(String, bool)> {
-        self.lines_in(title, |kind| match kind {
-            LineKind::Chat { pending, .. } => Some(*pending),
-            _ => None,
-        })
-    }
-
-    /// Messages the server refused, in the buffer titled `title`.
-    fn refused_in(&self, title: &str) -> Vec<String> {
-        self.lines_in(title, |kind| matches!(kind, LineKind::Error).then_some(()))
-            .into_iter()
-            .map(|(text, ())| text)
-            .filter(|text| text.contains("(not delivered:"))
-            .collect()
-    }
-
-    fn lines_in<T>(&self, title: &str, pick: impl Fn(&LineKind) -> Option<T>) -> Vec<(String, T)> {
-        self.app
-            .buffers
-            .iter()
-            .find(|b| b.title() == title)
-            .map(|b| {
-                b.lines
-                    .iter()
-                    .filter_map(|l| pick(&l.kind).map(|t| (l.text.clone(), t)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-async fn pump_until(peers: &mut [Peer], limit: Duration, done: impl Fn(&[Peer]) -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done(peers) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out; last state:\n{}",
-            describe(peers)
-        );
-        for peer in peers.iter_mut() {
-            peer.pump();
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-fn describe(peers: &[Peer]) -> String {
-    peers
-        .iter()
-        .map(|p| {
-            let chat = p.chat();
-            let pending = chat.iter().filter(|(_, pending)| *pending).count();
-            format!(
-                "{}: {:?}, {} chat lines, {pending} pending",
-                p.nick,
-                p.app.conn,
-                chat.len()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplicate() {
@@ -428,30 +243,6 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
         peer.net.shutdown("done").await;
     }
     server.kill();
-}
-
-/// A TCP proxy whose live connections can be cut at will.
-async fn cutting_proxy(upstream: SocketAddr) -> (SocketAddr, tokio::sync::watch::Sender<u32>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (cut, cuts) = tokio::sync::watch::channel(0u32);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let mut cuts = cuts.clone();
-            cuts.borrow_and_update();
-            tokio::spawn(async move {
-                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
-                    return;
-                };
-                tokio::select! {
-                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                    _ = cuts.changed() => {}
-                }
-                // Dropping both sockets here cuts the connection mid-stream.
-            });
-        }
-    });
-    (addr, cut)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
