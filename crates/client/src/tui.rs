@@ -6,6 +6,8 @@ pub mod buffer;
 mod chat;
 pub mod commands;
 mod direct;
+#[cfg(test)]
+mod direct_tests;
 mod incoming;
 #[cfg(test)]
 mod render_tests;
