@@ -7,9 +7,9 @@ use huddle_protocol::{ChatMessage, ClientMessage, DirectEntry, ServerMessage, Ta
 
 use super::{
     app::Event,
-    buffer::{BufferKind, LineKind},
+    buffer::BufferKind,
     session_tests::welcome,
-    tests::{chat, connected_app, nick, sent, server},
+    tests::{chat, chat_lines, connected_app, nick, sent, server},
 };
 use crate::net::NetEvent;
 
@@ -84,12 +84,7 @@ fn direct_messages_missed_while_away_are_fetched_after_the_newest_seen_once_each
             .iter()
             .find(|b| b.kind == BufferKind::Direct(nick(peer)))
             .unwrap();
-        buffer
-            .lines
-            .iter()
-            .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
-            .map(|l| l.text.clone())
-            .collect()
+        chat_lines(buffer).map(|l| l.text.clone()).collect()
     };
     assert_eq!(texts("bob"), ["seen", "missed", "ours"]);
     assert_eq!(texts("carol"), ["new conversation"]);

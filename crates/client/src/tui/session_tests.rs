@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     app::{ConnState, Effect, Event},
     buffer::LineKind,
-    tests::{chat, connected_app, last_text, nick, room, sent, server, type_line},
+    tests::{chat, chat_lines, connected_app, last_text, nick, room, sent, server, type_line},
 };
 use crate::net::NetEvent;
 
@@ -142,11 +142,7 @@ fn history_after_a_reconnect_fills_the_gap_once() {
             timestamp: 1,
         },
     );
-    let texts: Vec<&str> = app
-        .current_buffer()
-        .lines
-        .iter()
-        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+    let texts: Vec<&str> = chat_lines(app.current_buffer())
         .map(|l| l.text.as_str())
         .collect();
     assert_eq!(texts, ["mine", "said while you were away"]);
@@ -291,11 +287,7 @@ fn a_message_accepted_again_after_a_server_crash_shows_once_with_its_stored_id()
         },
     );
     server(&mut app, ServerMessage::Chat(again.clone()));
-    let shown: Vec<(&str, Option<MessageId>)> = app
-        .current_buffer()
-        .lines
-        .iter()
-        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+    let shown: Vec<(&str, Option<MessageId>)> = chat_lines(app.current_buffer())
         .map(|l| (l.text.as_str(), l.id))
         .collect();
     assert_eq!(shown, [("only once", Some(again.id))]);
@@ -306,14 +298,7 @@ fn a_message_accepted_again_after_a_server_crash_shows_once_with_its_stored_id()
         ..first
     };
     server(&mut app, ServerMessage::Chat(other));
-    assert_eq!(
-        app.current_buffer()
-            .lines
-            .iter()
-            .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
-            .count(),
-        2
-    );
+    assert_eq!(chat_lines(app.current_buffer()).count(), 2);
 }
 
 #[test]
@@ -367,11 +352,7 @@ fn a_gap_longer_than_a_page_is_filled_from_its_start_not_from_the_rejoin_history
             more: false,
         },
     );
-    let texts: Vec<&str> = app
-        .current_buffer()
-        .lines
-        .iter()
-        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
+    let texts: Vec<&str> = chat_lines(app.current_buffer())
         .map(|l| l.text.as_str())
         .collect();
     assert_eq!(

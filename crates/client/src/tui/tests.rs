@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     app::{App, Effect, Event, PromptKind, Screen},
-    buffer::{BufferKind, LineKind},
+    buffer::{Buffer, BufferKind, Line, LineKind},
 };
 use crate::net::NetEvent;
 
@@ -95,6 +95,14 @@ pub(super) fn sent(effects: &[Effect]) -> Vec<&ClientMessage> {
             _ => None,
         })
         .collect()
+}
+
+/// The chat lines of `buffer` (no notices, presence or errors).
+pub(super) fn chat_lines(buffer: &Buffer) -> impl Iterator<Item = &Line> {
+    buffer
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
 }
 
 pub(super) fn last_text(app: &App) -> &str {
