@@ -11,7 +11,7 @@ mod tui_peer;
 use std::{collections::HashMap, time::Duration};
 
 use huddle_protocol::{ClientId, Nick};
-use tui_peer::{Peer, cutting_proxy, pump_until, start_server, wait_listening};
+use tui_peer::{Peer, cutting_proxy, free_loopback_addr, pump_until, start_server};
 
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
 const PER_SENDER: usize = 120;
@@ -22,12 +22,8 @@ const ERIN: usize = SENDERS.len() + 1;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplicate() {
     let data = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = start_server(addr, data.path());
-    wait_listening(addr).await;
+    let addr = free_loopback_addr();
+    let mut server = start_server(addr, data.path()).await;
 
     let mut peers: Vec<Peer> = SENDERS
         .iter()
@@ -64,8 +60,7 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
             }
             server.kill();
             tokio::time::sleep(Duration::from_millis(200)).await;
-            server = start_server(addr, data.path());
-            wait_listening(addr).await;
+            server = start_server(addr, data.path()).await;
         }
     }
     assert!(
@@ -248,12 +243,8 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_cut_mid_stream_recovers_without_loss_or_duplicates() {
     let data = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = start_server(addr, data.path());
-    wait_listening(addr).await;
+    let addr = free_loopback_addr();
+    let mut server = start_server(addr, data.path()).await;
     let (proxy, cut) = cutting_proxy(addr).await;
     let mut peers = vec![Peer::new("alice", proxy), Peer::new("bob", addr)];
     pump_until(&mut peers, Duration::from_secs(15), |peers| {

@@ -35,7 +35,17 @@ impl Drop for ServerProcess {
     }
 }
 
-pub(crate) fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> ServerProcess {
+/// A loopback address nothing listens on (the port is free a moment ago).
+pub(crate) fn free_loopback_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Starts `huddle-server` on `addr` with its history in `data_dir`, and
+/// waits until it accepts connections.
+pub(crate) async fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> ServerProcess {
     let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
         .args([
             "--bind",
@@ -50,10 +60,13 @@ pub(crate) fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -> Serv
         .stderr(Stdio::null())
         .spawn()
         .expect("huddle-server is built by `cargo test --workspace`");
-    ServerProcess(child)
+    // Wrapped first, so a server that never listens is still killed.
+    let server = ServerProcess(child);
+    wait_listening(addr).await;
+    server
 }
 
-pub(crate) async fn wait_listening(addr: SocketAddr) {
+async fn wait_listening(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         assert!(Instant::now() < deadline, "the server did not start");
