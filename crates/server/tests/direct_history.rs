@@ -278,3 +278,31 @@ async fn a_direct_message_to_nobody_is_refused_with_its_id_and_not_stored() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_resend_is_acked_even_when_its_recipient_has_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice_id = ClientId::random();
+    let server = start(durable(dir.path())).await;
+    let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
+    let mut bob = Client::connect(server.addr, "bob").await.0;
+    let id = ClientMsgId::random();
+    alice.send(direct("bob", id, "before the crash")).await;
+    let original = match alice.recv().await {
+        ServerMessage::Ack { message_id, .. } => message_id,
+        other => panic!("expected Ack, got {other:?}"),
+    };
+    assert_eq!(bob.next_chat().await, "before the crash");
+    server.stop().await;
+
+    // Alice never saw the ack, reconnects first and resends: bob is not
+    // back yet, but the message was accepted and stored.
+    let server = start(durable(dir.path())).await;
+    let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
+    alice.send(direct("bob", id, "before the crash")).await;
+    match alice.recv().await {
+        ServerMessage::Ack { message_id, .. } => assert_eq!(message_id, original),
+        other => panic!("expected the original Ack, got {other:?}"),
+    }
+    server.stop().await;
+}

@@ -90,17 +90,19 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
+        // A resend of a message already accepted is acknowledged again even
+        // if its recipient has gone since: it was stored (and maybe read).
+        let request = (id, RequestKind::Direct);
+        if let Some(accepted) = self.dedup().get(caller.client, id) {
+            self.ack(caller, request, accepted, None);
+            return Ok(());
+        }
         let Some((recipient_nick, recipient_outbound, recipient)) = lock(&self.users)
             .get(to.folded())
             .map(|user| (user.nick.clone(), user.outbound.clone(), user.client))
         else {
             return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
         };
-        let request = (id, RequestKind::Direct);
-        if let Some(accepted) = self.dedup().get(caller.client, id) {
-            self.ack(caller, request, accepted, None);
-            return Ok(());
-        }
         // The id, both mailboxes and the recipient's queue under one lock:
         // a client receives its direct messages in id order, so asking for
         // what came after the newest it saw never skips one.
