@@ -5,147 +5,103 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Stable error codes carried by `Reject` and `Error` frames. The numeric
-/// values never change meaning; new codes are only ever appended. On the wire
-/// a code is its `u16` value (a bincode varint), so a client can show a code it
-/// does not know as a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "u16", into = "u16")]
-pub enum ErrorCode {
-    /// A code this version does not know (the number is kept).
-    Unknown(u16),
+/// Declares [`ErrorCode`] and both directions of its number mapping from one
+/// table, so a code's number is written exactly once.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $number:literal => $name:ident,)*) => {
+        /// Stable error codes carried by `Reject` and `Error` frames. The
+        /// numeric values never change meaning; new codes are only ever
+        /// appended. On the wire a code is its `u16` value (a bincode
+        /// varint), so a client can show a code it does not know as a number.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(from = "u16", into = "u16")]
+        pub enum ErrorCode {
+            /// A code this version does not know (the number is kept).
+            Unknown(u16),
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl From<u16> for ErrorCode {
+            fn from(value: u16) -> Self {
+                match value {
+                    $($number => ErrorCode::$name,)*
+                    other => ErrorCode::Unknown(other),
+                }
+            }
+        }
+
+        impl From<ErrorCode> for u16 {
+            fn from(code: ErrorCode) -> Self {
+                match code {
+                    ErrorCode::Unknown(other) => other,
+                    $(ErrorCode::$name => $number,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// 0: no error; a normal close (the answer to `Quit`).
-    Normal,
+    0 => Normal,
     /// 1: the client speaks another protocol version.
-    VersionMismatch,
+    1 => VersionMismatch,
     /// 2: the first frame was not a `Hello`, or `Hello` came twice.
-    HandshakeRequired,
+    2 => HandshakeRequired,
     /// 3: the nick is already in use (compared case-insensitively).
-    NickInUse,
+    3 => NickInUse,
     /// 4: a nick failed validation.
-    InvalidNick,
+    4 => InvalidNick,
     /// 5: a room name failed validation.
-    InvalidRoom,
+    5 => InvalidRoom,
     /// 6: a text failed validation (length, control characters).
-    InvalidText,
+    6 => InvalidText,
     /// 7: the frame could not be decoded as a message.
-    MalformedMessage,
+    7 => MalformedMessage,
     /// 8: the frame's length prefix exceeds the frame limit.
-    FrameTooLarge,
+    8 => FrameTooLarge,
     /// 9: the client sends faster than the rate limit; slow down.
-    RateLimited,
+    9 => RateLimited,
     /// 10: the client kept flooding and is disconnected.
-    Flooding,
+    10 => Flooding,
     /// 11: the client does not read fast enough and is disconnected.
-    SlowConsumer,
+    11 => SlowConsumer,
     /// 12: the server has no room for more connections.
-    ServerFull,
+    12 => ServerFull,
     /// 13: the client's address has too many connections.
-    TooManyConnectionsFromAddress,
+    13 => TooManyConnectionsFromAddress,
     /// 14: the client is in as many rooms as allowed.
-    TooManyRooms,
+    14 => TooManyRooms,
     /// 15: no user with that nick is connected.
-    NoSuchNick,
+    15 => NoSuchNick,
     /// 16: no room with that name exists.
-    NoSuchRoom,
+    16 => NoSuchRoom,
     /// 17: the request needs membership of the room.
-    NotInRoom,
+    17 => NotInRoom,
     /// 18: the room's password did not match.
-    BadPassword,
+    18 => BadPassword,
     /// 19: the connection was silent past the keepalive timeout.
-    PingTimeout,
+    19 => PingTimeout,
     /// 20: no `Hello` arrived in time.
-    HandshakeTimeout,
+    20 => HandshakeTimeout,
     /// 21: the server is shutting down.
-    ShuttingDown,
+    21 => ShuttingDown,
     /// 22: an internal server error; the request may be retried.
-    Internal,
+    22 => Internal,
     /// 23: the file is larger than the server relays.
-    FileTooLarge,
+    23 => FileTooLarge,
     /// 24: the client has as many transfers under way as allowed.
-    TooManyTransfers,
+    24 => TooManyTransfers,
     /// 25: no such transfer (over, never offered, or not offered to you).
-    NoSuchTransfer,
+    25 => NoSuchTransfer,
     /// 26: the sender broke the transfer's rules (order, size, credit).
-    TransferBroken,
+    26 => TransferBroken,
 }
 
 impl ErrorCode {
     /// The stable numeric value of this code.
     pub fn as_u16(self) -> u16 {
         u16::from(self)
-    }
-}
-
-impl From<u16> for ErrorCode {
-    fn from(value: u16) -> Self {
-        use ErrorCode::*;
-        match value {
-            0 => Normal,
-            1 => VersionMismatch,
-            2 => HandshakeRequired,
-            3 => NickInUse,
-            4 => InvalidNick,
-            5 => InvalidRoom,
-            6 => InvalidText,
-            7 => MalformedMessage,
-            8 => FrameTooLarge,
-            9 => RateLimited,
-            10 => Flooding,
-            11 => SlowConsumer,
-            12 => ServerFull,
-            13 => TooManyConnectionsFromAddress,
-            14 => TooManyRooms,
-            15 => NoSuchNick,
-            16 => NoSuchRoom,
-            17 => NotInRoom,
-            18 => BadPassword,
-            19 => PingTimeout,
-            20 => HandshakeTimeout,
-            21 => ShuttingDown,
-            22 => Internal,
-            23 => FileTooLarge,
-            24 => TooManyTransfers,
-            25 => NoSuchTransfer,
-            26 => TransferBroken,
-            other => Unknown(other),
-        }
-    }
-}
-
-impl From<ErrorCode> for u16 {
-    fn from(code: ErrorCode) -> Self {
-        use ErrorCode::*;
-        match code {
-            Unknown(other) => other,
-            Normal => 0,
-            VersionMismatch => 1,
-            HandshakeRequired => 2,
-            NickInUse => 3,
-            InvalidNick => 4,
-            InvalidRoom => 5,
-            InvalidText => 6,
-            MalformedMessage => 7,
-            FrameTooLarge => 8,
-            RateLimited => 9,
-            Flooding => 10,
-            SlowConsumer => 11,
-            ServerFull => 12,
-            TooManyConnectionsFromAddress => 13,
-            TooManyRooms => 14,
-            NoSuchNick => 15,
-            NoSuchRoom => 16,
-            NotInRoom => 17,
-            BadPassword => 18,
-            PingTimeout => 19,
-            HandshakeTimeout => 20,
-            ShuttingDown => 21,
-            Internal => 22,
-            FileTooLarge => 23,
-            TooManyTransfers => 24,
-            NoSuchTransfer => 25,
-            TransferBroken => 26,
-        }
     }
 }
 
@@ -286,5 +242,22 @@ impl CodecError {
             CodecError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
             CodecError::Wire(wire) => wire.error_code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_number_round_trips_and_unknown_numbers_are_kept() {
+        for number in 0..=26u16 {
+            let code = ErrorCode::from(number);
+            assert!(!matches!(code, ErrorCode::Unknown(_)), "{number} is known");
+            assert_eq!(code.as_u16(), number);
+        }
+        assert_eq!(ErrorCode::from(27), ErrorCode::Unknown(27));
+        assert_eq!(ErrorCode::Unknown(27).as_u16(), 27);
+        assert_eq!(ErrorCode::TransferBroken.as_u16(), 26);
     }
 }
