@@ -78,10 +78,7 @@ impl Default for DiscoveryConfig {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([0, 0, 0, 0], DEFAULT_DISCOVERY_PORT)),
-            announce_to: vec![SocketAddr::from((
-                [255, 255, 255, 255],
-                DEFAULT_DISCOVERY_PORT,
-            ))],
+            announce_to: Self::broadcast_targets(DEFAULT_DISCOVERY_PORT),
             announce_every: Duration::from_secs(5),
             replies_per_second: 4,
         }

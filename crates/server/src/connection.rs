@@ -1,6 +1,7 @@
-//! One TCP connection from accept to close: the handshake, then a reader
-//! (the [`Session`]) and a writer task joined by the outbound queue, then the
-//! cleanup that tells the client's rooms it left.
+//! One TCP connection from accept to close: the handshake, then the
+//! [`Dispatcher`] (the request loop, sole reader of the socket) and the
+//! outbound side (flusher, and a writer task for stalls) joined by the
+//! outbound queue, then the cleanup that tells the client's rooms it left.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -12,15 +13,15 @@ use tokio::{
     io::AsyncWriteExt,
     net::{TcpStream, tcp::OwnedWriteHalf},
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{debug, info};
 
 use crate::{
     config::ServerConfig,
+    dispatch::{Departure, Dispatcher, LAST_WORDS_TIMEOUT},
     hub::{Caller, Hub},
     inbound::FrameReader,
     outbound::{Flushers, outbound, run_writer},
-    session::{LAST_WORDS_TIMEOUT, Session, SessionEnd},
 };
 
 /// What every connection task shares.
@@ -32,6 +33,8 @@ pub(crate) struct Context {
     pub(crate) shutdown: CancellationToken,
     /// Who writes the connections' queues (one per runtime thread).
     pub(crate) flushers: Flushers,
+    /// Every task the server spawns, so shutdown waits for all of them.
+    pub(crate) tasks: TaskTracker,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.
@@ -129,7 +132,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
         last_words(write, &reject(refusal.code, refusal.text)).await;
         return;
     }
-    let writer = tokio::spawn(run_writer(write, queue));
+    let writer = context.tasks.spawn(run_writer(write, queue));
     let _ = outbound.send(&ServerMessage::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         server_id: context.server_id,
@@ -144,28 +147,29 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
     }));
     info!(%peer, nick = %hello.nick, client = %hello.client_name, "connected");
 
-    let mut session = Session::new(
+    let mut dispatcher = Dispatcher::new(
         conn,
         hello.client_id,
         hello.nick,
         outbound,
         context.config.clone(),
         context.hub.clone(),
+        tokio::time::Instant::now(),
     );
-    let end = session.run(&mut frames, &context.shutdown).await;
+    let end = dispatcher.run(&mut frames, &context.shutdown).await;
     // Announce the departure to the rooms unless everyone is leaving anyway.
     let reason = match &end {
-        SessionEnd::Quit(reason) => reason.clone(),
+        Departure::Quit(reason) => reason.clone(),
         other => ShortText::lossy(&other.to_string()),
     };
-    let announce = (end != SessionEnd::Shutdown).then_some(&reason);
+    let announce = (end != Departure::Shutdown).then_some(&reason);
     context
         .hub
-        .quit(conn, &session.nick, &session.rooms, announce);
-    info!(%peer, nick = %session.nick, reason = %end, "disconnected");
-    // Dropping the session drops the last queue handle: the writer flushes
-    // what is queued (bounded by the flush timeout) and closes.
-    drop(session);
+        .quit(conn, &dispatcher.nick, &dispatcher.rooms, announce);
+    info!(%peer, nick = %dispatcher.nick, reason = %end, "disconnected");
+    // Dropping the dispatcher drops the last queue handle: the writer
+    // flushes what is queued (bounded by the flush timeout) and closes.
+    drop(dispatcher);
     drop(frames);
     let mut writer = writer;
     if tokio::time::timeout(config.flush_timeout, &mut writer)

@@ -15,7 +15,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use huddle_protocol::{
@@ -25,6 +25,7 @@ use huddle_protocol::{
 };
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -186,7 +187,7 @@ impl Responder {
                 received = self.socket.recv_from(&mut buffer) => {
                     let Ok((len, source)) = received else { continue };
                     if self.on_datagram(&buffer[..len], source, &context, tcp_port, &mut budget).await {
-                        remember(&mut recent_probers, source);
+                        remember(&mut recent_probers, source, Instant::now());
                     }
                 }
             }
@@ -224,7 +225,8 @@ impl Responder {
                 return false;
             }
         };
-        if !budget.allow(source.ip(), Instant::now()) {
+        let now = Instant::now();
+        if !budget.allow(source.ip(), now) {
             self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -239,8 +241,7 @@ impl Responder {
     }
 }
 
-fn remember(recent: &mut HashMap<SocketAddr, Instant>, prober: SocketAddr) {
-    let now = Instant::now();
+fn remember(recent: &mut HashMap<SocketAddr, Instant>, prober: SocketAddr, now: Instant) {
     if recent.len() >= MAX_RECENT_PROBERS && !recent.contains_key(&prober) {
         recent.retain(|_, heard| now.duration_since(*heard) < RECENT_PROBER_WINDOW);
         if recent.len() >= MAX_RECENT_PROBERS {

@@ -1,6 +1,8 @@
-//! One greeted connection's reader side: reads frames, enforces the rate
-//! limit and keepalive, and turns each request into hub calls. Everything it
-//! sends goes through the connection's [`Outbound`] queue.
+//! The dispatcher: a greeted connection's request loop. It is the only
+//! reader of the client's socket; it enforces the rate limit and keepalive
+//! (both plain state fed the time: `rate.rs`, `keepalive.rs`), and turns each
+//! request into hub calls. Everything it sends goes through the connection's
+//! [`Outbound`] queue.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -15,16 +17,18 @@ use crate::{
     config::ServerConfig,
     hub::{Caller, Hub, Refusal},
     inbound::FrameReader,
+    keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
+    page::PageRequest,
     rate::TokenBucket,
 };
 
 /// Most rooms listed in one `RoomList` (keeps the frame far below its limit).
 const MAX_LISTED_ROOMS: usize = 1000;
 
-/// Why a session ended; also the quit reason shown to the client's rooms.
+/// Why a greeted client left; also the quit reason shown to its rooms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SessionEnd {
+pub(crate) enum Departure {
     /// The client sent `Quit`.
     Quit(ShortText),
     /// The client closed the connection (or it was reset).
@@ -41,23 +45,24 @@ pub(crate) enum SessionEnd {
     Shutdown,
 }
 
-impl fmt::Display for SessionEnd {
+impl fmt::Display for Departure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SessionEnd::Quit(reason) if reason.is_empty() => f.write_str("quit"),
-            SessionEnd::Quit(reason) => write!(f, "quit: {reason}"),
-            SessionEnd::Closed => f.write_str("connection closed"),
-            SessionEnd::Slow => f.write_str("slow consumer"),
-            SessionEnd::PingTimeout => f.write_str("ping timeout"),
-            SessionEnd::Flooding => f.write_str("flooding"),
-            SessionEnd::ProtocolError(what) => write!(f, "protocol error: {what}"),
-            SessionEnd::Shutdown => f.write_str("server shutting down"),
+            Departure::Quit(reason) if reason.is_empty() => f.write_str("quit"),
+            Departure::Quit(reason) => write!(f, "quit: {reason}"),
+            Departure::Closed => f.write_str("connection closed"),
+            Departure::Slow => f.write_str("slow consumer"),
+            Departure::PingTimeout => f.write_str("ping timeout"),
+            Departure::Flooding => f.write_str("flooding"),
+            Departure::ProtocolError(what) => write!(f, "protocol error: {what}"),
+            Departure::Shutdown => f.write_str("server shutting down"),
         }
     }
 }
 
+/// A greeted client's request loop and the state it keeps for the client.
 #[derive(Debug)]
-pub(crate) struct Session {
+pub(crate) struct Dispatcher {
     pub(crate) conn: ConnectionId,
     pub(crate) client: huddle_protocol::ClientId,
     pub(crate) nick: Nick,
@@ -68,10 +73,10 @@ pub(crate) struct Session {
     bucket: TokenBucket,
     /// Frames refused in a row by the rate limit.
     strikes: u32,
-    ping_token: u64,
+    keepalive: Keepalive,
 }
 
-impl Session {
+impl Dispatcher {
     pub(crate) fn new(
         conn: ConnectionId,
         client: huddle_protocol::ClientId,
@@ -79,12 +84,10 @@ impl Session {
         outbound: Outbound,
         config: Arc<ServerConfig>,
         hub: Arc<Hub>,
+        now: Instant,
     ) -> Self {
-        let bucket = TokenBucket::new(
-            config.limits.rate_per_second,
-            config.limits.rate_burst,
-            std::time::Instant::now(),
-        );
+        let bucket = TokenBucket::new(config.limits.rate_per_second, config.limits.rate_burst, now);
+        let keepalive = Keepalive::new(now, config.ping_after, config.ping_timeout);
         Self {
             conn,
             client,
@@ -95,7 +98,7 @@ impl Session {
             hub,
             bucket,
             strikes: 0,
-            ping_token: 0,
+            keepalive,
         }
     }
 
@@ -134,47 +137,41 @@ impl Session {
         }));
     }
 
-    /// Reads and serves frames until the session ends, and says why.
+    /// Reads and serves frames until the client leaves, and says why.
     pub(crate) async fn run(
         &mut self,
         frames: &mut FrameReader,
         shutdown: &CancellationToken,
-    ) -> SessionEnd {
-        let mut last_heard = Instant::now();
-        let mut pinged_at: Option<Instant> = None;
+    ) -> Departure {
         loop {
-            let wake = match pinged_at {
-                Some(at) => at + self.config.ping_timeout,
-                None => last_heard + self.config.ping_after,
-            };
             tokio::select! {
                 biased;
-                () = self.outbound.killed() => return SessionEnd::Slow,
+                () = self.outbound.killed() => return Departure::Slow,
                 () = shutdown.cancelled() => {
                     self.bye(ErrorCode::ShuttingDown, "the server is shutting down");
-                    return SessionEnd::Shutdown;
+                    return Departure::Shutdown;
                 }
-                () = tokio::time::sleep_until(wake) => {
-                    if pinged_at.is_some() {
-                        self.bye(ErrorCode::PingTimeout, "no answer to ping");
-                        return SessionEnd::PingTimeout;
+                () = tokio::time::sleep_until(self.keepalive.deadline()) => {
+                    match self.keepalive.on_deadline(Instant::now()) {
+                        KeepaliveStep::Ping(token) => self.send(&ServerMessage::Ping { token }),
+                        KeepaliveStep::GiveUp => {
+                            self.bye(ErrorCode::PingTimeout, "no answer to ping");
+                            return Departure::PingTimeout;
+                        }
                     }
-                    self.ping_token = self.ping_token.wrapping_add(1);
-                    self.send(&ServerMessage::Ping { token: self.ping_token });
-                    pinged_at = Some(Instant::now());
                 }
                 frame = frames.next() => match frame {
-                    None => return SessionEnd::Closed,
-                    Some(Err(CodecError::Io(_))) => return SessionEnd::Closed,
+                    None => return Departure::Closed,
+                    Some(Err(CodecError::Io(_))) => return Departure::Closed,
                     Some(Err(err)) => {
                         self.report(err.error_code(), &err.to_string(), RequestKind::Unparsed, None);
                         self.bye(err.error_code(), "the stream cannot continue after this frame");
-                        return SessionEnd::ProtocolError(err.to_string());
+                        return Departure::ProtocolError(err.to_string());
                     }
                     Some(Ok(payload)) => {
-                        last_heard = Instant::now();
-                        pinged_at = None;
-                        if let Some(end) = self.on_frame(&payload) {
+                        let now = Instant::now();
+                        self.keepalive.heard(now);
+                        if let Some(end) = self.on_frame(&payload, now) {
                             return end;
                         }
                     }
@@ -183,18 +180,19 @@ impl Session {
         }
     }
 
-    fn on_frame(&mut self, payload: &[u8]) -> Option<SessionEnd> {
+    /// Serves one frame received at `now`.
+    pub(crate) fn on_frame(&mut self, payload: &[u8], now: Instant) -> Option<Departure> {
         let decoded = decode_payload::<ClientMessage>(payload);
         // File data is paced by its credit window, not by the chat rate limit.
         let paced = matches!(
             decoded,
             Ok(ClientMessage::FileChunk(_) | ClientMessage::FileCredit { .. })
         );
-        if self.config.rate_limit && !paced && !self.bucket.try_take(std::time::Instant::now()) {
+        if self.config.rate_limit && !paced && !self.bucket.try_take(now) {
             self.strikes += 1;
             if self.strikes > self.config.limits.rate_burst {
                 self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
-                return Some(SessionEnd::Flooding);
+                return Some(Departure::Flooding);
             }
             let (request, id) = decoded.as_ref().map_or((RequestKind::Unparsed, None), |m| {
                 (m.kind(), m.client_msg_id())
@@ -209,7 +207,7 @@ impl Session {
         }
         self.strikes = 0;
         match decoded {
-            Ok(message) => self.handle(message),
+            Ok(message) => self.handle(message, now),
             Err(err) => {
                 self.report(
                     err.error_code(),
@@ -222,15 +220,15 @@ impl Session {
         }
     }
 
-    fn handle(&mut self, message: ClientMessage) -> Option<SessionEnd> {
+    fn handle(&mut self, message: ClientMessage, now: Instant) -> Option<Departure> {
         let request = message.kind();
         let id = message.client_msg_id();
         let result = match message {
             ClientMessage::Quit { reason } => {
                 self.bye(ErrorCode::Normal, "goodbye");
-                return Some(SessionEnd::Quit(reason));
+                return Some(Departure::Quit(reason));
             }
-            other => self.serve(other),
+            other => self.serve(other, now),
         };
         if let Err(refusal) = result {
             self.report(refusal.code, &refusal.text, request, id);
@@ -238,7 +236,7 @@ impl Session {
         None
     }
 
-    fn serve(&mut self, message: ClientMessage) -> Result<(), Refusal> {
+    fn serve(&mut self, message: ClientMessage, now: Instant) -> Result<(), Refusal> {
         let hub = self.hub.clone();
         match message {
             ClientMessage::Hello(_) => Err(Refusal {
@@ -301,7 +299,8 @@ impl Session {
                 after,
                 limit,
             } => {
-                let page = hub.history(self.caller(), &room, before, after, limit)?;
+                let request = PageRequest::from_wire(before, after, limit);
+                let page = hub.history(self.caller(), &room, request)?;
                 self.send(&page);
                 Ok(())
             }
@@ -311,7 +310,8 @@ impl Session {
                 after,
                 limit,
             } => {
-                let page = hub.direct_history(self.caller(), with, before, after, limit);
+                let request = PageRequest::from_wire(before, after, limit);
+                let page = hub.direct_history(self.caller(), with, request);
                 self.send(&page);
                 Ok(())
             }
@@ -321,15 +321,7 @@ impl Session {
             }
             ClientMessage::FileOffer(offer) => hub.file_offer(self.caller(), offer),
             ClientMessage::FileAnswer { transfer, accept } => {
-                if hub.file_answer(self.caller(), transfer, accept)? {
-                    // Others have not answered yet: give them a moment.
-                    let hub = hub.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(crate::hub::FILE_START_GRACE).await;
-                        hub.file_start(transfer);
-                    });
-                }
-                Ok(())
+                hub.file_answer(self.caller(), transfer, accept, now)
             }
             ClientMessage::FileChunk(chunk) => hub.file_chunk(self.caller(), chunk),
             ClientMessage::FileCredit { transfer, bytes } => {
@@ -342,6 +334,9 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// How long a rejected or timed-out connection may take to receive its last
 /// frame.

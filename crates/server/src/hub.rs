@@ -16,16 +16,10 @@ use std::{
 };
 
 use huddle_protocol::{
-    ClientId, ClientMsgId, ConnectionId, ErrorCode, MessageId, Nick, RequestKind, RoomName,
-    ServerMessage, encode_frame,
+    ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, encode_frame,
 };
 
-use crate::{
-    mailbox::Mailboxes,
-    outbound::Outbound,
-    room::Room,
-    store::{Ack, Dedup, DiskStore, Record},
-};
+use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, store::DedupRow};
 
 /// Client message ids remembered in memory for de-duplication.
 const DEDUP_CAPACITY: usize = 100_000;
@@ -33,11 +27,18 @@ const DEDUP_CAPACITY: usize = 100_000;
 /// Users whose newest direct messages are kept in memory.
 const MAX_MAILBOXES: usize = 1000;
 
+mod dedup;
+mod durable;
 mod files;
 mod membership;
-pub(crate) use files::FILE_START_GRACE;
 mod queries;
 mod relay;
+
+use dedup::Dedup;
+pub(crate) use durable::acknowledge;
+
+/// The durable store as the hub uses it: what waits for a commit is an ack.
+pub(crate) type Store = crate::store::DiskStore<durable::PendingAck>;
 
 /// A request the hub refused, with the code and text for the `Error` frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,12 +80,14 @@ pub(crate) struct Hub {
     history_per_room: usize,
     history_on_join: usize,
     /// Durable history; `None` keeps history in memory only (`--ephemeral`).
-    store: Option<DiskStore>,
+    store: Option<Store>,
     dedup: Mutex<Dedup>,
     /// The newest direct messages, per client id.
     mailboxes: Mutex<Mailboxes>,
     transfers: Mutex<HashMap<huddle_protocol::TransferId, files::Transfer>>,
     limits: huddle_protocol::Limits,
+    /// Woken when a deadline is set (see `deadlines.rs`).
+    pub(crate) deadline_set: tokio::sync::Notify,
     /// Empty rooms kept for their history, longest idle first.
     idle_rooms: Mutex<std::collections::VecDeque<String>>,
     max_idle_rooms: usize,
@@ -118,13 +121,13 @@ impl Hub {
     pub(crate) fn new(
         limits: huddle_protocol::Limits,
         history_per_room: usize,
-        store: Option<(DiskStore, crate::store::DedupRows)>,
+        store: Option<(Store, Vec<DedupRow>)>,
     ) -> Self {
         let history_on_join = usize::from(limits.history_on_join);
         let mut dedup = Dedup::new(DEDUP_CAPACITY);
         let store = store.map(|(store, rows)| {
-            for ((client, id), accepted) in rows {
-                dedup.insert(client, id, accepted);
+            for row in rows {
+                dedup.insert(row.client, row.client_msg_id, row.accepted);
             }
             store
         });
@@ -138,6 +141,7 @@ impl Hub {
             mailboxes: Mutex::new(Mailboxes::new(history_per_room, MAX_MAILBOXES)),
             transfers: Mutex::new(HashMap::new()),
             limits,
+            deadline_set: tokio::sync::Notify::new(),
             idle_rooms: Mutex::new(std::collections::VecDeque::new()),
             max_idle_rooms: 1000,
         }
@@ -184,37 +188,6 @@ impl Hub {
         lock(&self.dedup)
     }
 
-    /// Acknowledges a message to its sender: at once in memory-only mode;
-    /// after the message (if any) is committed with a store.
-    fn ack(
-        &self,
-        caller: Caller<'_>,
-        (id, request): (ClientMsgId, RequestKind),
-        (message_id, timestamp): (MessageId, u64),
-        stored: Option<Record<'_>>,
-    ) {
-        let ack = ServerMessage::Ack {
-            id,
-            message_id,
-            timestamp,
-        };
-        let Some(store) = &self.store else {
-            send(caller.outbound, &ack);
-            return;
-        };
-        let Some(frame) = frame(&ack) else { return };
-        let ack = Ack {
-            outbound: caller.outbound.clone(),
-            frame,
-            id,
-            request,
-        };
-        match stored {
-            Some(record) => store.append(&record, Some((caller.client, id)), Some(ack)),
-            None => store.after_commit(ack),
-        }
-    }
-
     /// Commits what is queued for the disk and closes the store.
     pub(crate) fn close(&self) {
         if let Some(store) = &self.store {
@@ -236,70 +209,6 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use huddle_protocol::{ChatText, ClientMsgId, MessageKind, ShortText};
-
-    use super::*;
-    use crate::outbound::outbound;
-
-    fn room(name: &str) -> RoomName {
-        RoomName::new(name).unwrap()
-    }
-
-    #[test]
-    fn emptied_rooms_keep_their_history_up_to_the_idle_limit() {
-        let limits = huddle_protocol::Limits {
-            history_on_join: 10,
-            ..Default::default()
-        };
-        let mut hub = Hub::new(limits, 10, None);
-        hub.max_idle_rooms = 1;
-        let flusher = crate::outbound::Flusher::new(std::time::Duration::ZERO);
-        let (outbound, _queue) = outbound(100, 1 << 20, flusher);
-        let nick = Nick::new("alice").unwrap();
-        let caller = Caller {
-            conn: ConnectionId::random(),
-            client: ClientId::random(),
-            nick: &nick,
-            outbound: &outbound,
-        };
-        hub.register(caller).unwrap();
-        for name in ["#one", "#two", "#quiet"] {
-            hub.join(caller, &room(name), None).unwrap();
-            if name != "#quiet" {
-                hub.say(
-                    caller,
-                    &room(name),
-                    ClientMsgId::random(),
-                    MessageKind::Normal,
-                    ChatText::new("hi").unwrap(),
-                )
-                .unwrap();
-            }
-        }
-        let nobody = ShortText::default();
-        hub.part(caller, &room("#quiet"), &nobody).unwrap();
-        assert!(
-            hub.room(&room("#quiet")).is_none(),
-            "an empty room without history is forgotten"
-        );
-        hub.part(caller, &room("#one"), &nobody).unwrap();
-        assert!(
-            hub.room(&room("#one")).is_some(),
-            "an emptied room keeps its history"
-        );
-        assert!(hub.list_rooms(10).is_empty() || hub.list_rooms(10).iter().all(|r| r.members > 0));
-        hub.part(caller, &room("#two"), &nobody).unwrap();
-        assert!(
-            hub.room(&room("#one")).is_none(),
-            "the longest idle room is evicted past the limit"
-        );
-        let ServerMessage::HistoryPage { messages, .. } = ({
-            hub.join(caller, &room("#two"), None).unwrap();
-            hub.history(caller, &room("#two"), None, None, 10).unwrap()
-        }) else {
-            panic!()
-        };
-        assert_eq!(messages.len(), 1);
-    }
-}
+mod files_tests;
+#[cfg(test)]
+mod tests;

@@ -7,17 +7,21 @@
 
 mod config;
 mod connection;
+mod deadlines;
 mod discovery;
+mod dispatch;
 mod hub;
 mod inbound;
+mod keepalive;
 mod mailbox;
 mod outbound;
 mod page;
 mod rate;
 mod room;
 mod server;
-mod session;
 mod store;
+#[cfg(test)]
+mod testkit;
 
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;

@@ -6,9 +6,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use huddle_protocol::{ClientId, DirectEntry, MessageId, Nick};
+use huddle_protocol::{ClientId, DirectEntry, Nick};
 
-use crate::page::{exchanged_with, page};
+use crate::page::{Page, PageRequest, exchanged_with, page};
 
 #[derive(Debug)]
 pub(crate) struct Mailboxes {
@@ -55,27 +55,25 @@ impl Mailboxes {
         }
     }
 
-    /// A page of `owner`'s mailbox (see [`crate::page::page`]), only the
-    /// conversation with `with` if given.
+    /// A page of `owner`'s mailbox, only the conversation with `with` if
+    /// given.
     pub(crate) fn page(
         &self,
         owner: ClientId,
         with: Option<&Nick>,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
-    ) -> (Vec<DirectEntry>, bool) {
+        request: PageRequest,
+    ) -> Page<DirectEntry> {
         let Some(mailbox) = self.boxes.get(&owner) else {
-            return (Vec::new(), false);
+            return Page::empty();
         };
         let entries = mailbox.iter().filter(|entry| exchanged_with(entry, with));
-        page(entries, before, after, limit)
+        page(entries, request)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use huddle_protocol::{ChatMessage, ChatText, MessageKind, Target};
+    use huddle_protocol::{ChatMessage, ChatText, MessageId, MessageKind, Target};
     use uuid::Uuid;
 
     use super::*;
@@ -112,20 +110,47 @@ mod tests {
         boxes.record(al, entry(2, "al", "bob", true));
         boxes.record(al, entry(1, "bob", "al", false));
         boxes.record(al, entry(3, "cy", "al", false));
-        let (all, more) = boxes.page(al, None, None, None, 10);
+        let Page { items: all, more } =
+            boxes.page(al, None, PageRequest::from_wire(None, None, 10));
         assert_eq!((ids(&all), more), (vec![1, 2, 3], false));
-        let (with_bob, _) = boxes.page(al, Some(&nick("BOB")), None, None, 10);
+        let Page {
+            items: with_bob, ..
+        } = boxes.page(
+            al,
+            Some(&nick("BOB")),
+            PageRequest::from_wire(None, None, 10),
+        );
         assert_eq!(ids(&with_bob), [1, 2]);
         let id = |n| Some(MessageId::from_uuid(Uuid::from_u128(n)));
-        assert_eq!(ids(&boxes.page(al, None, None, id(1), 1).0), [2]);
+        assert_eq!(
+            ids(&boxes
+                .page(al, None, PageRequest::from_wire(None, id(1), 1))
+                .items),
+            [2]
+        );
         boxes.record(al, entry(4, "al", "cy", true));
         boxes.record(al, entry(5, "al", "cy", true));
-        assert_eq!(ids(&boxes.page(al, None, None, None, 10).0), [2, 3, 4, 5]);
+        assert_eq!(
+            ids(&boxes
+                .page(al, None, PageRequest::from_wire(None, None, 10))
+                .items),
+            [2, 3, 4, 5]
+        );
         // A third mailbox pushes out the one written longest ago.
         let (bob, cy) = (ClientId::random(), ClientId::random());
         boxes.record(bob, entry(6, "al", "bob", false));
         boxes.record(cy, entry(7, "al", "cy", false));
-        assert!(boxes.page(al, None, None, None, 10).0.is_empty());
-        assert_eq!(ids(&boxes.page(cy, None, None, None, 10).0), [7]);
+        assert!(
+            boxes
+                .page(al, None, PageRequest::from_wire(None, None, 10))
+                .items
+                .is_empty()
+        );
+        assert_eq!(
+            ids(&boxes
+                .page(cy, None, PageRequest::from_wire(None, None, 10))
+                .items),
+            [7]
+        );
     }
 }

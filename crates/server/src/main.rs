@@ -4,7 +4,6 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use huddle_protocol::{DEFAULT_DISCOVERY_PORT, DEFAULT_TCP_PORT};
 use huddle_server::{DiscoveryConfig, Server, ServerConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -14,28 +13,28 @@ use tokio_util::sync::CancellationToken;
 #[command(name = "huddle-server", version)]
 struct Args {
     /// TCP address to listen on for chat.
-    #[arg(long, default_value_t = SocketAddr::from(([0, 0, 0, 0], DEFAULT_TCP_PORT)))]
+    #[arg(long, default_value_t = defaults().bind)]
     bind: SocketAddr,
     /// Server name shown to clients and in discovery.
-    #[arg(long, default_value = "huddle")]
+    #[arg(long, default_value_t = defaults().name)]
     name: String,
     /// Message of the day, shown to every client on connect.
     #[arg(long)]
     motd: Option<String>,
     /// Most connections at once.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults().max_clients)]
     max_clients: usize,
     /// Most connections at once from one IP address.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = defaults().max_clients_per_ip)]
     max_clients_per_ip: usize,
     /// Most rooms one client may be in at once.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = defaults().limits.max_rooms_per_client)]
     max_rooms_per_client: u16,
     /// Sustained messages per second allowed per client.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = defaults().limits.rate_per_second)]
     rate: u32,
     /// Messages a client may send in a burst above the rate.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().limits.rate_burst)]
     burst: u32,
     /// Turn the per-client rate limit off (for benchmarks).
     #[arg(long)]
@@ -49,36 +48,36 @@ struct Args {
     #[arg(long, conflicts_with = "data_dir")]
     ephemeral: bool,
     /// Messages of history kept on disk per room (older ones are deleted).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults().history_retention)]
     history_retention: usize,
     /// Messages of recent history kept in memory per room.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = defaults().history_per_room)]
     history: usize,
     /// Messages of recent history sent to a client joining a room.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = defaults().limits.history_on_join)]
     history_on_join: u16,
     /// Seconds of silence before a client is pinged (and as long again
     /// before it is dropped).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = defaults().ping_after.as_secs())]
     ping_after: u64,
     /// Largest file relayed, in bytes.
-    #[arg(long, default_value_t = 4 * 1024 * 1024 * 1024)]
+    #[arg(long, default_value_t = defaults().limits.max_file_size)]
     max_file_size: u64,
     /// File transfers one client may offer at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults().limits.max_transfers)]
     max_transfers: u16,
     /// Least milliseconds between two writes to one client while messages
     /// keep coming (they are coalesced); 0 writes each message at once.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = defaults().write_interval.as_millis() as u64)]
     write_interval_ms: u64,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     no_discovery: bool,
     /// UDP port for LAN discovery.
-    #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT)]
+    #[arg(long, default_value_t = DiscoveryConfig::default().bind.port())]
     discovery_port: u16,
     /// Seconds between discovery announcements.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DiscoveryConfig::default().announce_every.as_secs())]
     announce_every: u64,
     /// Log filter (tracing's env-filter syntax), e.g. `info` or `huddle_server=debug`.
     #[arg(long, env = "HUDDLE_LOG", default_value = "info")]
@@ -86,6 +85,11 @@ struct Args {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+/// Every default comes from here, so `--help` and the library agree.
+fn defaults() -> ServerConfig {
+    ServerConfig::default()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -143,10 +147,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
     if !args.no_discovery {
         config.discovery = Some(DiscoveryConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], args.discovery_port)),
-            announce_to: vec![SocketAddr::from((
-                [255, 255, 255, 255],
-                args.discovery_port,
-            ))],
+            announce_to: DiscoveryConfig::broadcast_targets(args.discovery_port),
             announce_every: Duration::from_secs(args.announce_every.max(1)),
             ..DiscoveryConfig::default()
         });

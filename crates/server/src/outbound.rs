@@ -20,6 +20,8 @@
 //! push or to take a batch, so an idle connection holds neither a queue
 //! allocation nor a write buffer.
 
+#[cfg(test)]
+mod capture;
 mod flusher;
 mod writer;
 
@@ -33,6 +35,8 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
+#[cfg(test)]
+pub(crate) use capture::Captured;
 pub(crate) use flusher::{Flusher, Flushers};
 use huddle_protocol::{ServerMessage, encode_frame};
 use tokio::{net::tcp::OwnedWriteHalf, sync::Notify};

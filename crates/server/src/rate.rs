@@ -1,6 +1,7 @@
-//! A token bucket. Time is passed in, so it tests without a clock.
+//! A token bucket. Time is passed in (the server's one clock,
+//! `tokio::time::Instant`), so it tests without waiting.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// Allows `rate` events per second on average and `burst` at once.
 #[derive(Debug)]

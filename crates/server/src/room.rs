@@ -5,9 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use huddle_protocol::{ChatMessage, ConnectionId, MessageId, Nick, RoomName, ShortText};
+use huddle_protocol::{ChatMessage, ConnectionId, Nick, RoomName, ShortText};
 
-use crate::outbound::Outbound;
+use crate::{
+    outbound::Outbound,
+    page::{Page, PageRequest},
+};
 
 /// A member of a room, as the room sees it.
 #[derive(Debug)]
@@ -79,20 +82,15 @@ impl Room {
         self.history.iter().skip(skip).cloned().collect()
     }
 
-    /// A page of history (see [`crate::page::page`]).
-    pub(crate) fn page(
-        &self,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
-    ) -> (Vec<ChatMessage>, bool) {
-        crate::page::page(self.history.iter(), before, after, limit)
+    /// A page of history.
+    pub(crate) fn page(&self, request: PageRequest) -> Page<ChatMessage> {
+        crate::page::page(self.history.iter(), request)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use huddle_protocol::{ChatText, MessageKind, Target};
+    use huddle_protocol::{ChatText, MessageId, MessageKind, Target};
     use uuid::Uuid;
 
     use super::*;
@@ -122,17 +120,17 @@ mod tests {
         assert_eq!(ids(&room.recent(3)), [13, 14, 15]);
         assert_eq!(ids(&room.recent(100)), (6..=15).collect::<Vec<_>>());
         let id = |n| Some(MessageId::from_uuid(Uuid::from_u128(n)));
-        let (page, more) = room.page(id(10), None, 3);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(id(10), None, 3));
         assert_eq!((ids(&page), more), (vec![7, 8, 9], true));
-        let (page, more) = room.page(id(9), None, 3);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(id(9), None, 3));
         assert_eq!((ids(&page), more), (vec![6, 7, 8], false));
-        let (page, more) = room.page(id(6), None, 3);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(id(6), None, 3));
         assert_eq!((ids(&page), more), (vec![], false));
-        let (page, more) = room.page(None, id(12), 2);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(None, id(12), 2));
         assert_eq!((ids(&page), more), (vec![13, 14], true));
-        let (page, more) = room.page(None, id(13), 2);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(None, id(13), 2));
         assert_eq!((ids(&page), more), (vec![14, 15], false));
-        let (page, more) = room.page(None, None, 2);
+        let Page { items: page, more } = room.page(PageRequest::from_wire(None, None, 2));
         assert_eq!((ids(&page), more), (vec![14, 15], true));
     }
 }

@@ -15,9 +15,8 @@ use tracing::{info, warn};
 use crate::{
     config::ServerConfig,
     connection::{Context, last_words, reject, serve},
-    hub::Hub,
+    hub::{Hub, Store, acknowledge},
     outbound::Flushers,
-    store::DiskStore,
 };
 
 /// Errors starting or running a server.
@@ -152,7 +151,7 @@ impl Server {
             None => None,
         };
         let store = match &config.data_dir {
-            Some(dir) => Some(DiskStore::open(dir, config.history_retention)?),
+            Some(dir) => Some(Store::open(dir, config.history_retention, acknowledge)?),
             None => None,
         };
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
@@ -162,6 +161,7 @@ impl Server {
             config: Arc::new(config),
             server_id: ServerId::random(),
             shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
         });
         Ok(Self {
             listener,
@@ -210,8 +210,12 @@ impl Server {
         } = self;
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
-        let tracker = TaskTracker::new();
-        context.flushers.start(&context.shutdown);
+        let tracker = context.tasks.clone();
+        context.flushers.start(&tracker, &context.shutdown);
+        tracker.spawn(crate::deadlines::run_deadlines(
+            context.hub.clone(),
+            context.shutdown.clone(),
+        ));
         if let Some(discovery) = discovery {
             let port = listener
                 .local_addr()
@@ -264,7 +268,7 @@ impl Server {
         info!("shutting down");
         context.shutdown.cancel();
         tracker.close();
-        let grace = config.flush_timeout + crate::session::LAST_WORDS_TIMEOUT;
+        let grace = config.flush_timeout + crate::dispatch::LAST_WORDS_TIMEOUT;
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             warn!("some connections did not finish in time");
         }

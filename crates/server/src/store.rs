@@ -1,14 +1,18 @@
-//! Durable history: every room and direct message is written to an embedded database
-//! (redb) before its sender gets the `Ack`. A writer thread group-commits:
-//! it takes every message queued within a couple of milliseconds (up to a
-//! thousand) into one transaction, commits, and only then releases their
-//! acks. Fan-out to the other members never waits for it.
+//! Durable history: every room and direct message is written to an embedded
+//! database (redb) before its sender gets the `Ack`. The committer thread
+//! (`committer.rs`) group-commits: it takes every message queued meanwhile
+//! (up to a thousand) into one transaction, commits, and only then reports
+//! the commit with its waiters to the hub, which acknowledges them. The
+//! store never sees a connection. Fan-out to the other members never waits
+//! for it. Files: `schema.rs` (tables, version, keys), `record.rs` (what a
+//! message becomes), `disk.rs` (open and read), `committer.rs` (write),
+//! `migrate.rs` (older schemas); none of them imports another in a circle.
 //!
 //! Why redb: crash-safe (copy-on-write B-trees with checksummed commits,
 //! recovered on the next open), pure Rust (no C toolchain in the build), one
 //! file, and a lock that stops a second server from opening the same data.
 //!
-//! Schema (version in the `meta` table, checked at open):
+//! Schema (`schema.rs`; the version is in the `meta` table, checked at open):
 //! - `messages`: (room, message id as u128) → the `ChatMessage`, encoded
 //!   with the wire format (`huddle_protocol::encode_payload`); and
 //!   (`@` + client id, message id) → a `DirectEntry`: each direct message
@@ -19,21 +23,17 @@
 //! - `dedup`: (client id, client message id) → (message id, timestamp), so a
 //!   resend after a crash is acknowledged again instead of stored twice.
 
+mod committer;
 mod disk;
 mod migrate;
-mod writer;
+mod record;
+mod schema;
 
-use std::{
-    collections::{HashMap, VecDeque},
-    path::PathBuf,
-};
+use std::path::PathBuf;
 
-pub(crate) use disk::{DedupRows, DiskStore};
-use huddle_protocol::{ClientId, ClientMsgId, MessageId};
-pub(crate) use writer::{Ack, Record};
-
-/// The schema this server writes and reads.
-pub(crate) const SCHEMA_VERSION: u64 = 2;
+pub(crate) use committer::Commit;
+pub(crate) use disk::{DedupRow, DiskStore};
+pub(crate) use record::{Accepted, Record};
 
 /// A data directory that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -60,61 +60,4 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-}
-
-/// Remembers which client messages were already accepted, so a resend is
-/// acknowledged with the original id. Bounded: the oldest entries go first.
-#[derive(Debug, Default)]
-pub(crate) struct Dedup {
-    seen: HashMap<(ClientId, ClientMsgId), (MessageId, u64)>,
-    order: VecDeque<(ClientId, ClientMsgId)>,
-    capacity: usize,
-}
-
-impl Dedup {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn get(&self, client: ClientId, id: ClientMsgId) -> Option<(MessageId, u64)> {
-        self.seen.get(&(client, id)).copied()
-    }
-
-    pub(crate) fn insert(&mut self, client: ClientId, id: ClientMsgId, accepted: (MessageId, u64)) {
-        if self.seen.insert((client, id), accepted).is_none() {
-            self.order.push_back((client, id));
-        }
-        while self.order.len() > self.capacity {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seen.remove(&oldest);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use uuid::Uuid;
-
-    use super::*;
-
-    #[test]
-    fn dedup_is_bounded_oldest_first() {
-        let mut dedup = Dedup::new(2);
-        let client = ClientId::random();
-        let ids: Vec<ClientMsgId> = (0..3).map(|_| ClientMsgId::random()).collect();
-        for (n, id) in ids.iter().enumerate() {
-            dedup.insert(
-                client,
-                *id,
-                (MessageId::from_uuid(Uuid::from_u128(n as u128)), 0),
-            );
-        }
-        assert!(dedup.get(client, ids[0]).is_none());
-        assert_eq!(dedup.get(client, ids[2]).unwrap().0.as_uuid().as_u128(), 2);
-        assert!(dedup.get(ClientId::random(), ids[2]).is_none());
-    }
 }

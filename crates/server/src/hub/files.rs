@@ -14,6 +14,7 @@ use huddle_protocol::{
     ConnectionId, ErrorCode, FileChunk, FileOffer, Nick, ServerMessage, ShortText, Target,
     TransferId, limits::MAX_CHUNK_LEN,
 };
+use tokio::time::Instant;
 
 use super::{Caller, Hub, Refusal, frame, lock, refuse, send};
 use crate::outbound::Outbound;
@@ -45,6 +46,9 @@ pub(crate) struct Transfer {
     granted: u64,
     /// Data started to flow: a recipient answering now is too late.
     started: bool,
+    /// When data starts even if some recipients have not answered (set at
+    /// the first accept; see [`Hub::start_due`]).
+    start_at: Option<Instant>,
     recipients: HashMap<ConnectionId, Recipient>,
 }
 
@@ -77,7 +81,7 @@ impl Transfer {
 
 /// How long a room's members have to answer an offer before the data
 /// starts flowing to those who accepted.
-pub(crate) const FILE_START_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+const FILE_START_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn cancelled(transfer: TransferId, by: &Nick, reason: &str, ended: bool) -> ServerMessage {
     ServerMessage::FileCancelled {
@@ -161,6 +165,7 @@ impl Hub {
             forwarded: 0,
             granted: 0,
             started: false,
+            start_at: None,
             recipients: HashMap::new(),
         };
         for (conn, _, outbound) in recipients {
@@ -180,15 +185,16 @@ impl Hub {
         Ok(())
     }
 
-    /// Records an answer. Data starts flowing once every recipient has
-    /// answered; if some have not when the first accepts, the caller starts
-    /// the transfer after [`FILE_START_GRACE`] instead (returned `true`).
+    /// Records an answer given at `now`. Data starts flowing once every
+    /// recipient has answered; if some have not when the first accepts, it
+    /// starts [`FILE_START_GRACE`] later instead ([`Hub::start_due`]).
     pub(crate) fn file_answer(
         &self,
         caller: Caller<'_>,
         id: TransferId,
         accept: bool,
-    ) -> Result<bool, Refusal> {
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let mut transfers = lock(&self.transfers);
         let Some(transfer) = transfers.get_mut(&id) else {
             return refuse(
@@ -205,7 +211,7 @@ impl Hub {
             );
         };
         if recipient.answer != Answer::Pending {
-            return Ok(false);
+            return Ok(());
         }
         if started && accept {
             recipient.answer = Answer::Left;
@@ -218,7 +224,7 @@ impl Hub {
                     true,
                 ),
             );
-            return Ok(false);
+            return Ok(());
         }
         recipient.answer = if accept {
             Answer::Accepted
@@ -237,18 +243,36 @@ impl Hub {
             .recipients
             .values()
             .all(|r| r.answer != Answer::Pending);
-        let first_accept = accept && transfer.accepted().count() == 1;
         if all_answered {
             self.start(&mut transfers, id);
-            return Ok(false);
+        } else if accept && transfer.start_at.is_none() {
+            // Others have not answered yet: give them a moment.
+            transfer.start_at = Some(now + FILE_START_GRACE);
+            self.deadline_set.notify_one();
         }
-        Ok(first_accept)
+        Ok(())
     }
 
-    /// Starts a transfer whose grace for late answers is over.
-    pub(crate) fn file_start(&self, id: TransferId) {
+    /// Starts every transfer whose grace for late answers is over at `now`.
+    pub(crate) fn start_due(&self, now: Instant) {
         let mut transfers = lock(&self.transfers);
-        self.start(&mut transfers, id);
+        let due: Vec<TransferId> = transfers
+            .iter()
+            .filter(|(_, t)| !t.started && t.start_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.start(&mut transfers, id);
+        }
+    }
+
+    /// The earliest time [`Hub::start_due`] has something to do.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        lock(&self.transfers)
+            .values()
+            .filter(|t| !t.started)
+            .filter_map(|t| t.start_at)
+            .min()
     }
 
     fn start(&self, transfers: &mut HashMap<TransferId, Transfer>, id: TransferId) {

@@ -3,12 +3,13 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use huddle_protocol::{
-    ErrorCode, MessageId, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary,
-};
+use huddle_protocol::{ErrorCode, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary};
 
 use super::{Caller, Hub, Refusal, lock, refuse};
-use crate::{page::merge, room::Room};
+use crate::{
+    page::{PageRequest, merge},
+    room::Room,
+};
 
 impl Hub {
     /// Every room, by name, at most `max` of them.
@@ -61,32 +62,26 @@ impl Hub {
         }
     }
 
+    /// A page of a room's history, for a member: from memory merged with
+    /// the disk.
     pub(crate) fn history(
         &self,
         caller: Caller<'_>,
         name: &RoomName,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
+        request: PageRequest,
     ) -> Result<ServerMessage, Refusal> {
-        let (room_name, (recent, recent_more)) = self.in_room(caller, name, |room| {
-            (room.name.clone(), room.page(before, after, limit))
-        })?;
-        let Some(store) = &self.store else {
-            return Ok(ServerMessage::HistoryPage {
-                room: room_name,
-                messages: recent,
-                more: recent_more,
-            });
-        };
+        let (room_name, recent) =
+            self.in_room(caller, name, |room| (room.name.clone(), room.page(request)))?;
         // The disk has everything committed; memory may hold the newest
         // messages not yet committed. Merge both by id.
-        let stored = store.page(&room_name, before, after, limit);
-        let (messages, more) = merge(stored, recent, after, limit);
+        let page = match &self.store {
+            None => recent,
+            Some(store) => merge(store.page(&room_name, request), recent, request),
+        };
         Ok(ServerMessage::HistoryPage {
             room: room_name,
-            messages,
-            more,
+            messages: page.items,
+            more: page.more,
         })
     }
 
@@ -95,22 +90,21 @@ impl Hub {
         &self,
         caller: Caller<'_>,
         with: Option<Nick>,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
+        request: PageRequest,
     ) -> ServerMessage {
-        let recent = lock(&self.mailboxes).page(caller.client, with.as_ref(), before, after, limit);
-        let (messages, more) = match &self.store {
+        let recent = lock(&self.mailboxes).page(caller.client, with.as_ref(), request);
+        let page = match &self.store {
             None => recent,
-            Some(store) => {
-                let stored = store.direct_page(caller.client, with.as_ref(), before, after, limit);
-                merge(stored, recent.0, after, limit)
-            }
+            Some(store) => merge(
+                store.direct_page(caller.client, with.as_ref(), request),
+                recent,
+                request,
+            ),
         };
         ServerMessage::DirectHistoryPage {
             with,
-            messages,
-            more,
+            messages: page.items,
+            more: page.more,
         }
     }
 }

@@ -2,15 +2,13 @@
 //! messages, nick changes and topics.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMsgId, DirectEntry, MessageId, MessageKind, Nick, Presence,
-    PresenceEvent, RequestKind, RoomName, ServerMessage, ShortText, Target,
+    ChatMessage, ChatText, ClientMsgId, DirectEntry, ErrorCode, MessageId, MessageKind, Nick,
+    Presence, PresenceEvent, RequestKind, RoomName, ServerMessage, ShortText, Target,
 };
 use uuid::Uuid;
 
-use huddle_protocol::ErrorCode;
-
-use super::{Caller, Hub, Refusal, User, frame, lock, now_millis, refuse, send};
-use crate::store::Record;
+use super::{Caller, Hub, Refusal, User, durable::Request, frame, lock, now_millis, refuse, send};
+use crate::store::{Accepted, Record};
 
 /// A message accepted now from `caller`: its server id sorts by this moment.
 fn new_message(
@@ -43,14 +41,19 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
-        let relayed = self.in_room(caller, name, |room| {
+        let request = Request {
+            id,
+            kind: RequestKind::Say,
+        };
+        // Accept: id, order and fan-out under the room's lock.
+        let (accepted, relayed) = self.in_room(caller, name, |room| {
             // A resend of a message already accepted: acknowledge it again
             // with its original id (once it is on disk), deliver nothing.
             if let Some(accepted) = self.dedup().get(caller.client, id) {
                 return (accepted, None);
             }
             let message = new_message(caller, id, Target::Room(room.name.clone()), kind, text);
-            let accepted = (message.id, message.timestamp);
+            let accepted = Accepted::of(&message);
             self.dedup().insert(caller.client, id, accepted);
             let chat = ServerMessage::Chat(message);
             if let Some(frame) = frame(&chat) {
@@ -62,20 +65,12 @@ impl Hub {
             room.record(message.clone());
             (accepted, Some((room.name.clone(), message)))
         })?;
-        // Fan-out did not wait for the disk; the sender's ack does.
-        let (accepted, relayed) = relayed;
-        let request = (id, RequestKind::Say);
-        match relayed {
-            Some((room, message)) => {
-                self.ack(
-                    caller,
-                    request,
-                    accepted,
-                    Some(Record::Room(&room, &message)),
-                );
-            }
-            None => self.ack(caller, request, accepted, None),
-        }
+        // Persist, then acknowledge: the fan-out did not wait for the disk;
+        // the sender's ack does.
+        let record = relayed
+            .as_ref()
+            .map(|(room, message)| Record::Room(room, message));
+        self.persist_then_acknowledge(caller, request, accepted, record);
         Ok(())
     }
 
@@ -92,9 +87,12 @@ impl Hub {
     ) -> Result<(), Refusal> {
         // A resend of a message already accepted is acknowledged again even
         // if its recipient has gone since: it was stored (and maybe read).
-        let request = (id, RequestKind::Direct);
+        let request = Request {
+            id,
+            kind: RequestKind::Direct,
+        };
         if let Some(accepted) = self.dedup().get(caller.client, id) {
-            self.ack(caller, request, accepted, None);
+            self.persist_then_acknowledge(caller, request, accepted, None);
             return Ok(());
         }
         let Some((recipient_nick, recipient_outbound, recipient)) = lock(&self.users)
@@ -110,7 +108,7 @@ impl Hub {
             let mut mailboxes = lock(&self.mailboxes);
             let message = new_message(caller, id, Target::Direct(recipient_nick), kind, text);
             self.dedup()
-                .insert(caller.client, id, (message.id, message.timestamp));
+                .insert(caller.client, id, Accepted::of(&message));
             let entry = |outgoing| DirectEntry {
                 outgoing,
                 message: message.clone(),
@@ -122,13 +120,12 @@ impl Hub {
             send(&recipient_outbound, &ServerMessage::Chat(message.clone()));
             message
         };
-        let accepted = (message.id, message.timestamp);
         let record = Record::Direct {
             sender: caller.client,
             recipient,
             message: &message,
         };
-        self.ack(caller, request, accepted, Some(record));
+        self.persist_then_acknowledge(caller, request, Accepted::of(&message), Some(record));
         Ok(())
     }
 

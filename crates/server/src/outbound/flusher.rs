@@ -142,11 +142,15 @@ impl Flushers {
 
     /// Runs each flusher as a task on the current runtime until `shutdown`
     /// is cancelled (writer tasks drain their connections after that).
-    pub(crate) fn start(&self, shutdown: &tokio_util::sync::CancellationToken) {
+    pub(crate) fn start(
+        &self,
+        tasks: &tokio_util::task::TaskTracker,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) {
         for flusher in &self.flushers {
             let flusher = flusher.clone();
             let shutdown = shutdown.clone();
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 tokio::select! {
                     () = shutdown.cancelled() => {}
                     () = flusher.run() => {}

@@ -1,124 +1,50 @@
-//! The writing side of the store: what a message turns into (rows under a
-//! room's key or under two mailboxes' keys) and the writer thread that
-//! group-commits them and then releases the acks.
+//! The committer: a thread that group-commits what the hub hands the store,
+//! then reports each commit, with the waiters it settled, to the callback
+//! given at open. It knows nothing of connections: what a waiter is (an ack
+//! to queue, in the server) is the caller's business.
 
 use std::{collections::HashMap, sync::mpsc};
 
-use bytes::Bytes;
-use huddle_protocol::{
-    ChatMessage, ClientId, ClientMsgId, DirectEntry, ErrorCode, ErrorReport, MessageId,
-    RequestKind, RoomName, ServerMessage, ShortText, encode_frame, encode_payload,
-};
+use huddle_protocol::{ClientId, ClientMsgId};
 use redb::{Database, ReadableTable};
 
-use super::disk::{DEDUP, MESSAGES};
-use crate::outbound::Outbound;
+use super::{
+    record::{Accepted, Row},
+    schema::{DEDUP, MESSAGES},
+};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 1000;
 
-/// A frame to queue for a client once its message is on disk.
+/// One commit's outcome and whoever waited for it, in submission order.
 #[derive(Debug)]
-pub(crate) struct Ack {
-    pub(crate) outbound: Outbound,
-    pub(crate) frame: Bytes,
-    pub(crate) id: ClientMsgId,
-    /// The request it answers (`Say` or `Direct`), for an error report.
-    pub(crate) request: RequestKind,
-}
-
-/// What to store: a room message, or a direct message (filed in both its
-/// sender's and its recipient's mailbox).
-#[derive(Debug)]
-pub(crate) enum Record<'a> {
-    Room(&'a RoomName, &'a ChatMessage),
-    Direct {
-        sender: ClientId,
-        recipient: ClientId,
-        message: &'a ChatMessage,
-    },
-}
-
-/// The key under which a client's mailbox is stored in `messages`: room
-/// keys always start with `#`, so the two never meet.
-pub(crate) fn mailbox_key(owner: ClientId) -> String {
-    format!("@{}", owner.as_uuid())
-}
-
-/// One row of `messages`, encoded by the caller.
-#[derive(Debug)]
-pub(super) struct Row {
-    key: String,
-    id: u128,
-    bytes: Vec<u8>,
-}
-
-impl Record<'_> {
-    pub(super) fn rows(&self) -> Vec<Row> {
-        let encoded = |key: String, id: MessageId, payload: Result<Vec<u8>, _>| {
-            payload
-                .map_err(|err| tracing::error!(%err, "cannot encode a message for the store"))
-                .ok()
-                .map(|bytes| Row {
-                    key,
-                    id: id.as_uuid().as_u128(),
-                    bytes,
-                })
-        };
-        match self {
-            Record::Room(room, message) => encoded(
-                room.folded().to_owned(),
-                message.id,
-                encode_payload(*message),
-            )
-            .into_iter()
-            .collect(),
-            Record::Direct {
-                sender,
-                recipient,
-                message,
-            } => {
-                let mut owners = vec![(*sender, true)];
-                if recipient != sender {
-                    owners.push((*recipient, false));
-                }
-                owners
-                    .into_iter()
-                    .filter_map(|(owner, outgoing)| {
-                        let entry = DirectEntry {
-                            outgoing,
-                            message: (*message).clone(),
-                        };
-                        encoded(mailbox_key(owner), message.id, encode_payload(&entry))
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    pub(super) fn message(&self) -> &ChatMessage {
-        match self {
-            Record::Room(_, message) | Record::Direct { message, .. } => message,
-        }
-    }
+pub(crate) struct Commit<W> {
+    /// Whether the batch is on disk; on failure nothing of it is.
+    pub(crate) durable: bool,
+    pub(crate) waiters: Vec<W>,
 }
 
 #[derive(Debug)]
-pub(super) enum Job {
+pub(super) enum Job<W> {
     Append {
         rows: Vec<Row>,
-        /// The resend key and what it was accepted as (id, timestamp).
-        dedup: Option<((ClientId, ClientMsgId), (u128, u64))>,
-        ack: Option<Ack>,
+        /// The resend key and what it was accepted as.
+        dedup: Option<((ClientId, ClientMsgId), Accepted)>,
+        waiter: Option<W>,
     },
-    /// Queue this ack after everything before it is committed (a resend of
-    /// a message that may still be in flight).
-    AfterCommit(Ack),
+    /// Settle this waiter once everything before it is committed (a resend
+    /// of a message that may still be in flight).
+    AfterCommit(W),
 }
 
 /// Group commit: whatever queued up while the previous commit was on its way
-/// to disk goes into the next one.
-pub(super) fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, retention: usize) {
+/// to disk goes into the next one; then `report` learns who it settled.
+pub(super) fn run_committer<W>(
+    db: &Database,
+    queue: &mpsc::Receiver<Job<W>>,
+    retention: usize,
+    report: &mut dyn FnMut(Commit<W>),
+) {
     let mut counts: HashMap<String, u64> = HashMap::new();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
@@ -133,36 +59,23 @@ pub(super) fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, retention: 
             tracing::error!(%err, "history commit failed; messages not acknowledged");
             counts.clear();
         }
-        for job in batch {
-            let ack = match job {
-                Job::Append { ack, .. } => ack,
-                Job::AfterCommit(ack) => Some(ack),
-            };
-            let Some(ack) = ack else { continue };
-            let frame = if committed.is_ok() {
-                ack.frame
-            } else {
-                let error = ServerMessage::Error(ErrorReport {
-                    code: ErrorCode::Internal,
-                    text: ShortText::lossy(
-                        "the server could not store this message; send it again",
-                    ),
-                    request: ack.request,
-                    id: Some(ack.id),
-                });
-                match encode_frame(&error) {
-                    Ok(frame) => frame,
-                    Err(_) => continue,
-                }
-            };
-            let _ = ack.outbound.push(frame);
-        }
+        let waiters = batch
+            .into_iter()
+            .filter_map(|job| match job {
+                Job::Append { waiter, .. } => waiter,
+                Job::AfterCommit(waiter) => Some(waiter),
+            })
+            .collect();
+        report(Commit {
+            durable: committed.is_ok(),
+            waiters,
+        });
     }
 }
 
-fn commit(
+fn commit<W>(
     db: &Database,
-    batch: &[Job],
+    batch: &[Job<W>],
     retention: usize,
     counts: &mut HashMap<String, u64>,
 ) -> Result<(), Box<redb::Error>> {
@@ -170,9 +83,9 @@ fn commit(
 }
 
 #[allow(clippy::result_large_err)] // Boxed once, by `commit`.
-fn commit_inner(
+fn commit_inner<W>(
     db: &Database,
-    batch: &[Job],
+    batch: &[Job<W>],
     retention: usize,
     counts: &mut HashMap<String, u64>,
 ) -> Result<(), redb::Error> {
@@ -216,7 +129,7 @@ fn commit_inner(
             if let Some(((client, client_msg), accepted)) = key {
                 dedup.insert(
                     (client.as_uuid().as_u128(), client_msg.as_uuid().as_u128()),
-                    accepted,
+                    (accepted.id.as_uuid().as_u128(), accepted.timestamp),
                 )?;
             }
         }

@@ -1,4 +1,5 @@
-//! The redb-backed store and its group-committing writer thread.
+//! The redb-backed store: opening (schema check, migration, dedup rows),
+//! reads (joins, pages), and the hand-off of writes to the committer thread.
 
 use std::{
     path::{Path, PathBuf},
@@ -9,30 +10,27 @@ use std::{
 
 use huddle_protocol::{
     ChatMessage, ClientId, ClientMsgId, DirectEntry, MessageId, Nick, RoomName, decode_payload,
-    limits::MAX_HISTORY_PAGE,
 };
-use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
+use redb::{Database, DatabaseError, ReadableTable};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::{
-    SCHEMA_VERSION, StoreError,
-    writer::{Ack, Job, Record, mailbox_key, run_writer},
+    StoreError,
+    committer::{Commit, Job, run_committer},
+    record::{Accepted, Record},
+    schema::{DEDUP, DEDUP_RETENTION_MILLIS, MESSAGES, META, SCHEMA_VERSION, mailbox_key},
 };
+use crate::page::{Anchor, Page, PageRequest};
 
-pub(super) const MESSAGES: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("messages");
-pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefinition::new("dedup");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-
-/// Resends are recognised for this long (across restarts too).
-const DEDUP_RETENTION_MILLIS: u64 = 24 * 60 * 60 * 1000;
-
+/// The store; `W` is whatever waits for a commit (the server's pending
+/// acks), opaque to the store and handed back in [`Commit`] reports.
 #[derive(Debug)]
-pub(crate) struct DiskStore {
+pub(crate) struct DiskStore<W> {
     db: Arc<Database>,
     path: PathBuf,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    jobs: Mutex<Option<mpsc::Sender<Job<W>>>>,
+    committer: Mutex<Option<JoinHandle<()>>>,
 }
 
 fn now_millis() -> u64 {
@@ -48,13 +46,27 @@ fn corrupt(path: &Path, err: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Accepted resends loaded from disk, for the hub's in-memory dedup.
-pub(crate) type DedupRows = Vec<((ClientId, ClientMsgId), (MessageId, u64))>;
+/// A client message already accepted, loaded from disk for the hub's
+/// in-memory de-duplication.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DedupRow {
+    pub(crate) client: ClientId,
+    pub(crate) client_msg_id: ClientMsgId,
+    pub(crate) accepted: Accepted,
+}
 
-impl DiskStore {
+impl<W> DiskStore<W> {
     /// Opens (or creates) the store in `dir`, keeping at most `retention`
-    /// messages per room.
-    pub(crate) fn open(dir: &Path, retention: usize) -> Result<(Self, DedupRows), StoreError> {
+    /// messages per room; `report` hears of every commit, on the committer
+    /// thread.
+    pub(crate) fn open(
+        dir: &Path,
+        retention: usize,
+        mut report: impl FnMut(Commit<W>) + Send + 'static,
+    ) -> Result<(Self, Vec<DedupRow>), StoreError>
+    where
+        W: Send + 'static,
+    {
         std::fs::create_dir_all(dir).map_err(|err| StoreError::Unusable {
             path: dir.to_owned(),
             message: err.to_string(),
@@ -76,20 +88,20 @@ impl DiskStore {
         let dedup = Self::prepare(&db, &path)?;
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel();
-        let writer_db = db.clone();
-        let writer = std::thread::Builder::new()
-            .name("history-writer".into())
-            .spawn(move || run_writer(&writer_db, &queue, retention))
+        let committer_db = db.clone();
+        let committer = std::thread::Builder::new()
+            .name("history-committer".into())
+            .spawn(move || run_committer(&committer_db, &queue, retention, &mut report))
             .map_err(|err| StoreError::Unusable {
                 path: path.clone(),
-                message: format!("cannot start the writer thread: {err}"),
+                message: format!("cannot start the committer thread: {err}"),
             })?;
         Ok((
             Self {
                 db,
                 path,
                 jobs: Mutex::new(Some(jobs)),
-                writer: Mutex::new(Some(writer)),
+                committer: Mutex::new(Some(committer)),
             },
             dedup,
         ))
@@ -97,7 +109,7 @@ impl DiskStore {
 
     /// Checks the schema version (writing it into a new database), prunes
     /// old dedup rows and returns the rest.
-    fn prepare(db: &Database, path: &Path) -> Result<DedupRows, StoreError> {
+    fn prepare(db: &Database, path: &Path) -> Result<Vec<DedupRow>, StoreError> {
         let fail = |err: &dyn std::fmt::Display| corrupt(path, err);
         let txn = db.begin_write().map_err(|e| fail(&e))?;
         let mut rows = Vec::new();
@@ -138,150 +150,135 @@ impl DiskStore {
                 let (key, value) = row.map_err(|e| fail(&e))?;
                 let (client, id) = key.value();
                 let (message, timestamp) = value.value();
-                rows.push((
-                    (
-                        ClientId::from_uuid(Uuid::from_u128(client)),
-                        ClientMsgId::from_uuid(Uuid::from_u128(id)),
-                    ),
-                    (MessageId::from_uuid(Uuid::from_u128(message)), timestamp),
-                ));
+                rows.push(DedupRow {
+                    client: ClientId::from_uuid(Uuid::from_u128(client)),
+                    client_msg_id: ClientMsgId::from_uuid(Uuid::from_u128(id)),
+                    accepted: Accepted {
+                        id: MessageId::from_uuid(Uuid::from_u128(message)),
+                        timestamp,
+                    },
+                });
             }
         }
         txn.commit().map_err(|e| fail(&e))?;
         Ok(rows)
     }
 
-    fn submit(&self, job: Job) {
+    fn submit(&self, job: Job<W>) {
         let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         match jobs.as_ref() {
             Some(jobs) => {
                 if jobs.send(job).is_err() {
-                    tracing::error!(path = %self.path.display(), "the history writer has stopped");
+                    tracing::error!(path = %self.path.display(), "the history committer has stopped");
                 }
             }
             None => tracing::warn!("a message arrived after the history store closed"),
         }
     }
 
-    /// Stores `record`; `ack` is queued once it is committed.
-    pub(crate) fn append(
+    /// Persists `record` (and the resend key it was accepted under, if
+    /// any); `waiter` is reported once it is committed.
+    pub(crate) fn persist(
         &self,
         record: &Record<'_>,
         dedup: Option<(ClientId, ClientMsgId)>,
-        ack: Option<Ack>,
+        waiter: Option<W>,
     ) {
-        let message = record.message();
-        let accepted = (message.id.as_uuid().as_u128(), message.timestamp);
+        let accepted = Accepted::of(record.message());
         self.submit(Job::Append {
             rows: record.rows(),
             dedup: dedup.map(|key| (key, accepted)),
-            ack,
+            waiter,
         });
     }
 
-    /// Queues `ack` once everything submitted before it is committed.
-    pub(crate) fn after_commit(&self, ack: Ack) {
-        self.submit(Job::AfterCommit(ack));
+    /// Reports `waiter` once everything submitted before it is committed.
+    pub(crate) fn after_commit(&self, waiter: W) {
+        self.submit(Job::AfterCommit(waiter));
     }
 
-    /// Up to `limit` items under `key` that `keep` accepts, decoded, with
-    /// whether more exist beyond them: strictly after `after` (the oldest of
-    /// those), or strictly before `before` (the newest of those).
+    /// The page `request` asks for of the items under `key` that `keep`
+    /// accepts, decoded.
     fn scan<T: DeserializeOwned>(
         &self,
         key: &str,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: usize,
+        request: PageRequest,
         keep: impl Fn(&T) -> bool,
-    ) -> (Vec<T>, bool) {
+    ) -> Page<T> {
         let id = |m: MessageId| m.as_uuid().as_u128();
         let boxed = |err: redb::Error| Box::new(err);
+        let limit = request.limit;
         let result = (|| -> Result<Vec<T>, Box<redb::Error>> {
             let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
             let table = txn.open_table(MESSAGES).map_err(|e| boxed(e.into()))?;
             let bytes = |row: Result<_, redb::StorageError>| {
                 row.map(|(_, v): (_, redb::AccessGuard<&[u8]>)| v.value().to_vec())
             };
-            Ok(match after {
-                Some(after) => {
+            let end = match request.anchor {
+                Anchor::After(after) => {
                     let Some(start) = id(after).checked_add(1) else {
                         return Ok(Vec::new());
                     };
                     let rows = table
                         .range((key, start)..=(key, u128::MAX))
                         .map_err(|e| boxed(e.into()))?;
-                    matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()))?
+                    return matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()));
                 }
-                None => {
-                    let end = before.map_or(u128::MAX, id);
-                    let rows = table
-                        .range((key, 0u128)..(key, end))
-                        .map_err(|e| boxed(e.into()))?
-                        .rev();
-                    let mut newest_first =
-                        matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()))?;
-                    newest_first.reverse();
-                    newest_first
-                }
-            })
+                Anchor::Before(before) => id(before),
+                Anchor::Newest => u128::MAX,
+            };
+            let rows = table
+                .range((key, 0u128)..(key, end))
+                .map_err(|e| boxed(e.into()))?
+                .rev();
+            let mut newest_first =
+                matching(rows.map(bytes), &keep, limit).map_err(|e| boxed(e.into()))?;
+            newest_first.reverse();
+            Ok(newest_first)
         })();
         let mut items = match result {
             Ok(items) => items,
             Err(err) => {
                 tracing::error!(%err, path = %self.path.display(), "cannot read history");
-                return (Vec::new(), false);
+                return Page::empty();
             }
         };
         let more = items.len() > limit;
         if more {
-            if after.is_some() {
+            if request.forward() {
                 items.truncate(limit);
             } else {
                 items.remove(0);
             }
         }
-        (items, more)
+        Page { items, more }
     }
 
     /// The newest `count` messages of `room`, oldest first.
     pub(crate) fn recent(&self, room: &RoomName, count: usize) -> Vec<ChatMessage> {
-        self.scan(room.folded(), None, None, count, |_| true).0
+        self.scan(room.folded(), PageRequest::newest(count), |_| true)
+            .items
     }
 
-    /// A page of `room`'s history (see [`crate::page::page`]).
-    pub(crate) fn page(
-        &self,
-        room: &RoomName,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
-    ) -> (Vec<ChatMessage>, bool) {
-        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
-        self.scan(room.folded(), before, after, limit, |_| true)
+    /// A page of `room`'s history.
+    pub(crate) fn page(&self, room: &RoomName, request: PageRequest) -> Page<ChatMessage> {
+        self.scan(room.folded(), request, |_| true)
     }
 
     /// A page of `owner`'s direct messages, only those exchanged with `with`
-    /// if given (see [`crate::page::page`]).
+    /// if given.
     pub(crate) fn direct_page(
         &self,
         owner: ClientId,
         with: Option<&Nick>,
-        before: Option<MessageId>,
-        after: Option<MessageId>,
-        limit: u16,
-    ) -> (Vec<DirectEntry>, bool) {
-        let limit = usize::from(limit.min(MAX_HISTORY_PAGE));
-        self.scan(
-            &mailbox_key(owner),
-            before,
-            after,
-            limit,
-            |entry: &DirectEntry| crate::page::exchanged_with(entry, with),
-        )
+        request: PageRequest,
+    ) -> Page<DirectEntry> {
+        self.scan(&mailbox_key(owner), request, |entry: &DirectEntry| {
+            crate::page::exchanged_with(entry, with)
+        })
     }
 
-    /// Commits what is queued and stops the writer.
+    /// Commits what is queued and stops the committer.
     pub(crate) fn close(&self) {
         drop(
             self.jobs
@@ -289,18 +286,18 @@ impl DiskStore {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
-        if let Some(writer) = self
-            .writer
+        if let Some(committer) = self
+            .committer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
         {
-            let _ = writer.join();
+            let _ = committer.join();
         }
     }
 }
 
-impl Drop for DiskStore {
+impl<W> Drop for DiskStore<W> {
     fn drop(&mut self) {
         self.close();
     }

@@ -13,7 +13,7 @@ use huddle_protocol::{
 use redb::{ReadableTable, WriteTransaction};
 use serde::Deserialize;
 
-use super::disk::MESSAGES;
+use super::schema::MESSAGES;
 
 /// A room message as schema version 1 stored it.
 #[derive(Deserialize)]

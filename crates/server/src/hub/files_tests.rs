@@ -1,0 +1,98 @@
+//! File transfer rules of the hub in virtual time: the grace for late
+//! answers is a deadline the hub owns, run by `Hub::start_due(now)`.
+
+use std::time::Duration;
+
+use huddle_protocol::{FileOffer, ServerMessage, ShortText, Target, TransferId};
+use tokio::time::Instant;
+
+use crate::testkit::{connect, hub, room};
+
+#[test]
+fn data_starts_when_the_grace_for_late_answers_is_over_and_not_before() {
+    let hub = hub();
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|name| connect(&hub, name));
+    for peer in [&alice, &bob, &carol] {
+        peer.join(&hub, "#lan");
+    }
+    for peer in [&alice, &bob, &carol] {
+        peer.take();
+    }
+    let transfer = TransferId::random();
+    let offer = FileOffer {
+        transfer,
+        target: Target::Room(room("#lan")),
+        name: ShortText::new("notes.txt").unwrap(),
+        size: 10,
+        sha256: [0; 32],
+    };
+    hub.file_offer(alice.caller(), offer).unwrap();
+    assert!(matches!(bob.only(), ServerMessage::FileOffered { .. }));
+    assert!(matches!(carol.only(), ServerMessage::FileOffered { .. }));
+    assert_eq!(hub.next_deadline(), None, "no deadline before an accept");
+
+    let t0 = Instant::now();
+    hub.file_answer(bob.caller(), transfer, true, t0).unwrap();
+    assert!(matches!(
+        alice.only(),
+        ServerMessage::FileAnswered { accept: true, .. }
+    ));
+    let grace = Duration::from_secs(3);
+    assert_eq!(hub.next_deadline(), Some(t0 + grace));
+
+    hub.start_due(t0 + grace - Duration::from_millis(1));
+    assert!(
+        alice.take().is_empty(),
+        "no credit while carol may still answer"
+    );
+    hub.start_due(t0 + grace);
+    assert!(
+        matches!(alice.only(), ServerMessage::FileCredit { bytes: 10, .. }),
+        "the sender may send once the grace is over"
+    );
+    assert_eq!(
+        hub.next_deadline(),
+        None,
+        "a started transfer has no deadline"
+    );
+
+    hub.file_answer(carol.caller(), transfer, true, t0 + grace)
+        .unwrap();
+    assert!(
+        matches!(
+            carol.only(),
+            ServerMessage::FileCancelled { ended: true, .. }
+        ),
+        "an accept after the start is told it is too late"
+    );
+}
+
+#[test]
+fn data_starts_at_once_when_everyone_answered() {
+    let hub = hub();
+    let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
+    let transfer = TransferId::random();
+    let offer = FileOffer {
+        transfer,
+        target: Target::Direct(bob.nick.clone()),
+        name: ShortText::new("a.bin").unwrap(),
+        size: 5,
+        sha256: [0; 32],
+    };
+    hub.file_offer(alice.caller(), offer).unwrap();
+    bob.take();
+    hub.file_answer(bob.caller(), transfer, true, Instant::now())
+        .unwrap();
+    let frames = alice.take();
+    assert!(
+        matches!(
+            frames[..],
+            [
+                ServerMessage::FileAnswered { .. },
+                ServerMessage::FileCredit { bytes: 5, .. }
+            ]
+        ),
+        "{frames:?}"
+    );
+    assert_eq!(hub.next_deadline(), None);
+}

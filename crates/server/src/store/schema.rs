@@ -1,0 +1,29 @@
+//! The database layout: table definitions, the schema version, and how keys
+//! are formed. The reader (`disk.rs`), the committer and the migration all
+//! build on this file and on nothing of each other's.
+
+use huddle_protocol::ClientId;
+use redb::TableDefinition;
+
+/// The schema this server writes and reads.
+pub(crate) const SCHEMA_VERSION: u64 = 2;
+
+/// (room or mailbox key, message id) → the wire encoding of a `ChatMessage`
+/// (rooms) or a `DirectEntry` (mailboxes).
+pub(super) const MESSAGES: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("messages");
+
+/// (client id, client message id) → (message id, timestamp): what a resend
+/// is acknowledged as.
+pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefinition::new("dedup");
+
+/// `schema_version` → [`SCHEMA_VERSION`].
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Resends are recognised for this long (across restarts too).
+pub(super) const DEDUP_RETENTION_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// The key under which a client's mailbox is stored in `messages`: room
+/// keys always start with `#`, so the two never meet.
+pub(super) fn mailbox_key(owner: ClientId) -> String {
+    format!("@{}", owner.as_uuid())
+}

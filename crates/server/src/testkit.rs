@@ -1,0 +1,105 @@
+//! The server's in-crate test kit: a hub with peers whose frames are
+//! captured instead of written, for tests of the hub and the dispatcher
+//! that need no socket and no sleep.
+
+use huddle_protocol::{
+    ChatText, ClientId, ClientMsgId, ConnectionId, MessageId, MessageKind, Nick, RoomName,
+    ServerMessage,
+};
+
+use crate::{
+    hub::{Caller, Hub, Refusal},
+    outbound::{Captured, Outbound},
+};
+
+/// One connected client as the hub sees it, with its captured frames.
+pub(crate) struct Peer {
+    pub(crate) conn: ConnectionId,
+    pub(crate) client: ClientId,
+    pub(crate) nick: Nick,
+    pub(crate) outbound: Outbound,
+    pub(crate) captured: Captured,
+}
+
+impl Peer {
+    pub(crate) fn caller(&self) -> Caller<'_> {
+        Caller {
+            conn: self.conn,
+            client: self.client,
+            nick: &self.nick,
+            outbound: &self.outbound,
+        }
+    }
+
+    /// Everything queued for this peer since the last call.
+    pub(crate) fn take(&self) -> Vec<ServerMessage> {
+        self.captured.take()
+    }
+
+    /// The one frame queued since the last call.
+    pub(crate) fn only(&self) -> ServerMessage {
+        let mut frames = self.take();
+        assert_eq!(
+            frames.len(),
+            1,
+            "{}: expected one frame, got {frames:?}",
+            self.nick
+        );
+        frames.remove(0)
+    }
+
+    pub(crate) fn join(&self, hub: &Hub, name: &str) -> ServerMessage {
+        hub.join(self.caller(), &room(name), None).unwrap();
+        self.only()
+    }
+
+    pub(crate) fn say(&self, hub: &Hub, name: &str, text: &str) -> Result<(), Refusal> {
+        hub.say(
+            self.caller(),
+            &room(name),
+            ClientMsgId::random(),
+            MessageKind::Normal,
+            ChatText::new(text).unwrap(),
+        )
+    }
+
+    /// Says `text` and returns the id the ack gave it.
+    pub(crate) fn say_acked(&self, hub: &Hub, name: &str, text: &str) -> MessageId {
+        self.say(hub, name, text).unwrap();
+        match self.only() {
+            ServerMessage::Ack { message_id, .. } => message_id,
+            other => panic!("expected Ack, got {other:?}"),
+        }
+    }
+}
+
+pub(crate) fn room(name: &str) -> RoomName {
+    RoomName::new(name).unwrap()
+}
+
+pub(crate) fn nick(name: &str) -> Nick {
+    Nick::new(name).unwrap()
+}
+
+/// An ephemeral hub with the default limits.
+pub(crate) fn hub() -> Hub {
+    Hub::new(huddle_protocol::Limits::default(), 500, None)
+}
+
+/// Registers a new client under `name`.
+pub(crate) fn connect(hub: &Hub, name: &str) -> Peer {
+    let peer = unregistered(name);
+    hub.register(peer.caller()).unwrap();
+    peer
+}
+
+pub(crate) fn unregistered(name: &str) -> Peer {
+    let (outbound, captured) = Outbound::capture();
+    Peer {
+        conn: ConnectionId::random(),
+        client: ClientId::random(),
+        nick: nick(name),
+        outbound,
+        captured,
+    }
+}
