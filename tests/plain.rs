@@ -32,7 +32,7 @@ fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
         addr: addr.to_string(),
         nick: Nick::new(nick).unwrap(),
         client_id: ClientId::random(),
-        room: RoomName::new("#general").unwrap(),
+        rooms: vec![RoomName::new("#general").unwrap()],
         downloads: std::env::temp_dir().join("huddle-plain-test-unused"),
         accept: huddle::transfer::AcceptPolicy::default(),
     }

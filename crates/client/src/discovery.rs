@@ -99,8 +99,12 @@ impl Browser {
         } else {
             udp_socket(SocketAddr::from(([127, 255, 255, 255], config.port))).ok()
         };
+        let mut list = ServerList::new(config.expire_after);
+        if let Ok(interfaces) = if_addrs::get_if_addrs() {
+            list.set_local_addresses(interfaces.iter().map(if_addrs::Interface::ip));
+        }
         Ok(Self {
-            list: ServerList::new(config.expire_after),
+            list,
             config,
             socket,
             listener,

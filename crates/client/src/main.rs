@@ -106,9 +106,10 @@ fn print_table(servers: &[FoundServer]) {
         let rtt = server
             .rtt_ms
             .map_or_else(|| "-".into(), |ms| format!("{ms:.2} ms"));
-        let rooms = match &server.incompatible {
-            Some(why) => format!("incompatible: {why}"),
-            None => server
+        let rooms = match (&server.incompatible, &server.conflict) {
+            (Some(why), _) => format!("incompatible: {why}"),
+            (None, Some(conflict)) => format!("SUSPECT: {conflict}"),
+            (None, None) => server
                 .rooms
                 .iter()
                 .map(|r| format!("{} ({})", r.name, r.members))
@@ -136,8 +137,21 @@ fn init_logging() {
         .init();
 }
 
+/// Runs huddle; an error is printed through the sanitiser (it may carry
+/// text a server sent, such as a `Reject`'s) and exits with status 1.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run_main().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            let text = huddle::sanitize::sanitize_lines(&format!("{err:#}")).join(" ⏎ ");
+            eprintln!("Error: {text}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config_path = args.config.clone().or_else(Config::default_path);
     let mut config = match &config_path {
@@ -203,11 +217,14 @@ async fn main() -> anyhow::Result<()> {
         let Some(nick) = args.nick.clone().or_else(|| config.nick.clone()) else {
             bail!("plain mode needs a nick: pass --nick NICK");
         };
-        let room = args
-            .rooms
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "#general".into());
+        let rooms = if args.rooms.is_empty() {
+            vec![RoomName::new("#general")?]
+        } else {
+            args.rooms
+                .iter()
+                .map(|room| RoomName::new(room.clone()).with_context(|| format!("--room {room:?}")))
+                .collect::<anyhow::Result<_>>()?
+        };
         let mut hosted = None;
         let addr = match (&args.connect, args.host) {
             (Some(addr), _) => with_default_port(addr, DEFAULT_TCP_PORT),
@@ -223,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
             addr,
             nick: Nick::new(nick)?,
             client_id: config.client_id(),
-            room: RoomName::new(room)?,
+            rooms,
             downloads,
             accept,
         };

@@ -193,7 +193,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 ServerMessage::Joined { .. } => Some(Ok(())),
                 ServerMessage::Error(report) => Some(Err(PlainError::Join {
                     room: room.to_string(),
-                    reason: report.text.to_string(),
+                    reason: sanitize(&report.text),
                 })),
                 _ => None,
             };
@@ -376,7 +376,8 @@ pub struct PlainOptions {
     pub addr: String,
     pub nick: Nick,
     pub client_id: ClientId,
-    pub room: RoomName,
+    /// Rooms joined in order; lines go to the first.
+    pub rooms: Vec<RoomName>,
     /// Where received files go.
     pub downloads: std::path::PathBuf,
     /// Which offers are accepted without asking.
@@ -408,7 +409,13 @@ where
             welcome.nick
         ))
         .await?;
-    plain.join(options.room).await?;
+    for room in &options.rooms {
+        plain.join(room.clone()).await?;
+    }
+    // Lines go to the first room named, as a script would expect.
+    if let Some(first) = options.rooms.first() {
+        plain.room = Some(first.clone());
+    }
     let mut lines = BufReader::new(input).lines();
     loop {
         tokio::select! {

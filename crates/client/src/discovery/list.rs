@@ -1,8 +1,8 @@
 //! The merged list of servers heard from: plain state, time passed in.
 
 use std::{
-    collections::HashMap,
-    net::SocketAddr,
+    collections::{HashMap, HashSet},
+    net::{IpAddr, SocketAddr},
     time::{Duration, Instant},
 };
 
@@ -36,6 +36,9 @@ pub struct FoundServer {
     pub version: u16,
     /// Why it cannot be used, if it cannot (other protocol version).
     pub incompatible: Option<String>,
+    /// Set when another machine already announced this server id: this
+    /// entry may be an impostor (or the other one is). Never merged.
+    pub conflict: Option<String>,
     #[serde(skip)]
     pub(crate) last_seen: Option<Instant>,
 }
@@ -58,9 +61,19 @@ impl From<&RoomSummary> for FoundRoom {
     }
 }
 
+/// Which machine a datagram came from: a server on this host answers from
+/// loopback and from each of the host's addresses, and is one origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Origin {
+    ThisHost,
+    Remote(IpAddr),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    Id(ServerId),
+    /// A server id as announced from one origin: only datagrams from that
+    /// origin change or remove its entry.
+    Id(ServerId, Origin),
     Address(SocketAddr),
 }
 
@@ -69,6 +82,8 @@ enum Key {
 pub struct ServerList {
     servers: HashMap<Key, FoundServer>,
     expire_after: Duration,
+    /// This host's own addresses (besides loopback).
+    local: HashSet<IpAddr>,
 }
 
 impl ServerList {
@@ -77,10 +92,36 @@ impl ServerList {
         Self {
             servers: HashMap::new(),
             expire_after,
+            local: HashSet::new(),
         }
     }
 
+    /// Tells the list this host's addresses, so a server here heard on
+    /// several of them stays one entry.
+    pub fn set_local_addresses(&mut self, addresses: impl IntoIterator<Item = IpAddr>) {
+        self.local = addresses.into_iter().collect();
+    }
+
+    fn origin(&self, ip: IpAddr) -> Origin {
+        if ip.is_loopback() || self.local.contains(&ip) {
+            Origin::ThisHost
+        } else {
+            Origin::Remote(ip)
+        }
+    }
+
+    /// Where else `id` was announced from, if anywhere.
+    fn claimed_elsewhere(&self, id: ServerId, origin: Origin) -> Option<SocketAddr> {
+        self.servers.iter().find_map(|(key, server)| match key {
+            Key::Id(other, from) if *other == id && *from != origin => Some(server.addr),
+            _ => None,
+        })
+    }
+
     /// Records a beacon from `source`; `rtt` if it answers one of our probes.
+    /// A beacon changes (or, as a goodbye, removes) only the entry learned
+    /// from its own origin: a forged datagram from another machine with a
+    /// real server's id is listed apart and flagged, never merged.
     pub fn on_beacon(
         &mut self,
         beacon: &Beacon,
@@ -88,13 +129,24 @@ impl ServerList {
         rtt: Option<Duration>,
         now: Instant,
     ) {
-        let key = Key::Id(beacon.server_id);
+        let origin = self.origin(source.ip());
+        let key = Key::Id(beacon.server_id, origin);
         if beacon.goodbye {
             self.servers.remove(&key);
             return;
         }
         let addr = SocketAddr::new(source.ip(), beacon.tcp_port);
         let rtt_ms = rtt.map(|rtt| rtt.as_secs_f64() * 1000.0);
+        let conflict = match self.servers.contains_key(&key) {
+            true => None,
+            false => self
+                .claimed_elsewhere(beacon.server_id, origin)
+                .map(|other| {
+                    format!(
+                        "{other} announced this server first: one of the two may be an impostor"
+                    )
+                }),
+        };
         let entry = self.servers.entry(key).or_insert_with(|| FoundServer {
             server_id: Some(beacon.server_id),
             name: String::new(),
@@ -106,6 +158,7 @@ impl ServerList {
             rtt_ms,
             version: PROTOCOL_VERSION,
             incompatible: None,
+            conflict,
             last_seen: None,
         });
         // Prefer the address that answers fastest; announcements carry no
@@ -143,6 +196,7 @@ impl ServerList {
                 rtt_ms: None,
                 version: theirs,
                 incompatible: None,
+                conflict: None,
                 last_seen: None,
             });
         entry.version = theirs;
@@ -202,26 +256,53 @@ mod tests {
     }
 
     #[test]
-    fn a_server_heard_on_two_interfaces_is_one_entry_at_its_fastest_address() {
+    fn a_server_on_this_host_heard_on_two_addresses_is_one_entry_at_its_fastest() {
         let now = Instant::now();
         let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(
-            &beacon(1, false),
-            addr([10, 0, 0, 5]),
-            Some(Duration::from_millis(9)),
-            now,
-        );
+        list.set_local_addresses([IpAddr::from([192, 168, 1, 5])]);
+        let fast = Some(Duration::from_millis(2));
         list.on_beacon(
             &beacon(1, false),
             addr([192, 168, 1, 5]),
-            Some(Duration::from_millis(2)),
+            Some(Duration::from_millis(9)),
             now,
         );
-        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
+        list.on_beacon(&beacon(1, false), addr([127, 0, 0, 1]), fast, now);
+        list.on_beacon(&beacon(1, false), addr([192, 168, 1, 5]), None, now);
         let servers = list.servers();
         assert_eq!(servers.len(), 1);
-        assert_eq!(servers[0].addr, SocketAddr::from(([192, 168, 1, 5], 7001)));
+        assert_eq!(servers[0].addr, SocketAddr::from(([127, 0, 0, 1], 7001)));
         assert_eq!(servers[0].rtt_ms, Some(2.0));
+        assert_eq!(servers[0].conflict, None);
+    }
+
+    #[test]
+    fn a_forged_beacon_or_goodbye_from_another_machine_changes_nothing() {
+        let now = Instant::now();
+        let mut list = ServerList::new(Duration::from_secs(15));
+        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
+        // Mallory, at 10.0.0.66, says goodbye in the server's name...
+        list.on_beacon(&beacon(1, true), addr([10, 0, 0, 66]), None, now);
+        // ...and announces it at her address, on another port.
+        let mut forged = beacon(1, false);
+        forged.tcp_port = 6666;
+        list.on_beacon(&forged, addr([10, 0, 0, 66]), Some(Duration::ZERO), now);
+        let servers = list.servers();
+        assert_eq!(servers.len(), 2, "{servers:?}");
+        let genuine = servers.iter().find(|s| s.conflict.is_none()).unwrap();
+        assert_eq!(genuine.addr, SocketAddr::from(([10, 0, 0, 5], 7001)));
+        let flagged = servers.iter().find(|s| s.conflict.is_some()).unwrap();
+        assert_eq!(flagged.addr, SocketAddr::from(([10, 0, 0, 66], 6666)));
+        assert!(
+            flagged
+                .conflict
+                .as_deref()
+                .unwrap()
+                .contains("10.0.0.5:7001")
+        );
+        // The genuine goodbye still works.
+        list.on_beacon(&beacon(1, true), addr([10, 0, 0, 5]), None, now);
+        assert!(list.servers().iter().all(|s| s.conflict.is_some()));
     }
 
     #[test]

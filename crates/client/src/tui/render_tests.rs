@@ -59,6 +59,7 @@ fn the_browser_lists_servers_and_the_host_option() {
         rtt_ms: Some(1.25),
         version: 1,
         incompatible: None,
+        conflict: None,
         last_seen: None,
     }]));
     let text = screen(&app, 100, 12);

@@ -150,6 +150,7 @@ fn the_browser_connects_to_the_selected_server_or_hosts() {
         rtt_ms: Some(1.0),
         version: PROTOCOL_VERSION,
         incompatible: None,
+        conflict: None,
         last_seen: None,
     };
     app.update(Event::Servers(vec![found("a", 1), found("b", 2)]));

@@ -69,13 +69,16 @@ fn draw_browser(frame: &mut Frame, app: &App) {
                 server.addr.to_string(),
                 server.users.to_string(),
                 rtt,
-                match &server.incompatible {
-                    Some(why) => why.clone(),
-                    None => sanitize(&rooms.join(", ")),
+                match (&server.incompatible, &server.conflict) {
+                    (Some(why), _) => why.clone(),
+                    (None, Some(conflict)) => format!("! SUSPECT: {conflict}"),
+                    (None, None) => sanitize(&rooms.join(", ")),
                 },
             ]);
             if server.incompatible.is_some() {
                 row = row.style(Style::default().add_modifier(Modifier::DIM));
+            } else if server.conflict.is_some() {
+                row = row.style(Style::default().fg(Color::Red));
             }
             row
         })
