@@ -89,6 +89,15 @@ pub fn peek_hello_version(payload: &[u8]) -> Result<u16, WireError> {
     Ok(version)
 }
 
+/// Decodes a `T` from the start of `payload`, ignoring whatever follows;
+/// `None` if even that fails. For peeking at the envelope of a payload that
+/// did not decode whole.
+pub(crate) fn decode_prefix<T: DeserializeOwned>(payload: &[u8]) -> Option<T> {
+    bincode::serde::decode_from_slice::<T, _>(payload, config())
+        .ok()
+        .map(|(value, _)| value)
+}
+
 fn check_len(len: usize) -> Result<(), WireError> {
     if len > MAX_FRAME_LEN {
         return Err(WireError::TooLarge {

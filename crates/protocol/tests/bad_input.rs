@@ -204,3 +204,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_say_with_an_invalid_room_still_names_its_id() {
+    use huddle_protocol::{ChatText, ClientMsgId, MessageKind, RequestKind, RoomName};
+    let id = ClientMsgId::random();
+    let say = ClientMessage::Say {
+        room: RoomName::new("#lan").unwrap(),
+        id,
+        kind: MessageKind::Normal,
+        text: ChatText::new("hi").unwrap(),
+    };
+    let mut payload = huddle_protocol::encode_payload(&say).unwrap();
+    // Variant 3, then the room's length (4), then '#': make it a control
+    // character, which no room name may hold.
+    assert_eq!(&payload[..3], &[3, 4, b'#']);
+    payload[2] = 0x01;
+    assert!(decode_payload::<ClientMessage>(&payload).is_err());
+    assert_eq!(
+        ClientMessage::peek_request(&payload),
+        (RequestKind::Say, Some(id))
+    );
+    assert_eq!(
+        ClientMessage::peek_request(&[200]),
+        (RequestKind::Unparsed, None),
+        "an unknown variant"
+    );
+}

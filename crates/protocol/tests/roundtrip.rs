@@ -50,6 +50,15 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
+    fn the_envelope_of_every_client_message_is_peeked_right(message in client_message()) {
+        let payload = encode_payload(&message).unwrap();
+        prop_assert_eq!(
+            ClientMessage::peek_request(&payload),
+            (message.kind(), message.client_msg_id())
+        );
+    }
+
+    #[test]
     fn client_messages_round_trip(message in client_message()) {
         let payload = encode_payload(&message).unwrap();
         prop_assert_eq!(decode_payload::<ClientMessage>(&payload).unwrap(), message.clone());

@@ -18,10 +18,11 @@ use tracing::{debug, info};
 
 use crate::{
     config::ServerConfig,
-    dispatch::{Departure, Dispatcher, LAST_WORDS_TIMEOUT},
+    dispatch::{Departure, Dispatcher, Greeted, LAST_WORDS_TIMEOUT},
     hub::{Caller, Hub},
     inbound::FrameReader,
     outbound::{Flushers, outbound, run_writer},
+    password::AddressThrottles,
 };
 
 /// What every connection task shares.
@@ -35,6 +36,8 @@ pub(crate) struct Context {
     pub(crate) flushers: Flushers,
     /// Every task the server spawns, so shutdown waits for all of them.
     pub(crate) tasks: TaskTracker,
+    /// Wrong room passwords per client address.
+    pub(crate) password_guesses: Arc<AddressThrottles>,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.
@@ -92,6 +95,12 @@ async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, Ser
         ));
     }
     match decode_payload::<ClientMessage>(&payload) {
+        // The nil id is what a careless client sends for all its users;
+        // accepting it would make them share one mailbox.
+        Ok(ClientMessage::Hello(hello)) if hello.client_id.as_uuid().is_nil() => Err(reject(
+            ErrorCode::MalformedMessage,
+            "the client id must not be nil: generate a random one and keep it",
+        )),
         Ok(ClientMessage::Hello(hello)) => Ok(hello),
         Ok(_) => Err(reject(
             ErrorCode::HandshakeRequired,
@@ -147,15 +156,13 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Cont
     }));
     info!(%peer, nick = %hello.nick, client = %hello.client_name, "connected");
 
-    let mut dispatcher = Dispatcher::new(
+    let greeted = Greeted {
         conn,
-        hello.client_id,
-        hello.nick,
-        outbound,
-        context.config.clone(),
-        context.hub.clone(),
-        tokio::time::Instant::now(),
-    );
+        client: hello.client_id,
+        nick: hello.nick,
+        peer: peer.ip(),
+    };
+    let mut dispatcher = Dispatcher::new(greeted, outbound, &context, tokio::time::Instant::now());
     let end = dispatcher.run(&mut frames, &context.shutdown).await;
     // Announce the departure to the rooms unless everyone is leaving anyway.
     let reason = match &end {

@@ -4,7 +4,7 @@
 //! request into hub calls. Everything it sends goes through the connection's
 //! [`Outbound`] queue.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
     ClientMessage, CodecError, ConnectionId, ErrorCode, ErrorReport, Nick, RequestKind, RoomName,
@@ -15,11 +15,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::ServerConfig,
+    connection::Context,
     hub::{Caller, Hub, Refusal},
     inbound::FrameReader,
     keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
     page::PageRequest,
+    password::{AddressThrottles, GuessThrottle},
     rate::TokenBucket,
 };
 
@@ -70,36 +72,90 @@ pub(crate) struct Dispatcher {
     pub(crate) outbound: Outbound,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) hub: Arc<Hub>,
+    /// The client's address, for the password throttle it shares.
+    peer: IpAddr,
+    address_guesses: Arc<AddressThrottles>,
+    /// Wrong room passwords from this connection.
+    guesses: GuessThrottle,
     bucket: TokenBucket,
     /// Frames refused in a row by the rate limit.
     strikes: u32,
     keepalive: Keepalive,
 }
 
+/// Who a greeted client is.
+#[derive(Debug, Clone)]
+pub(crate) struct Greeted {
+    pub(crate) conn: ConnectionId,
+    pub(crate) client: huddle_protocol::ClientId,
+    pub(crate) nick: Nick,
+    pub(crate) peer: IpAddr,
+}
+
 impl Dispatcher {
     pub(crate) fn new(
-        conn: ConnectionId,
-        client: huddle_protocol::ClientId,
-        nick: Nick,
+        greeted: Greeted,
         outbound: Outbound,
-        config: Arc<ServerConfig>,
-        hub: Arc<Hub>,
+        context: &Context,
         now: Instant,
     ) -> Self {
+        let config = context.config.clone();
         let bucket = TokenBucket::new(config.limits.rate_per_second, config.limits.rate_burst, now);
         let keepalive = Keepalive::new(now, config.ping_after, config.ping_timeout);
         Self {
-            conn,
-            client,
-            nick,
+            conn: greeted.conn,
+            client: greeted.client,
+            nick: greeted.nick,
             rooms: Vec::new(),
             outbound,
             config,
-            hub,
+            hub: context.hub.clone(),
+            peer: greeted.peer,
+            address_guesses: context.password_guesses.clone(),
+            guesses: GuessThrottle::default(),
             bucket,
             strikes: 0,
             keepalive,
         }
+    }
+
+    /// Joins a room: a protected room's password is checked only if
+    /// neither this connection nor its address is waiting out its wrong
+    /// guesses; every check counts against both until it proves right.
+    fn join(
+        &mut self,
+        room: &RoomName,
+        password: Option<&ShortText>,
+        now: Instant,
+    ) -> Result<RoomName, Refusal> {
+        let (peer, shared) = (self.peer, self.address_guesses.clone());
+        let mut own = self.guesses;
+        let mut checked = false;
+        let mut gate = || {
+            let begun = own
+                .begin(now)
+                .and_then(|()| shared.begin(peer, now).inspect_err(|_| own.right()));
+            match begun {
+                Ok(()) => {
+                    checked = true;
+                    Ok(())
+                }
+                Err(wait) => Err(Refusal {
+                    code: ErrorCode::BadPassword,
+                    text: format!(
+                        "too many wrong passwords; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                }),
+            }
+        };
+        let joined = self.hub.join(self.caller(), room, password, &mut gate);
+        if checked && joined.is_ok() {
+            own.right();
+            self.address_guesses.right(self.peer);
+        }
+        self.guesses = own;
+        joined
     }
 
     fn caller(&self) -> Caller<'_> {
@@ -183,20 +239,21 @@ impl Dispatcher {
     /// Serves one frame received at `now`.
     pub(crate) fn on_frame(&mut self, payload: &[u8], now: Instant) -> Option<Departure> {
         let decoded = decode_payload::<ClientMessage>(payload);
+        // What the frame asked for, even if a field in it is invalid: every
+        // refusal names the request and, for messages, its id.
+        let (request, id) = match &decoded {
+            Ok(message) => (message.kind(), message.client_msg_id()),
+            Err(_) => ClientMessage::peek_request(payload),
+        };
         // File data is paced by its credit window, not by the chat rate limit.
-        let paced = matches!(
-            decoded,
-            Ok(ClientMessage::FileChunk(_) | ClientMessage::FileCredit { .. })
-        );
+        let paced =
+            decoded.is_ok() && matches!(request, RequestKind::FileChunk | RequestKind::FileCredit);
         if self.config.rate_limit && !paced && !self.bucket.try_take(now) {
             self.strikes += 1;
             if self.strikes > self.config.limits.rate_burst {
                 self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
                 return Some(Departure::Flooding);
             }
-            let (request, id) = decoded.as_ref().map_or((RequestKind::Unparsed, None), |m| {
-                (m.kind(), m.client_msg_id())
-            });
             self.report(
                 ErrorCode::RateLimited,
                 "you are sending too fast; this message was dropped",
@@ -209,12 +266,7 @@ impl Dispatcher {
         match decoded {
             Ok(message) => self.handle(message, now),
             Err(err) => {
-                self.report(
-                    err.error_code(),
-                    &err.to_string(),
-                    RequestKind::Unparsed,
-                    None,
-                );
+                self.report(err.error_code(), &err.to_string(), request, id);
                 None
             }
         }
@@ -256,7 +308,7 @@ impl Dispatcher {
                         ),
                     });
                 }
-                let name = hub.join(self.caller(), &room, password.as_ref())?;
+                let name = self.join(&room, password.as_ref(), now)?;
                 if !already {
                     self.rooms.push(name);
                 }
@@ -284,12 +336,12 @@ impl Dispatcher {
             ClientMessage::SetTopic { room, topic } => hub.set_topic(self.caller(), &room, topic),
             ClientMessage::ListRooms => {
                 self.send(&ServerMessage::RoomList {
-                    rooms: hub.list_rooms(MAX_LISTED_ROOMS),
+                    rooms: hub.list_rooms(Some(self.conn), MAX_LISTED_ROOMS),
                 });
                 Ok(())
             }
             ClientMessage::ListMembers { room } => {
-                let members = hub.members(&room)?;
+                let members = hub.members(self.conn, &room)?;
                 self.send(&ServerMessage::MemberList { room, members });
                 Ok(())
             }

@@ -88,6 +88,9 @@ pub(crate) struct Hub {
     limits: huddle_protocol::Limits,
     /// Woken when a deadline is set (see `deadlines.rs`).
     pub(crate) deadline_set: tokio::sync::Notify,
+    /// Protected rooms evicted from memory, by folded name: their password
+    /// must outlive them (ephemeral only; the store keeps them otherwise).
+    kept_rooms: Mutex<HashMap<String, crate::room::RoomMeta>>,
     /// Empty rooms kept for their history, longest idle first.
     idle_rooms: Mutex<std::collections::VecDeque<String>>,
     max_idle_rooms: usize,
@@ -142,6 +145,7 @@ impl Hub {
             transfers: Mutex::new(HashMap::new()),
             limits,
             deadline_set: tokio::sync::Notify::new(),
+            kept_rooms: Mutex::new(HashMap::new()),
             idle_rooms: Mutex::new(std::collections::VecDeque::new()),
             max_idle_rooms: 1000,
         }

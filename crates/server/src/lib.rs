@@ -16,6 +16,7 @@ mod keepalive;
 mod mailbox;
 mod outbound;
 mod page;
+mod password;
 mod rate;
 mod room;
 mod server;

@@ -7,9 +7,12 @@ use std::collections::{HashMap, VecDeque};
 use bytes::Bytes;
 use huddle_protocol::{ChatMessage, ConnectionId, Nick, RoomName, ShortText};
 
+use serde::{Deserialize, Serialize};
+
 use crate::{
     outbound::Outbound,
     page::{Page, PageRequest},
+    password::PasswordHash,
 };
 
 /// A member of a room, as the room sees it.
@@ -19,11 +22,29 @@ pub(crate) struct Member {
     pub(crate) outbound: Outbound,
 }
 
+/// What a room keeps besides its members and messages: its name as its
+/// creator spelled it, its topic and its password's hash. Stored with the
+/// room (the store's `rooms` table, or the hub's memory with
+/// `--ephemeral`), so a restart or an eviction loses none of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RoomMeta {
+    pub(crate) name: RoomName,
+    pub(crate) topic: ShortText,
+    pub(crate) password: Option<PasswordHash>,
+}
+
+impl RoomMeta {
+    /// Whether there is anything to keep beyond the name.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.password.is_some() || !self.topic.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) name: RoomName,
     pub(crate) topic: ShortText,
-    pub(crate) password: Option<ShortText>,
+    pub(crate) password: Option<PasswordHash>,
     pub(crate) members: HashMap<ConnectionId, Member>,
     history: VecDeque<ChatMessage>,
     history_cap: usize,
@@ -33,16 +54,30 @@ pub(crate) struct Room {
 }
 
 impl Room {
-    pub(crate) fn new(name: RoomName, password: Option<ShortText>, history_cap: usize) -> Self {
+    pub(crate) fn new(meta: RoomMeta, history_cap: usize) -> Self {
         Self {
-            name,
-            topic: ShortText::default(),
-            password,
+            name: meta.name,
+            topic: meta.topic,
+            password: meta.password,
             members: HashMap::new(),
             history: VecDeque::new(),
             history_cap,
             closed: false,
         }
+    }
+
+    pub(crate) fn meta(&self) -> RoomMeta {
+        RoomMeta {
+            name: self.name.clone(),
+            topic: self.topic.clone(),
+            password: self.password.clone(),
+        }
+    }
+
+    /// Whether `conn` may see the room's topic and members: anyone, unless
+    /// the room is protected, then only its members.
+    pub(crate) fn visible_to(&self, conn: Option<ConnectionId>) -> bool {
+        self.password.is_none() || conn.is_some_and(|conn| self.members.contains_key(&conn))
     }
 
     /// Queues `frame` to every member but `except`. A member that is too slow
@@ -113,7 +148,12 @@ mod tests {
 
     #[test]
     fn history_is_capped_and_paged_at_its_boundaries() {
-        let mut room = Room::new(RoomName::new("#r").unwrap(), None, 10);
+        let meta = RoomMeta {
+            name: RoomName::new("#r").unwrap(),
+            topic: ShortText::default(),
+            password: None,
+        };
+        let mut room = Room::new(meta, 10);
         for n in 1..=15 {
             room.record(message(n));
         }

@@ -162,6 +162,7 @@ impl Server {
             server_id: ServerId::random(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            password_guesses: Arc::default(),
         });
         Ok(Self {
             listener,

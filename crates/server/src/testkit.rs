@@ -49,7 +49,8 @@ impl Peer {
     }
 
     pub(crate) fn join(&self, hub: &Hub, name: &str) -> ServerMessage {
-        hub.join(self.caller(), &room(name), None).unwrap();
+        hub.join(self.caller(), &room(name), None, &mut || Ok(()))
+            .unwrap();
         self.only()
     }
 
@@ -101,5 +102,21 @@ pub(crate) fn unregistered(name: &str) -> Peer {
         nick: nick(name),
         outbound,
         captured,
+    }
+}
+
+/// A server context around `hub`, as a connection would see it.
+pub(crate) fn context(
+    config: crate::config::ServerConfig,
+    hub: std::sync::Arc<Hub>,
+) -> crate::connection::Context {
+    crate::connection::Context {
+        config: std::sync::Arc::new(config),
+        hub,
+        server_id: huddle_protocol::ServerId::random(),
+        shutdown: tokio_util::sync::CancellationToken::new(),
+        flushers: crate::outbound::Flushers::new(1, crate::outbound::WRITE_INTERVAL),
+        tasks: tokio_util::task::TaskTracker::new(),
+        password_guesses: std::sync::Arc::default(),
     }
 }

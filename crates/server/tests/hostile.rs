@@ -169,14 +169,16 @@ async fn a_valid_frame_with_invalid_fields_gets_a_precise_error_and_the_connecti
         panic!()
     };
     assert_eq!(report.code, ErrorCode::InvalidNick);
+    assert_eq!(report.request, huddle_protocol::RequestKind::ChangeNick);
     assert!(
         report.text.contains("longer than the limit of 32"),
         "{}",
         report.text
     );
-    // A Say with an escape sequence in its text.
+    // A Say with an escape sequence in its text: the refusal names its id
+    // (read from the envelope), so the client knows which line it was.
     let mut payload = vec![0x03, 0x04, b'#', b'l', b'a', b'n'];
-    payload.extend_from_slice(&[0u8; 16]);
+    payload.extend_from_slice(&[7u8; 16]);
     payload.extend_from_slice(&[0x00, 0x03, 0x1b, b'[', b'J']);
     let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&payload);
@@ -185,6 +187,9 @@ async fn a_valid_frame_with_invalid_fields_gets_a_precise_error_and_the_connecti
         panic!()
     };
     assert_eq!(report.code, ErrorCode::InvalidText);
+    assert_eq!(report.request, huddle_protocol::RequestKind::Say);
+    let id = huddle_protocol::ClientMsgId::from_uuid(uuid::Uuid::from_bytes([7; 16]));
+    assert_eq!(report.id, Some(id));
     // Still connected and served.
     assert!(mallory.sync().await.is_empty());
     chat.await.unwrap();

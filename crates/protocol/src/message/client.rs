@@ -213,6 +213,50 @@ impl ClientMessage {
         }
     }
 
+    /// What a payload that did not decode asked for, as far as its envelope
+    /// tells: the request kind from the variant number and, for `Say` and
+    /// `Direct` (whose first field is a string and whose second is the
+    /// client message id), that id, read without validating the string. So
+    /// a server can name the refused message even when a field in it is
+    /// invalid (PROTOCOL.md §5.3).
+    pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
+        const KINDS: [RequestKind; 19] = [
+            RequestKind::Hello,
+            RequestKind::Join,
+            RequestKind::Part,
+            RequestKind::Say,
+            RequestKind::Direct,
+            RequestKind::ChangeNick,
+            RequestKind::SetTopic,
+            RequestKind::ListRooms,
+            RequestKind::ListMembers,
+            RequestKind::FetchHistory,
+            RequestKind::Ping,
+            RequestKind::Pong,
+            RequestKind::Quit,
+            RequestKind::FileOffer,
+            RequestKind::FileAnswer,
+            RequestKind::FileChunk,
+            RequestKind::FileCredit,
+            RequestKind::FileCancel,
+            RequestKind::FetchDirectHistory,
+        ];
+        let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
+            return (RequestKind::Unparsed, None);
+        };
+        let Some(&kind) = usize::try_from(variant).ok().and_then(|v| KINDS.get(v)) else {
+            return (RequestKind::Unparsed, None);
+        };
+        let id = match kind {
+            RequestKind::Say | RequestKind::Direct => {
+                crate::wire::decode_prefix::<(u32, Vec<u8>, ClientMsgId)>(payload)
+                    .map(|(_, _, id)| id)
+            }
+            _ => None,
+        };
+        (kind, id)
+    }
+
     /// The client message id, for the requests that carry one.
     pub fn client_msg_id(&self) -> Option<ClientMsgId> {
         match self {

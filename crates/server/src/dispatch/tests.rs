@@ -10,7 +10,7 @@ use huddle_protocol::{
 };
 use tokio::time::Instant;
 
-use super::{Departure, Dispatcher};
+use super::{Departure, Dispatcher, Greeted};
 use crate::{
     config::ServerConfig,
     hub::Hub,
@@ -18,15 +18,14 @@ use crate::{
 };
 
 fn dispatcher(hub: &Arc<Hub>, peer: &Peer, config: ServerConfig, now: Instant) -> Dispatcher {
-    Dispatcher::new(
-        peer.conn,
-        peer.client,
-        peer.nick.clone(),
-        peer.outbound.clone(),
-        Arc::new(config),
-        hub.clone(),
-        now,
-    )
+    let greeted = Greeted {
+        conn: peer.conn,
+        client: peer.client,
+        nick: peer.nick.clone(),
+        peer: [127, 0, 0, 1].into(),
+    };
+    let context = crate::testkit::context(config, hub.clone());
+    Dispatcher::new(greeted, peer.outbound.clone(), &context, now)
 }
 
 fn say(id: ClientMsgId) -> Vec<u8> {

@@ -9,13 +9,73 @@ use huddle_protocol::{
 };
 
 use super::{Caller, Hub, Refusal, frame, lock, refuse, send};
-use crate::room::{Member, Room};
+use crate::{
+    password::PasswordHash,
+    room::{Member, Room, RoomMeta},
+};
+
+/// Most protected rooms whose password an ephemeral server keeps after
+/// evicting them from memory (with a store, the disk keeps them all).
+const MAX_KEPT_ROOMS: usize = 10_000;
 
 impl Hub {
-    fn room_or_create(&self, name: &RoomName, password: Option<&ShortText>) -> Arc<Mutex<Room>> {
-        if let Some(room) = self.room(name) {
-            return room;
+    /// What is known of a room not in memory: from the store, or kept in
+    /// memory when it was evicted (ephemeral).
+    fn known_room(&self, name: &RoomName) -> Option<RoomMeta> {
+        match &self.store {
+            Some(store) => store.room(name),
+            None => lock(&self.kept_rooms).get(name.folded()).cloned(),
         }
+    }
+
+    /// Keeps what an idle room being evicted must not lose.
+    fn keep_room(&self, meta: RoomMeta) {
+        if self.store.is_none() && meta.password.is_some() {
+            lock(&self.kept_rooms).insert(meta.name.folded().to_owned(), meta);
+        }
+    }
+
+    /// Saves a room's meta where it survives restarts (with a store).
+    pub(super) fn save_room(&self, meta: &RoomMeta) {
+        if let Some(store) = &self.store {
+            store.save_room(meta);
+        }
+    }
+
+    /// The room called `name`, created (protected by `password`, if given
+    /// and not empty) if it is known nowhere; and whether this call made
+    /// it new.
+    fn room_or_create(
+        &self,
+        name: &RoomName,
+        password: Option<&ShortText>,
+    ) -> Result<(Arc<Mutex<Room>>, bool), Refusal> {
+        if let Some(room) = self.room(name) {
+            return Ok((room, false));
+        }
+        let (meta, new) = match self.known_room(name) {
+            Some(meta) => (meta, false),
+            None => {
+                let password = password.filter(|p| !p.is_empty());
+                if password.is_some()
+                    && self.store.is_none()
+                    && lock(&self.kept_rooms).len() >= MAX_KEPT_ROOMS
+                {
+                    return refuse(
+                        ErrorCode::TooManyRooms,
+                        format!("this server keeps at most {MAX_KEPT_ROOMS} protected rooms"),
+                    );
+                }
+                // Hashing is deliberately slow: done before any lock.
+                let password = password.and_then(|p| PasswordHash::of(p));
+                let meta = RoomMeta {
+                    name: name.clone(),
+                    topic: ShortText::default(),
+                    password,
+                };
+                (meta, true)
+            }
+        };
         // A room with stored history starts with its newest messages.
         let stored = self
             .store
@@ -23,17 +83,23 @@ impl Hub {
             .map(|store| store.recent(name, self.history_per_room))
             .unwrap_or_default();
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
-        rooms
+        let mut created = false;
+        let room = rooms
             .entry(name.folded().to_owned())
             .or_insert_with(|| {
-                let password = password.filter(|p| !p.is_empty()).cloned();
-                let mut room = Room::new(name.clone(), password, self.history_per_room);
+                created = true;
+                let mut room = Room::new(meta.clone(), self.history_per_room);
                 for message in stored {
                     room.record(message);
                 }
                 Arc::new(Mutex::new(room))
             })
-            .clone()
+            .clone();
+        drop(rooms);
+        if created && new && meta.worth_keeping() {
+            self.save_room(&meta);
+        }
+        Ok((room, created && new))
     }
 
     /// Removes `room` from the map if it is still the closed instance there.
@@ -66,40 +132,53 @@ impl Hub {
                 .get(&folded)
                 .cloned();
             if let Some(room) = room {
-                let name = {
+                let meta = {
                     let mut guard = lock(&room);
                     if !guard.members.is_empty() {
                         continue;
                     }
                     guard.closed = true;
-                    guard.name.clone()
+                    guard.meta()
                 };
-                self.forget_if_closed(&name, &room);
+                self.forget_if_closed(&meta.name, &room);
+                self.keep_room(meta);
             }
         }
     }
 
     /// Joins `name` (creating it), queues `Joined` to the caller and
     /// `Presence{Joined}` to the others. Returns the room's canonical name.
+    /// A protected room needs `password`; `gate` is asked first, before the
+    /// (deliberately slow) check, and may refuse (a throttle).
     pub(crate) fn join(
         &self,
         caller: Caller<'_>,
         name: &RoomName,
         password: Option<&ShortText>,
+        gate: &mut dyn FnMut() -> Result<(), Refusal>,
     ) -> Result<RoomName, Refusal> {
         loop {
-            let room = self.room_or_create(name, password);
+            let (room, created) = self.room_or_create(name, password)?;
+            let hash = {
+                let room = lock(&room);
+                if room.closed {
+                    continue;
+                }
+                let member = room.members.contains_key(&caller.conn);
+                room.password.clone().filter(|_| !created && !member)
+            };
+            if let Some(hash) = hash {
+                gate()?;
+                if !password.is_some_and(|attempt| hash.verify(attempt)) {
+                    return refuse(
+                        ErrorCode::BadPassword,
+                        format!("{name} needs the right password"),
+                    );
+                }
+            }
             let mut room = lock(&room);
             if room.closed {
                 continue;
-            }
-            if let Some(expected) = &room.password
-                && password != Some(expected)
-            {
-                return refuse(
-                    ErrorCode::BadPassword,
-                    format!("{name} needs the right password"),
-                );
             }
             // Joining twice is harmless: the second answer repeats the state.
             if let std::collections::hash_map::Entry::Vacant(entry) =
@@ -155,11 +234,14 @@ impl Hub {
             // An empty room without history is forgotten at once; one with
             // history is parked.
             guard.closed = guard.members.is_empty() && !guard.has_history();
-            (guard.members.is_empty(), guard.closed)
+            (guard.members.is_empty(), guard.closed.then(|| guard.meta()))
         };
         match emptied {
-            (true, true) => self.forget_if_closed(name, &room),
-            (true, false) => self.park_idle(name),
+            (true, Some(meta)) => {
+                self.forget_if_closed(name, &room);
+                self.keep_room(meta);
+            }
+            (true, None) => self.park_idle(name),
             _ => {}
         }
         true

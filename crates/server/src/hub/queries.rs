@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use huddle_protocol::{ErrorCode, Nick, RoomInfo, RoomName, ServerMessage, discovery::RoomSummary};
+use huddle_protocol::{
+    ConnectionId, ErrorCode, Nick, RoomInfo, RoomName, ServerMessage, ShortText,
+    discovery::RoomSummary,
+};
 
 use super::{Caller, Hub, Refusal, lock, refuse};
 use crate::{
@@ -12,8 +15,9 @@ use crate::{
 };
 
 impl Hub {
-    /// Every room, by name, at most `max` of them.
-    pub(crate) fn list_rooms(&self, max: usize) -> Vec<RoomInfo> {
+    /// Every room with members, by name, at most `max` of them. A protected
+    /// room shows its topic only to its members (`asker`).
+    pub(crate) fn list_rooms(&self, asker: Option<ConnectionId>, max: usize) -> Vec<RoomInfo> {
         let rooms: Vec<Arc<Mutex<Room>>> = self
             .rooms
             .read()
@@ -25,10 +29,14 @@ impl Hub {
             .iter()
             .map(|room| {
                 let room = lock(room);
+                let topic = match room.visible_to(asker) {
+                    true => room.topic.clone(),
+                    false => ShortText::default(),
+                };
                 RoomInfo {
                     name: room.name.clone(),
                     members: room.members.len() as u32,
-                    topic: room.topic.clone(),
+                    topic,
                     has_password: room.password.is_some(),
                 }
             })
@@ -42,7 +50,7 @@ impl Hub {
     /// The busiest rooms first, for discovery beacons, and whether any room
     /// needs a password.
     pub(crate) fn summary(&self) -> (Vec<RoomSummary>, bool) {
-        let mut rooms = self.list_rooms(usize::MAX);
+        let mut rooms = self.list_rooms(None, usize::MAX);
         let needs_password = rooms.iter().any(|r| r.has_password);
         rooms.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.name.cmp(&b.name)));
         let summary = rooms
@@ -55,11 +63,23 @@ impl Hub {
         (summary, needs_password)
     }
 
-    pub(crate) fn members(&self, name: &RoomName) -> Result<Vec<Nick>, Refusal> {
-        match self.room(name) {
-            Some(room) => Ok(lock(&room).member_nicks()),
-            None => refuse(ErrorCode::NoSuchRoom, format!("there is no room {name}")),
+    /// A room's members, unless it is protected and `asker` is not one.
+    pub(crate) fn members(
+        &self,
+        asker: ConnectionId,
+        name: &RoomName,
+    ) -> Result<Vec<Nick>, Refusal> {
+        let Some(room) = self.room(name) else {
+            return refuse(ErrorCode::NoSuchRoom, format!("there is no room {name}"));
+        };
+        let room = lock(&room);
+        if !room.visible_to(Some(asker)) {
+            return refuse(
+                ErrorCode::BadPassword,
+                format!("{name} is protected: join it to see who is there"),
+            );
         }
+        Ok(room.member_nicks())
     }
 
     /// A page of a room's history, for a member: from memory merged with

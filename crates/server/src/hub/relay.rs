@@ -195,7 +195,7 @@ impl Hub {
         name: &RoomName,
         topic: ShortText,
     ) -> Result<(), Refusal> {
-        self.in_room(caller, name, |room| {
+        let meta = self.in_room(caller, name, |room| {
             room.topic = topic.clone();
             let message = ServerMessage::Topic {
                 room: room.name.clone(),
@@ -205,6 +205,10 @@ impl Hub {
             if let Some(frame) = frame(&message) {
                 room.broadcast(&frame, None);
             }
-        })
+            room.meta()
+        })?;
+        // The topic is kept with the room, across restarts.
+        self.save_room(&meta);
+        Ok(())
     }
 }

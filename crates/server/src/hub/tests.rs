@@ -264,17 +264,17 @@ fn room_and_member_lists() {
     )
     .unwrap();
     let summary: Vec<_> = hub
-        .list_rooms(10)
+        .list_rooms(None, 10)
         .into_iter()
         .map(|r| (r.name.to_string(), r.members, r.topic.to_string()))
         .collect();
     let expected = [("#a", 2, "apples"), ("#b", 1, "")].map(|(n, m, t)| (n.into(), m, t.into()));
     assert_eq!(summary, expected);
     assert_eq!(
-        hub.members(&room("#A")).unwrap(),
+        hub.members(alice.conn, &room("#A")).unwrap(),
         [nick("alice"), nick("bob")]
     );
-    let refused = hub.members(&room("#nowhere")).unwrap_err();
+    let refused = hub.members(alice.conn, &room("#nowhere")).unwrap_err();
     assert_eq!(refused.code, ErrorCode::NoSuchRoom);
     assert!(refused.text.contains("#nowhere"));
 }
@@ -303,25 +303,53 @@ fn topic_changes_reach_every_member_and_need_membership() {
 
 #[test]
 fn a_room_password_set_at_creation_is_required_from_everyone_after() {
-    let hub = hub();
+    let mut hub = hub();
+    hub.max_idle_rooms = 0;
     let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
+    let open = &mut || Ok(());
     let secret = ShortText::new("hunter2").unwrap();
-    hub.join(alice.caller(), &room("#secret"), Some(&secret))
+    hub.join(alice.caller(), &room("#secret"), Some(&secret), open)
         .unwrap();
+    let plans = ShortText::new("plans").unwrap();
+    hub.set_topic(alice.caller(), &room("#secret"), plans.clone())
+        .unwrap();
+    // Outsiders see that it exists and is locked, not its topic or members.
+    let [listed] = &hub.list_rooms(Some(bob.conn), 10)[..] else {
+        panic!()
+    };
+    assert!(listed.has_password && listed.topic.is_empty());
+    assert_eq!(hub.list_rooms(Some(alice.conn), 10)[0].topic, plans);
+    let refused = hub.members(bob.conn, &room("#secret")).unwrap_err();
+    assert_eq!(refused.code, ErrorCode::BadPassword);
+
+    // The room empties and is forgotten: its password and topic are not.
+    hub.part(alice.caller(), &room("#secret"), &ShortText::default())
+        .unwrap();
+    assert!(hub.room(&room("#secret")).is_none());
     let guess = ShortText::new("guess").unwrap();
     for attempt in [None, Some(&guess)] {
-        let refused = hub
-            .join(bob.caller(), &room("#secret"), attempt)
-            .unwrap_err();
-        assert_eq!(refused.code, ErrorCode::BadPassword);
+        let refused = hub.join(bob.caller(), &room("#secret"), attempt, open);
+        assert_eq!(refusal_code(refused), ErrorCode::BadPassword);
     }
     assert!(
         bob.take().is_empty(),
         "a refused joiner learns nothing of the room"
     );
-    hub.join(bob.caller(), &room("#secret"), Some(&secret))
+    // A throttle (the gate) refuses before any check.
+    let mut closed = || {
+        Err(Refusal {
+            code: ErrorCode::BadPassword,
+            text: "wait".into(),
+        })
+    };
+    let refused = hub.join(bob.caller(), &room("#secret"), Some(&secret), &mut closed);
+    assert_eq!(refused.unwrap_err().text, "wait");
+    hub.join(bob.caller(), &room("#secret"), Some(&secret), open)
         .unwrap();
-    assert!(matches!(bob.only(), ServerMessage::Joined { .. }));
+    let ServerMessage::Joined { topic, .. } = bob.only() else {
+        panic!("not joined")
+    };
+    assert_eq!(topic, plans, "the topic outlived the room");
 }
 
 #[test]
@@ -386,7 +414,7 @@ fn emptied_rooms_keep_their_history_up_to_the_idle_limit() {
         "an emptied room keeps its history"
     );
     let listed: Vec<String> = hub
-        .list_rooms(10)
+        .list_rooms(None, 10)
         .iter()
         .map(|r| r.name.to_string())
         .collect();
@@ -415,7 +443,8 @@ fn a_member_too_slow_to_read_is_marked_and_the_others_carry_on() {
     };
     hub.register(slow.caller()).unwrap();
     for peer in [&alice, &bob, &slow] {
-        hub.join(peer.caller(), &room("#lan"), None).unwrap();
+        hub.join(peer.caller(), &room("#lan"), None, &mut || Ok(()))
+            .unwrap();
     }
     alice.take();
     bob.take();

@@ -10,7 +10,7 @@ use redb::{Database, ReadableTable};
 
 use super::{
     record::{Accepted, Row},
-    schema::{DEDUP, MESSAGES},
+    schema::{DEDUP, MESSAGES, ROOMS},
 };
 
 /// Most messages committed in one transaction.
@@ -35,6 +35,8 @@ pub(super) enum Job<W> {
     /// Settle this waiter once everything before it is committed (a resend
     /// of a message that may still be in flight).
     AfterCommit(W),
+    /// Write a room's meta (`schema::ROOMS`): key and encoded value.
+    SaveRoom { key: String, bytes: Vec<u8> },
 }
 
 /// Group commit: whatever queued up while the previous commit was on its way
@@ -64,6 +66,7 @@ pub(super) fn run_committer<W>(
             .filter_map(|job| match job {
                 Job::Append { waiter, .. } => waiter,
                 Job::AfterCommit(waiter) => Some(waiter),
+                Job::SaveRoom { .. } => None,
             })
             .collect();
         report(Commit {
@@ -93,8 +96,13 @@ fn commit_inner<W>(
     {
         let mut messages = txn.open_table(MESSAGES)?;
         let mut dedup = txn.open_table(DEDUP)?;
+        let mut rooms = txn.open_table(ROOMS)?;
         let mut touched: Vec<&str> = Vec::new();
         for job in batch {
+            if let Job::SaveRoom { key, bytes } = job {
+                rooms.insert(key.as_str(), bytes.as_slice())?;
+                continue;
+            }
             let Job::Append {
                 rows, dedup: key, ..
             } = job

@@ -10,6 +10,7 @@ use std::{
 
 use huddle_protocol::{
     ChatMessage, ClientId, ClientMsgId, DirectEntry, MessageId, Nick, RoomName, decode_payload,
+    encode_payload,
 };
 use redb::{Database, DatabaseError, ReadableTable};
 use serde::de::DeserializeOwned;
@@ -19,9 +20,12 @@ use super::{
     StoreError,
     committer::{Commit, Job, run_committer},
     record::{Accepted, Record},
-    schema::{DEDUP, DEDUP_RETENTION_MILLIS, MESSAGES, META, SCHEMA_VERSION, mailbox_key},
+    schema::{DEDUP, DEDUP_RETENTION_MILLIS, MESSAGES, META, ROOMS, SCHEMA_VERSION, mailbox_key},
 };
-use crate::page::{Anchor, Page, PageRequest};
+use crate::{
+    page::{Anchor, Page, PageRequest},
+    room::RoomMeta,
+};
 
 /// The store; `W` is whatever waits for a commit (the server's pending
 /// acks), opaque to the store and handed back in [`Commit`] reports.
@@ -125,9 +129,13 @@ impl<W> DiskStore<W> {
                         .map_err(|e| fail(&e))?;
                 }
                 Some(SCHEMA_VERSION) => {}
-                Some(1) => {
-                    let upgraded = super::migrate::from_version_1(&txn).map_err(|e| fail(&e))?;
-                    tracing::info!(upgraded, path = %path.display(), "history upgraded from schema version 1");
+                Some(old @ (1 | 2)) => {
+                    if old == 1 {
+                        let upgraded =
+                            super::migrate::from_version_1(&txn).map_err(|e| fail(&e))?;
+                        tracing::info!(upgraded, path = %path.display(), "history upgraded from schema version 1");
+                    }
+                    // Version 3 only adds the `rooms` table, created below.
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(|e| fail(&e))?;
                 }
@@ -141,6 +149,7 @@ impl<W> DiskStore<W> {
                 }
             }
             txn.open_table(MESSAGES).map_err(|e| fail(&e))?;
+            txn.open_table(ROOMS).map_err(|e| fail(&e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| fail(&e))?;
             let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
             dedup
@@ -190,6 +199,42 @@ impl<W> DiskStore<W> {
             dedup: dedup.map(|key| (key, accepted)),
             waiter,
         });
+    }
+
+    /// Stores `meta` as its room's (replacing what was there), without
+    /// waiting for the commit.
+    pub(crate) fn save_room(&self, meta: &RoomMeta) {
+        match encode_payload(meta) {
+            Ok(bytes) => self.submit(Job::SaveRoom {
+                key: meta.name.folded().to_owned(),
+                bytes,
+            }),
+            Err(err) => tracing::error!(%err, "cannot encode a room for the store"),
+        }
+    }
+
+    /// The stored meta of `room`, if it was ever saved.
+    pub(crate) fn room(&self, room: &RoomName) -> Option<RoomMeta> {
+        let read = || -> Result<Option<Vec<u8>>, Box<redb::Error>> {
+            let boxed = |err: redb::Error| Box::new(err);
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(ROOMS).map_err(|e| boxed(e.into()))?;
+            let value = table.get(room.folded()).map_err(|e| boxed(e.into()))?;
+            Ok(value.map(|v| v.value().to_vec()))
+        };
+        match read() {
+            Ok(bytes) => bytes.and_then(|bytes| match decode_payload(&bytes) {
+                Ok(meta) => Some(meta),
+                Err(err) => {
+                    tracing::error!(%err, %room, "a stored room is unreadable");
+                    None
+                }
+            }),
+            Err(err) => {
+                tracing::error!(%err, path = %self.path.display(), "cannot read a room");
+                None
+            }
+        }
     }
 
     /// Reports `waiter` once everything submitted before it is committed.

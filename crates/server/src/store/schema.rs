@@ -5,8 +5,9 @@
 use huddle_protocol::ClientId;
 use redb::TableDefinition;
 
-/// The schema this server writes and reads.
-pub(crate) const SCHEMA_VERSION: u64 = 2;
+/// The schema this server writes and reads. Version 3 added `rooms`;
+/// version 2 mailboxes and the messages' `client_msg_id` (`migrate.rs`).
+pub(crate) const SCHEMA_VERSION: u64 = 3;
 
 /// (room or mailbox key, message id) → the wire encoding of a `ChatMessage`
 /// (rooms) or a `DirectEntry` (mailboxes).
@@ -15,6 +16,11 @@ pub(super) const MESSAGES: TableDefinition<(&str, u128), &[u8]> = TableDefinitio
 /// (client id, client message id) → (message id, timestamp): what a resend
 /// is acknowledged as.
 pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefinition::new("dedup");
+
+/// Room (folded name) → its `RoomMeta` (name as created, topic, password
+/// hash), encoded with the wire format: what a room keeps across restarts
+/// and eviction besides its messages.
+pub(super) const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 
 /// `schema_version` → [`SCHEMA_VERSION`].
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
