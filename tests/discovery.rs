@@ -273,3 +273,63 @@ fn socket2_bind(port: u16) -> UdpSocket {
     socket.set_nonblocking(false).unwrap();
     socket
 }
+
+#[tokio::test]
+async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
+    let port = free_udp_port().unwrap();
+    let real = discoverable_server("real", port).await.unwrap();
+    let mut browser = Browser::new(loopback_browser_config(port)).unwrap();
+    poll(&mut browser, Duration::from_secs(5), |names| {
+        names == ["real"]
+    })
+    .await;
+    // Mallory, at 127.0.0.2, broadcasts in the real server's name: goodbye,
+    // and "I am it, at port 6666".
+    let forger = std::thread::spawn({
+        let id = real.server_id;
+        move || {
+            let socket = huddle_e2e::shared_udp_socket(([127, 0, 0, 2], 0).into()).unwrap();
+            let beacon = |goodbye| Beacon {
+                server_id: id,
+                server_name: ShortText::new("real").unwrap(),
+                tcp_port: 6666,
+                users: 0,
+                rooms: Vec::new(),
+                rooms_truncated: false,
+                needs_password: false,
+                nonce: 0,
+                goodbye,
+            };
+            let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+            while std::time::Instant::now() < deadline {
+                for goodbye in [true, false] {
+                    let bytes = encode_datagram(&Datagram::Beacon(beacon(goodbye))).unwrap();
+                    socket.send_to(&bytes, ("127.255.255.255", port)).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    // Keep browsing while the forger broadcasts, and a little after.
+    let found = poll(&mut browser, Duration::from_secs(5), |_| {
+        forger.is_finished()
+    })
+    .await;
+    forger.join().unwrap();
+    assert!(found.iter().all(|name| name == "real"), "{found:?}");
+    let found = browser.servers();
+    let genuine: Vec<_> = found.iter().filter(|s| s.conflict.is_none()).collect();
+    assert_eq!(genuine.len(), 1, "{found:?}");
+    assert_eq!(genuine[0].addr, real.addr, "the entry was redirected");
+    let forged: Vec<_> = found.iter().filter(|s| s.conflict.is_some()).collect();
+    assert_eq!(forged.len(), 1, "{found:?}");
+    assert_eq!(forged[0].addr, ([127, 0, 0, 2], 6666).into());
+    assert!(
+        forged[0]
+            .conflict
+            .as_deref()
+            .unwrap()
+            .contains(&real.addr.to_string())
+    );
+    real.stop().await;
+}

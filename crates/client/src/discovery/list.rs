@@ -36,8 +36,9 @@ pub struct FoundServer {
     pub version: u16,
     /// Why it cannot be used, if it cannot (other protocol version).
     pub incompatible: Option<String>,
-    /// Set when another machine already announced this server id: this
-    /// entry may be an impostor (or the other one is). Never merged.
+    /// Set when another machine had already announced this server id:
+    /// this entry may be an impostor. Never merged with the other, and
+    /// flagged for as long as it is listed.
     pub conflict: Option<String>,
     #[serde(skip)]
     pub(crate) last_seen: Option<Instant>,
@@ -102,8 +103,12 @@ impl ServerList {
         self.local = addresses.into_iter().collect();
     }
 
+    /// Loopback's own address and the host's interface addresses are this
+    /// host; any other address (even 127.0.0.2) is a machine of its own.
     fn origin(&self, ip: IpAddr) -> Origin {
-        if ip.is_loopback() || self.local.contains(&ip) {
+        let loopback =
+            ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+        if loopback || self.local.contains(&ip) {
             Origin::ThisHost
         } else {
             Origin::Remote(ip)
@@ -139,13 +144,7 @@ impl ServerList {
         let rtt_ms = rtt.map(|rtt| rtt.as_secs_f64() * 1000.0);
         let conflict = match self.servers.contains_key(&key) {
             true => None,
-            false => self
-                .claimed_elsewhere(beacon.server_id, origin)
-                .map(|other| {
-                    format!(
-                        "{other} announced this server first: one of the two may be an impostor"
-                    )
-                }),
+            false => self.claimed_elsewhere(beacon.server_id, origin),
         };
         let entry = self.servers.entry(key).or_insert_with(|| FoundServer {
             server_id: Some(beacon.server_id),
@@ -158,7 +157,9 @@ impl ServerList {
             rtt_ms,
             version: PROTOCOL_VERSION,
             incompatible: None,
-            conflict,
+            conflict: conflict.map(|other| {
+                format!("{other} announced this server first: one of the two may be an impostor")
+            }),
             last_seen: None,
         });
         // Prefer the address that answers fastest; announcements carry no
