@@ -23,6 +23,11 @@ pub struct ServerConfig {
     pub rate_limit: bool,
     /// A connection that sends no `Hello` within this is dropped.
     pub hello_timeout: Duration,
+    /// A frame must arrive whole within this of its first byte.
+    pub frame_deadline: Duration,
+    /// Most bytes all connections' unfinished frames may hold together; a
+    /// connection whose read would pass it is dropped.
+    pub partial_frame_budget: usize,
     /// A client silent this long is pinged.
     pub ping_after: Duration,
     /// A pinged client silent this much longer is dropped.
@@ -96,6 +101,8 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             rate_limit: true,
             hello_timeout: Duration::from_secs(5),
+            frame_deadline: Duration::from_secs(10),
+            partial_frame_budget: 64 * 1024 * 1024,
             ping_after: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(30),
             outbound_max_frames: 4096,

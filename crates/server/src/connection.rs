@@ -20,7 +20,7 @@ use crate::{
     config::ServerConfig,
     dispatch::{Departure, Dispatcher, Greeted, LAST_WORDS_TIMEOUT},
     hub::{Caller, Hub},
-    inbound::FrameReader,
+    inbound::{FrameReader, InboundLimits, refusal},
     outbound::{Flushers, outbound, run_writer},
     password::AddressThrottles,
 };
@@ -38,6 +38,8 @@ pub(crate) struct Context {
     pub(crate) tasks: TaskTracker,
     /// Wrong room passwords per client address.
     pub(crate) password_guesses: Arc<AddressThrottles>,
+    /// The frame deadline and the budget of unfinished frames.
+    pub(crate) inbound: InboundLimits,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.
@@ -73,6 +75,9 @@ async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, Ser
                 ErrorCode::HandshakeTimeout,
                 format!("no Hello within {:?}", context.config.hello_timeout),
             ));
+        }
+        Ok(Some(Err(err))) if let Some(text) = refusal(&err) => {
+            return Err(reject(ErrorCode::MalformedMessage, text));
         }
         Ok(None) | Ok(Some(Err(CodecError::Io(_)))) => {
             return Err(reject(ErrorCode::HandshakeRequired, "closed before Hello"));
@@ -114,7 +119,7 @@ async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, Ser
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Context>) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let mut frames = FrameReader::new(read);
+    let mut frames = FrameReader::new(read, context.inbound.clone());
     let hello = match greet(&mut frames, &context).await {
         Ok(hello) => hello,
         Err(refusal) => {

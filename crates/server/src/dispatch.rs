@@ -17,7 +17,7 @@ use crate::{
     config::ServerConfig,
     connection::Context,
     hub::{Caller, Hub, Refusal},
-    inbound::FrameReader,
+    inbound::{FrameReader, refusal},
     keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
     page::PageRequest,
@@ -218,6 +218,10 @@ impl Dispatcher {
                 }
                 frame = frames.next() => match frame {
                     None => return Departure::Closed,
+                    Some(Err(err)) if let Some(text) = refusal(&err) => {
+                        self.bye(ErrorCode::MalformedMessage, &text);
+                        return Departure::ProtocolError(text);
+                    }
                     Some(Err(CodecError::Io(_))) => return Departure::Closed,
                     Some(Err(err)) => {
                         self.report(err.error_code(), &err.to_string(), RequestKind::Unparsed, None);

@@ -1,18 +1,81 @@
 //! A connection's inbound side: frames read from the socket with no buffer
-//! held while the connection is idle.
+//! held while the connection is idle, and no partial frame held for long.
 //!
 //! `FramedRead` keeps an 8 KiB buffer per connection for its whole life; with
 //! thousands of idle chat clients that is most of the server's memory. This
 //! reader waits for readability first and only then reserves room to read
 //! into, and drops its buffer whenever it has been fully consumed.
+//!
+//! A stranger could otherwise pin memory by starting a large frame and
+//! never finishing it: a frame must be complete within `frame_deadline` of
+//! its first byte, and the bytes held by unfinished frames across all
+//! connections share one budget ([`PartialFrames`]); a connection whose read
+//! would take the total past it is refused.
+
+use std::{
+    io,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::BytesMut;
 use huddle_protocol::{CodecError, FrameCodec};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::{net::tcp::OwnedReadHalf, time::Instant};
 use tokio_util::codec::Decoder;
 
 /// Room reserved for each read while data is flowing.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// What every connection's unfinished frames hold, in bytes, against one
+/// budget.
+#[derive(Debug)]
+pub(crate) struct PartialFrames {
+    held: AtomicUsize,
+    budget: usize,
+}
+
+impl PartialFrames {
+    pub(crate) fn new(budget: usize) -> Arc<Self> {
+        Arc::new(Self {
+            held: AtomicUsize::new(0),
+            budget,
+        })
+    }
+}
+
+/// The inbound limits a connection's reader enforces.
+#[derive(Debug, Clone)]
+pub(crate) struct InboundLimits {
+    /// A frame must be complete this long after its first byte.
+    pub(crate) frame_deadline: Duration,
+    pub(crate) partial: Arc<PartialFrames>,
+}
+
+/// Why a read failed in a way the peer caused, as an I/O error of kind
+/// `TimedOut` (too slow a frame) or `OutOfMemory` (over the budget), so the
+/// caller can tell the peer.
+fn refused(kind: io::ErrorKind, text: String) -> CodecError {
+    CodecError::Io(io::Error::new(kind, text))
+}
+
+/// If `err` is a refusal by this reader (see [`FrameReader::next`]), what
+/// to tell the peer.
+pub(crate) fn refusal(err: &CodecError) -> Option<String> {
+    match err {
+        CodecError::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::OutOfMemory
+            ) =>
+        {
+            Some(io.to_string())
+        }
+        _ => None,
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct FrameReader {
@@ -20,27 +83,58 @@ pub(crate) struct FrameReader {
     buffer: BytesMut,
     codec: FrameCodec,
     closed: bool,
+    limits: InboundLimits,
+    /// When the first byte of the frame being read arrived.
+    partial_since: Option<Instant>,
+    /// What this reader counts in `limits.partial`.
+    held: usize,
 }
 
 impl FrameReader {
-    pub(crate) fn new(socket: OwnedReadHalf) -> Self {
+    pub(crate) fn new(socket: OwnedReadHalf, limits: InboundLimits) -> Self {
         Self {
             socket,
             buffer: BytesMut::new(),
             codec: FrameCodec::new(),
             closed: false,
+            limits,
+            partial_since: None,
+            held: 0,
         }
     }
 
+    /// Counts `bytes` as held by this reader's unfinished frame; false if
+    /// that takes the total past the budget (nothing is counted then).
+    fn hold(&mut self, bytes: usize) -> bool {
+        let partial = &self.limits.partial;
+        if bytes > self.held {
+            let more = bytes - self.held;
+            let before = partial.held.fetch_add(more, Ordering::AcqRel);
+            if before + more > partial.budget {
+                partial.held.fetch_sub(more, Ordering::AcqRel);
+                return false;
+            }
+        } else {
+            partial.held.fetch_sub(self.held - bytes, Ordering::AcqRel);
+        }
+        self.held = bytes;
+        true
+    }
+
     /// The next frame's payload; `None` at a clean end of stream. Cancel
-    /// safe: dropping the future loses no bytes.
+    /// safe: dropping the future loses no bytes. A frame not complete within
+    /// the deadline, or one the budget cannot hold, is an error for which
+    /// [`refusal`] says what to tell the peer.
     pub(crate) async fn next(&mut self) -> Option<Result<BytesMut, CodecError>> {
         loop {
             match self.codec.decode(&mut self.buffer) {
                 Ok(Some(frame)) => {
+                    // What follows the frame (if anything) starts the next.
+                    self.partial_since = (!self.buffer.is_empty()).then(Instant::now);
                     if self.buffer.is_empty() {
                         // Release the allocation once the frame is dropped.
                         self.buffer = BytesMut::new();
+                        self.hold(0);
                     }
                     return Some(Ok(frame));
                 }
@@ -51,24 +145,57 @@ impl FrameReader {
                 return if self.buffer.is_empty() {
                     None
                 } else {
-                    Some(Err(CodecError::Io(
-                        std::io::ErrorKind::UnexpectedEof.into(),
-                    )))
+                    Some(Err(CodecError::Io(io::ErrorKind::UnexpectedEof.into())))
                 };
             }
-            if let Err(err) = self.socket.readable().await {
-                return Some(Err(err.into()));
+            if let Err(err) = self.readable().await {
+                return Some(Err(err));
             }
             self.buffer.reserve(READ_CHUNK);
+            // Every connection may hold one read's worth (bounded by the
+            // connection limits); only what a frame holds beyond that
+            // counts against the shared budget, so ordinary chat never
+            // meets it.
+            if !self.hold(self.buffer.capacity().saturating_sub(READ_CHUNK)) {
+                return Some(Err(refused(
+                    io::ErrorKind::OutOfMemory,
+                    "the server holds too many unfinished frames; try again later".into(),
+                )));
+            }
             match self.socket.try_read_buf(&mut self.buffer) {
                 Ok(0) => self.closed = true,
                 Ok(_) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => return Some(Err(err.into())),
             }
             if self.buffer.is_empty() {
                 self.buffer = BytesMut::new();
+                self.hold(0);
+            } else if self.partial_since.is_none() {
+                self.partial_since = Some(Instant::now());
             }
         }
+    }
+
+    /// Waits until the socket is readable, but no longer than the deadline
+    /// of a frame already begun.
+    async fn readable(&mut self) -> Result<(), CodecError> {
+        let Some(since) = self.partial_since.filter(|_| !self.buffer.is_empty()) else {
+            return self.socket.readable().await.map_err(CodecError::from);
+        };
+        let deadline = self.limits.frame_deadline;
+        match tokio::time::timeout_at(since + deadline, self.socket.readable()).await {
+            Ok(ready) => ready.map_err(CodecError::from),
+            Err(_) => Err(refused(
+                io::ErrorKind::TimedOut,
+                format!("a frame must arrive whole within {deadline:?} of its first byte"),
+            )),
+        }
+    }
+}
+
+impl Drop for FrameReader {
+    fn drop(&mut self) {
+        self.hold(0);
     }
 }

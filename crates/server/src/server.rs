@@ -16,6 +16,7 @@ use crate::{
     config::ServerConfig,
     connection::{Context, last_words, reject, serve},
     hub::{Hub, Store, acknowledge},
+    inbound::{InboundLimits, PartialFrames},
     outbound::Flushers,
 };
 
@@ -155,6 +156,10 @@ impl Server {
             None => None,
         };
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
+        let inbound = InboundLimits {
+            frame_deadline: config.frame_deadline,
+            partial: PartialFrames::new(config.partial_frame_budget),
+        };
         let context = Arc::new(Context {
             flushers: Flushers::new(flusher_count, config.write_interval),
             hub: Arc::new(Hub::new(config.limits, config.history_per_room, store)),
@@ -163,6 +168,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             password_guesses: Arc::default(),
+            inbound,
         });
         Ok(Self {
             listener,

@@ -11,6 +11,7 @@ use std::{
 };
 
 use common::{Client, hello_as, room, start, start_default};
+use futures_util::StreamExt;
 use huddle_protocol::{ClientCodec, ClientId, ClientMessage, ErrorCode, ServerMessage, ShortText};
 use huddle_server::ServerConfig;
 use tokio::net::TcpStream;
@@ -225,4 +226,85 @@ async fn wrong_passwords_are_throttled_per_connection_and_per_address() {
 
 fn fastrand() -> u64 {
     uuid::Uuid::new_v4().as_u64_pair().0
+}
+
+/// Writes a frame header announcing `len` bytes, then `sent` of them.
+async fn begin_frame(stream: &mut TcpStream, len: u32, sent: usize) {
+    use tokio::io::AsyncWriteExt;
+    stream.write_all(&len.to_be_bytes()).await.unwrap();
+    stream.write_all(&vec![0u8; sent]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_frame_trickling_in_is_cut_off_at_its_deadline_and_others_carry_on() {
+    use tokio::io::AsyncWriteExt;
+    let config = ServerConfig {
+        frame_deadline: Duration::from_millis(600),
+        ..ServerConfig::loopback()
+    };
+    let server = start(config).await;
+    let mut bystander = Client::joined(server.addr, "bystander", &["#lan"]).await;
+    let (mut slowpoke, _) = Client::connect(server.addr, "slowpoke").await;
+    begin_frame(slowpoke.framed.get_mut(), 1000, 10).await;
+    // One byte every 100 ms: never idle long enough for a ping timeout,
+    // never finishing the frame.
+    let started = Instant::now();
+    let bye = loop {
+        assert!(started.elapsed() < Duration::from_secs(5), "never cut off");
+        let _ = slowpoke.framed.get_mut().write_all(b"x").await;
+        match tokio::time::timeout(Duration::from_millis(100), slowpoke.framed.next()).await {
+            Ok(Some(Ok(ServerMessage::Bye { code, reason }))) => break (code, reason),
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(other) => panic!("closed without a word: {other:?}"),
+        }
+    };
+    assert_eq!(bye.0, ErrorCode::MalformedMessage);
+    assert!(bye.1.contains("within"), "{}", bye.1);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    bystander.say("#lan", "still here").await;
+    assert!(matches!(bystander.recv().await, ServerMessage::Ack { .. }));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unfinished_frames_share_one_memory_budget() {
+    let config = ServerConfig {
+        partial_frame_budget: 256 * 1024,
+        ..ServerConfig::loopback()
+    };
+    let server = start(config).await;
+    let mut bystander = Client::joined(server.addr, "bystander", &["#lan"]).await;
+    // Eight strangers each start a 1 MiB frame and send 100 KiB of it: the
+    // budget holds two or three of them; the others are dropped at once
+    // (closed, or reset since the server left their bytes unread).
+    let mut strangers = Vec::new();
+    for n in 0..8 {
+        let (stranger, _) = Client::connect(server.addr, &format!("s{n}")).await;
+        strangers.push(stranger);
+    }
+    for stranger in &mut strangers {
+        begin_frame(stranger.framed.get_mut(), 1 << 20, 100 * 1024).await;
+    }
+    let mut dropped = 0;
+    for stranger in &mut strangers {
+        match tokio::time::timeout(Duration::from_secs(2), stranger.framed.next()).await {
+            Ok(None | Some(Err(_))) => dropped += 1,
+            Ok(Some(Ok(ServerMessage::Bye { reason, .. }))) => {
+                assert!(reason.contains("unfinished frames"), "{reason}");
+                dropped += 1;
+            }
+            Ok(Some(Ok(other))) => panic!("{other:?}"),
+            Err(_) => {} // Held, within the budget.
+        }
+    }
+    assert!((5..8).contains(&dropped), "{dropped} of 8 dropped");
+    // Newcomers still get in: a handshake never counts against the budget.
+    let (_newcomer, _) = Client::connect(server.addr, "newcomer").await;
+    bystander.say("#lan", "still here").await;
+    assert!(matches!(bystander.recv().await, ServerMessage::Ack { .. }));
+    server.stop().await;
 }
