@@ -19,10 +19,7 @@ use huddle_protocol::{
     ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, encode_frame,
 };
 
-use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, store::DedupRow};
-
-/// Client message ids remembered in memory for de-duplication.
-const DEDUP_CAPACITY: usize = 100_000;
+use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room};
 
 /// Users whose newest direct messages are kept in memory.
 const MAX_MAILBOXES: usize = 1000;
@@ -124,23 +121,16 @@ impl Hub {
     pub(crate) fn new(
         limits: huddle_protocol::Limits,
         history_per_room: usize,
-        store: Option<(Store, Vec<DedupRow>)>,
+        store: Option<Store>,
     ) -> Self {
         let history_on_join = usize::from(limits.history_on_join);
-        let mut dedup = Dedup::new(DEDUP_CAPACITY);
-        let store = store.map(|(store, rows)| {
-            for row in rows {
-                dedup.insert(row.client, row.client_msg_id, row.accepted);
-            }
-            store
-        });
         Self {
             users: Mutex::new(HashMap::new()),
             rooms: RwLock::new(HashMap::new()),
             history_per_room,
             history_on_join,
             store,
-            dedup: Mutex::new(dedup),
+            dedup: Mutex::new(Dedup::default()),
             mailboxes: Mutex::new(Mailboxes::new(history_per_room, MAX_MAILBOXES)),
             transfers: Mutex::new(HashMap::new()),
             limits,
@@ -151,8 +141,15 @@ impl Hub {
         }
     }
 
-    /// Claims `nick` for a new connection.
+    /// Claims `nick` for a new connection, and makes sure the client's
+    /// accepted message ids are at hand for its resends.
     pub(crate) fn register(&self, caller: Caller<'_>) -> Result<(), Refusal> {
+        if let Some(store) = &self.store
+            && !self.dedup().knows(caller.client)
+        {
+            let rows = store.dedup_rows(caller.client, dedup::PER_CLIENT);
+            self.dedup().load(caller.client, rows);
+        }
         let mut users = lock(&self.users);
         if users.contains_key(caller.nick.folded()) {
             return refuse(

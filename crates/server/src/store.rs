@@ -32,8 +32,9 @@ mod schema;
 use std::path::PathBuf;
 
 pub(crate) use committer::Commit;
-pub(crate) use disk::{DedupRow, DiskStore};
+pub(crate) use disk::DiskStore;
 pub(crate) use record::{Accepted, Record};
+pub(crate) use schema::DEDUP_RETENTION_MILLIS;
 
 /// A data directory that cannot be used.
 #[derive(Debug, thiserror::Error)]

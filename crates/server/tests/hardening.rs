@@ -11,7 +11,7 @@ use std::{
 };
 
 use common::{Client, hello_as, room, start, start_default};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{ClientCodec, ClientId, ClientMessage, ErrorCode, ServerMessage, ShortText};
 use huddle_server::ServerConfig;
 use tokio::net::TcpStream;
@@ -306,5 +306,58 @@ async fn unfinished_frames_share_one_memory_budget() {
     let (_newcomer, _) = Client::connect(server.addr, "newcomer").await;
     bystander.say("#lan", "still here").await;
     assert!(matches!(bystander.recv().await, ServerMessage::Ack { .. }));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_resend_is_recognised_after_100_000_messages_from_others() {
+    let config = ServerConfig {
+        rate_limit: false,
+        ..ServerConfig::loopback()
+    };
+    let server = start(config).await;
+    let mut alice = Client::joined(server.addr, "alice", &["#a"]).await;
+    let mut carol = Client::joined(server.addr, "carol", &["#a"]).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#b"]).await;
+    let id = huddle_protocol::ClientMsgId::random();
+    let say = || ClientMessage::Say {
+        room: room("#a"),
+        id,
+        kind: huddle_protocol::MessageKind::Normal,
+        text: huddle_protocol::ChatText::new("once").unwrap(),
+    };
+    alice.send(say()).await;
+    let is_ack = |m: &ServerMessage| matches!(m, ServerMessage::Ack { .. });
+    let ServerMessage::Ack { message_id, .. } = alice.recv_until(is_ack).await else {
+        unreachable!()
+    };
+    assert_eq!(carol.next_chat().await, "once");
+    // Bob sends 100,000 messages, pipelined, reading his acks as he goes.
+    const OTHERS: usize = 100_000;
+    let (mut sent, mut acked) = (0, 0);
+    while acked < OTHERS {
+        while sent < OTHERS && sent - acked < 1000 {
+            bob.framed.feed(common::say("#b", "noise")).await.unwrap();
+            sent += 1;
+        }
+        SinkExt::<ClientMessage>::flush(&mut bob.framed)
+            .await
+            .unwrap();
+        if let ServerMessage::Ack { .. } = bob.recv().await {
+            acked += 1;
+        }
+    }
+    alice.send(say()).await;
+    let ServerMessage::Ack {
+        message_id: again, ..
+    } = alice.recv_until(is_ack).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(again, message_id, "the resend got a new id");
+    assert!(
+        carol.sync().await.is_empty(),
+        "the resend was delivered again"
+    );
     server.stop().await;
 }

@@ -50,15 +50,6 @@ fn corrupt(path: &Path, err: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// A client message already accepted, loaded from disk for the hub's
-/// in-memory de-duplication.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DedupRow {
-    pub(crate) client: ClientId,
-    pub(crate) client_msg_id: ClientMsgId,
-    pub(crate) accepted: Accepted,
-}
-
 impl<W> DiskStore<W> {
     /// Opens (or creates) the store in `dir`, keeping at most `retention`
     /// messages per room; `report` hears of every commit, on the committer
@@ -67,7 +58,7 @@ impl<W> DiskStore<W> {
         dir: &Path,
         retention: usize,
         mut report: impl FnMut(Commit<W>) + Send + 'static,
-    ) -> Result<(Self, Vec<DedupRow>), StoreError>
+    ) -> Result<Self, StoreError>
     where
         W: Send + 'static,
     {
@@ -89,7 +80,7 @@ impl<W> DiskStore<W> {
             }
             Err(err) => return Err(corrupt(&path, err)),
         };
-        let dedup = Self::prepare(&db, &path)?;
+        Self::prepare(&db, &path)?;
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel();
         let committer_db = db.clone();
@@ -100,23 +91,19 @@ impl<W> DiskStore<W> {
                 path: path.clone(),
                 message: format!("cannot start the committer thread: {err}"),
             })?;
-        Ok((
-            Self {
-                db,
-                path,
-                jobs: Mutex::new(Some(jobs)),
-                committer: Mutex::new(Some(committer)),
-            },
-            dedup,
-        ))
+        Ok(Self {
+            db,
+            path,
+            jobs: Mutex::new(Some(jobs)),
+            committer: Mutex::new(Some(committer)),
+        })
     }
 
-    /// Checks the schema version (writing it into a new database), prunes
-    /// old dedup rows and returns the rest.
-    fn prepare(db: &Database, path: &Path) -> Result<Vec<DedupRow>, StoreError> {
+    /// Checks the schema version (writing it into a new database) and
+    /// prunes dedup rows past their window.
+    fn prepare(db: &Database, path: &Path) -> Result<(), StoreError> {
         let fail = |err: &dyn std::fmt::Display| corrupt(path, err);
         let txn = db.begin_write().map_err(|e| fail(&e))?;
-        let mut rows = Vec::new();
         {
             let mut meta = txn.open_table(META).map_err(|e| fail(&e))?;
             let version = meta
@@ -155,22 +142,9 @@ impl<W> DiskStore<W> {
             dedup
                 .retain(|_, (_, timestamp)| timestamp >= cutoff)
                 .map_err(|e| fail(&e))?;
-            for row in dedup.iter().map_err(|e| fail(&e))? {
-                let (key, value) = row.map_err(|e| fail(&e))?;
-                let (client, id) = key.value();
-                let (message, timestamp) = value.value();
-                rows.push(DedupRow {
-                    client: ClientId::from_uuid(Uuid::from_u128(client)),
-                    client_msg_id: ClientMsgId::from_uuid(Uuid::from_u128(id)),
-                    accepted: Accepted {
-                        id: MessageId::from_uuid(Uuid::from_u128(message)),
-                        timestamp,
-                    },
-                });
-            }
         }
         txn.commit().map_err(|e| fail(&e))?;
-        Ok(rows)
+        Ok(())
     }
 
     fn submit(&self, job: Job<W>) {
@@ -199,6 +173,44 @@ impl<W> DiskStore<W> {
             dedup: dedup.map(|key| (key, accepted)),
             waiter,
         });
+    }
+
+    /// The message ids `client` had accepted within the dedup window,
+    /// oldest first, at most the newest `max` of them.
+    pub(crate) fn dedup_rows(&self, client: ClientId, max: usize) -> Vec<(ClientMsgId, Accepted)> {
+        let key = client.as_uuid().as_u128();
+        let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
+        let read = || -> Result<Vec<(ClientMsgId, Accepted)>, Box<redb::Error>> {
+            let boxed = |err: redb::Error| Box::new(err);
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(DEDUP).map_err(|e| boxed(e.into()))?;
+            let mut rows = Vec::new();
+            for row in table
+                .range((key, 0u128)..=(key, u128::MAX))
+                .map_err(|e| boxed(e.into()))?
+            {
+                let (k, v) = row.map_err(|e| boxed(e.into()))?;
+                let (message, timestamp) = v.value();
+                if timestamp >= cutoff {
+                    let accepted = Accepted {
+                        id: MessageId::from_uuid(Uuid::from_u128(message)),
+                        timestamp,
+                    };
+                    rows.push((
+                        ClientMsgId::from_uuid(Uuid::from_u128(k.value().1)),
+                        accepted,
+                    ));
+                }
+            }
+            rows.sort_by_key(|(_, accepted)| accepted.timestamp);
+            let excess = rows.len().saturating_sub(max);
+            rows.drain(..excess);
+            Ok(rows)
+        };
+        read().unwrap_or_else(|err| {
+            tracing::error!(%err, path = %self.path.display(), "cannot read resend ids");
+            Vec::new()
+        })
     }
 
     /// Stores `meta` as its room's (replacing what was there), without

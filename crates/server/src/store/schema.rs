@@ -25,8 +25,9 @@ pub(super) const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("roo
 /// `schema_version` → [`SCHEMA_VERSION`].
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
-/// Resends are recognised for this long (across restarts too).
-pub(super) const DEDUP_RETENTION_MILLIS: u64 = 24 * 60 * 60 * 1000;
+/// Resends are recognised for this long (across restarts too); a wall
+/// clock rule, since it outlives the process.
+pub(crate) const DEDUP_RETENTION_MILLIS: u64 = 24 * 60 * 60 * 1000;
 
 /// The key under which a client's mailbox is stored in `messages`: room
 /// keys always start with `#`, so the two never meet.
