@@ -61,7 +61,7 @@ start_servers() {
     ngircd_pid=$!
     pids+=("$ngircd_pid")
     taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --no-discovery --ephemeral --no-rate-limit \
-        --max-clients 100000 --max-clients-per-ip 100000 --log warn >"$work/huddle.log" 2>&1 &
+        --max-clients 100000 --max-clients-per-ip 100000 --max-pending-handshakes-per-ip 100000 --log warn >"$work/huddle.log" 2>&1 &
     huddle_pid=$!
     pids+=("$huddle_pid")
     sleep 1

@@ -17,6 +17,14 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Most connections at once from one IP address.
     pub max_clients_per_ip: usize,
+    /// Most connections at once that have not said `Hello` yet.
+    pub max_pending_handshakes: usize,
+    /// Most connections at once from one IP address that have not said
+    /// `Hello` yet.
+    pub max_pending_handshakes_per_ip: usize,
+    /// The listen backlog: connections the kernel queues before they are
+    /// accepted.
+    pub listen_backlog: u32,
     /// Limits advertised to and enforced on every connection.
     pub limits: Limits,
     /// Whether the per-client rate limit applies (benchmarks turn it off).
@@ -98,6 +106,9 @@ impl Default for ServerConfig {
             motd: None,
             max_clients: 10_000,
             max_clients_per_ip: 1_000,
+            max_pending_handshakes: 256,
+            max_pending_handshakes_per_ip: 16,
+            listen_backlog: 1024,
             limits: Limits::default(),
             rate_limit: true,
             hello_timeout: Duration::from_secs(5),

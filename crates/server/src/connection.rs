@@ -17,6 +17,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{debug, info};
 
 use crate::{
+    admission::Admission,
     config::ServerConfig,
     dispatch::{Departure, Dispatcher, Greeted, LAST_WORDS_TIMEOUT},
     hub::{Caller, Hub},
@@ -115,13 +116,22 @@ async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, Ser
     }
 }
 
-/// Serves one accepted connection to its end.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, context: Arc<Context>) {
+/// Serves one accepted connection to its end; `admission` holds its slots
+/// until then.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    context: Arc<Context>,
+    mut admission: Admission,
+) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let mut frames = FrameReader::new(read, context.inbound.clone());
     let hello = match greet(&mut frames, &context).await {
-        Ok(hello) => hello,
+        Ok(hello) => {
+            admission.greeted();
+            hello
+        }
         Err(refusal) => {
             debug!(%peer, ?refusal, "handshake refused");
             last_words(write, &refusal).await;

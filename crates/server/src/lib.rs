@@ -5,6 +5,7 @@
 //! background). The relay path and its bounds are described in
 //! `ARCHITECTURE.md`.
 
+mod admission;
 mod config;
 mod connection;
 mod deadlines;

@@ -27,6 +27,17 @@ struct Args {
     /// Most connections at once from one IP address.
     #[arg(long, default_value_t = defaults().max_clients_per_ip)]
     max_clients_per_ip: usize,
+    /// Most connections at once that have not said Hello yet.
+    #[arg(long, default_value_t = defaults().max_pending_handshakes)]
+    max_pending_handshakes: usize,
+    /// Most connections at once from one IP address that have not said
+    /// Hello yet.
+    #[arg(long, default_value_t = defaults().max_pending_handshakes_per_ip)]
+    max_pending_handshakes_per_ip: usize,
+    /// Listen backlog (connections the kernel queues before they are
+    /// accepted).
+    #[arg(long, default_value_t = defaults().listen_backlog)]
+    listen_backlog: u32,
     /// Most rooms one client may be in at once.
     #[arg(long, default_value_t = defaults().limits.max_rooms_per_client)]
     max_rooms_per_client: u16,
@@ -131,6 +142,9 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
         motd: args.motd.clone(),
         max_clients: args.max_clients,
         max_clients_per_ip: args.max_clients_per_ip,
+        max_pending_handshakes: args.max_pending_handshakes,
+        max_pending_handshakes_per_ip: args.max_pending_handshakes_per_ip,
+        listen_backlog: args.listen_backlog,
         rate_limit: !args.no_rate_limit,
         history_per_room: args.history,
         ping_after: Duration::from_secs(args.ping_after),

@@ -1,18 +1,18 @@
 //! The accept loop: admission limits (total and per address), one task per
 //! connection, and graceful shutdown.
 
-use std::{
-    collections::HashMap,
-    net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::{net::SocketAddr, sync::Arc};
 
-use huddle_protocol::{ErrorCode, ServerId};
-use tokio::{net::TcpListener, task::JoinHandle};
+use huddle_protocol::ServerId;
+use tokio::{
+    net::{TcpListener, TcpSocket},
+    task::JoinHandle,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{info, warn};
 
 use crate::{
+    admission::Admissions,
     config::ServerConfig,
     connection::{Context, last_words, reject, serve},
     hub::{Hub, Store, acknowledge},
@@ -52,52 +52,32 @@ pub struct Server {
     discovery: Option<crate::discovery::Responder>,
 }
 
-/// Counts connections in total and per address; a slot is released when its
-/// [`Admission`] is dropped.
-#[derive(Debug, Default)]
-struct Admissions {
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+/// Binds a listener with the given backlog (the kernel's queue of
+/// connections not accepted yet; 128 by default elsewhere).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
-#[derive(Debug)]
-struct Admission {
-    admissions: Arc<Admissions>,
-    ip: IpAddr,
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        let mut per_ip = self
-            .admissions
-            .per_ip
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = per_ip.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                per_ip.remove(&self.ip);
+/// Raises this process's soft limit on open files to its hard limit, once:
+/// every connection is a file, and the common soft limit of 1,024 would
+/// stop the server far below `max_clients`. Logs both limits.
+fn raise_open_file_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let before = rlimit::getrlimit(rlimit::Resource::NOFILE);
+        match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+            (Ok((soft, hard)), Ok(now)) => {
+                info!(soft_before = soft, soft = now, hard, "open file limit");
             }
+            (_, Err(err)) | (Err(err), _) => warn!(%err, "cannot raise the open file limit"),
         }
-    }
-}
-
-impl Admissions {
-    fn admit(self: &Arc<Self>, ip: IpAddr, config: &ServerConfig) -> Result<Admission, ErrorCode> {
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(PoisonError::into_inner);
-        let total: usize = per_ip.values().sum();
-        if total >= config.max_clients {
-            return Err(ErrorCode::ServerFull);
-        }
-        let count = per_ip.entry(ip).or_insert(0);
-        if *count >= config.max_clients_per_ip {
-            return Err(ErrorCode::TooManyConnectionsFromAddress);
-        }
-        *count += 1;
-        Ok(Admission {
-            admissions: self.clone(),
-            ip,
-        })
-    }
+    });
 }
 
 /// A server running in the background (see [`Server::spawn`]).
@@ -135,13 +115,12 @@ impl RunningServer {
 impl Server {
     /// Binds the chat listener (and the discovery responder, if configured).
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        raise_open_file_limit();
         let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: config.bind,
-                    source,
-                })?;
+            listen(config.bind, config.listen_backlog).map_err(|source| ServerError::Bind {
+                addr: config.bind,
+                source,
+            })?;
         let discovery = match &config.discovery {
             Some(discovery) => Some(crate::discovery::Responder::bind(discovery).map_err(
                 |source| ServerError::Discovery {
@@ -247,23 +226,10 @@ impl Server {
             match admissions.admit(peer.ip(), &config) {
                 Ok(admission) => {
                     let context = context.clone();
-                    tracker.spawn(async move {
-                        serve(stream, peer, context).await;
-                        drop(admission);
-                    });
+                    tracker.spawn(serve(stream, peer, context, admission));
                 }
-                Err(code) => {
+                Err((code, text)) => {
                     info!(%peer, ?code, "connection refused");
-                    let text = match code {
-                        ErrorCode::ServerFull => {
-                            format!("the server is full ({} connections)", config.max_clients)
-                        }
-                        _ => format!(
-                            "too many connections from {} (limit {})",
-                            peer.ip(),
-                            config.max_clients_per_ip
-                        ),
-                    };
                     tracker.spawn(async move {
                         let (_read, write) = stream.into_split();
                         last_words(write, &reject(code, text)).await;

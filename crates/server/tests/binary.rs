@@ -83,3 +83,60 @@ async fn sigterm_says_bye_and_exits_zero() {
         "{log:?}"
     );
 }
+
+#[tokio::test]
+async fn idle_strangers_cannot_use_up_a_low_file_limit() {
+    // 64 files in all, soft and hard: the server cannot raise it.
+    let mut child = KillOnDrop(
+        Command::new("sh")
+            .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_huddle-server"))
+            .args(["--bind", "127.0.0.1:0", "--no-discovery", "--ephemeral"])
+            .args(["--log-format", "text"])
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let addr = listening_addr(&mut stderr);
+    // 120 connections from two addresses that never say Hello: without a
+    // bound on them, they take every file the server may open.
+    let mut idle = Vec::new();
+    for n in 0..120u8 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, 1 + n % 2], 0).into()).unwrap();
+        idle.push(socket.connect(addr).await.unwrap());
+    }
+    // A real client from a third address gets in at once, long before the
+    // strangers' Hello timeout (5 s) would free anything.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 3], 0).into()).unwrap();
+    let started = std::time::Instant::now();
+    let stream = tokio::time::timeout(Duration::from_secs(2), socket.connect(addr))
+        .await
+        .expect("connect stalled")
+        .unwrap();
+    let mut client = Client {
+        nick: "alice".into(),
+        framed: tokio_util::codec::Framed::new(stream, huddle_protocol::ClientCodec::new()),
+    };
+    client.send(common::hello("alice")).await;
+    let answer = tokio::time::timeout(Duration::from_secs(2), client.recv())
+        .await
+        .expect("no answer: the server is out of files");
+    assert!(matches!(answer, ServerMessage::Welcome(_)), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    drop(idle);
+}
+
+/// A child process killed when the test ends, passed or not (an orphaned
+/// server would hold cargo's output pipe open).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
