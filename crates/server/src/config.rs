@@ -56,6 +56,11 @@ pub struct ServerConfig {
     /// Where history is stored durably; `None` keeps it in memory only
     /// (ephemeral: lost when the server stops).
     pub data_dir: Option<std::path::PathBuf>,
+    /// Emptied rooms kept in memory for their history (more are forgotten,
+    /// longest idle first; their history stays on disk with a store).
+    pub max_idle_rooms: usize,
+    /// Most bytes of history emptied rooms hold in memory together.
+    pub idle_history_bytes: usize,
     /// Messages kept on disk per room; older ones are deleted.
     pub history_retention: usize,
     /// LAN discovery responder; `None` turns it off.
@@ -122,6 +127,8 @@ impl Default for ServerConfig {
             flush_timeout: Duration::from_secs(2),
             history_per_room: 500,
             data_dir: None,
+            max_idle_rooms: 1000,
+            idle_history_bytes: 64 * 1024 * 1024,
             history_retention: 10_000,
             discovery: None,
         }

@@ -89,8 +89,28 @@ pub(crate) struct Hub {
     /// must outlive them (ephemeral only; the store keeps them otherwise).
     kept_rooms: Mutex<HashMap<String, crate::room::RoomMeta>>,
     /// Empty rooms kept for their history, longest idle first.
-    idle_rooms: Mutex<std::collections::VecDeque<String>>,
+    idle_rooms: Mutex<IdleRooms>,
     max_idle_rooms: usize,
+    /// Most bytes of history idle rooms may hold in memory together.
+    idle_history_bytes: usize,
+}
+
+/// Emptied rooms kept for their history, longest idle first, with the
+/// bytes of history each holds.
+#[derive(Debug, Default)]
+struct IdleRooms {
+    order: std::collections::VecDeque<(String, usize)>,
+    bytes: usize,
+}
+
+impl IdleRooms {
+    fn remove(&mut self, folded: &str) {
+        if let Some(at) = self.order.iter().position(|(name, _)| name == folded)
+            && let Some((_, bytes)) = self.order.remove(at)
+        {
+            self.bytes -= bytes;
+        }
+    }
 }
 
 /// A poisoned lock only means another task panicked mid-update; the maps
@@ -116,13 +136,10 @@ fn frame(message: &ServerMessage) -> Option<bytes::Bytes> {
 }
 
 impl Hub {
-    /// A hub keeping `history_per_room` recent messages per room in memory,
-    /// with durable history in `store` if given.
-    pub(crate) fn new(
-        limits: huddle_protocol::Limits,
-        history_per_room: usize,
-        store: Option<Store>,
-    ) -> Self {
+    /// A hub with `config`'s limits and bounds, with durable history in
+    /// `store` if given.
+    pub(crate) fn new(config: &crate::config::ServerConfig, store: Option<Store>) -> Self {
+        let (limits, history_per_room) = (config.limits, config.history_per_room);
         let history_on_join = usize::from(limits.history_on_join);
         Self {
             users: Mutex::new(HashMap::new()),
@@ -136,8 +153,9 @@ impl Hub {
             limits,
             deadline_set: tokio::sync::Notify::new(),
             kept_rooms: Mutex::new(HashMap::new()),
-            idle_rooms: Mutex::new(std::collections::VecDeque::new()),
-            max_idle_rooms: 1000,
+            idle_rooms: Mutex::new(IdleRooms::default()),
+            max_idle_rooms: config.max_idle_rooms,
+            idle_history_bytes: config.idle_history_bytes,
         }
     }
 

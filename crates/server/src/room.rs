@@ -40,6 +40,12 @@ impl RoomMeta {
     }
 }
 
+/// About what a message in memory costs: its text and nick, plus the ids,
+/// timestamps, room name and allocations around them.
+fn bytes_of(message: &ChatMessage) -> usize {
+    message.text.len() + message.from.as_str().len() + 128
+}
+
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) name: RoomName,
@@ -48,6 +54,8 @@ pub(crate) struct Room {
     pub(crate) members: HashMap<ConnectionId, Member>,
     history: VecDeque<ChatMessage>,
     history_cap: usize,
+    /// About how many bytes `history` holds.
+    history_bytes: usize,
     /// Set when the last member left and the room is being removed; a joiner
     /// holding this room must look it up again.
     pub(crate) closed: bool,
@@ -62,6 +70,7 @@ impl Room {
             members: HashMap::new(),
             history: VecDeque::new(),
             history_cap,
+            history_bytes: 0,
             closed: false,
         }
     }
@@ -101,10 +110,18 @@ impl Room {
         if self.history_cap == 0 {
             return;
         }
-        if self.history.len() == self.history_cap {
-            self.history.pop_front();
+        if self.history.len() == self.history_cap
+            && let Some(oldest) = self.history.pop_front()
+        {
+            self.history_bytes -= bytes_of(&oldest);
         }
+        self.history_bytes += bytes_of(&message);
         self.history.push_back(message);
+    }
+
+    /// About how many bytes the history in memory holds.
+    pub(crate) fn history_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     pub(crate) fn has_history(&self) -> bool {

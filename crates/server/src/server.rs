@@ -141,7 +141,7 @@ impl Server {
         };
         let context = Arc::new(Context {
             flushers: Flushers::new(flusher_count, config.write_interval),
-            hub: Arc::new(Hub::new(config.limits, config.history_per_room, store)),
+            hub: Arc::new(Hub::new(&config, store)),
             config: Arc::new(config),
             server_id: ServerId::random(),
             shutdown: CancellationToken::new(),

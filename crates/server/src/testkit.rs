@@ -84,7 +84,7 @@ pub(crate) fn nick(name: &str) -> Nick {
 
 /// An ephemeral hub with the default limits.
 pub(crate) fn hub() -> Hub {
-    Hub::new(huddle_protocol::Limits::default(), 500, None)
+    Hub::new(&crate::config::ServerConfig::loopback(), None)
 }
 
 /// Registers a new client under `name`.

@@ -114,15 +114,26 @@ impl Hub {
     }
 
     /// Keeps an emptied room with history around (people come back to a
-    /// room and expect its history), but at most `max_idle_rooms` of them:
-    /// the longest idle are closed and forgotten first.
-    fn park_idle(&self, name: &RoomName) {
+    /// room and expect its history), but at most `max_idle_rooms` of them
+    /// holding at most `idle_history_bytes` of history in memory: the
+    /// longest idle are closed and forgotten first (their history stays on
+    /// disk, with a store; their password and topic are kept either way).
+    fn park_idle(&self, name: &RoomName, history_bytes: usize) {
         let evicted: Vec<String> = {
             let mut idle = lock(&self.idle_rooms);
-            idle.retain(|folded| folded != name.folded());
-            idle.push_back(name.folded().to_owned());
-            let excess = idle.len().saturating_sub(self.max_idle_rooms);
-            idle.drain(..excess).collect()
+            idle.remove(name.folded());
+            idle.order
+                .push_back((name.folded().to_owned(), history_bytes));
+            idle.bytes += history_bytes;
+            let mut evicted = Vec::new();
+            while idle.order.len() > self.max_idle_rooms || idle.bytes > self.idle_history_bytes {
+                let Some((folded, bytes)) = idle.order.pop_front() else {
+                    break;
+                };
+                idle.bytes -= bytes;
+                evicted.push(folded);
+            }
+            evicted
         };
         for folded in evicted {
             let room = self
@@ -180,6 +191,8 @@ impl Hub {
             if room.closed {
                 continue;
             }
+            // A parked room is back in use.
+            let unparked = room.members.is_empty();
             // Joining twice is harmless: the second answer repeats the state.
             if let std::collections::hash_map::Entry::Vacant(entry) =
                 room.members.entry(caller.conn)
@@ -206,7 +219,12 @@ impl Hub {
                     history: room.recent(self.history_on_join),
                 },
             );
-            return Ok(room.name.clone());
+            let name = room.name.clone();
+            drop(room);
+            if unparked {
+                lock(&self.idle_rooms).remove(name.folded());
+            }
+            return Ok(name);
         }
     }
 
@@ -234,14 +252,15 @@ impl Hub {
             // An empty room without history is forgotten at once; one with
             // history is parked.
             guard.closed = guard.members.is_empty() && !guard.has_history();
-            (guard.members.is_empty(), guard.closed.then(|| guard.meta()))
+            let meta = guard.closed.then(|| guard.meta());
+            (guard.members.is_empty(), meta, guard.history_bytes())
         };
         match emptied {
-            (true, Some(meta)) => {
+            (true, Some(meta), _) => {
                 self.forget_if_closed(name, &room);
                 self.keep_room(meta);
             }
-            (true, None) => self.park_idle(name),
+            (true, None, bytes) => self.park_idle(name, bytes),
             _ => {}
         }
         true
