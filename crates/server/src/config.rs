@@ -63,6 +63,9 @@ pub struct ServerConfig {
     pub idle_history_bytes: usize,
     /// Messages kept on disk per room; older ones are deleted.
     pub history_retention: usize,
+    /// Bytes of messages kept on disk in all rooms and mailboxes together;
+    /// past it the oldest, wherever they are, are deleted first.
+    pub max_history_bytes: u64,
     /// LAN discovery responder; `None` turns it off.
     pub discovery: Option<DiscoveryConfig>,
 }
@@ -130,6 +133,7 @@ impl Default for ServerConfig {
             max_idle_rooms: 1000,
             idle_history_bytes: 64 * 1024 * 1024,
             history_retention: 10_000,
+            max_history_bytes: 1024 * 1024 * 1024,
             discovery: None,
         }
     }

@@ -61,6 +61,10 @@ struct Args {
     /// Messages of history kept on disk per room (older ones are deleted).
     #[arg(long, default_value_t = defaults().history_retention)]
     history_retention: usize,
+    /// Bytes of history kept on disk in all rooms and direct-message
+    /// mailboxes together (the oldest messages go first).
+    #[arg(long, default_value_t = defaults().max_history_bytes)]
+    max_history_bytes: u64,
     /// Messages of recent history kept in memory per room.
     #[arg(long, default_value_t = defaults().history_per_room)]
     history: usize,
@@ -137,6 +141,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
     let mut config = ServerConfig {
         data_dir,
         history_retention: args.history_retention,
+        max_history_bytes: args.max_history_bytes,
         bind: args.bind,
         name: args.name.clone(),
         motd: args.motd.clone(),

@@ -18,6 +18,7 @@ use crate::{
     hub::{Hub, Store, acknowledge},
     inbound::{InboundLimits, PartialFrames},
     outbound::Flushers,
+    store::StoreLimits,
 };
 
 /// Errors starting or running a server.
@@ -131,7 +132,13 @@ impl Server {
             None => None,
         };
         let store = match &config.data_dir {
-            Some(dir) => Some(Store::open(dir, config.history_retention, acknowledge)?),
+            Some(dir) => {
+                let limits = StoreLimits {
+                    retention: config.history_retention,
+                    max_bytes: config.max_history_bytes,
+                };
+                Some(Store::open(dir, limits, acknowledge)?)
+            }
             None => None,
         };
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);

@@ -28,10 +28,11 @@ mod disk;
 mod migrate;
 mod record;
 mod schema;
+mod usage;
 
 use std::path::PathBuf;
 
-pub(crate) use committer::Commit;
+pub(crate) use committer::{Commit, Limits as StoreLimits};
 pub(crate) use disk::DiskStore;
 pub(crate) use record::{Accepted, Record};
 pub(crate) use schema::DEDUP_RETENTION_MILLIS;

@@ -10,11 +10,16 @@ use redb::{Database, ReadableTable};
 
 use super::{
     record::{Accepted, Row},
-    schema::{DEDUP, MESSAGES, ROOMS},
+    schema::{DEDUP, DEDUP_AGE, MESSAGES, ROOMS},
+    usage::Usage,
 };
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 1000;
+
+/// Most bytes of messages committed in one transaction: a transaction's
+/// new pages and the pages it frees both add to the file's high-water mark.
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
 /// One commit's outcome and whoever waited for it, in submission order.
 #[derive(Debug)]
@@ -39,27 +44,48 @@ pub(super) enum Job<W> {
     SaveRoom { key: String, bytes: Vec<u8> },
 }
 
+impl<W> Job<W> {
+    /// The bytes this job writes, about.
+    fn bytes(&self) -> usize {
+        match self {
+            Job::Append { rows, .. } => rows.iter().map(|row| row.bytes.len()).sum(),
+            Job::AfterCommit(_) => 0,
+            Job::SaveRoom { bytes, .. } => bytes.len(),
+        }
+    }
+}
+
 /// Group commit: whatever queued up while the previous commit was on its way
 /// to disk goes into the next one; then `report` learns who it settled.
 pub(super) fn run_committer<W>(
     db: &Database,
     queue: &mpsc::Receiver<Job<W>>,
-    retention: usize,
+    limits: Limits,
+    mut usage: Usage,
     report: &mut dyn FnMut(Commit<W>),
 ) {
     let mut counts: HashMap<String, u64> = HashMap::new();
     while let Ok(first) = queue.recv() {
+        let mut batch_bytes = first.bytes();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    batch_bytes += job.bytes();
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
-        let committed = commit(db, &batch, retention, &mut counts);
+        let committed = commit(db, &batch, limits, &mut usage, &mut counts);
         if let Err(err) = &committed {
             tracing::error!(%err, "history commit failed; messages not acknowledged");
             counts.clear();
+            // What was counted for the failed batch is not on disk.
+            match reload_usage(db, limits.max_bytes) {
+                Ok(reloaded) => usage = reloaded,
+                Err(err) => tracing::error!(%err, "cannot recount the history's size"),
+            }
         }
         let waiters = batch
             .into_iter()
@@ -76,26 +102,45 @@ pub(super) fn run_committer<W>(
     }
 }
 
+/// What the committer holds the store to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Messages kept per room or mailbox.
+    pub(crate) retention: usize,
+    /// Bytes of messages kept in all (oldest deleted first).
+    pub(crate) max_bytes: u64,
+}
+
+fn reload_usage(db: &Database, budget: u64) -> Result<Usage, Box<redb::Error>> {
+    let txn = db.begin_write().map_err(|e| Box::new(e.into()))?;
+    let usage = Usage::load(&txn, budget).map_err(Box::new)?;
+    txn.commit().map_err(|e| Box::new(e.into()))?;
+    Ok(usage)
+}
+
 fn commit<W>(
     db: &Database,
     batch: &[Job<W>],
-    retention: usize,
+    limits: Limits,
+    usage: &mut Usage,
     counts: &mut HashMap<String, u64>,
 ) -> Result<(), Box<redb::Error>> {
-    commit_inner(db, batch, retention, counts).map_err(Box::new)
+    commit_inner(db, batch, limits, usage, counts).map_err(Box::new)
 }
 
 #[allow(clippy::result_large_err)] // Boxed once, by `commit`.
 fn commit_inner<W>(
     db: &Database,
     batch: &[Job<W>],
-    retention: usize,
+    limits: Limits,
+    usage: &mut Usage,
     counts: &mut HashMap<String, u64>,
 ) -> Result<(), redb::Error> {
     let txn = db.begin_write()?;
     {
         let mut messages = txn.open_table(MESSAGES)?;
         let mut dedup = txn.open_table(DEDUP)?;
+        let mut dedup_age = txn.open_table(DEDUP_AGE)?;
         let mut rooms = txn.open_table(ROOMS)?;
         let mut touched: Vec<&str> = Vec::new();
         for job in batch {
@@ -115,10 +160,11 @@ fn commit_inner<W>(
                 bytes,
             } in rows
             {
-                if messages
+                let replaced = messages
                     .insert((room.as_str(), *id), bytes.as_slice())?
-                    .is_none()
-                {
+                    .map(|old| old.value().len());
+                usage.inserted(room, *id, bytes.len(), replaced);
+                if replaced.is_none() {
                     if !counts.contains_key(room) {
                         // First write under this key since start: count what is there.
                         let existing = messages
@@ -135,10 +181,14 @@ fn commit_inner<W>(
                 }
             }
             if let Some(((client, client_msg), accepted)) = key {
+                let (client, client_msg) =
+                    (client.as_uuid().as_u128(), client_msg.as_uuid().as_u128());
                 dedup.insert(
-                    (client.as_uuid().as_u128(), client_msg.as_uuid().as_u128()),
+                    (client, client_msg),
                     (accepted.id.as_uuid().as_u128(), accepted.timestamp),
                 )?;
+                dedup_age.insert((accepted.timestamp, client, client_msg), ())?;
+                usage.dedup_inserted();
             }
         }
         // Retention: drop each touched room's oldest messages past the limit.
@@ -146,21 +196,18 @@ fn commit_inner<W>(
             let Some(count) = counts.get_mut(room) else {
                 continue;
             };
-            let excess = count.saturating_sub(retention as u64);
-            if excess == 0 {
-                continue;
+            let excess = count.saturating_sub(limits.retention as u64);
+            if excess > 0 {
+                usage.delete_oldest(&mut messages, room, excess as usize)?;
+                *count -= excess;
             }
-            let oldest: Vec<u128> = messages
-                .range((room, 0u128)..=(room, u128::MAX))?
-                .take(excess as usize)
-                .map(|row| row.map(|(key, _)| key.value().1))
-                .collect::<Result<_, _>>()?;
-            for id in oldest {
-                messages.remove((room, id))?;
-            }
-            *count -= excess;
+        }
+        // The window and the budget: the oldest things stored go first.
+        if usage.enforce(&mut messages, &mut dedup, &mut dedup_age)? > 0 {
+            counts.clear();
         }
     }
+    usage.record(&txn)?;
     txn.commit()?;
     Ok(())
 }

@@ -18,9 +18,13 @@ use uuid::Uuid;
 
 use super::{
     StoreError,
-    committer::{Commit, Job, run_committer},
+    committer::{Commit, Job, Limits as StoreLimits, run_committer},
     record::{Accepted, Record},
-    schema::{DEDUP, DEDUP_RETENTION_MILLIS, MESSAGES, META, ROOMS, SCHEMA_VERSION, mailbox_key},
+    schema::{
+        DEDUP, DEDUP_AGE, DEDUP_RETENTION_MILLIS, MESSAGES, META, ROOMS, SCHEMA_VERSION,
+        mailbox_key,
+    },
+    usage::Usage,
 };
 use crate::{
     page::{Anchor, Page, PageRequest},
@@ -51,12 +55,13 @@ fn corrupt(path: &Path, err: impl std::fmt::Display) -> StoreError {
 }
 
 impl<W> DiskStore<W> {
-    /// Opens (or creates) the store in `dir`, keeping at most `retention`
+    /// Opens (or creates) the store in `dir`, within `limits` (messages per
+    /// room, bytes in all)
     /// messages per room; `report` hears of every commit, on the committer
     /// thread.
     pub(crate) fn open(
         dir: &Path,
-        retention: usize,
+        limits: StoreLimits,
         mut report: impl FnMut(Commit<W>) + Send + 'static,
     ) -> Result<Self, StoreError>
     where
@@ -80,13 +85,13 @@ impl<W> DiskStore<W> {
             }
             Err(err) => return Err(corrupt(&path, err)),
         };
-        Self::prepare(&db, &path)?;
+        let usage = Self::prepare(&db, &path, limits.max_bytes)?;
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel();
         let committer_db = db.clone();
         let committer = std::thread::Builder::new()
             .name("history-committer".into())
-            .spawn(move || run_committer(&committer_db, &queue, retention, &mut report))
+            .spawn(move || run_committer(&committer_db, &queue, limits, usage, &mut report))
             .map_err(|err| StoreError::Unusable {
                 path: path.clone(),
                 message: format!("cannot start the committer thread: {err}"),
@@ -99,9 +104,9 @@ impl<W> DiskStore<W> {
         })
     }
 
-    /// Checks the schema version (writing it into a new database) and
-    /// prunes dedup rows past their window.
-    fn prepare(db: &Database, path: &Path) -> Result<(), StoreError> {
+    /// Checks the schema version (writing it into a new database), prunes
+    /// dedup rows past their window, and reads what the history holds.
+    fn prepare(db: &Database, path: &Path, budget: u64) -> Result<Usage, StoreError> {
         let fail = |err: &dyn std::fmt::Display| corrupt(path, err);
         let txn = db.begin_write().map_err(|e| fail(&e))?;
         {
@@ -137,14 +142,16 @@ impl<W> DiskStore<W> {
             }
             txn.open_table(MESSAGES).map_err(|e| fail(&e))?;
             txn.open_table(ROOMS).map_err(|e| fail(&e))?;
+            txn.open_table(DEDUP_AGE).map_err(|e| fail(&e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| fail(&e))?;
             let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
             dedup
                 .retain(|_, (_, timestamp)| timestamp >= cutoff)
                 .map_err(|e| fail(&e))?;
         }
+        let usage = Usage::load(&txn, budget).map_err(|e| fail(&e))?;
         txn.commit().map_err(|e| fail(&e))?;
-        Ok(())
+        Ok(usage)
     }
 
     fn submit(&self, job: Job<W>) {

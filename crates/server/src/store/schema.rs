@@ -5,7 +5,8 @@
 use huddle_protocol::ClientId;
 use redb::TableDefinition;
 
-/// The schema this server writes and reads. Version 3 added `rooms`;
+/// The schema this server writes and reads. Version 3 added `rooms`,
+/// `dedup_age` and `messages_bytes`;
 /// version 2 mailboxes and the messages' `client_msg_id` (`migrate.rs`).
 pub(crate) const SCHEMA_VERSION: u64 = 3;
 
@@ -22,7 +23,13 @@ pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefini
 /// and eviction besides its messages.
 pub(super) const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 
-/// `schema_version` → [`SCHEMA_VERSION`].
+/// (timestamp, client id, client message id) → (): the `dedup` rows by age,
+/// so the committer deletes those past their window as it goes.
+pub(super) const DEDUP_AGE: TableDefinition<(u64, u128, u128), ()> =
+    TableDefinition::new("dedup_age");
+
+/// `schema_version` → [`SCHEMA_VERSION`]; `messages_bytes` → the size of
+/// `messages` (see `usage.rs`).
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Resends are recognised for this long (across restarts too); a wall
