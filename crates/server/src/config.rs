@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Whether the per-client rate limit applies (benchmarks turn it off).
     pub rate_limit: bool,
+    /// Rooms one client may create per minute (joining existing rooms is
+    /// not limited by this).
+    pub rooms_created_per_minute: u32,
     /// A connection that sends no `Hello` within this is dropped.
     pub hello_timeout: Duration,
     /// A frame must arrive whole within this of its first byte.
@@ -119,6 +122,7 @@ impl Default for ServerConfig {
             listen_backlog: 1024,
             limits: Limits::default(),
             rate_limit: true,
+            rooms_created_per_minute: 60,
             hello_timeout: Duration::from_secs(5),
             frame_deadline: Duration::from_secs(10),
             partial_frame_budget: 64 * 1024 * 1024,

@@ -21,7 +21,6 @@ use crate::{
     keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
     page::PageRequest,
-    password::{AddressThrottles, GuessThrottle},
     rate::TokenBucket,
 };
 
@@ -72,11 +71,7 @@ pub(crate) struct Dispatcher {
     pub(crate) outbound: Outbound,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) hub: Arc<Hub>,
-    /// The client's address, for the password throttle it shares.
-    peer: IpAddr,
-    address_guesses: Arc<AddressThrottles>,
-    /// Wrong room passwords from this connection.
-    guesses: GuessThrottle,
+    throttles: JoinThrottles,
     bucket: TokenBucket,
     /// Frames refused in a row by the rate limit.
     strikes: u32,
@@ -110,51 +105,34 @@ impl Dispatcher {
             outbound,
             config,
             hub: context.hub.clone(),
-            peer: greeted.peer,
-            address_guesses: context.password_guesses.clone(),
-            guesses: GuessThrottle::default(),
+            throttles: JoinThrottles::new(
+                greeted.peer,
+                context.password_guesses.clone(),
+                context.config.rooms_created_per_minute,
+                now,
+            ),
             bucket,
             strikes: 0,
             keepalive,
         }
     }
 
-    /// Joins a room: a protected room's password is checked only if
-    /// neither this connection nor its address is waiting out its wrong
-    /// guesses; every check counts against both until it proves right.
+    /// Joins a room, within the join throttles (`dispatch/throttles.rs`).
     fn join(
         &mut self,
         room: &RoomName,
         password: Option<&ShortText>,
         now: Instant,
     ) -> Result<RoomName, Refusal> {
-        let (peer, shared) = (self.peer, self.address_guesses.clone());
-        let mut own = self.guesses;
-        let mut checked = false;
-        let mut gate = || {
-            let begun = own
-                .begin(now)
-                .and_then(|()| shared.begin(peer, now).inspect_err(|_| own.right()));
-            match begun {
-                Ok(()) => {
-                    checked = true;
-                    Ok(())
-                }
-                Err(wait) => Err(Refusal {
-                    code: ErrorCode::BadPassword,
-                    text: format!(
-                        "too many wrong passwords; try again in {} s",
-                        wait.as_secs().max(1)
-                    ),
-                }),
-            }
+        let caller = Caller {
+            conn: self.conn,
+            client: self.client,
+            nick: &self.nick,
+            outbound: &self.outbound,
         };
-        let joined = self.hub.join(self.caller(), room, password, &mut gate);
-        if checked && joined.is_ok() {
-            own.right();
-            self.address_guesses.right(self.peer);
-        }
-        self.guesses = own;
+        let mut gate = self.throttles.gate(now);
+        let joined = self.hub.join(caller, room, password, &mut gate);
+        gate.finish(joined.is_ok());
         joined
     }
 
@@ -393,6 +371,9 @@ impl Dispatcher {
 
 #[cfg(test)]
 mod tests;
+mod throttles;
+
+use throttles::JoinThrottles;
 
 /// How long a rejected or timed-out connection may take to receive its last
 /// frame.

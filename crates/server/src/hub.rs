@@ -33,6 +33,9 @@ mod relay;
 
 use dedup::Dedup;
 pub(crate) use durable::acknowledge;
+pub(crate) use membership::JoinGate;
+#[cfg(test)]
+pub(crate) use membership::Unlimited;
 
 /// The durable store as the hub uses it: what waits for a commit is an ack.
 pub(crate) type Store = crate::store::DiskStore<durable::PendingAck>;

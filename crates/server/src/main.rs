@@ -41,6 +41,9 @@ struct Args {
     /// Most rooms one client may be in at once.
     #[arg(long, default_value_t = defaults().limits.max_rooms_per_client)]
     max_rooms_per_client: u16,
+    /// Rooms one client may create per minute (joining is not limited).
+    #[arg(long, default_value_t = defaults().rooms_created_per_minute)]
+    rooms_created_per_minute: u32,
     /// Sustained messages per second allowed per client.
     #[arg(long, default_value_t = defaults().limits.rate_per_second)]
     rate: u32,
@@ -142,6 +145,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
         data_dir,
         history_retention: args.history_retention,
         max_history_bytes: args.max_history_bytes,
+        rooms_created_per_minute: args.rooms_created_per_minute,
         bind: args.bind,
         name: args.name.clone(),
         motd: args.motd.clone(),

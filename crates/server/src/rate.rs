@@ -14,9 +14,14 @@ pub(crate) struct TokenBucket {
 
 impl TokenBucket {
     pub(crate) fn new(rate: u32, burst: u32, now: Instant) -> Self {
+        Self::with_rate(f64::from(rate), burst, now)
+    }
+
+    /// A bucket refilled at `rate` tokens a second (less than one allowed).
+    pub(crate) fn with_rate(rate: f64, burst: u32, now: Instant) -> Self {
         let burst = f64::from(burst.max(1));
         Self {
-            rate: f64::from(rate),
+            rate,
             burst,
             tokens: burst,
             last: now,

@@ -8,7 +8,7 @@ use huddle_protocol::{
 };
 
 use crate::{
-    hub::{Caller, Hub, Refusal},
+    hub::{Caller, Hub, Refusal, Unlimited},
     outbound::{Captured, Outbound},
 };
 
@@ -49,7 +49,7 @@ impl Peer {
     }
 
     pub(crate) fn join(&self, hub: &Hub, name: &str) -> ServerMessage {
-        hub.join(self.caller(), &room(name), None, &mut || Ok(()))
+        hub.join(self.caller(), &room(name), None, &mut Unlimited)
             .unwrap();
         self.only()
     }

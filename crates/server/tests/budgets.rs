@@ -77,6 +77,7 @@ async fn history_on_disk_stays_within_its_budget_oldest_first_across_rooms() {
     let dir = tempfile::tempdir().unwrap();
     let config = ServerConfig {
         rate_limit: false,
+        rooms_created_per_minute: u32::MAX,
         max_history_bytes: 1024 * 1024,
         data_dir: Some(dir.path().to_owned()),
         ..ServerConfig::loopback()
@@ -115,5 +116,41 @@ async fn history_on_disk_stays_within_its_budget_oldest_first_across_rooms() {
     let (mut alice, _) = Client::connect(server.addr, "alice").await;
     assert_eq!(history_on_join(&mut alice, "#junk0").await, 0);
     assert_eq!(history_on_join(&mut alice, "#junk199").await, 25);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_creates_only_so_many_rooms_a_minute() {
+    // The default is 60 a minute; 10 keeps the test within the message rate.
+    assert_eq!(ServerConfig::default().rooms_created_per_minute, 60);
+    let config = ServerConfig {
+        rooms_created_per_minute: 10,
+        ..ServerConfig::loopback()
+    };
+    let server = start(config).await;
+    let (mut mallory, _) = Client::connect(server.addr, "mallory").await;
+    for n in 0..10 {
+        let name = format!("#throwaway{n}");
+        assert!(matches!(
+            mallory.join(&name).await,
+            ServerMessage::Joined { .. }
+        ));
+        mallory
+            .send(ClientMessage::Part {
+                room: room(&name),
+                reason: ShortText::default(),
+            })
+            .await;
+    }
+    let ServerMessage::Error(report) = mallory.join("#throwaway10").await else {
+        panic!("an 11th room was created")
+    };
+    assert_eq!(report.code, huddle_protocol::ErrorCode::TooManyRooms);
+    // Joining a room that exists is not limited.
+    let _alice = Client::joined(server.addr, "alice", &["#lan"]).await;
+    assert!(matches!(
+        mallory.join("#lan").await,
+        ServerMessage::Joined { .. }
+    ));
     server.stop().await;
 }

@@ -129,9 +129,10 @@ async fn a_protected_room_keeps_its_password_and_topic_across_a_restart() {
 
 #[tokio::test]
 async fn a_protected_room_keeps_its_password_when_evicted_from_memory() {
-    // Ephemeral, and without the rate limit so that the filler is quick.
+    // Ephemeral, and without the rate limits so that the filler is quick.
     let config = ServerConfig {
         rate_limit: false,
+        rooms_created_per_minute: u32::MAX,
         ..ServerConfig::loopback()
     };
     let server = start(config).await;

@@ -119,3 +119,37 @@ fn a_client_is_refused_a_room_past_its_room_limit() {
     };
     assert_eq!(report.code, ErrorCode::TooManyRooms);
 }
+
+#[test]
+fn a_client_creates_at_most_its_rooms_per_minute_but_joins_any_number() {
+    let hub = Arc::new(crate::testkit::hub());
+    let (alice, bob) = (connect(&hub, "alice"), connect(&hub, "bob"));
+    let mut config = ServerConfig::loopback();
+    config.rooms_created_per_minute = 3;
+    let start = Instant::now();
+    let mut alice_loop = dispatcher(&hub, &alice, config.clone(), start);
+    let mut bob_loop = dispatcher(&hub, &bob, config, start);
+    for name in ["#a", "#b", "#c"] {
+        bob_loop.on_frame(&join(name), start);
+    }
+    // Three rooms that exist, then three new ones, then one too many.
+    for name in ["#a", "#b", "#c", "#d", "#e", "#f", "#g"] {
+        alice_loop.on_frame(&join(name), start);
+    }
+    let frames = alice.take();
+    assert_eq!(frames.len(), 7, "{frames:?}");
+    assert!(
+        frames[..6]
+            .iter()
+            .all(|m| matches!(m, ServerMessage::Joined { .. }))
+    );
+    let ServerMessage::Error(report) = &frames[6] else {
+        panic!("{frames:?}")
+    };
+    assert_eq!(report.code, ErrorCode::TooManyRooms);
+    assert!(report.text.contains("3 rooms a minute"), "{}", report.text);
+    // 20 s later (3 a minute), one more.
+    let later = start + Duration::from_secs(20);
+    alice_loop.on_frame(&join("#g"), later);
+    assert!(matches!(alice.only(), ServerMessage::Joined { .. }));
+}

@@ -14,6 +14,31 @@ use crate::{
     room::{Member, Room, RoomMeta},
 };
 
+/// What a join asks its caller before the costly or bounded steps: the
+/// dispatcher answers with its throttles (`dispatch/throttles.rs`).
+pub(crate) trait JoinGate {
+    /// Before a protected room's password is checked (deliberately slow).
+    fn password_check(&mut self) -> Result<(), Refusal>;
+    /// Before a room that exists nowhere is created.
+    fn room_creation(&mut self) -> Result<(), Refusal>;
+}
+
+/// A gate that lets everything through (tests).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unlimited;
+
+#[cfg(test)]
+impl JoinGate for Unlimited {
+    fn password_check(&mut self) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn room_creation(&mut self) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
 /// Most protected rooms whose password an ephemeral server keeps after
 /// evicting them from memory (with a store, the disk keeps them all).
 const MAX_KEPT_ROOMS: usize = 10_000;
@@ -49,6 +74,7 @@ impl Hub {
         &self,
         name: &RoomName,
         password: Option<&ShortText>,
+        gate: &mut dyn JoinGate,
     ) -> Result<(Arc<Mutex<Room>>, bool), Refusal> {
         if let Some(room) = self.room(name) {
             return Ok((room, false));
@@ -56,6 +82,7 @@ impl Hub {
         let (meta, new) = match self.known_room(name) {
             Some(meta) => (meta, false),
             None => {
+                gate.room_creation()?;
                 let password = password.filter(|p| !p.is_empty());
                 if password.is_some()
                     && self.store.is_none()
@@ -159,17 +186,18 @@ impl Hub {
 
     /// Joins `name` (creating it), queues `Joined` to the caller and
     /// `Presence{Joined}` to the others. Returns the room's canonical name.
-    /// A protected room needs `password`; `gate` is asked first, before the
-    /// (deliberately slow) check, and may refuse (a throttle).
+    /// A protected room needs `password`; `gate` is asked before the
+    /// (deliberately slow) check and before a room is created, and may
+    /// refuse either (throttles).
     pub(crate) fn join(
         &self,
         caller: Caller<'_>,
         name: &RoomName,
         password: Option<&ShortText>,
-        gate: &mut dyn FnMut() -> Result<(), Refusal>,
+        gate: &mut dyn JoinGate,
     ) -> Result<RoomName, Refusal> {
         loop {
-            let (room, created) = self.room_or_create(name, password)?;
+            let (room, created) = self.room_or_create(name, password, gate)?;
             let hash = {
                 let room = lock(&room);
                 if room.closed {
@@ -179,7 +207,7 @@ impl Hub {
                 room.password.clone().filter(|_| !created && !member)
             };
             if let Some(hash) = hash {
-                gate()?;
+                gate.password_check()?;
                 if !password.is_some_and(|attempt| hash.verify(attempt)) {
                     return refuse(
                         ErrorCode::BadPassword,

@@ -7,12 +7,44 @@ use huddle_protocol::{
     ShortText, Target,
 };
 
-use super::Refusal;
+use super::{JoinGate, Refusal, Unlimited};
 use crate::{
     outbound::Outbound,
     page::PageRequest,
     testkit::{Peer, connect, hub, nick, room, unregistered},
 };
+
+/// A gate that refuses everything.
+struct Closed;
+
+impl JoinGate for Closed {
+    fn password_check(&mut self) -> Result<(), Refusal> {
+        Err(Refusal {
+            code: ErrorCode::BadPassword,
+            text: "wait".into(),
+        })
+    }
+
+    fn room_creation(&mut self) -> Result<(), Refusal> {
+        Err(Refusal {
+            code: ErrorCode::TooManyRooms,
+            text: "no more".into(),
+        })
+    }
+}
+
+#[test]
+fn the_gate_is_asked_before_a_room_is_created_and_only_then() {
+    let hub = hub();
+    let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
+    let refused = hub.join(alice.caller(), &room("#new"), None, &mut Closed);
+    assert_eq!(refused.unwrap_err().text, "no more");
+    assert!(hub.room(&room("#new")).is_none());
+    alice.join(&hub, "#new");
+    // Joining a room that exists creates nothing.
+    hub.join(bob.caller(), &room("#new"), None, &mut Closed)
+        .unwrap();
+}
 
 fn refusal_code(result: Result<impl std::fmt::Debug, Refusal>) -> ErrorCode {
     result.expect_err("expected a refusal").code
@@ -306,7 +338,7 @@ fn a_room_password_set_at_creation_is_required_from_everyone_after() {
     let mut hub = hub();
     hub.max_idle_rooms = 0;
     let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
-    let open = &mut || Ok(());
+    let open = &mut Unlimited;
     let secret = ShortText::new("hunter2").unwrap();
     hub.join(alice.caller(), &room("#secret"), Some(&secret), open)
         .unwrap();
@@ -336,13 +368,7 @@ fn a_room_password_set_at_creation_is_required_from_everyone_after() {
         "a refused joiner learns nothing of the room"
     );
     // A throttle (the gate) refuses before any check.
-    let mut closed = || {
-        Err(Refusal {
-            code: ErrorCode::BadPassword,
-            text: "wait".into(),
-        })
-    };
-    let refused = hub.join(bob.caller(), &room("#secret"), Some(&secret), &mut closed);
+    let refused = hub.join(bob.caller(), &room("#secret"), Some(&secret), &mut Closed);
     assert_eq!(refused.unwrap_err().text, "wait");
     hub.join(bob.caller(), &room("#secret"), Some(&secret), open)
         .unwrap();
@@ -443,7 +469,7 @@ fn a_member_too_slow_to_read_is_marked_and_the_others_carry_on() {
     };
     hub.register(slow.caller()).unwrap();
     for peer in [&alice, &bob, &slow] {
-        hub.join(peer.caller(), &room("#lan"), None, &mut || Ok(()))
+        hub.join(peer.caller(), &room("#lan"), None, &mut Unlimited)
             .unwrap();
     }
     alice.take();
