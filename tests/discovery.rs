@@ -135,19 +135,29 @@ async fn garbage_and_foreign_datagrams_are_dropped_and_counted() {
     sender.send_to(b"HUDL\x00\x63whatever", target).unwrap();
     sender.send_to(&[0u8; 1400], target).unwrap();
     // Still answers a real probe afterwards.
-    let probe = encode_datagram(&Datagram::Probe(Probe { nonce: 42 })).unwrap();
+    let probe = encode_datagram(&Datagram::Probe(Probe::padded(42))).unwrap();
     sender
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     sender.send_to(&probe, target).unwrap();
     let mut buffer = [0u8; 1500];
-    let (len, _) = sender.recv_from(&mut buffer).unwrap();
-    let Datagram::Beacon(beacon) = decode_datagram(&buffer[..len]).unwrap() else {
-        panic!()
+    // The two datagrams of other versions are told this server's version.
+    let mut version_answers = 0;
+    let beacon = loop {
+        let (len, _) = sender.recv_from(&mut buffer).unwrap();
+        match decode_datagram(&buffer[..len]) {
+            Ok(Datagram::Beacon(beacon)) => break beacon,
+            _ if huddle_protocol::discovery::is_version_only(&buffer[..len]) => {
+                version_answers += 1;
+            }
+            other => panic!("{other:?}"),
+        }
     };
+    assert_eq!(version_answers, 2);
     assert_eq!((beacon.nonce, beacon.server_name.as_str()), (42, "sturdy"));
     let counts = server.discovery_counts().unwrap();
-    assert_eq!((counts.foreign, counts.malformed), (2, 2), "{counts:?}");
+    let dropped = (counts.foreign, counts.malformed, counts.incompatible);
+    assert_eq!(dropped, (2, 0, 2), "{counts:?}");
     server.stop().await;
 }
 
@@ -157,7 +167,7 @@ async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
     let port = free_udp_port().unwrap();
     let server = discoverable_server("calm", port).await.unwrap(); // 50 replies/s per source
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let probe = encode_datagram(&Datagram::Probe(Probe { nonce: 7 })).unwrap();
+    let probe = encode_datagram(&Datagram::Probe(Probe::padded(7))).unwrap();
     for _ in 0..500 {
         sender.send_to(&probe, ("127.0.0.1", port)).unwrap();
     }
@@ -184,10 +194,9 @@ async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
     server.stop().await;
 }
 
-// Blocking socket calls below: the server needs a thread of its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
-    let port = free_udp_port().unwrap();
+/// A server in 45 rooms with 63-character names (its full beacon would be
+/// far over 1200 bytes), and the client that keeps them open.
+async fn busy_server(port: u16) -> (huddle_server::RunningServer, impl Sized) {
     let server = discoverable_server("busy", port).await.unwrap();
     let (mut client, _) = huddle::net::connect(
         &server.addr.to_string(),
@@ -213,20 +222,31 @@ async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
             Some(Ok(huddle_protocol::ServerMessage::Joined { .. }))
         ));
     }
+    (server, client)
+}
+
+/// Sends `probe` to the server's discovery port; returns the answer, if
+/// one comes within half a second.
+fn ask(port: u16, probe: &[u8]) -> Option<Vec<u8>> {
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     sender
-        .set_read_timeout(Some(Duration::from_secs(5)))
+        .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
-    sender
-        .send_to(
-            &encode_datagram(&Datagram::Probe(Probe { nonce: 1 })).unwrap(),
-            ("127.0.0.1", port),
-        )
-        .unwrap();
+    sender.send_to(probe, ("127.0.0.1", port)).unwrap();
     let mut buffer = [0u8; 65536];
-    let (len, _) = sender.recv_from(&mut buffer).unwrap();
-    assert!(len <= 1200, "{len} bytes");
-    let Datagram::Beacon(beacon) = decode_datagram(&buffer[..len]).unwrap() else {
+    let (len, _) = sender.recv_from(&mut buffer).ok()?;
+    Some(buffer[..len].to_vec())
+}
+
+// Blocking socket calls below: the server needs a thread of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
+    let port = free_udp_port().unwrap();
+    let (server, _client) = busy_server(port).await;
+    let probe = encode_datagram(&Datagram::Probe(Probe::padded(1))).unwrap();
+    let answer = ask(port, &probe).expect("no beacon");
+    assert!(answer.len() <= 1200, "{} bytes", answer.len());
+    let Datagram::Beacon(beacon) = decode_datagram(&answer).unwrap() else {
         panic!()
     };
     assert!(beacon.rooms_truncated);
@@ -236,6 +256,50 @@ async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
         beacon.rooms.len()
     );
     assert_eq!(beacon.users, 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_draws_at_most_three_times_its_size() {
+    let port = free_udp_port().unwrap();
+    let (server, _client) = busy_server(port).await;
+    let mut probe = Probe::padded(5);
+    for size in [150, 250, 400] {
+        probe.padding.clear();
+        let bare = encode_datagram(&Datagram::Probe(probe.clone()))
+            .unwrap()
+            .len();
+        probe.padding.resize(size - bare - 2, 0);
+        let bytes = encode_datagram(&Datagram::Probe(probe.clone())).unwrap();
+        let answer = ask(port, &bytes).expect("no beacon");
+        assert!(
+            answer.len() <= 3 * bytes.len(),
+            "{} bytes drew {}",
+            bytes.len(),
+            answer.len()
+        );
+        assert!(matches!(decode_datagram(&answer), Ok(Datagram::Beacon(_))));
+    }
+    // An unpadded probe (16 bytes) is too short for any beacon: silence,
+    // where version 3 answered 1,195 bytes.
+    probe.padding.clear();
+    let short = encode_datagram(&Datagram::Probe(probe.clone())).unwrap();
+    assert_eq!(ask(port, &short), None);
+    // A probe of another version learns this server's version, in 6 bytes.
+    let mut old = short.clone();
+    old[5] = 3;
+    let answer = ask(port, &old).expect("no answer to another version");
+    assert_eq!(answer, huddle_protocol::discovery::version_only());
+    assert!(matches!(
+        decode_datagram(&answer),
+        Err(huddle_protocol::discovery::DatagramError::Wire(_))
+    ));
+    let counts = server.discovery_counts().unwrap();
+    assert_eq!(
+        (counts.too_short, counts.incompatible),
+        (1, 1),
+        "{counts:?}"
+    );
     server.stop().await;
 }
 

@@ -139,7 +139,7 @@ impl Browser {
             .retain(|_, sent| now.duration_since(*sent) < Duration::from_secs(10));
         let nonce = fastrand::u64(1..);
         self.probes.insert(nonce, now);
-        let Ok(bytes) = encode_datagram(&Datagram::Probe(Probe { nonce })) else {
+        let Ok(bytes) = encode_datagram(&Datagram::Probe(Probe::padded(nonce))) else {
             return;
         };
         for target in self.targets() {

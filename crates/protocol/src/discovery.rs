@@ -7,6 +7,13 @@
 //! magic lets foreign traffic be dropped before decoding; the fixed version
 //! lets a datagram from another version be reported instead of misread. No
 //! datagram exceeds [`MAX_DATAGRAM_LEN`]; a beacon drops rooms to fit.
+//!
+//! A server answers a probe with at most [`MAX_REPLY_FACTOR`] times the
+//! probe's bytes (as QUIC does for unvalidated addresses), so a forged
+//! source address draws little traffic to its victim: clients pad their
+//! probes ([`Probe::padded`]) to the beacon size they can accept. A probe
+//! of another version is answered with the bare prefix ([`version_only`]),
+//! which names the server's version.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,12 +32,43 @@ pub const DISCOVERY_MAGIC: [u8; 4] = *b"HUDL";
 
 const PREFIX_LEN: usize = 6;
 
+/// A server's answer to a probe is at most this many times the probe's
+/// size.
+pub const MAX_REPLY_FACTOR: usize = 3;
+
+/// The size clients pad their probes to: the answer may then be a beacon
+/// of the largest size, [`MAX_DATAGRAM_LEN`].
+pub const PADDED_PROBE_LEN: usize = MAX_DATAGRAM_LEN / MAX_REPLY_FACTOR;
+
 /// "Is there a huddle server out there?"
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
     /// Random; echoed in the answering beacons so the prober can match them
     /// to this probe and measure round-trip time.
     pub nonce: u64,
+    /// Ignored bytes (zeros) that make the probe as large as a third of the
+    /// answer it can take.
+    pub padding: Vec<u8>,
+}
+
+impl Probe {
+    /// A probe padded so that its datagram is [`PADDED_PROBE_LEN`] bytes.
+    pub fn padded(nonce: u64) -> Self {
+        let mut probe = Self {
+            nonce,
+            padding: Vec::new(),
+        };
+        // The padding's length prefix grows with it: adjust until exact.
+        for _ in 0..4 {
+            let len = encode_datagram(&Datagram::Probe(probe.clone())).map_or(0, |b| b.len());
+            let padding = (probe.padding.len() + PADDED_PROBE_LEN).saturating_sub(len);
+            if padding == probe.padding.len() {
+                break;
+            }
+            probe.padding.resize(padding, 0);
+        }
+        probe
+    }
 }
 
 /// One room in a beacon's summary.
@@ -97,11 +135,22 @@ pub enum DatagramError {
 /// Encodes a datagram. A beacon that would not fit loses rooms from the end
 /// of its summary (and says so) until it does.
 pub fn encode_datagram(datagram: &Datagram) -> Result<Vec<u8>, DatagramError> {
+    encode_datagram_within(datagram, MAX_DATAGRAM_LEN)
+}
+
+/// Encodes a datagram in at most `max_len` bytes (and at most
+/// [`MAX_DATAGRAM_LEN`]), dropping a beacon's rooms as needed; fails with
+/// `TooLarge` if even that does not fit.
+pub fn encode_datagram_within(
+    datagram: &Datagram,
+    max_len: usize,
+) -> Result<Vec<u8>, DatagramError> {
+    let max_len = max_len.min(MAX_DATAGRAM_LEN);
     let mut datagram = datagram.clone();
     loop {
         let payload = encode_payload(&datagram)?;
         let len = PREFIX_LEN + payload.len();
-        if len <= MAX_DATAGRAM_LEN {
+        if len <= max_len {
             let mut out = Vec::with_capacity(len);
             out.extend_from_slice(&DISCOVERY_MAGIC);
             out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
@@ -116,6 +165,19 @@ pub fn encode_datagram(datagram: &Datagram) -> Result<Vec<u8>, DatagramError> {
             _ => return Err(DatagramError::TooLarge(len)),
         }
     }
+}
+
+/// The bare prefix (magic and this version) that answers a datagram of
+/// another version: the prober learns which version this server speaks.
+pub fn version_only() -> [u8; PREFIX_LEN] {
+    let [high, low] = PROTOCOL_VERSION.to_be_bytes();
+    let [a, b, c, d] = DISCOVERY_MAGIC;
+    [a, b, c, d, high, low]
+}
+
+/// Whether `bytes` is a bare prefix: an answer, never to be answered.
+pub fn is_version_only(bytes: &[u8]) -> bool {
+    bytes.len() == PREFIX_LEN && bytes[..4] == DISCOVERY_MAGIC
 }
 
 /// Decodes a datagram, rejecting foreign, oversized and other-version ones
@@ -169,6 +231,31 @@ mod tests {
     }
 
     #[test]
+    fn a_padded_probe_is_a_third_of_the_largest_beacon() {
+        for nonce in [0, 1, 300, u64::MAX] {
+            let bytes = encode_datagram(&Datagram::Probe(Probe::padded(nonce))).unwrap();
+            assert_eq!(bytes.len(), PADDED_PROBE_LEN, "nonce {nonce}");
+            assert_eq!(bytes.len() * MAX_REPLY_FACTOR, MAX_DATAGRAM_LEN);
+        }
+    }
+
+    #[test]
+    fn a_beacon_fits_whatever_room_it_is_given_or_fails() {
+        let beacon = Datagram::Beacon(beacon_with_rooms(100));
+        let bytes = encode_datagram_within(&beacon, 600).unwrap();
+        assert!(bytes.len() <= 600);
+        assert!(matches!(
+            encode_datagram_within(&beacon, 100),
+            Err(DatagramError::TooLarge(_))
+        ));
+        assert!(is_version_only(&version_only()));
+        assert!(matches!(
+            decode_datagram(&version_only()),
+            Err(DatagramError::Wire(_))
+        ));
+    }
+
+    #[test]
     fn a_small_beacon_round_trips_untouched() {
         let original = Datagram::Beacon(beacon_with_rooms(2));
         let bytes = encode_datagram(&original).unwrap();
@@ -185,7 +272,7 @@ mod tests {
             decode_datagram(b"HUD"),
             Err(DatagramError::Foreign)
         ));
-        let mut bytes = encode_datagram(&Datagram::Probe(Probe { nonce: 1 })).unwrap();
+        let mut bytes = encode_datagram(&Datagram::Probe(Probe::padded(1))).unwrap();
         bytes[5] = 99;
         assert!(matches!(
             decode_datagram(&bytes),
@@ -205,7 +292,18 @@ mod tests {
             Err(DatagramError::Wire(_))
         ));
         assert!(matches!(
-            decode_datagram(&[b'H', b'U', b'D', b'L', 0, PROTOCOL_VERSION as u8, 0, 1, 0]),
+            decode_datagram(&[
+                b'H',
+                b'U',
+                b'D',
+                b'L',
+                0,
+                PROTOCOL_VERSION as u8,
+                0,
+                1,
+                0,
+                9
+            ]),
             Err(DatagramError::Wire(_))
         ));
         let mut big = bytes.clone();

@@ -20,7 +20,10 @@ use std::{
 
 use huddle_protocol::{
     ShortText,
-    discovery::{Beacon, Datagram, DatagramError, decode_datagram, encode_datagram},
+    discovery::{
+        Beacon, Datagram, DatagramError, MAX_REPLY_FACTOR, decode_datagram, encode_datagram_within,
+        is_version_only, version_only,
+    },
     limits::MAX_DATAGRAM_LEN,
 };
 use socket2::{Domain, Protocol, Socket, Type};
@@ -50,6 +53,8 @@ pub(crate) struct DiscoveryStats {
     foreign: AtomicU64,
     malformed: AtomicU64,
     rate_limited: AtomicU64,
+    incompatible: AtomicU64,
+    too_short: AtomicU64,
 }
 
 /// A snapshot of the discovery responder's counters.
@@ -64,6 +69,11 @@ pub struct DiscoveryCounts {
     pub malformed: u64,
     /// Probes not answered because their source asked too often.
     pub rate_limited: u64,
+    /// Datagrams of another version answered with the bare version prefix.
+    pub incompatible: u64,
+    /// Probes too short for even the smallest beacon within three times
+    /// their size, not answered.
+    pub too_short: u64,
 }
 
 impl DiscoveryStats {
@@ -73,6 +83,8 @@ impl DiscoveryStats {
             foreign: self.foreign.load(Ordering::Relaxed),
             malformed: self.malformed.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            incompatible: self.incompatible.load(Ordering::Relaxed),
+            too_short: self.too_short.load(Ordering::Relaxed),
         }
     }
 }
@@ -139,8 +151,19 @@ impl Responder {
         self.socket.local_addr()
     }
 
-    fn beacon(context: &Context, tcp_port: u16, nonce: u64, goodbye: bool) -> Option<Vec<u8>> {
-        let (rooms, needs_password) = context.hub.summary();
+    /// A beacon in at most `max_len` bytes (rooms dropped to fit; none in a
+    /// goodbye), or `None` if even the smallest does not fit.
+    fn beacon(
+        context: &Context,
+        tcp_port: u16,
+        nonce: u64,
+        goodbye: bool,
+        max_len: usize,
+    ) -> Option<Vec<u8>> {
+        let (mut rooms, needs_password) = context.hub.summary();
+        if goodbye {
+            rooms.clear();
+        }
         let beacon = Beacon {
             server_id: context.server_id,
             server_name: ShortText::lossy(&context.config.name),
@@ -152,13 +175,18 @@ impl Responder {
             nonce,
             goodbye,
         };
-        encode_datagram(&Datagram::Beacon(beacon))
-            .map_err(|err| tracing::error!(%err, "cannot encode a beacon"))
-            .ok()
+        match encode_datagram_within(&Datagram::Beacon(beacon), max_len) {
+            Ok(bytes) => Some(bytes),
+            Err(DatagramError::TooLarge(_)) => None,
+            Err(err) => {
+                tracing::error!(%err, "cannot encode a beacon");
+                None
+            }
+        }
     }
 
     async fn announce(&self, context: &Context, tcp_port: u16, goodbye: bool) {
-        if let Some(bytes) = Self::beacon(context, tcp_port, 0, goodbye) {
+        if let Some(bytes) = Self::beacon(context, tcp_port, 0, goodbye, MAX_DATAGRAM_LEN) {
             for target in &self.config.announce_to {
                 if let Err(err) = self.socket.send_to(&bytes, target).await {
                     debug!(%target, %err, "announcement not sent");
@@ -177,7 +205,7 @@ impl Responder {
             per_second: self.config.replies_per_second,
             windows: HashMap::new(),
         };
-        let mut recent_probers: HashMap<SocketAddr, Instant> = HashMap::new();
+        let mut recent_probers: HashMap<SocketAddr, (Instant, usize)> = HashMap::new();
         let mut announce = tokio::time::interval(self.config.announce_every);
         let mut buffer = vec![0u8; MAX_DATAGRAM_LEN + 1];
         loop {
@@ -187,17 +215,18 @@ impl Responder {
                 received = self.socket.recv_from(&mut buffer) => {
                     let Ok((len, source)) = received else { continue };
                     if self.on_datagram(&buffer[..len], source, &context, tcp_port, &mut budget).await {
-                        remember(&mut recent_probers, source, Instant::now());
+                        remember(&mut recent_probers, source, (Instant::now(), len));
                     }
                 }
             }
         }
         self.announce(&context, tcp_port, true).await;
-        if let Some(goodbye) = Self::beacon(&context, tcp_port, 0, true) {
-            for (prober, heard) in &recent_probers {
-                if heard.elapsed() < RECENT_PROBER_WINDOW {
-                    let _ = self.socket.send_to(&goodbye, prober).await;
-                }
+        for (prober, (heard, probe_len)) in &recent_probers {
+            let max_len = probe_len * MAX_REPLY_FACTOR;
+            if heard.elapsed() < RECENT_PROBER_WINDOW
+                && let Some(goodbye) = Self::beacon(&context, tcp_port, 0, true, max_len)
+            {
+                let _ = self.socket.send_to(&goodbye, prober).await;
             }
         }
     }
@@ -219,6 +248,15 @@ impl Responder {
                 self.stats.foreign.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
+            // Another version: tell it ours, in 6 bytes (never in answer
+            // to such an answer, which would ping-pong between servers).
+            Err(DatagramError::Incompatible { .. }) if !is_version_only(bytes) => {
+                if budget.allow(source.ip(), Instant::now()) {
+                    self.stats.incompatible.fetch_add(1, Ordering::Relaxed);
+                    let _ = self.socket.send_to(&version_only(), source).await;
+                }
+                return false;
+            }
             Err(err) => {
                 debug!(%source, %err, "discovery datagram dropped");
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
@@ -230,25 +268,32 @@ impl Responder {
             self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false) else {
+        // The source is not validated (UDP can be forged): answer with at
+        // most three times what it sent.
+        let max_len = bytes.len() * MAX_REPLY_FACTOR;
+        let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false, max_len) else {
+            self.stats.too_short.fetch_add(1, Ordering::Relaxed);
             return false;
         };
-        let sent = self.socket.send_to(&reply, source).await.is_ok();
-        if sent {
-            self.stats.answered.fetch_add(1, Ordering::Relaxed);
-        }
-        sent
+        // Counted first, so whoever reads the answer finds it counted.
+        self.stats.answered.fetch_add(1, Ordering::Relaxed);
+        self.socket.send_to(&reply, source).await.is_ok()
     }
 }
 
-fn remember(recent: &mut HashMap<SocketAddr, Instant>, prober: SocketAddr, now: Instant) {
+/// Remembers a prober, with when it probed and its probe's size.
+fn remember(
+    recent: &mut HashMap<SocketAddr, (Instant, usize)>,
+    prober: SocketAddr,
+    (now, probe_len): (Instant, usize),
+) {
     if recent.len() >= MAX_RECENT_PROBERS && !recent.contains_key(&prober) {
-        recent.retain(|_, heard| now.duration_since(*heard) < RECENT_PROBER_WINDOW);
+        recent.retain(|_, (heard, _)| now.duration_since(*heard) < RECENT_PROBER_WINDOW);
         if recent.len() >= MAX_RECENT_PROBERS {
             return;
         }
     }
-    recent.insert(prober, now);
+    recent.insert(prober, (now, probe_len));
 }
 
 #[cfg(test)]
