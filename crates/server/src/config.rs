@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// Rooms one client may create per minute (joining existing rooms is
     /// not limited by this).
     pub rooms_created_per_minute: u32,
+    /// A file transfer with no progress (answer, chunk, credit) for this
+    /// long is ended for everyone.
+    pub transfer_stall_timeout: Duration,
     /// A connection that sends no `Hello` within this is dropped.
     pub hello_timeout: Duration,
     /// A frame must arrive whole within this of its first byte.
@@ -123,6 +126,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             rate_limit: true,
             rooms_created_per_minute: 60,
+            transfer_stall_timeout: Duration::from_secs(60),
             hello_timeout: Duration::from_secs(5),
             frame_deadline: Duration::from_secs(10),
             partial_frame_budget: 64 * 1024 * 1024,

@@ -1,6 +1,7 @@
 //! The one timer for the hub's deadlines (today: when a file transfer starts
-//! although some recipients have not answered). The hub keeps deadlines as
-//! plain state with time passed in (`Hub::next_deadline`, `Hub::start_due`);
+//! although some recipients have not answered, and when a stalled one is
+//! ended). The hub keeps deadlines as
+//! plain state with time passed in (`Hub::next_deadline`, `Hub::run_due`);
 //! this task, tracked like every other, sleeps until the next one.
 
 use std::{sync::Arc, time::Duration};
@@ -26,7 +27,7 @@ pub(crate) async fn run_deadlines(hub: Arc<Hub>, shutdown: CancellationToken) {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = &mut set => {}
-            () = tokio::time::sleep_until(next) => hub.start_due(Instant::now()),
+            () = tokio::time::sleep_until(next) => hub.run_due(Instant::now()),
         }
     }
 }

@@ -227,9 +227,13 @@ impl Dispatcher {
             Ok(message) => (message.kind(), message.client_msg_id()),
             Err(_) => ClientMessage::peek_request(payload),
         };
-        // File data is paced by its credit window, not by the chat rate limit.
-        let paced =
-            decoded.is_ok() && matches!(request, RequestKind::FileChunk | RequestKind::FileCredit);
+        // File data is paced by its credit window, not by the chat rate
+        // limit: but only for a transfer under way.
+        let paced = match &decoded {
+            Ok(ClientMessage::FileChunk(chunk)) => self.hub.transfer_exists(chunk.transfer),
+            Ok(ClientMessage::FileCredit { transfer, .. }) => self.hub.transfer_exists(*transfer),
+            _ => false,
+        };
         if self.config.rate_limit && !paced && !self.bucket.try_take(now) {
             self.strikes += 1;
             if self.strikes > self.config.limits.rate_burst {
@@ -353,13 +357,13 @@ impl Dispatcher {
                 self.send(&ServerMessage::Pong { token });
                 Ok(())
             }
-            ClientMessage::FileOffer(offer) => hub.file_offer(self.caller(), offer),
+            ClientMessage::FileOffer(offer) => hub.file_offer(self.caller(), offer, now),
             ClientMessage::FileAnswer { transfer, accept } => {
                 hub.file_answer(self.caller(), transfer, accept, now)
             }
-            ClientMessage::FileChunk(chunk) => hub.file_chunk(self.caller(), chunk),
+            ClientMessage::FileChunk(chunk) => hub.file_chunk(self.caller(), chunk, now),
             ClientMessage::FileCredit { transfer, bytes } => {
-                hub.file_credit(self.caller(), transfer, bytes)
+                hub.file_credit(self.caller(), transfer, bytes, now)
             }
             ClientMessage::FileCancel { transfer, reason } => {
                 hub.file_cancel(self.caller(), transfer, &reason)

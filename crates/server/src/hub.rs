@@ -86,6 +86,8 @@ pub(crate) struct Hub {
     mailboxes: Mutex<Mailboxes>,
     transfers: Mutex<HashMap<huddle_protocol::TransferId, files::Transfer>>,
     limits: huddle_protocol::Limits,
+    /// A transfer without progress for this long is ended.
+    stall_timeout: std::time::Duration,
     /// Woken when a deadline is set (see `deadlines.rs`).
     pub(crate) deadline_set: tokio::sync::Notify,
     /// Protected rooms evicted from memory, by folded name: their password
@@ -154,6 +156,7 @@ impl Hub {
             mailboxes: Mutex::new(Mailboxes::new(history_per_room, MAX_MAILBOXES)),
             transfers: Mutex::new(HashMap::new()),
             limits,
+            stall_timeout: config.transfer_stall_timeout,
             deadline_set: tokio::sync::Notify::new(),
             kept_rooms: Mutex::new(HashMap::new()),
             idle_rooms: Mutex::new(IdleRooms::default()),

@@ -362,3 +362,44 @@ async fn a_resend_is_recognised_after_100_000_messages_from_others() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_transfer_that_stalls_is_ended_for_everyone() {
+    let config = ServerConfig {
+        transfer_stall_timeout: Duration::from_millis(500),
+        ..ServerConfig::loopback()
+    };
+    let server = start(config).await;
+    let (mut alice, _) = Client::connect(server.addr, "alice").await;
+    let (mut bob, _) = Client::connect(server.addr, "bob").await;
+    let transfer = huddle_protocol::TransferId::random();
+    alice
+        .send(ClientMessage::FileOffer(huddle_protocol::FileOffer {
+            transfer,
+            target: huddle_protocol::Target::Direct(huddle_protocol::Nick::new("bob").unwrap()),
+            name: ShortText::new("big.iso").unwrap(),
+            size: 1 << 30,
+            sha256: [0; 32],
+        }))
+        .await;
+    bob.recv_until(|m| matches!(m, ServerMessage::FileOffered { .. }))
+        .await;
+    // Bob accepts, answers pings, and never grants credit.
+    bob.send(ClientMessage::FileAnswer {
+        transfer,
+        accept: true,
+    })
+    .await;
+    let started = Instant::now();
+    for client in [&mut alice, &mut bob] {
+        let ServerMessage::FileCancelled { ended, reason, .. } = client
+            .recv_until(|m| matches!(m, ServerMessage::FileCancelled { .. }))
+            .await
+        else {
+            unreachable!()
+        };
+        assert!(ended && reason.contains("no progress"), "{reason}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    server.stop().await;
+}

@@ -153,3 +153,21 @@ fn a_client_creates_at_most_its_rooms_per_minute_but_joins_any_number() {
     alice_loop.on_frame(&join("#g"), later);
     assert!(matches!(alice.only(), ServerMessage::Joined { .. }));
 }
+
+#[test]
+fn file_credit_for_unknown_transfers_counts_against_the_rate_limit() {
+    let hub = Arc::new(crate::testkit::hub());
+    let mallory = connect(&hub, "mallory");
+    let now = Instant::now();
+    let mut dispatcher = dispatcher(&hub, &mallory, ServerConfig::loopback(), now);
+    let credit = encode_payload(&ClientMessage::FileCredit {
+        transfer: huddle_protocol::TransferId::random(),
+        bytes: 1,
+    })
+    .unwrap();
+    let mut departure = None;
+    for _ in 0..1000 {
+        departure = departure.or(dispatcher.on_frame(&credit, now));
+    }
+    assert_eq!(departure, Some(Departure::Flooding));
+}

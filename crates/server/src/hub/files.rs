@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use huddle_protocol::{
-    ConnectionId, ErrorCode, FileChunk, FileOffer, Nick, ServerMessage, ShortText, Target,
-    TransferId, limits::MAX_CHUNK_LEN,
+    ConnectionId, ErrorCode, FileChunk, Nick, ServerMessage, ShortText, TransferId,
+    limits::MAX_CHUNK_LEN,
 };
 use tokio::time::Instant;
 
@@ -47,8 +47,11 @@ pub(crate) struct Transfer {
     /// Data started to flow: a recipient answering now is too late.
     started: bool,
     /// When data starts even if some recipients have not answered (set at
-    /// the first accept; see [`Hub::start_due`]).
+    /// the first accept; see [`Hub::run_due`]).
     start_at: Option<Instant>,
+    /// The last time anything happened: offer, answer, chunk or credit. A
+    /// transfer idle for the stall timeout is ended (`files/deadlines.rs`).
+    last_progress: Instant,
     recipients: HashMap<ConnectionId, Recipient>,
 }
 
@@ -79,6 +82,9 @@ impl Transfer {
     }
 }
 
+mod deadlines;
+mod offer;
+
 /// How long a room's members have to answer an offer before the data
 /// starts flowing to those who accepted.
 const FILE_START_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
@@ -93,101 +99,9 @@ fn cancelled(transfer: TransferId, by: &Nick, reason: &str, ended: bool) -> Serv
 }
 
 impl Hub {
-    fn active_transfers(&self, conn: ConnectionId) -> usize {
-        lock(&self.transfers)
-            .values()
-            .filter(|t| t.sender == conn)
-            .count()
-    }
-
-    pub(crate) fn file_offer(&self, caller: Caller<'_>, offer: FileOffer) -> Result<(), Refusal> {
-        if offer.size > self.limits.max_file_size {
-            return refuse(
-                ErrorCode::FileTooLarge,
-                format!(
-                    "{} bytes is more than this server relays ({} bytes)",
-                    offer.size, self.limits.max_file_size
-                ),
-            );
-        }
-        if self.active_transfers(caller.conn) >= usize::from(self.limits.max_transfers) {
-            return refuse(
-                ErrorCode::TooManyTransfers,
-                format!(
-                    "you already have {} transfers under way; wait for one to finish",
-                    self.limits.max_transfers
-                ),
-            );
-        }
-        let recipients: Vec<(ConnectionId, Nick, Outbound)> = match &offer.target {
-            Target::Room(name) => {
-                let Some(room) = self.room(name) else {
-                    return refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-                };
-                let room = lock(&room);
-                if !room.members.contains_key(&caller.conn) {
-                    return refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
-                }
-                room.members
-                    .iter()
-                    .filter(|(conn, _)| **conn != caller.conn)
-                    .map(|(conn, m)| (*conn, m.nick.clone(), m.outbound.clone()))
-                    .collect()
-            }
-            Target::Direct(nick) => match lock(&self.users).get(nick.folded()) {
-                Some(user) => vec![(user.conn, user.nick.clone(), user.outbound.clone())],
-                None => return refuse(ErrorCode::NoSuchNick, format!("no user is called {nick}")),
-            },
-        };
-        if recipients.is_empty() {
-            return refuse(
-                ErrorCode::NoSuchNick,
-                "nobody else is here to send the file to",
-            );
-        }
-        let mut transfers = lock(&self.transfers);
-        if transfers.contains_key(&offer.transfer) {
-            return refuse(
-                ErrorCode::MalformedMessage,
-                "that transfer id is already in use",
-            );
-        }
-        let offered = ServerMessage::FileOffered {
-            from: caller.nick.clone(),
-            offer: offer.clone(),
-        };
-        let offered = frame(&offered);
-        let mut transfer = Transfer {
-            sender: caller.conn,
-            sender_nick: caller.nick.clone(),
-            sender_outbound: caller.outbound.clone(),
-            size: offer.size,
-            forwarded: 0,
-            granted: 0,
-            started: false,
-            start_at: None,
-            recipients: HashMap::new(),
-        };
-        for (conn, _, outbound) in recipients {
-            if let Some(offered) = &offered {
-                let _ = outbound.push(offered.clone());
-            }
-            transfer.recipients.insert(
-                conn,
-                Recipient {
-                    outbound,
-                    answer: Answer::Pending,
-                    consumed: 0,
-                },
-            );
-        }
-        transfers.insert(offer.transfer, transfer);
-        Ok(())
-    }
-
     /// Records an answer given at `now`. Data starts flowing once every
     /// recipient has answered; if some have not when the first accepts, it
-    /// starts [`FILE_START_GRACE`] later instead ([`Hub::start_due`]).
+    /// starts [`FILE_START_GRACE`] later instead ([`Hub::run_due`]).
     pub(crate) fn file_answer(
         &self,
         caller: Caller<'_>,
@@ -213,6 +127,7 @@ impl Hub {
         if recipient.answer != Answer::Pending {
             return Ok(());
         }
+        transfer.last_progress = now;
         if started && accept {
             recipient.answer = Answer::Left;
             send(
@@ -253,28 +168,6 @@ impl Hub {
         Ok(())
     }
 
-    /// Starts every transfer whose grace for late answers is over at `now`.
-    pub(crate) fn start_due(&self, now: Instant) {
-        let mut transfers = lock(&self.transfers);
-        let due: Vec<TransferId> = transfers
-            .iter()
-            .filter(|(_, t)| !t.started && t.start_at.is_some_and(|at| at <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            self.start(&mut transfers, id);
-        }
-    }
-
-    /// The earliest time [`Hub::start_due`] has something to do.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        lock(&self.transfers)
-            .values()
-            .filter(|t| !t.started)
-            .filter_map(|t| t.start_at)
-            .min()
-    }
-
     fn start(&self, transfers: &mut HashMap<TransferId, Transfer>, id: TransferId) {
         let Some(transfer) = transfers.get_mut(&id) else {
             return;
@@ -283,7 +176,12 @@ impl Hub {
         self.settle(transfers, id);
     }
 
-    pub(crate) fn file_chunk(&self, caller: Caller<'_>, chunk: FileChunk) -> Result<(), Refusal> {
+    pub(crate) fn file_chunk(
+        &self,
+        caller: Caller<'_>,
+        chunk: FileChunk,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let mut transfers = lock(&self.transfers);
         let Some(transfer) = transfers.get_mut(&chunk.transfer) else {
             return refuse(
@@ -326,6 +224,7 @@ impl Hub {
             return refuse(ErrorCode::TransferBroken, problem);
         }
         transfer.forwarded += len;
+        transfer.last_progress = now;
         if let Some(relayed) = frame(&ServerMessage::FileChunk(chunk)) {
             for recipient in transfer.accepted() {
                 let _ = recipient.outbound.push_bulk(relayed.clone());
@@ -339,6 +238,7 @@ impl Hub {
         caller: Caller<'_>,
         id: TransferId,
         bytes: u32,
+        now: Instant,
     ) -> Result<(), Refusal> {
         let mut transfers = lock(&self.transfers);
         let Some(transfer) = transfers.get_mut(&id) else {
@@ -357,6 +257,7 @@ impl Hub {
             );
         };
         recipient.consumed = (recipient.consumed + u64::from(bytes)).min(forwarded);
+        transfer.last_progress = now;
         self.settle(&mut transfers, id);
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! File transfer rules of the hub in virtual time: the grace for late
-//! answers is a deadline the hub owns, run by `Hub::start_due(now)`.
+//! answers and the stall timeout are deadlines the hub owns, run by
+//! `Hub::run_due(now)`.
 
 use std::time::Duration;
 
@@ -26,12 +27,17 @@ fn data_starts_when_the_grace_for_late_answers_is_over_and_not_before() {
         size: 10,
         sha256: [0; 32],
     };
-    hub.file_offer(alice.caller(), offer).unwrap();
+    let t0 = Instant::now();
+    hub.file_offer(alice.caller(), offer, t0).unwrap();
     assert!(matches!(bob.only(), ServerMessage::FileOffered { .. }));
     assert!(matches!(carol.only(), ServerMessage::FileOffered { .. }));
-    assert_eq!(hub.next_deadline(), None, "no deadline before an accept");
+    let stall = Duration::from_secs(60);
+    assert_eq!(
+        hub.next_deadline(),
+        Some(t0 + stall),
+        "only the stall timeout"
+    );
 
-    let t0 = Instant::now();
     hub.file_answer(bob.caller(), transfer, true, t0).unwrap();
     assert!(matches!(
         alice.only(),
@@ -40,20 +46,20 @@ fn data_starts_when_the_grace_for_late_answers_is_over_and_not_before() {
     let grace = Duration::from_secs(3);
     assert_eq!(hub.next_deadline(), Some(t0 + grace));
 
-    hub.start_due(t0 + grace - Duration::from_millis(1));
+    hub.run_due(t0 + grace - Duration::from_millis(1));
     assert!(
         alice.take().is_empty(),
         "no credit while carol may still answer"
     );
-    hub.start_due(t0 + grace);
+    hub.run_due(t0 + grace);
     assert!(
         matches!(alice.only(), ServerMessage::FileCredit { bytes: 10, .. }),
         "the sender may send once the grace is over"
     );
     assert_eq!(
         hub.next_deadline(),
-        None,
-        "a started transfer has no deadline"
+        Some(t0 + stall),
+        "a started transfer waits only for progress"
     );
 
     hub.file_answer(carol.caller(), transfer, true, t0 + grace)
@@ -79,10 +85,10 @@ fn data_starts_at_once_when_everyone_answered() {
         size: 5,
         sha256: [0; 32],
     };
-    hub.file_offer(alice.caller(), offer).unwrap();
+    let now = Instant::now();
+    hub.file_offer(alice.caller(), offer, now).unwrap();
     bob.take();
-    hub.file_answer(bob.caller(), transfer, true, Instant::now())
-        .unwrap();
+    hub.file_answer(bob.caller(), transfer, true, now).unwrap();
     let frames = alice.take();
     assert!(
         matches!(
@@ -94,5 +100,37 @@ fn data_starts_at_once_when_everyone_answered() {
         ),
         "{frames:?}"
     );
+    assert!(hub.transfer_exists(transfer));
+}
+
+#[test]
+fn a_transfer_without_progress_for_a_minute_is_ended_for_everyone() {
+    let hub = hub();
+    let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
+    let transfer = TransferId::random();
+    let offer = FileOffer {
+        transfer,
+        target: Target::Direct(bob.nick.clone()),
+        name: ShortText::new("a.bin").unwrap(),
+        size: 1 << 20,
+        sha256: [0; 32],
+    };
+    let t0 = Instant::now();
+    hub.file_offer(alice.caller(), offer, t0).unwrap();
+    // Bob accepts, then never grants credit beyond the first window.
+    let t1 = t0 + Duration::from_secs(5);
+    hub.file_answer(bob.caller(), transfer, true, t1).unwrap();
+    alice.take();
+    bob.take();
+    hub.run_due(t1 + Duration::from_secs(59));
+    assert!(hub.transfer_exists(transfer), "ended too soon");
+    hub.run_due(t1 + Duration::from_secs(60));
+    assert!(!hub.transfer_exists(transfer));
+    for peer in [&alice, &bob] {
+        let ServerMessage::FileCancelled { ended, reason, .. } = peer.only() else {
+            panic!("{} was not told", peer.nick)
+        };
+        assert!(ended && reason.contains("no progress"), "{reason}");
+    }
     assert_eq!(hub.next_deadline(), None);
 }
