@@ -6,6 +6,7 @@
 use std::{cmp::Ordering, fmt, hash, str::FromStr};
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{
     error::{FieldKind, ValidationError},
@@ -15,8 +16,35 @@ use crate::{
 /// Punctuation allowed in nicks besides letters and digits (IRC's set).
 const NICK_PUNCTUATION: &str = "-_[]{}\\|^`.";
 
+/// Characters that draw nothing or reorder text: zero-width spaces and
+/// joiners, bidirectional marks, embeddings, overrides and isolates, the
+/// soft hyphen, variation selectors, fillers and tags (Unicode's default
+/// ignorables and bidi controls). A name holding one looks like another.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
 /// A user's nick: 1 to 32 bytes of letters, digits and `-_[]{}\|^`.`, not
-/// starting with a digit or `-`. Unique on a server case-insensitively.
+/// starting with a digit (of any script) or `-`, in Unicode normal form C
+/// (it is normalised). Unique on a server case-insensitively.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Nick {
@@ -25,9 +53,9 @@ pub struct Nick {
 }
 
 impl Nick {
-    /// Validates `value` as a nick.
+    /// Validates `value` as a nick (after normalising it to NFC).
     pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
-        let display = value.into();
+        let display: String = value.into().nfc().collect();
         let invalid = |reason: String| Err(ValidationError::new(FieldKind::Nick, reason));
         if display.is_empty() {
             return invalid("a nick cannot be empty".into());
@@ -40,11 +68,11 @@ impl Nick {
         }
         if let Some(bad) = display
             .chars()
-            .find(|c| !(c.is_alphanumeric() || NICK_PUNCTUATION.contains(*c)))
+            .find(|c| is_invisible(*c) || !(c.is_alphanumeric() || NICK_PUNCTUATION.contains(*c)))
         {
             return invalid(format!("character {bad:?} is not allowed in a nick"));
         }
-        if display.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        if display.starts_with(|c: char| c.is_numeric() || c == '-') {
             return invalid("a nick cannot start with a digit or '-'".into());
         }
         let folded = display.to_lowercase();
@@ -63,7 +91,8 @@ impl Nick {
 }
 
 /// A room name: `#` followed by 1 to 63 bytes with no whitespace, control
-/// characters or commas. A name given without the leading `#` gets one.
+/// or invisible characters ([`is_invisible`]) or commas, in Unicode normal
+/// form C (it is normalised). A name given without the leading `#` gets one.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RoomName {
@@ -74,7 +103,7 @@ pub struct RoomName {
 impl RoomName {
     /// Validates and normalizes `value` as a room name.
     pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
-        let mut display = value.into();
+        let mut display: String = value.into().nfc().collect();
         if !display.starts_with('#') {
             display.insert(0, '#');
         }
@@ -90,7 +119,7 @@ impl RoomName {
         }
         if let Some(bad) = display
             .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || *c == ',')
+            .find(|c| c.is_whitespace() || c.is_control() || is_invisible(*c) || *c == ',')
         {
             return invalid(format!("character {bad:?} is not allowed in a room name"));
         }
@@ -230,6 +259,36 @@ mod tests {
         assert!(RoomName::new("#a,b").is_err());
         assert!(RoomName::new(format!("#{}", "r".repeat(63))).is_ok());
         assert!(RoomName::new(format!("#{}", "r".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn look_alike_tricks_are_refused_or_normalised() {
+        for hidden in [
+            "\u{200B}", "\u{200D}", "\u{200E}", "\u{202E}", "\u{00AD}", "\u{FEFF}",
+        ] {
+            assert!(
+                RoomName::new(format!("#la{hidden}n")).is_err(),
+                "{hidden:?} in a room"
+            );
+            assert!(
+                Nick::new(format!("al{hidden}ice")).is_err(),
+                "{hidden:?} in a nick"
+            );
+        }
+        assert!(Nick::new("٣abc").is_err(), "an Arabic-Indic digit first");
+        assert!(
+            Nick::new("abc٣").is_ok(),
+            "digits of any script after the first"
+        );
+        // Composed and decomposed é are one nick.
+        let composed = Nick::new("ren\u{e9}").unwrap();
+        let decomposed = Nick::new("rene\u{301}").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(decomposed.as_str(), "ren\u{e9}");
+        assert_eq!(
+            RoomName::new("#caf\u{65}\u{301}").unwrap().as_str(),
+            "#caf\u{e9}"
+        );
     }
 
     #[test]

@@ -231,3 +231,28 @@ fn a_say_with_an_invalid_room_still_names_its_id() {
         "an unknown variant"
     );
 }
+
+#[test]
+fn varint_forms_the_spec_promises() {
+    // Ping (variant 10) with its u64 token in each form.
+    let ping = |token: &[u8]| {
+        let mut payload = vec![0x0a];
+        payload.extend_from_slice(token);
+        decode_payload::<ClientMessage>(&payload)
+    };
+    let token = |result: Result<ClientMessage, WireError>| match result {
+        Ok(ClientMessage::Ping { token }) => Some(token),
+        _ => None,
+    };
+    assert_eq!(token(ping(&[5])), Some(5));
+    assert_eq!(token(ping(&[0xfb, 5, 0])), Some(5), "non-minimal accepted");
+    assert_eq!(token(ping(&[0xfd, 5, 0, 0, 0, 0, 0, 0, 0])), Some(5));
+    assert_eq!(
+        token(ping(&[
+            0xfe, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        ])),
+        None,
+        "u128 marker"
+    );
+    assert_eq!(token(ping(&[0xff])), None, "reserved marker");
+}

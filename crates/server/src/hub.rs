@@ -27,6 +27,7 @@ const MAX_MAILBOXES: usize = 1000;
 mod dedup;
 mod durable;
 mod files;
+mod lookalike;
 mod membership;
 mod queries;
 mod relay;
@@ -60,7 +61,21 @@ struct User {
     /// Whose mailbox its direct messages go to.
     client: ClientId,
     nick: Nick,
+    /// The nick's look-alike skeleton (`lookalike.rs`).
+    skeleton: String,
     outbound: Outbound,
+}
+
+impl User {
+    fn of(caller: Caller<'_>, nick: &Nick) -> Self {
+        Self {
+            conn: caller.conn,
+            client: caller.client,
+            nick: nick.clone(),
+            skeleton: lookalike::skeleton(nick.folded()),
+            outbound: caller.outbound.clone(),
+        }
+    }
 }
 
 /// The client a request comes from.
@@ -175,20 +190,10 @@ impl Hub {
             self.dedup().load(caller.client, rows);
         }
         let mut users = lock(&self.users);
-        if users.contains_key(caller.nick.folded()) {
-            return refuse(
-                ErrorCode::NickInUse,
-                format!("the nick {} is already in use", caller.nick),
-            );
-        }
+        lookalike::check_nick(&users, caller.nick, caller.conn)?;
         users.insert(
             caller.nick.folded().to_owned(),
-            User {
-                conn: caller.conn,
-                client: caller.client,
-                nick: caller.nick.clone(),
-                outbound: caller.outbound.clone(),
-            },
+            User::of(caller, caller.nick),
         );
         Ok(())
     }

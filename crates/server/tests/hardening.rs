@@ -403,3 +403,41 @@ async fn a_transfer_that_stalls_is_ended_for_everyone() {
     assert!(started.elapsed() < Duration::from_secs(3));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn look_alike_nicks_and_rooms_are_refused() {
+    let server = start_default().await;
+    let _alice = Client::joined(server.addr, "alice", &["#lan"]).await;
+    // Cyrillic а, fullwidth letters: refused while alice is online.
+    for twin in ["аlice", "ａｌｉｃｅ", "ALICE"] {
+        let (_, answer) = Client::handshake(server.addr, twin).await;
+        let ServerMessage::Reject(reject) = answer else {
+            panic!("{twin} got in: {answer:?}")
+        };
+        assert_eq!(reject.code, ErrorCode::NickInUse, "{twin}");
+    }
+    let (mut bob, _) = Client::connect(server.addr, "bob").await;
+    for twin in ["#lаn", "#1an", "#ⅼan"] {
+        let ServerMessage::Error(report) = bob.join(twin).await else {
+            panic!("{twin} was created")
+        };
+        assert_eq!(report.code, ErrorCode::InvalidRoom, "{twin}");
+        assert!(report.text.contains("#lan"), "{}", report.text);
+    }
+    // Invisible characters never make it into a name: a Join for
+    // "#la<zero-width space>n", built by hand, is refused as invalid.
+    let name = "#la\u{200b}n".as_bytes();
+    let mut payload = vec![0x01, name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.push(0x00);
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&payload);
+    tokio::io::AsyncWriteExt::write_all(bob.framed.get_mut(), &frame)
+        .await
+        .unwrap();
+    let ServerMessage::Error(report) = bob.recv().await else {
+        panic!("an invisible character got through")
+    };
+    assert_eq!(report.code, ErrorCode::InvalidRoom);
+    server.stop().await;
+}

@@ -82,6 +82,9 @@ impl Hub {
         let (meta, new) = match self.known_room(name) {
             Some(meta) => (meta, false),
             None => {
+                let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+                super::lookalike::check_room(rooms.keys(), name)?;
+                drop(rooms);
                 gate.room_creation()?;
                 let password = password.filter(|p| !p.is_empty());
                 if password.is_some()

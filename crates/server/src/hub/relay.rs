@@ -140,24 +140,9 @@ impl Hub {
     ) -> Result<(), Refusal> {
         {
             let mut users = lock(&self.users);
-            if let Some(holder) = users.get(new.folded())
-                && holder.conn != caller.conn
-            {
-                return refuse(
-                    ErrorCode::NickInUse,
-                    format!("the nick {new} is already in use"),
-                );
-            }
+            super::lookalike::check_nick(&users, new, caller.conn)?;
             users.remove(caller.nick.folded());
-            users.insert(
-                new.folded().to_owned(),
-                User {
-                    conn: caller.conn,
-                    client: caller.client,
-                    nick: new.clone(),
-                    outbound: caller.outbound.clone(),
-                },
-            );
+            users.insert(new.folded().to_owned(), User::of(caller, new));
         }
         for name in rooms {
             let Some(room) = self.room(name) else {
