@@ -151,8 +151,31 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// On SIGTERM, SIGHUP or SIGINT: removes unfinished downloads, gives the
+/// terminal back if a TUI holds it, and exits (128 + the signal's number).
+fn stop_on_signals() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            _ = terminate.recv() => 143,
+            _ = hangup.recv() => 129,
+            _ = interrupt.recv() => 130,
+        };
+        huddle::transfer::parts::remove_all();
+        if ratatui::crossterm::terminal::is_raw_mode_enabled().unwrap_or(false) {
+            ratatui::restore();
+        }
+        std::process::exit(code);
+    });
+    Ok(())
+}
+
 async fn run_main() -> anyhow::Result<()> {
     let args = Args::parse();
+    stop_on_signals()?;
     let config_path = args.config.clone().or_else(Config::default_path);
     let mut config = match &config_path {
         Some(path) => Config::load(path)?,
@@ -211,6 +234,11 @@ async fn run_main() -> anyhow::Result<()> {
         from: args.accept_files_from.clone(),
         below: args.accept_files_below,
     };
+    // Unfinished downloads a client that is gone left behind.
+    let stale = huddle::transfer::parts::clean_stale(&downloads);
+    if stale > 0 {
+        tracing::info!(stale, dir = %downloads.display(), "removed unfinished downloads");
+    }
 
     if args.plain {
         init_logging();

@@ -8,6 +8,7 @@
 //! `.part` file, so no file that looks complete is ever left behind.
 
 mod name;
+pub mod parts;
 mod receive;
 mod send;
 mod text;
@@ -189,10 +190,9 @@ impl Transfers {
             source,
         };
         std::fs::create_dir_all(&self.downloads).map_err(|e| write(&self.downloads, e))?;
-        let part = self
-            .downloads
-            .join(format!(".{name}.{}.part", &id.to_string()[..8]));
+        let part = parts::part_path(&self.downloads, &name, &id.to_string()[..8]);
         let file = File::create(&part).map_err(|e| write(&part, e))?;
+        parts::opened(&part);
         self.incoming.insert(
             id,
             Incoming {
@@ -228,7 +228,7 @@ impl Transfers {
         let known = self.outgoing.remove(&id).is_some() || self.offers.remove(&id).is_some();
         let incoming = self.incoming.remove(&id);
         if let Some(incoming) = &incoming {
-            let _ = std::fs::remove_file(&incoming.part);
+            parts::discard(&incoming.part);
         }
         (known || incoming.is_some()).then(|| ClientMessage::FileCancel {
             transfer: id,
@@ -298,7 +298,7 @@ impl Transfers {
                 ended,
             } => {
                 if let Some(incoming) = self.incoming.remove(transfer) {
-                    let _ = std::fs::remove_file(&incoming.part);
+                    parts::discard(&incoming.part);
                     events.push(TransferEvent::Failed {
                         id: *transfer,
                         name: incoming.name,
@@ -334,7 +334,7 @@ impl Transfers {
     pub fn abandon_all(&mut self, why: &str) -> Vec<TransferEvent> {
         let mut events = Vec::new();
         for (id, incoming) in self.incoming.drain() {
-            let _ = std::fs::remove_file(&incoming.part);
+            parts::discard(&incoming.part);
             events.push(TransferEvent::Failed {
                 id,
                 name: incoming.name,

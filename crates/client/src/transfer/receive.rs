@@ -24,7 +24,7 @@ impl Transfers {
                     send: &mut Vec<ClientMessage>,
                     events: &mut Vec<TransferEvent>| {
             if let Some(incoming) = this.incoming.remove(&id) {
-                let _ = std::fs::remove_file(&incoming.part);
+                super::parts::discard(&incoming.part);
                 send.push(ClientMessage::FileCancel {
                     transfer: id,
                     reason: ShortText::lossy(&reason),
@@ -73,7 +73,7 @@ impl Transfers {
         let finished = incoming.file.sync_all();
         drop(incoming.file);
         if digest != incoming.sha256 {
-            let _ = std::fs::remove_file(&incoming.part);
+            super::parts::discard(&incoming.part);
             events.push(TransferEvent::Failed {
                 id,
                 name: incoming.name,
@@ -82,7 +82,9 @@ impl Transfers {
             return;
         }
         let target = unique_path(&self.downloads, &incoming.name);
-        match finished.and_then(|()| std::fs::rename(&incoming.part, &target)) {
+        let renamed = finished.and_then(|()| std::fs::rename(&incoming.part, &target));
+        super::parts::closed(&incoming.part);
+        match renamed {
             Ok(()) => events.push(TransferEvent::Completed {
                 id,
                 direction: Direction::Receiving,
@@ -90,7 +92,7 @@ impl Transfers {
                 saved: Some(target),
             }),
             Err(err) => {
-                let _ = std::fs::remove_file(&incoming.part);
+                super::parts::discard(&incoming.part);
                 events.push(TransferEvent::Failed {
                     id,
                     name: incoming.name,
