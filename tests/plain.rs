@@ -201,3 +201,46 @@ async fn send_in_plain_mode_delivers_a_file_and_waits_for_it() {
         .unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_room_given_is_joined_and_lines_go_to_the_first() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let options = PlainOptions {
+        rooms: vec![RoomName::new("#a").unwrap(), RoomName::new("#b").unwrap()],
+        ..options(server.addr, "bot")
+    };
+    let mut out = Vec::new();
+    run(options, "to the first\n".as_bytes(), &mut out)
+        .await
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("[#a] -!- joined"), "{out}");
+    assert!(out.contains("[#b] -!- joined"), "{out}");
+    // The line went to #a: it is in #a's history, not #b's.
+    let (mut reader, _) = huddle::net::connect(
+        &server.addr.to_string(),
+        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+    )
+    .await
+    .unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    for (room, expected) in [("#a", vec!["to the first"]), ("#b", vec![])] {
+        reader
+            .send(huddle_protocol::ClientMessage::Join {
+                room: RoomName::new(room).unwrap(),
+                password: None,
+            })
+            .await
+            .unwrap();
+        let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
+        else {
+            panic!()
+        };
+        let texts: Vec<String> = history.iter().map(|m| m.text.to_string()).collect();
+        assert_eq!(texts, expected, "{room}");
+    }
+    server.stop().await;
+}

@@ -208,3 +208,40 @@ async fn main() -> anyhow::Result<()> {
     run.await.context("the server task failed")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn by_default_announcements_go_to_the_lan_and_to_this_host() {
+        // PROTOCOL.md §8: 255.255.255.255 and 127.255.255.255, where
+        // clients on this host listen. (Checked here, not by sending: tests
+        // put nothing on the LAN.)
+        let args = Args::parse_from(["huddle-server", "--ephemeral"]);
+        let config = config_from(&args).unwrap();
+        let announce_to = config.discovery.unwrap().announce_to;
+        let port = DiscoveryConfig::default().bind.port();
+        assert_eq!(announce_to, DiscoveryConfig::broadcast_targets(port));
+        assert!(announce_to.contains(&SocketAddr::from(([127, 255, 255, 255], port))));
+    }
+
+    #[test]
+    fn every_default_of_the_binary_is_the_library_default() {
+        let args = Args::parse_from(["huddle-server", "--ephemeral"]);
+        let config = config_from(&args).unwrap();
+        let defaults = ServerConfig::default();
+        assert_eq!(config.bind, defaults.bind);
+        assert_eq!(config.limits, defaults.limits);
+        assert_eq!(config.max_clients, defaults.max_clients);
+        assert_eq!(
+            config.max_pending_handshakes_per_ip,
+            defaults.max_pending_handshakes_per_ip
+        );
+        assert_eq!(config.max_history_bytes, defaults.max_history_bytes);
+        assert_eq!(config.ping_after, defaults.ping_after);
+        assert_eq!(config.write_interval, defaults.write_interval);
+    }
+}
