@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::{config::DiscoveryConfig, connection::Context};
+use crate::{config::DiscoveryConfig, connection::Context, hub::BeaconRooms};
 
 /// Forget per-source counters when the table grows past this, so spoofed
 /// sources cannot grow it without bound.
@@ -160,7 +160,10 @@ impl Responder {
         goodbye: bool,
         max_len: usize,
     ) -> Option<Vec<u8>> {
-        let (mut rooms, needs_password) = context.hub.summary();
+        let BeaconRooms {
+            mut rooms,
+            needs_password,
+        } = context.hub.summary();
         if goodbye {
             rooms.clear();
         }

@@ -37,6 +37,7 @@ pub(crate) use durable::acknowledge;
 pub(crate) use membership::JoinGate;
 #[cfg(test)]
 pub(crate) use membership::Unlimited;
+pub(crate) use queries::BeaconRooms;
 
 /// The durable store as the hub uses it: what waits for a commit is an ack.
 pub(crate) type Store = crate::store::DiskStore<durable::PendingAck>;

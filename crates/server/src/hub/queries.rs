@@ -14,6 +14,15 @@ use crate::{
     room::Room,
 };
 
+/// The rooms as a beacon shows them.
+#[derive(Debug)]
+pub(crate) struct BeaconRooms {
+    /// The busiest first.
+    pub(crate) rooms: Vec<RoomSummary>,
+    /// Whether any room in use needs a password.
+    pub(crate) needs_password: bool,
+}
+
 impl Hub {
     /// Every room with members, by name, at most `max` of them. A protected
     /// room shows its topic only to its members (`asker`).
@@ -47,9 +56,8 @@ impl Hub {
         infos
     }
 
-    /// The busiest rooms first, for discovery beacons, and whether any room
-    /// needs a password.
-    pub(crate) fn summary(&self) -> (Vec<RoomSummary>, bool) {
+    /// What a discovery beacon says of the rooms.
+    pub(crate) fn summary(&self) -> BeaconRooms {
         let mut rooms = self.list_rooms(None, usize::MAX);
         let needs_password = rooms.iter().any(|r| r.has_password);
         rooms.sort_by(|a, b| b.members.cmp(&a.members).then_with(|| a.name.cmp(&b.name)));
@@ -60,7 +68,10 @@ impl Hub {
                 members: r.members,
             })
             .collect();
-        (summary, needs_password)
+        BeaconRooms {
+            rooms: summary,
+            needs_password,
+        }
     }
 
     /// A room's members, unless it is protected and `asker` is not one.
