@@ -140,3 +140,36 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one_and_both_are_logged() {
+    let hard = Command::new("sh")
+        .args(["-c", "ulimit -H -n"])
+        .output()
+        .unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_owned();
+    if hard == "unlimited" || hard.parse::<u64>().is_ok_and(|h| h <= 100) {
+        eprintln!("SKIPPED: the hard open-file limit is {hard}, nothing to raise to");
+        return;
+    }
+    let mut child = KillOnDrop(
+        Command::new("sh")
+            .args(["-c", "ulimit -S -n 100 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_huddle-server"))
+            .args(["--bind", "127.0.0.1:0", "--no-discovery", "--ephemeral"])
+            .args(["--log-format", "text"])
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("open file limit") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "never logged");
+    }
+    assert!(line.contains("soft_before=100"), "{line}");
+    assert!(line.contains(&format!("soft={hard}")), "{line}");
+    assert!(line.contains(&format!("hard={hard}")), "{line}");
+}
