@@ -60,22 +60,23 @@ async fn lines_are_sent_events_printed_and_the_exit_waits_for_acks() {
     )
     .await;
     let alice_out = String::from_utf8(alice_out).unwrap();
-    // The message to an unknown nick was refused, so not everything was acked.
+    // Line 3 (an escape sequence: ChatText forbids ESC) and line 6 (an
+    // unknown command) were refused here, line 5 (a message to nobody) by
+    // the server: each named by its line number, and the run fails.
     assert!(
-        matches!(result, Err(PlainError::Unacknowledged(1))),
+        matches!(&result, Err(PlainError::Refused(lines)) if lines == &[3, 5, 6]),
         "{result:?}\n{alice_out}"
     );
     assert!(
-        alice_out.contains("error: no user is called nobody"),
+        alice_out.contains("error: line 5: no user is called nobody"),
         "{alice_out}"
     );
     assert!(
-        alice_out.contains("error: unknown command /frobnicate"),
+        alice_out.contains("error: line 6: unknown command /frobnicate"),
         "{alice_out}"
     );
-    // The escape sequence was refused locally (ChatText forbids ESC).
     assert!(
-        alice_out.contains("error: invalid text: control character"),
+        alice_out.contains("error: line 3: invalid text: control character"),
         "{alice_out}"
     );
 

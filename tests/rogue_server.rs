@@ -92,7 +92,11 @@ async fn a_reject_text_with_escape_sequences_reaches_stderr_sanitised() {
     });
     let (status, stdout, stderr) = run_plain(addr).await;
     rogue.await.unwrap();
-    assert_eq!(status, Some(1), "a refusal is a failure: {stderr}");
+    assert_eq!(
+        status,
+        Some(2),
+        "a refused connection is exit status 2: {stderr}"
+    );
     assert!(stderr.contains("go away"), "the reason is shown: {stderr}");
     assert_inert("stderr", &stderr);
     assert_inert("stdout", &stdout);

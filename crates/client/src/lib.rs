@@ -3,6 +3,7 @@
 //! one of these.
 
 pub mod config;
+pub mod core;
 pub mod discovery;
 pub mod host;
 pub mod net;

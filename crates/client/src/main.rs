@@ -138,7 +138,8 @@ fn init_logging() {
 }
 
 /// Runs huddle; an error is printed through the sanitiser (it may carry
-/// text a server sent, such as a `Reject`'s) and exits with status 1.
+/// text a server sent, such as a `Reject`'s) and exits with status 1 (2 for
+/// a plain-mode connection failure).
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run_main().await {
@@ -146,7 +147,12 @@ async fn main() -> std::process::ExitCode {
         Err(err) => {
             let text = huddle::sanitize::sanitize_lines(&format!("{err:#}")).join(" ⏎ ");
             eprintln!("Error: {text}");
-            std::process::ExitCode::FAILURE
+            // Plain mode: 1 when lines were refused, 2 when the connection
+            // failed (scripts tell them apart).
+            let code = err
+                .downcast_ref::<huddle::plain::PlainError>()
+                .map_or(1, huddle::plain::PlainError::exit_code);
+            std::process::ExitCode::from(code)
         }
     }
 }

@@ -2,19 +2,20 @@
 //! commands work), events are printed one per line, and at end of input the
 //! client waits for every message to be acknowledged, then quits cleanly.
 
-use std::{
-    collections::{HashMap, HashSet},
-    time::Duration,
-};
+use std::{collections::HashMap, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ChatText, ClientId, ClientMessage, ClientMsgId, MessageKind, Nick, PresenceEvent, RoomName,
-    ServerMessage, ShortText, Target, TransferId,
+    ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick, PresenceEvent,
+    RoomName, ServerMessage, ShortText, Target, TransferId,
 };
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader},
+    time::Instant,
+};
 
 use crate::{
+    core::pacer::Pacer,
     net::{Connection, connect, hello},
     sanitize::sanitize,
     transfer::{AcceptPolicy, Among, TransferEvent, Transfers, describe, short_id},
@@ -35,10 +36,29 @@ pub enum PlainError {
     Join { room: String, reason: String },
     #[error("{0} message(s) were not acknowledged by the server")]
     Unacknowledged(usize),
+    #[error("{} line(s) were refused: line {}", .0.len(), join_numbers(.0))]
+    Refused(Vec<usize>),
     #[error("{0} file transfer(s) failed")]
     Transfers(usize),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+fn join_numbers(lines: &[usize]) -> String {
+    let shown: Vec<String> = lines.iter().take(20).map(usize::to_string).collect();
+    let more = if lines.len() > 20 { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+impl PlainError {
+    /// The exit status for this failure: 2 when the connection (or the
+    /// output) failed, 1 when lines or files were refused or lost.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PlainError::Connect(_) | PlainError::Connection(_) | PlainError::Output(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// Formats one server event as a line of output, if it is worth printing.
@@ -100,8 +120,15 @@ struct Plain<W> {
     connection: Connection,
     out: W,
     room: Option<RoomName>,
-    pending: HashSet<ClientMsgId>,
-    failed: usize,
+    /// Messages sent or queued and not acknowledged yet, with their input
+    /// line (to requeue one refused for its rate, and to name the line).
+    pending: HashMap<ClientMsgId, (ClientMessage, usize)>,
+    /// Sends at the server's advertised rate (`core/pacer.rs`).
+    pacer: Pacer,
+    /// The input line being handled (1-based).
+    line_number: usize,
+    /// Input lines refused, by this client or the server.
+    refused: Vec<usize>,
     transfers: Transfers,
     /// The last tenth of each transfer printed, so progress is not a flood.
     shown_progress: HashMap<TransferId, u64>,
@@ -116,20 +143,48 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         Ok(())
     }
 
-    async fn send(&mut self, message: ClientMessage) -> Result<(), PlainError> {
+    /// Queues a request behind those waiting for the rate limit.
+    fn queue(&mut self, message: ClientMessage) {
         if let Some(id) = message.client_msg_id() {
-            self.pending.insert(id);
+            self.pending.insert(id, (message.clone(), self.line_number));
         }
+        self.pacer.push(message);
+    }
+
+    /// Sends a frame that must not wait (a `Pong`, a transfer's reply),
+    /// counting it against the rate.
+    async fn send_now(&mut self, message: ClientMessage) -> Result<(), PlainError> {
+        self.pacer.charge(Instant::now());
+        self.write(message).await
+    }
+
+    async fn write(&mut self, message: ClientMessage) -> Result<(), PlainError> {
         self.connection
             .send(message)
             .await
             .map_err(|err| PlainError::Connection(err.to_string()))
     }
 
+    /// Sends what the rate allows now.
+    async fn flush(&mut self) -> Result<(), PlainError> {
+        while let Some(message) = self.pacer.poll_transmit(Instant::now()) {
+            self.write(message).await?;
+        }
+        Ok(())
+    }
+
+    /// Says why the current input line is refused (and remembers it).
+    async fn refuse(&mut self, why: &str) -> Result<bool, PlainError> {
+        let line = self.line_number;
+        self.refused.push(line);
+        self.print(&format!("error: line {line}: {why}")).await?;
+        Ok(true)
+    }
+
     async fn on_message(&mut self, message: ServerMessage) -> Result<(), PlainError> {
         let (replies, events) = self.transfers.on_message(&message);
         for reply in replies {
-            self.send(reply).await?;
+            self.send_now(reply).await?;
         }
         for event in events {
             self.on_transfer(&event).await?;
@@ -140,13 +195,21 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             }
             ServerMessage::Ping { token } => {
                 let token = *token;
-                self.send(ClientMessage::Pong { token }).await?;
+                self.send_now(ClientMessage::Pong { token }).await?;
+            }
+            ServerMessage::Error(report) if report.code == ErrorCode::RateLimited => {
+                // Paced, this is rare (frames bunched on the way): the
+                // message goes back first in line, not lost.
+                if let Some((message, _)) = report.id.and_then(|id| self.pending.get(&id)) {
+                    self.pacer.requeue(message.clone());
+                }
+                return Ok(());
             }
             ServerMessage::Error(report) => {
-                if let Some(id) = report.id
-                    && self.pending.remove(&id)
-                {
-                    self.failed += 1;
+                if let Some((_, line)) = report.id.and_then(|id| self.pending.remove(&id)) {
+                    self.refused.push(line);
+                    let text = format!("error: line {line}: {}", sanitize(&report.text));
+                    return self.print(&text).await;
                 }
             }
             ServerMessage::Joined { room, .. } => self.room = Some(room.clone()),
@@ -171,6 +234,30 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         self.print(&format!("-!- {}", describe(event))).await
     }
 
+    /// Sends everything queued, at the rate allowed, and waits for every
+    /// acknowledgement; gives up after [`ACK_TIMEOUT`] without progress.
+    async fn drain(&mut self) -> Result<(), PlainError> {
+        let mut progress = Instant::now();
+        while !(self.pacer.is_empty() && self.pending.is_empty()) {
+            let wake = self.pacer.poll_timeout();
+            tokio::select! {
+                message = self.next() => {
+                    let message = message?;
+                    if matches!(message, ServerMessage::Ack { .. }) {
+                        progress = Instant::now();
+                    }
+                    self.on_message(message).await?;
+                }
+                () = sleep_until_some(wake) => {
+                    self.flush().await?;
+                    progress = Instant::now();
+                }
+                () = tokio::time::sleep_until(progress + ACK_TIMEOUT) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
     async fn next(&mut self) -> Result<ServerMessage, PlainError> {
         match self.connection.next().await {
             Some(Ok(message)) => Ok(message),
@@ -182,11 +269,11 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     }
 
     async fn join(&mut self, room: RoomName) -> Result<(), PlainError> {
-        self.send(ClientMessage::Join {
+        self.queue(ClientMessage::Join {
             room: room.clone(),
             password: None,
-        })
-        .await?;
+        });
+        self.flush().await?;
         loop {
             let message = self.next().await?;
             let done = match &message {
@@ -206,12 +293,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
 
     /// Turns one input line into a request, printing what is wrong with it.
     async fn on_line(&mut self, line: &str) -> Result<bool, PlainError> {
+        self.line_number += 1;
         let command = match parse(line) {
             Ok(command) => command,
-            Err(err) => {
-                self.print(&format!("error: {err}")).await?;
-                return Ok(true);
-            }
+            Err(err) => return self.refuse(&err.to_string()).await,
         };
         let id = ClientMsgId::random();
         let message = match command {
@@ -230,13 +315,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                         text,
                     },
                     (None, _) => {
-                        return self
-                            .print("error: not in a room: /join one first")
-                            .await
-                            .map(|()| true);
+                        return self.refuse("not in a room: /join one first").await;
                     }
                     (_, Err(err)) => {
-                        return self.print(&format!("error: {err}")).await.map(|()| true);
+                        return self.refuse(&err.to_string()).await;
                     }
                 }
             }
@@ -247,15 +329,15 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     kind: MessageKind::Normal,
                     text,
                 },
-                (Err(err), _) => return self.print(&format!("error: {err}")).await.map(|()| true),
-                (_, Err(err)) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                (Err(err), _) => return self.refuse(&err.to_string()).await,
+                (_, Err(err)) => return self.refuse(&err.to_string()).await,
             },
             Command::Join { room, password } => match RoomName::new(room) {
                 Ok(room) => ClientMessage::Join {
                     room,
                     password: password.map(|p| ShortText::lossy(&p)),
                 },
-                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::Part { room, reason } => match room.map(RoomName::new).transpose() {
                 Ok(Some(room)) => ClientMessage::Part {
@@ -269,19 +351,18 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     },
                     None => return Ok(true),
                 },
-                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::Nick(nick) => match Nick::new(nick) {
                 Ok(nick) => ClientMessage::ChangeNick { nick },
-                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::Topic(Some(topic)) => match (self.room.clone(), ShortText::new(topic)) {
                 (Some(room), Ok(topic)) => ClientMessage::SetTopic { room, topic },
                 _ => {
                     return self
-                        .print("error: /topic needs a room and one line of text")
-                        .await
-                        .map(|()| true);
+                        .refuse("/topic needs a room and one line of text")
+                        .await;
                 }
             },
             Command::Who(room) => match room.map(RoomName::new).transpose() {
@@ -290,7 +371,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     Some(room) => ClientMessage::ListMembers { room },
                     None => return Ok(true),
                 },
-                Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::List => ClientMessage::ListRooms,
             Command::Send { path, nick } => {
@@ -298,13 +379,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     (Ok(Some(nick)), _) => Target::Direct(nick),
                     (Ok(None), Some(room)) => Target::Room(room),
                     (Ok(None), None) => {
-                        return self
-                            .print("error: not in a room: /join one first")
-                            .await
-                            .map(|()| true);
+                        return self.refuse("not in a room: /join one first").await;
                     }
                     (Err(err), _) => {
-                        return self.print(&format!("error: {err}")).await.map(|()| true);
+                        return self.refuse(&err.to_string()).await;
                     }
                 };
                 match self.transfers.offer(std::path::Path::new(&path), target) {
@@ -317,16 +395,13 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                         .await?;
                         offer
                     }
-                    Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                    Err(err) => return self.refuse(&err.to_string()).await,
                 }
             }
             Command::Accept(prefix) | Command::Reject(prefix) => {
                 let accept = line.trim_start().starts_with("/accept");
                 let Some(id) = self.transfers.resolve(prefix.as_deref(), Among::Offers) else {
-                    return self
-                        .print("error: no file offer is waiting")
-                        .await
-                        .map(|()| true);
+                    return self.refuse("no file offer is waiting").await;
                 };
                 let answer = if accept {
                     self.transfers.accept(id)
@@ -335,7 +410,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 };
                 match answer {
                     Ok(answer) => answer,
-                    Err(err) => return self.print(&format!("error: {err}")).await.map(|()| true),
+                    Err(err) => return self.refuse(&err.to_string()).await,
                 }
             }
             Command::Cancel(prefix) => {
@@ -346,10 +421,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 match cancel {
                     Some(cancel) => cancel,
                     None => {
-                        return self
-                            .print("error: no transfer to cancel")
-                            .await
-                            .map(|()| true);
+                        return self.refuse("no transfer to cancel").await;
                     }
                 }
             }
@@ -359,13 +431,11 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             | Command::Close
             | Command::Clear
             | Command::Help => {
-                return self
-                    .print("error: that command needs the TUI")
-                    .await
-                    .map(|()| true);
+                return self.refuse("that command needs the TUI").await;
             }
         };
-        self.send(message).await?;
+        self.queue(message);
+        self.flush().await?;
         Ok(true)
     }
 }
@@ -384,6 +454,11 @@ pub struct PlainOptions {
     pub accept: AcceptPolicy,
 }
 
+/// At most this many requests wait for the rate limit; past it, input is
+/// read no further until some are sent (a pipe of any length is delivered,
+/// in order, in bounded memory).
+const MAX_QUEUED: usize = 1000;
+
 /// Runs plain mode on `input` and `out` until end of input (or `/quit`).
 pub async fn run<R, W>(options: PlainOptions, input: R, out: W) -> Result<(), PlainError>
 where
@@ -396,8 +471,10 @@ where
         connection,
         out,
         room: None,
-        pending: HashSet::new(),
-        failed: 0,
+        pending: HashMap::new(),
+        pacer: Pacer::new(&welcome.limits, Instant::now()),
+        line_number: 0,
+        refused: Vec::new(),
         transfers: Transfers::new(options.downloads, options.accept),
         shown_progress: HashMap::new(),
         transfer_failures: 0,
@@ -418,23 +495,19 @@ where
     }
     let mut lines = BufReader::new(input).lines();
     loop {
+        let wake = plain.pacer.poll_timeout();
         tokio::select! {
-            line = lines.next_line() => match line? {
+            line = lines.next_line(), if plain.pacer.len() < MAX_QUEUED => match line? {
                 Some(line) => if !plain.on_line(&line).await? { break },
                 None => break,
             },
             message = plain.next() => plain.on_message(message?).await?,
+            () = sleep_until_some(wake) => plain.flush().await?,
         }
     }
-    // End of input: wait for every ack, then quit.
-    let waited = tokio::time::timeout(ACK_TIMEOUT, async {
-        while !plain.pending.is_empty() {
-            let message = plain.next().await?;
-            plain.on_message(message).await?;
-        }
-        Ok::<(), PlainError>(())
-    })
-    .await;
+    // End of input: send what waits, at the rate allowed, and wait for every
+    // acknowledgement.
+    let waited = plain.drain().await;
     // And for transfers under way, as long as they make progress.
     while !plain.transfers.is_idle() {
         match tokio::time::timeout(ACK_TIMEOUT, plain.next()).await {
@@ -448,9 +521,9 @@ where
             }
         }
     }
-    let unacknowledged = plain.pending.len() + plain.failed;
+    let unacknowledged = plain.pending.len();
     plain
-        .send(ClientMessage::Quit {
+        .write(ClientMessage::Quit {
             reason: ShortText::lossy("end of input"),
         })
         .await?;
@@ -462,10 +535,21 @@ where
         }
     })
     .await;
+    let mut refused = std::mem::take(&mut plain.refused);
+    refused.sort_unstable();
     match waited {
-        Ok(Err(err)) => Err(err),
+        Err(err) => Err(err),
+        _ if !refused.is_empty() => Err(PlainError::Refused(refused)),
         _ if unacknowledged > 0 => Err(PlainError::Unacknowledged(unacknowledged)),
         _ if plain.transfer_failures > 0 => Err(PlainError::Transfers(plain.transfer_failures)),
         _ => Ok(()),
+    }
+}
+
+/// Sleeps until `at`, or forever if there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -1,0 +1,120 @@
+//! The real `huddle --plain` binary as a script uses it: a pipe of lines
+//! against a default server (rate limit on) is delivered whole, in order,
+//! paced; and the exit status tells refused lines (1) from a failed
+//! connection (2).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use futures_util::{SinkExt, StreamExt};
+use huddle_protocol::{ClientId, ClientMessage, Nick, RoomName, ServerMessage};
+use huddle_server::{Server, ServerConfig};
+
+/// Runs `huddle --plain` on `input` (killed after `limit`).
+async fn plain(addr: &str, input: String, limit: Duration) -> Output {
+    let mut child = Command::new(huddle_e2e::workspace_binary("huddle"))
+        .args([
+            "--plain",
+            "--connect",
+            addr,
+            "--nick",
+            "ci",
+            "--room",
+            "#ops",
+        ])
+        .args(["--config", "/nonexistent/huddle-test.toml"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let pid = child.id().to_string();
+    let waited = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = match tokio::time::timeout(limit, waited).await {
+        Ok(output) => output.unwrap().unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("huddle --plain did not finish within {limit:?}");
+        }
+    };
+    writer.join().unwrap();
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
+    // The default server: 20 messages a second, a burst of 100. 300 lines
+    // used to end in a disconnection for flooding after ~100.
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let (mut reader, _) = huddle::net::connect(
+        &server.addr.to_string(),
+        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+    )
+    .await
+    .unwrap();
+    reader
+        .send(ClientMessage::Join {
+            room: RoomName::new("#ops").unwrap(),
+            password: None,
+        })
+        .await
+        .unwrap();
+    const LINES: usize = 300;
+    let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
+    let collect = tokio::spawn(async move {
+        let mut texts = Vec::new();
+        while texts.len() < LINES {
+            match reader.next().await {
+                Some(Ok(ServerMessage::Chat(chat))) => texts.push(chat.text.to_string()),
+                Some(Ok(_)) => {}
+                other => panic!("reader: {other:?}"),
+            }
+        }
+        texts
+    });
+    let output = plain(&server.addr.to_string(), input, Duration::from_secs(60)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let texts = tokio::time::timeout(Duration::from_secs(10), collect)
+        .await
+        .expect("the reader did not get every line")
+        .unwrap();
+    let expected: Vec<String> = (1..=LINES).map(|n| n.to_string()).collect();
+    assert_eq!(texts, expected, "lost, doubled or reordered");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_lines_exit_1_and_a_failed_connection_exits_2() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let input = "fine\n/frobnicate\n/msg nobody hi\nalso fine\n".to_owned();
+    let output = plain(&server.addr.to_string(), input, Duration::from_secs(30)).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("line 2, 3"), "{stderr}");
+    assert!(
+        stdout.contains("error: line 2: unknown command"),
+        "{stdout}"
+    );
+    // Nothing listens on the port the server had.
+    let addr = server.addr.to_string();
+    server.stop().await;
+    let output = plain(&addr, "hello\n".to_owned(), Duration::from_secs(30)).await;
+    assert_eq!(output.status.code(), Some(2), "{:?}", output);
+}
