@@ -17,6 +17,17 @@ use huddle_server::{Server, ServerConfig};
 
 /// Runs `huddle --plain` on `input` (killed after `limit`).
 async fn plain(addr: &str, input: String, limit: Duration) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    plain_with(addr, input, limit, &home.path().join("config.toml")).await
+}
+
+/// [`plain`] with the config file at `config`.
+async fn plain_with(
+    addr: &str,
+    input: String,
+    limit: Duration,
+    config: &std::path::Path,
+) -> Output {
     let mut child = Command::new(huddle_e2e::workspace_binary("huddle"))
         .args([
             "--plain",
@@ -27,7 +38,8 @@ async fn plain(addr: &str, input: String, limit: Duration) -> Output {
             "--room",
             "#ops",
         ])
-        .args(["--config", "/nonexistent/huddle-test.toml"])
+        .arg("--config")
+        .arg(config)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,4 +129,30 @@ async fn refused_lines_exit_1_and_a_failed_connection_exits_2() {
     server.stop().await;
     let output = plain(&addr, "hello\n".to_owned(), Duration::from_secs(30)).await;
     assert_eq!(output.status.code(), Some(2), "{:?}", output);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_id_and_nick_persist_so_the_next_run_is_the_same_user() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    let addr = server.addr.to_string();
+    let output = plain_with(&addr, "hi\n".into(), Duration::from_secs(30), &config).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let first = std::fs::read_to_string(&config).expect("no config written");
+    assert!(
+        first.contains("client_id") && first.contains("\"ci\""),
+        "{first}"
+    );
+    let output = plain_with(&addr, "again\n".into(), Duration::from_secs(30), &config).await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        first,
+        "a new identity"
+    );
+    server.stop().await;
 }

@@ -29,14 +29,11 @@ const RLO: char = '\u{202e}';
 /// Runs `huddle --plain` against `addr` with empty input; returns its exit
 /// status, stdout and stderr. Killed if it has not exited in 20 s.
 async fn run_plain(addr: std::net::SocketAddr) -> (Option<i32>, String, String) {
+    let home = tempfile::tempdir().unwrap();
     let child = Command::new(huddle_e2e::workspace_binary("huddle"))
         .args(["--plain", "--connect", &addr.to_string(), "--nick", "ci"])
-        .args([
-            "--room",
-            "#ops",
-            "--config",
-            "/nonexistent/huddle-test.toml",
-        ])
+        .args(["--room", "#ops", "--config"])
+        .arg(home.path().join("config.toml"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -270,10 +270,24 @@ async fn run_main() -> anyhow::Result<()> {
             }
             (None, false) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
         };
+        // The client id (which unlocks this user's direct messages and
+        // resends) and the nick are kept, so the next run, plain or TUI, is
+        // the same user.
+        let remembered =
+            config.client_id.is_some() && config.nick.as_deref() == Some(nick.as_str());
+        let client_id = config.client_id();
+        if !remembered {
+            config.nick = Some(nick.clone());
+            if let Some(path) = &config_path
+                && let Err(err) = config.save(path)
+            {
+                eprintln!("warning: {err}");
+            }
+        }
         let options = PlainOptions {
             addr,
             nick: Nick::new(nick)?,
-            client_id: config.client_id(),
+            client_id,
             rooms,
             downloads,
             accept,
