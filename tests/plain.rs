@@ -33,6 +33,7 @@ fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
         nick: Nick::new(nick).unwrap(),
         client_id: ClientId::random(),
         rooms: vec![RoomName::new("#general").unwrap()],
+        history: 0,
         downloads: std::env::temp_dir().join("huddle-plain-test-unused"),
         accept: huddle::transfer::AcceptPolicy::default(),
     }
@@ -242,6 +243,37 @@ async fn every_room_given_is_joined_and_lines_go_to_the_first() {
         };
         let texts: Vec<String> = history.iter().map(|m| m.text.to_string()).collect();
         assert_eq!(texts, expected, "{room}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn history_n_prints_the_last_messages_of_each_room_marked() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let earlier: String = (1..=5).map(|n| format!("m{n}\n")).collect();
+    let mut ignored = Vec::new();
+    run(
+        options(server.addr, "earlier"),
+        earlier.as_bytes(),
+        &mut ignored,
+    )
+    .await
+    .unwrap();
+    let options = PlainOptions {
+        history: 3,
+        ..options(server.addr, "bot")
+    };
+    let mut out = Vec::new();
+    run(options, "".as_bytes(), &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let history: Vec<&str> = out.lines().filter(|l| l.contains("(history ")).collect();
+    assert_eq!(history.len(), 3, "{out}");
+    for (line, text) in history.iter().zip(["m3", "m4", "m5"]) {
+        assert!(line.starts_with("[#general] (history "), "{line}");
+        assert!(line.ends_with(&format!("<earlier> {text}")), "{line}");
     }
     server.stop().await;
 }

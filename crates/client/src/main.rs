@@ -39,6 +39,10 @@ struct Args {
     /// Rooms to join (repeatable; default #general).
     #[arg(long = "room", value_name = "ROOM")]
     rooms: Vec<String>,
+    /// Plain mode: print the last N messages of each room on joining it,
+    /// marked as history.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    history: usize,
     /// Plain line mode: stdin lines are sent, events are printed one per line.
     #[arg(long)]
     plain: bool,
@@ -289,6 +293,7 @@ async fn run_main() -> anyhow::Result<()> {
             nick: Nick::new(nick)?,
             client_id,
             rooms,
+            history: args.history,
             downloads,
             accept,
         };

@@ -6,8 +6,9 @@ use std::{collections::HashMap, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick, PresenceEvent,
-    RoomName, ServerMessage, ShortText, Target, TransferId,
+    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick,
+    PresenceEvent, RoomName, ServerMessage, ShortText, Target, TransferId,
+    limits::MAX_HISTORY_PAGE,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader},
@@ -291,6 +292,50 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         }
     }
 
+    /// Prints the newest `count` messages of `room`, marked as history, so
+    /// a bot can catch up on what it missed.
+    async fn print_history(&mut self, room: &RoomName, count: usize) -> Result<(), PlainError> {
+        let mut messages: Vec<ChatMessage> = Vec::new();
+        let mut before = None;
+        while messages.len() < count {
+            let want = (count - messages.len()).min(usize::from(MAX_HISTORY_PAGE));
+            self.queue(ClientMessage::FetchHistory {
+                room: room.clone(),
+                before,
+                after: None,
+                limit: u16::try_from(want).unwrap_or(MAX_HISTORY_PAGE),
+            });
+            self.flush().await?;
+            let (page, more) = loop {
+                match self.next().await? {
+                    ServerMessage::HistoryPage {
+                        room: of,
+                        messages,
+                        more,
+                    } if of == *room => break (messages, more),
+                    other => self.on_message(other).await?,
+                }
+            };
+            before = page.first().map(|m| m.id);
+            let done = page.is_empty() || !more;
+            messages.splice(0..0, page);
+            if done {
+                break;
+            }
+        }
+        for message in &messages {
+            let time = chrono::DateTime::from_timestamp_millis(message.timestamp as i64)
+                .map_or_else(String::new, |t| {
+                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                });
+            if let Some(line) = format_event(&ServerMessage::Chat(message.clone())) {
+                let line = line.replacen("] ", &format!("] (history {time}) "), 1);
+                self.print(&line).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Turns one input line into a request, printing what is wrong with it.
     async fn on_line(&mut self, line: &str) -> Result<bool, PlainError> {
         self.line_number += 1;
@@ -448,6 +493,8 @@ pub struct PlainOptions {
     pub client_id: ClientId,
     /// Rooms joined in order; lines go to the first.
     pub rooms: Vec<RoomName>,
+    /// Messages of each room's history printed after joining it.
+    pub history: usize,
     /// Where received files go.
     pub downloads: std::path::PathBuf,
     /// Which offers are accepted without asking.
@@ -488,6 +535,9 @@ where
         .await?;
     for room in &options.rooms {
         plain.join(room.clone()).await?;
+        if options.history > 0 {
+            plain.print_history(room, options.history).await?;
+        }
     }
     // Lines go to the first room named, as a script would expect.
     if let Some(first) = options.rooms.first() {
