@@ -156,3 +156,116 @@ async fn the_client_id_and_nick_persist_so_the_next_run_is_the_same_user() {
     );
     server.stop().await;
 }
+
+/// A real `huddle-server` on `port` with its history in `data`, default
+/// settings otherwise (durable, rate-limited); killed when dropped.
+struct ServerProcess(std::process::Child);
+
+impl ServerProcess {
+    async fn start(port: u16, data: &std::path::Path) -> Self {
+        let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--no-discovery"])
+            .arg("--data-dir")
+            .arg(data)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start listening on {port}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every message of `room`, oldest first, read through history pages.
+async fn whole_history(addr: &str, room: &str) -> Vec<String> {
+    let (mut auditor, _) = huddle::net::connect(
+        addr,
+        huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
+    )
+    .await
+    .unwrap();
+    let room = RoomName::new(room).unwrap();
+    auditor
+        .send(ClientMessage::Join {
+            room: room.clone(),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let mut after = Some(huddle_protocol::MessageId::from_uuid(uuid::Uuid::nil()));
+    let mut texts = Vec::new();
+    loop {
+        auditor
+            .send(ClientMessage::FetchHistory {
+                room: room.clone(),
+                before: None,
+                after,
+                limit: 200,
+            })
+            .await
+            .unwrap();
+        let (messages, more) = loop {
+            match auditor.next().await {
+                Some(Ok(ServerMessage::HistoryPage { messages, more, .. })) => {
+                    break (messages, more);
+                }
+                Some(Ok(_)) => {}
+                other => panic!("auditor: {other:?}"),
+            }
+        };
+        after = messages.last().map(|m| m.id).or(after);
+        texts.extend(messages.iter().map(|m| m.text.to_string()));
+        if !more {
+            return texts;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_pipe_loses_nothing_and_doubles_nothing() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(port, data.path()).await;
+    const LINES: usize = 300;
+    let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
+    let client = tokio::spawn({
+        let addr = addr.clone();
+        async move { plain(&addr, input, Duration::from_secs(90)).await }
+    });
+    // Kill the server (SIGKILL) with lines in flight, then start it again
+    // on the same port and data.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _server = ServerProcess::start(port, data.path()).await;
+    let output = client.await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("reconnected"),
+        "the kill went unnoticed: {stdout}"
+    );
+    let expected: Vec<String> = (1..=LINES).map(|n| n.to_string()).collect();
+    assert_eq!(whole_history(&addr, "#ops").await, expected);
+}

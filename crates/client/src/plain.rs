@@ -4,7 +4,6 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
     ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick,
     PresenceEvent, RoomName, ServerMessage, ShortText, Target, TransferId,
@@ -15,9 +14,13 @@ use tokio::{
     time::Instant,
 };
 
+mod link;
+
+use link::{Incoming, Link};
+
 use crate::{
     core::pacer::Pacer,
-    net::{Connection, connect, hello},
+    net::hello,
     sanitize::sanitize,
     transfer::{AcceptPolicy, Among, TransferEvent, Transfers, describe, short_id},
     tui::commands::{Command, parse},
@@ -118,12 +121,16 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
 }
 
 struct Plain<W> {
-    connection: Connection,
+    link: Link,
+    /// Rooms joined, rejoined after a reconnect.
+    joined: Vec<RoomName>,
+    /// Orders `pending` (resent in the order first queued).
+    sequence: u64,
     out: W,
     room: Option<RoomName>,
     /// Messages sent or queued and not acknowledged yet, with their input
     /// line (to requeue one refused for its rate, and to name the line).
-    pending: HashMap<ClientMsgId, (ClientMessage, usize)>,
+    pending: HashMap<ClientMsgId, Pending>,
     /// Sends at the server's advertised rate (`core/pacer.rs`).
     pacer: Pacer,
     /// The input line being handled (1-based).
@@ -134,6 +141,16 @@ struct Plain<W> {
     /// The last tenth of each transfer printed, so progress is not a flood.
     shown_progress: HashMap<TransferId, u64>,
     transfer_failures: usize,
+}
+
+/// A request not acknowledged yet.
+#[derive(Debug)]
+struct Pending {
+    message: ClientMessage,
+    /// Its input line.
+    line: usize,
+    /// When it was first queued, for the order of a resend.
+    sequence: u64,
 }
 
 impl<W: AsyncWrite + Unpin> Plain<W> {
@@ -147,7 +164,13 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     /// Queues a request behind those waiting for the rate limit.
     fn queue(&mut self, message: ClientMessage) {
         if let Some(id) = message.client_msg_id() {
-            self.pending.insert(id, (message.clone(), self.line_number));
+            self.sequence += 1;
+            let pending = Pending {
+                message: message.clone(),
+                line: self.line_number,
+                sequence: self.sequence,
+            };
+            self.pending.insert(id, pending);
         }
         self.pacer.push(message);
     }
@@ -160,10 +183,32 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     }
 
     async fn write(&mut self, message: ClientMessage) -> Result<(), PlainError> {
-        self.connection
-            .send(message)
-            .await
-            .map_err(|err| PlainError::Connection(err.to_string()))
+        self.link.send(message).await;
+        Ok(())
+    }
+
+    /// After a reconnect: the rooms are joined again, then everything not
+    /// acknowledged is sent again in its first order, with its ids, then
+    /// whatever else waited; all at the new connection's rate.
+    fn resume(&mut self, welcome: &huddle_protocol::Welcome) {
+        let mut waiting =
+            std::mem::replace(&mut self.pacer, Pacer::new(&welcome.limits, Instant::now()))
+                .into_queue();
+        for room in &self.joined {
+            self.pacer.push(ClientMessage::Join {
+                room: room.clone(),
+                password: None,
+            });
+        }
+        let mut unacknowledged: Vec<&Pending> = self.pending.values().collect();
+        unacknowledged.sort_by_key(|pending| pending.sequence);
+        for pending in unacknowledged {
+            self.pacer.push(pending.message.clone());
+        }
+        waiting.retain(|m| m.client_msg_id().is_none() && !matches!(m, ClientMessage::Join { .. }));
+        for message in waiting {
+            self.pacer.push(message);
+        }
     }
 
     /// Sends what the rate allows now.
@@ -201,19 +246,27 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             ServerMessage::Error(report) if report.code == ErrorCode::RateLimited => {
                 // Paced, this is rare (frames bunched on the way): the
                 // message goes back first in line, not lost.
-                if let Some((message, _)) = report.id.and_then(|id| self.pending.get(&id)) {
-                    self.pacer.requeue(message.clone());
+                if let Some(pending) = report.id.and_then(|id| self.pending.get(&id)) {
+                    self.pacer.requeue(pending.message.clone());
                 }
                 return Ok(());
             }
             ServerMessage::Error(report) => {
-                if let Some((_, line)) = report.id.and_then(|id| self.pending.remove(&id)) {
+                if let Some(Pending { line, .. }) =
+                    report.id.and_then(|id| self.pending.remove(&id))
+                {
                     self.refused.push(line);
                     let text = format!("error: line {line}: {}", sanitize(&report.text));
                     return self.print(&text).await;
                 }
             }
-            ServerMessage::Joined { room, .. } => self.room = Some(room.clone()),
+            // Lines go to the room joined last; a rejoin after a reconnect
+            // (of a room already joined) changes nothing.
+            ServerMessage::Joined { room, .. } if !self.joined.contains(room) => {
+                self.joined.push(room.clone());
+                self.room = Some(room.clone());
+            }
+            ServerMessage::Parted { room } => self.joined.retain(|r| r != room),
             _ => {}
         }
         if let Some(line) = format_event(&message) {
@@ -259,13 +312,18 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         Ok(())
     }
 
+    /// The next frame from the server; a lost connection is re-made on
+    /// the way (see [`Plain::resume`]).
     async fn next(&mut self) -> Result<ServerMessage, PlainError> {
-        match self.connection.next().await {
-            Some(Ok(message)) => Ok(message),
-            Some(Err(err)) => Err(PlainError::Connection(err.to_string())),
-            None => Err(PlainError::Connection(
-                "the server closed the connection".into(),
-            )),
+        loop {
+            match self.link.next().await? {
+                Incoming::Message(message) => return Ok(message),
+                Incoming::Reconnected { lost, welcome } => {
+                    self.resume(&welcome);
+                    let note = format!("-!- connection lost ({lost}); reconnected");
+                    self.print(&sanitize(&note)).await?;
+                }
+            }
         }
     }
 
@@ -512,10 +570,11 @@ where
     R: tokio::io::AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (connection, welcome) =
-        connect(&options.addr, hello(options.client_id, options.nick)).await?;
+    let (link, welcome) = Link::open(&options.addr, hello(options.client_id, options.nick)).await?;
     let mut plain = Plain {
-        connection,
+        link,
+        joined: Vec::new(),
+        sequence: 0,
         out,
         room: None,
         pending: HashMap::new(),

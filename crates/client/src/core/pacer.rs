@@ -91,6 +91,11 @@ impl Pacer {
         Some(self.last + Duration::from_secs_f64(missing / self.rate))
     }
 
+    /// The messages waiting, in order, leaving none.
+    pub fn into_queue(self) -> Vec<ClientMessage> {
+        self.queue.into()
+    }
+
     /// Messages waiting.
     pub fn len(&self) -> usize {
         self.queue.len()
