@@ -5,15 +5,16 @@
 use std::{collections::HashMap, time::Duration};
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick,
-    PresenceEvent, RoomName, ServerMessage, ShortText, Target, TransferId,
-    limits::MAX_HISTORY_PAGE,
+    ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick, PresenceEvent, RoomName,
+    ServerMessage, ShortText, Target, TransferId,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader},
     time::Instant,
 };
 
+mod history;
+mod lines;
 mod link;
 
 use link::{Incoming, Link};
@@ -22,8 +23,7 @@ use crate::{
     core::pacer::Pacer,
     net::hello,
     sanitize::sanitize,
-    transfer::{AcceptPolicy, Among, TransferEvent, Transfers, describe, short_id},
-    tui::commands::{Command, parse},
+    transfer::{AcceptPolicy, TransferEvent, Transfers, describe},
 };
 
 /// How long to wait at end of input for outstanding acknowledgements.
@@ -348,198 +348,6 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 return done;
             }
         }
-    }
-
-    /// Prints the newest `count` messages of `room`, marked as history, so
-    /// a bot can catch up on what it missed.
-    async fn print_history(&mut self, room: &RoomName, count: usize) -> Result<(), PlainError> {
-        let mut messages: Vec<ChatMessage> = Vec::new();
-        let mut before = None;
-        while messages.len() < count {
-            let want = (count - messages.len()).min(usize::from(MAX_HISTORY_PAGE));
-            self.queue(ClientMessage::FetchHistory {
-                room: room.clone(),
-                before,
-                after: None,
-                limit: u16::try_from(want).unwrap_or(MAX_HISTORY_PAGE),
-            });
-            self.flush().await?;
-            let (page, more) = loop {
-                match self.next().await? {
-                    ServerMessage::HistoryPage {
-                        room: of,
-                        messages,
-                        more,
-                    } if of == *room => break (messages, more),
-                    other => self.on_message(other).await?,
-                }
-            };
-            before = page.first().map(|m| m.id);
-            let done = page.is_empty() || !more;
-            messages.splice(0..0, page);
-            if done {
-                break;
-            }
-        }
-        for message in &messages {
-            let time = chrono::DateTime::from_timestamp_millis(message.timestamp as i64)
-                .map_or_else(String::new, |t| {
-                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-                });
-            if let Some(line) = format_event(&ServerMessage::Chat(message.clone())) {
-                let line = line.replacen("] ", &format!("] (history {time}) "), 1);
-                self.print(&line).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Turns one input line into a request, printing what is wrong with it.
-    async fn on_line(&mut self, line: &str) -> Result<bool, PlainError> {
-        self.line_number += 1;
-        let command = match parse(line) {
-            Ok(command) => command,
-            Err(err) => return self.refuse(&err.to_string()).await,
-        };
-        let id = ClientMsgId::random();
-        let message = match command {
-            Command::Say(text) | Command::Me(text) if text.is_empty() => return Ok(true),
-            Command::Say(text) | Command::Me(text) => {
-                let kind = if line.starts_with("/me") {
-                    MessageKind::Action
-                } else {
-                    MessageKind::Normal
-                };
-                match (self.room.clone(), ChatText::new(text)) {
-                    (Some(room), Ok(text)) => ClientMessage::Say {
-                        room,
-                        id,
-                        kind,
-                        text,
-                    },
-                    (None, _) => {
-                        return self.refuse("not in a room: /join one first").await;
-                    }
-                    (_, Err(err)) => {
-                        return self.refuse(&err.to_string()).await;
-                    }
-                }
-            }
-            Command::Msg { nick, text } => match (Nick::new(nick), ChatText::new(text)) {
-                (Ok(to), Ok(text)) => ClientMessage::Direct {
-                    to,
-                    id,
-                    kind: MessageKind::Normal,
-                    text,
-                },
-                (Err(err), _) => return self.refuse(&err.to_string()).await,
-                (_, Err(err)) => return self.refuse(&err.to_string()).await,
-            },
-            Command::Join { room, password } => match RoomName::new(room) {
-                Ok(room) => ClientMessage::Join {
-                    room,
-                    password: password.map(|p| ShortText::lossy(&p)),
-                },
-                Err(err) => return self.refuse(&err.to_string()).await,
-            },
-            Command::Part { room, reason } => match room.map(RoomName::new).transpose() {
-                Ok(Some(room)) => ClientMessage::Part {
-                    room,
-                    reason: ShortText::lossy(&reason),
-                },
-                Ok(None) => match self.room.clone() {
-                    Some(room) => ClientMessage::Part {
-                        room,
-                        reason: ShortText::lossy(&reason),
-                    },
-                    None => return Ok(true),
-                },
-                Err(err) => return self.refuse(&err.to_string()).await,
-            },
-            Command::Nick(nick) => match Nick::new(nick) {
-                Ok(nick) => ClientMessage::ChangeNick { nick },
-                Err(err) => return self.refuse(&err.to_string()).await,
-            },
-            Command::Topic(Some(topic)) => match (self.room.clone(), ShortText::new(topic)) {
-                (Some(room), Ok(topic)) => ClientMessage::SetTopic { room, topic },
-                _ => {
-                    return self
-                        .refuse("/topic needs a room and one line of text")
-                        .await;
-                }
-            },
-            Command::Who(room) => match room.map(RoomName::new).transpose() {
-                Ok(Some(room)) => ClientMessage::ListMembers { room },
-                Ok(None) => match self.room.clone() {
-                    Some(room) => ClientMessage::ListMembers { room },
-                    None => return Ok(true),
-                },
-                Err(err) => return self.refuse(&err.to_string()).await,
-            },
-            Command::List => ClientMessage::ListRooms,
-            Command::Send { path, nick } => {
-                let target = match (nick.map(Nick::new).transpose(), self.room.clone()) {
-                    (Ok(Some(nick)), _) => Target::Direct(nick),
-                    (Ok(None), Some(room)) => Target::Room(room),
-                    (Ok(None), None) => {
-                        return self.refuse("not in a room: /join one first").await;
-                    }
-                    (Err(err), _) => {
-                        return self.refuse(&err.to_string()).await;
-                    }
-                };
-                match self.transfers.offer(std::path::Path::new(&path), target) {
-                    Ok((id, offer)) => {
-                        self.print(&format!(
-                            "-!- offering {} ({})",
-                            sanitize(&path),
-                            short_id(id)
-                        ))
-                        .await?;
-                        offer
-                    }
-                    Err(err) => return self.refuse(&err.to_string()).await,
-                }
-            }
-            Command::Accept(prefix) | Command::Reject(prefix) => {
-                let accept = line.trim_start().starts_with("/accept");
-                let Some(id) = self.transfers.resolve(prefix.as_deref(), Among::Offers) else {
-                    return self.refuse("no file offer is waiting").await;
-                };
-                let answer = if accept {
-                    self.transfers.accept(id)
-                } else {
-                    self.transfers.reject(id)
-                };
-                match answer {
-                    Ok(answer) => answer,
-                    Err(err) => return self.refuse(&err.to_string()).await,
-                }
-            }
-            Command::Cancel(prefix) => {
-                let cancel = self
-                    .transfers
-                    .resolve(prefix.as_deref(), Among::Active)
-                    .and_then(|id| self.transfers.cancel(id, "cancelled"));
-                match cancel {
-                    Some(cancel) => cancel,
-                    None => {
-                        return self.refuse("no transfer to cancel").await;
-                    }
-                }
-            }
-            Command::Quit(_) => return Ok(false),
-            Command::Topic(None)
-            | Command::Query(_)
-            | Command::Close
-            | Command::Clear
-            | Command::Help => {
-                return self.refuse("that command needs the TUI").await;
-            }
-        };
-        self.queue(message);
-        self.flush().await?;
-        Ok(true)
     }
 }
 
