@@ -134,3 +134,55 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
     net.shutdown("done").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_paste_goes_out_paced_and_nothing_is_refused_for_its_rate() {
+    // The default server: 20 messages a second, a burst of 100.
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let net = spawn_session(
+        SessionConfig {
+            addr: server.addr.to_string(),
+            nick: Nick::new("paster").unwrap(),
+            client_id: ClientId::random(),
+            ping_every: Duration::from_secs(10),
+        },
+        tx,
+    );
+    let room = huddle_protocol::RoomName::new("#lan").unwrap();
+    net.send(huddle_protocol::ClientMessage::Join {
+        room: room.clone(),
+        password: None,
+    });
+    const LINES: usize = 150;
+    for n in 0..LINES {
+        net.send(huddle_protocol::ClientMessage::Say {
+            room: room.clone(),
+            id: huddle_protocol::ClientMsgId::random(),
+            kind: huddle_protocol::MessageKind::Normal,
+            text: huddle_protocol::ChatText::new(format!("line {n}")).unwrap(),
+        });
+    }
+    let acked = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut acked = 0;
+        while acked < LINES {
+            match events.recv().await.expect("the session ended") {
+                NetEvent::Message(huddle_protocol::ServerMessage::Ack { .. }) => acked += 1,
+                NetEvent::Message(huddle_protocol::ServerMessage::Error(report)) => {
+                    panic!("refused: {report:?}")
+                }
+                NetEvent::Disconnected { reason, .. } => panic!("disconnected: {reason}"),
+                _ => {}
+            }
+        }
+        acked
+    })
+    .await
+    .expect("not every line was acknowledged in time");
+    assert_eq!(acked, LINES);
+    net.shutdown("done").await;
+    server.stop().await;
+}

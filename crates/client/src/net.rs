@@ -1,17 +1,23 @@
 //! The network side of a client: the handshake, and a session task that
 //! keeps a connection up (reconnecting with exponential backoff and jitter),
-//! answers keepalive pings, measures latency, and reports everything as
+//! answers keepalive pings, measures latency, paces what it sends to the
+//! server's advertised rate (`core/pacer.rs`), and reports everything as
 //! [`NetEvent`]s.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientCodec, ClientId, ClientMessage, CodecError, ErrorCode, Hello, Nick, PROTOCOL_VERSION,
-    Reject, ServerMessage, ShortText, Welcome,
+    ClientCodec, ClientId, ClientMessage, ClientMsgId, CodecError, ErrorCode, Hello, Nick,
+    PROTOCOL_VERSION, Reject, ServerMessage, ShortText, Welcome,
 };
 use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
 use tokio_util::{codec::Framed, sync::CancellationToken};
+
+use crate::core::pacer::Pacer;
 
 /// A framed connection to a server.
 pub type Connection = Framed<TcpStream, ClientCodec>;
@@ -218,8 +224,19 @@ async fn run_session(
             Ok((connection, welcome)) => {
                 attempt = 0;
                 nick = welcome.nick.clone();
+                let limits = welcome.limits;
                 emit(NetEvent::Connected(Box::new(welcome)));
-                match serve(connection, &mut outgoing, &events, &stop, config.ping_every).await {
+                let paced = Paced::new(&limits);
+                match serve(
+                    connection,
+                    paced,
+                    &mut outgoing,
+                    &events,
+                    &stop,
+                    config.ping_every,
+                )
+                .await
+                {
                     Ended::Quit => return,
                     Ended::Lost(reason) => reason,
                 }
@@ -269,8 +286,61 @@ async fn wait_for_quit(outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>) ->
     }
 }
 
+/// The session's pacing: what the UI sends waits in a [`Pacer`] until the
+/// server's rate allows it (a paste of many lines is never refused for its
+/// rate), and a message still refused with `RateLimited` is sent again
+/// instead of being reported as failed.
+struct Paced {
+    pacer: Pacer,
+    /// Messages sent lately, by id, for a `RateLimited` answer.
+    recent: VecDeque<(ClientMsgId, ClientMessage)>,
+}
+
+/// Messages remembered for a `RateLimited` answer (far more than one
+/// burst).
+const RECENT_SENT: usize = 512;
+
+impl Paced {
+    fn new(limits: &huddle_protocol::Limits) -> Self {
+        Self {
+            pacer: Pacer::new(limits, tokio::time::Instant::now()),
+            recent: VecDeque::new(),
+        }
+    }
+
+    fn sent(&mut self, message: &ClientMessage) {
+        if let Some(id) = message.client_msg_id() {
+            if self.recent.len() == RECENT_SENT {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((id, message.clone()));
+        }
+    }
+
+    /// Takes back a message the server refused for its rate, if it is ours.
+    fn refused_for_rate(&mut self, message: &ServerMessage) -> bool {
+        let ServerMessage::Error(report) = message else {
+            return false;
+        };
+        if report.code != ErrorCode::RateLimited {
+            return false;
+        }
+        let Some(at) = report
+            .id
+            .and_then(|id| self.recent.iter().position(|(sent, _)| *sent == id))
+        else {
+            return false;
+        };
+        if let Some((_, message)) = self.recent.remove(at) {
+            self.pacer.requeue(message);
+        }
+        true
+    }
+}
+
 async fn serve(
     mut connection: Connection,
+    mut paced: Paced,
     outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>,
     events: &mpsc::UnboundedSender<NetEvent>,
     stop: &CancellationToken,
@@ -279,44 +349,59 @@ async fn serve(
     let started = Instant::now();
     let mut pinger = tokio::time::interval(ping_every);
     loop {
+        let wake = paced.pacer.poll_timeout();
         tokio::select! {
             () = stop.cancelled() => return Ended::Quit,
             _ = pinger.tick() => {
                 let token = started.elapsed().as_micros() as u64;
+                paced.pacer.charge(tokio::time::Instant::now());
                 if connection.send(ClientMessage::Ping { token }).await.is_err() {
                     return Ended::Lost("the connection failed".into());
+                }
+            }
+            () = sleep_until_some(wake) => {
+                while let Some(message) = paced.pacer.poll_transmit(tokio::time::Instant::now()) {
+                    paced.sent(&message);
+                    if let Err(err) = connection.send(message).await {
+                        return Ended::Lost(err.to_string());
+                    }
                 }
             }
             message = outgoing.recv() => {
                 let Some(message) = message else { return Ended::Quit };
                 let quitting = matches!(message, ClientMessage::Quit { .. });
+                if !quitting {
+                    // Waits its turn (the branch above sends it).
+                    paced.pacer.push(message);
+                    continue;
+                }
                 if let Err(err) = connection.send(message).await {
                     return Ended::Lost(err.to_string());
                 }
-                if quitting {
-                    // Wait briefly for the server's Bye so the Quit is not lost.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                        while let Some(Ok(message)) = connection.next().await {
-                            if matches!(message, ServerMessage::Bye { .. }) {
-                                break;
-                            }
+                // Wait briefly for the server's Bye so the Quit is not lost.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while let Some(Ok(message)) = connection.next().await {
+                        if matches!(message, ServerMessage::Bye { .. }) {
+                            break;
                         }
-                    })
-                    .await;
-                    return Ended::Quit;
-                }
+                    }
+                })
+                .await;
+                return Ended::Quit;
             }
             frame = connection.next() => match frame {
                 None => return Ended::Lost("the server closed the connection".into()),
                 Some(Err(CodecError::Io(err))) => return Ended::Lost(err.to_string()),
                 Some(Err(err)) => return Ended::Lost(format!("protocol error: {err}")),
                 Some(Ok(ServerMessage::Ping { token })) => {
+                    paced.pacer.charge(tokio::time::Instant::now());
                     let _ = connection.send(ClientMessage::Pong { token }).await;
                 }
                 Some(Ok(ServerMessage::Pong { token })) => {
                     let sent = Duration::from_micros(token);
                     let _ = events.send(NetEvent::Latency(started.elapsed().saturating_sub(sent)));
                 }
+                Some(Ok(message)) if paced.refused_for_rate(&message) => {}
                 Some(Ok(message)) => {
                     let bye = match &message {
                         ServerMessage::Bye { reason, .. } => Some(reason.to_string()),
@@ -329,6 +414,14 @@ async fn serve(
                 }
             },
         }
+    }
+}
+
+/// Sleeps until `at`, or forever if there is nothing to wait for.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
