@@ -145,18 +145,10 @@ pub(crate) async fn serve(
         config.outbound_max_bytes,
         context.flushers.pick(),
     );
-    let caller = Caller {
-        conn,
-        client: hello.client_id,
-        nick: &hello.nick,
-        outbound: &outbound,
-    };
-    if let Err(refusal) = context.hub.register(caller) {
-        info!(%peer, nick = %hello.nick, "handshake refused: {}", refusal.text);
-        last_words(write, &reject(refusal.code, refusal.text)).await;
-        return;
-    }
-    let writer = context.tasks.spawn(run_writer(write, queue));
+    // Welcome is queued before the nick is registered: once registered,
+    // others can send to this client at once (a direct message), and
+    // nothing may reach it before its Welcome. If the registration is
+    // refused, the queue is dropped unwritten and a Reject goes instead.
     let _ = outbound.send(&ServerMessage::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         server_id: context.server_id,
@@ -169,6 +161,18 @@ pub(crate) async fn serve(
         nick: hello.nick.clone(),
         limits: config.limits,
     }));
+    let caller = Caller {
+        conn,
+        client: hello.client_id,
+        nick: &hello.nick,
+        outbound: &outbound,
+    };
+    if let Err(refusal) = context.hub.register(caller) {
+        info!(%peer, nick = %hello.nick, "handshake refused: {}", refusal.text);
+        last_words(write, &reject(refusal.code, refusal.text)).await;
+        return;
+    }
+    let writer = context.tasks.spawn(run_writer(write, queue));
     info!(%peer, nick = %hello.nick, client = %hello.client_name, "connected");
 
     let greeted = Greeted {
