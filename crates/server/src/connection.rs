@@ -40,7 +40,7 @@ pub(crate) struct Context {
     /// Wrong room passwords per client address.
     pub(crate) password_guesses: Arc<AddressThrottles>,
     /// The frame deadline and the budget of unfinished frames.
-    pub(crate) inbound: InboundLimits,
+    pub(crate) inbound: Arc<InboundLimits>,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.

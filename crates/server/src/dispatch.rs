@@ -71,7 +71,7 @@ pub(crate) struct Dispatcher {
     pub(crate) outbound: Outbound,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) hub: Arc<Hub>,
-    throttles: JoinThrottles,
+    throttles: Throttled,
     bucket: TokenBucket,
     /// Frames refused in a row by the rate limit.
     strikes: u32,
@@ -96,7 +96,7 @@ impl Dispatcher {
     ) -> Self {
         let config = context.config.clone();
         let bucket = TokenBucket::new(config.limits.rate_per_second, config.limits.rate_burst, now);
-        let keepalive = Keepalive::new(now, config.ping_after, config.ping_timeout);
+        let keepalive = Keepalive::new(now);
         Self {
             conn: greeted.conn,
             client: greeted.client,
@@ -105,12 +105,7 @@ impl Dispatcher {
             outbound,
             config,
             hub: context.hub.clone(),
-            throttles: JoinThrottles::new(
-                greeted.peer,
-                context.password_guesses.clone(),
-                context.config.rooms_created_per_minute,
-                now,
-            ),
+            throttles: Throttled::new(greeted.peer, context.password_guesses.clone()),
             bucket,
             strikes: 0,
             keepalive,
@@ -130,7 +125,8 @@ impl Dispatcher {
             nick: &self.nick,
             outbound: &self.outbound,
         };
-        let mut gate = self.throttles.gate(now);
+        let per_minute = self.config.rooms_created_per_minute;
+        let mut gate = self.throttles.gate(now, per_minute);
         let joined = self.hub.join(caller, room, password, &mut gate);
         gate.finish(joined.is_ok());
         joined
@@ -185,7 +181,9 @@ impl Dispatcher {
                     self.bye(ErrorCode::ShuttingDown, "the server is shutting down");
                     return Departure::Shutdown;
                 }
-                () = tokio::time::sleep_until(self.keepalive.deadline()) => {
+                () = tokio::time::sleep_until(
+                    self.keepalive.deadline(self.config.ping_after, self.config.ping_timeout),
+                ) => {
                     match self.keepalive.on_deadline(Instant::now()) {
                         KeepaliveStep::Ping(token) => self.send(&ServerMessage::Ping { token }),
                         KeepaliveStep::GiveUp => {
@@ -377,7 +375,7 @@ impl Dispatcher {
 mod tests;
 mod throttles;
 
-use throttles::JoinThrottles;
+use throttles::Throttled;
 
 /// How long a rejected or timed-out connection may take to receive its last
 /// frame.

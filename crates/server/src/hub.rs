@@ -62,8 +62,8 @@ struct User {
     /// Whose mailbox its direct messages go to.
     client: ClientId,
     nick: Nick,
-    /// The nick's look-alike skeleton (`lookalike.rs`).
-    skeleton: String,
+    /// A hash of the nick's look-alike skeleton (`lookalike.rs`).
+    skeleton: u64,
     outbound: Outbound,
 }
 
@@ -73,7 +73,7 @@ impl User {
             conn: caller.conn,
             client: caller.client,
             nick: nick.clone(),
-            skeleton: lookalike::skeleton(nick.folded()),
+            skeleton: lookalike::skeleton_hash(nick.folded()),
             outbound: caller.outbound.clone(),
         }
     }

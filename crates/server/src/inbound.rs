@@ -38,20 +38,21 @@ pub(crate) struct PartialFrames {
 }
 
 impl PartialFrames {
-    pub(crate) fn new(budget: usize) -> Arc<Self> {
-        Arc::new(Self {
+    pub(crate) fn new(budget: usize) -> Self {
+        Self {
             held: AtomicUsize::new(0),
             budget,
-        })
+        }
     }
 }
 
-/// The inbound limits a connection's reader enforces.
-#[derive(Debug, Clone)]
+/// The inbound limits every connection's reader enforces (shared: a
+/// reader holds one pointer to them).
+#[derive(Debug)]
 pub(crate) struct InboundLimits {
     /// A frame must be complete this long after its first byte.
     pub(crate) frame_deadline: Duration,
-    pub(crate) partial: Arc<PartialFrames>,
+    pub(crate) partial: PartialFrames,
 }
 
 /// Why a read failed in a way the peer caused, as an I/O error of kind
@@ -83,7 +84,7 @@ pub(crate) struct FrameReader {
     buffer: BytesMut,
     codec: FrameCodec,
     closed: bool,
-    limits: InboundLimits,
+    limits: Arc<InboundLimits>,
     /// When the first byte of the frame being read arrived.
     partial_since: Option<Instant>,
     /// What this reader counts in `limits.partial`.
@@ -91,7 +92,7 @@ pub(crate) struct FrameReader {
 }
 
 impl FrameReader {
-    pub(crate) fn new(socket: OwnedReadHalf, limits: InboundLimits) -> Self {
+    pub(crate) fn new(socket: OwnedReadHalf, limits: Arc<InboundLimits>) -> Self {
         Self {
             socket,
             buffer: BytesMut::new(),
@@ -184,7 +185,14 @@ impl FrameReader {
             return self.socket.readable().await.map_err(CodecError::from);
         };
         let deadline = self.limits.frame_deadline;
-        match tokio::time::timeout_at(since + deadline, self.socket.readable()).await {
+        // Boxed: a timer is large, and this future is part of every
+        // connection's task, idle or not; only a frame under way pays.
+        match Box::pin(tokio::time::timeout_at(
+            since + deadline,
+            self.socket.readable(),
+        ))
+        .await
+        {
             Ok(ready) => ready.map_err(CodecError::from),
             Err(_) => Err(refused(
                 io::ErrorKind::TimedOut,

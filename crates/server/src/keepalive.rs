@@ -15,47 +15,48 @@ pub(crate) enum KeepaliveStep {
     GiveUp,
 }
 
+/// The keepalive state of one connection (its durations are the
+/// server's, passed in: a connection holds only what changes).
 #[derive(Debug)]
 pub(crate) struct Keepalive {
-    ping_after: Duration,
-    ping_timeout: Duration,
-    last_heard: Instant,
-    pinged_at: Option<Instant>,
+    /// When the client was last heard from, or when it was pinged.
+    since: Instant,
+    pinged: bool,
     token: u64,
 }
 
 impl Keepalive {
-    pub(crate) fn new(now: Instant, ping_after: Duration, ping_timeout: Duration) -> Self {
+    pub(crate) fn new(now: Instant) -> Self {
         Self {
-            ping_after,
-            ping_timeout,
-            last_heard: now,
-            pinged_at: None,
+            since: now,
+            pinged: false,
             token: 0,
         }
     }
 
-    /// When [`Keepalive::on_deadline`] is due.
-    pub(crate) fn deadline(&self) -> Instant {
-        match self.pinged_at {
-            Some(at) => at + self.ping_timeout,
-            None => self.last_heard + self.ping_after,
+    /// When [`Keepalive::on_deadline`] is due: `ping_after` of silence, or
+    /// `ping_timeout` after a ping.
+    pub(crate) fn deadline(&self, ping_after: Duration, ping_timeout: Duration) -> Instant {
+        match self.pinged {
+            true => self.since + ping_timeout,
+            false => self.since + ping_after,
         }
     }
 
     /// The client sent something.
     pub(crate) fn heard(&mut self, now: Instant) {
-        self.last_heard = now;
-        self.pinged_at = None;
+        self.since = now;
+        self.pinged = false;
     }
 
     /// The deadline passed: ping, or give up if a ping went unanswered.
     pub(crate) fn on_deadline(&mut self, now: Instant) -> KeepaliveStep {
-        if self.pinged_at.is_some() {
+        if self.pinged {
             return KeepaliveStep::GiveUp;
         }
         self.token = self.token.wrapping_add(1);
-        self.pinged_at = Some(now);
+        self.since = now;
+        self.pinged = true;
         KeepaliveStep::Ping(self.token)
     }
 }
@@ -69,13 +70,14 @@ mod tests {
     #[test]
     fn silence_draws_a_ping_then_a_drop() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(start, 30 * SECOND, 10 * SECOND);
-        assert_eq!(keepalive.deadline(), start + 30 * SECOND);
-        let at = keepalive.deadline();
+        let times = (30 * SECOND, 10 * SECOND);
+        let mut keepalive = Keepalive::new(start);
+        assert_eq!(keepalive.deadline(times.0, times.1), start + 30 * SECOND);
+        let at = keepalive.deadline(times.0, times.1);
         assert_eq!(keepalive.on_deadline(at), KeepaliveStep::Ping(1));
-        assert_eq!(keepalive.deadline(), start + 40 * SECOND);
+        assert_eq!(keepalive.deadline(times.0, times.1), start + 40 * SECOND);
         assert_eq!(
-            keepalive.on_deadline(keepalive.deadline()),
+            keepalive.on_deadline(keepalive.deadline(times.0, times.1)),
             KeepaliveStep::GiveUp
         );
     }
@@ -83,15 +85,16 @@ mod tests {
     #[test]
     fn anything_heard_resets_the_wait_and_the_ping() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(start, 30 * SECOND, 10 * SECOND);
+        let (after, timeout) = (30 * SECOND, 10 * SECOND);
+        let mut keepalive = Keepalive::new(start);
         assert_eq!(
             keepalive.on_deadline(start + 30 * SECOND),
             KeepaliveStep::Ping(1)
         );
         keepalive.heard(start + 35 * SECOND);
-        assert_eq!(keepalive.deadline(), start + 65 * SECOND);
+        assert_eq!(keepalive.deadline(after, timeout), start + 65 * SECOND);
         assert_eq!(
-            keepalive.on_deadline(keepalive.deadline()),
+            keepalive.on_deadline(keepalive.deadline(after, timeout)),
             KeepaliveStep::Ping(2),
             "a new ping with a new token, not a drop"
         );

@@ -142,10 +142,10 @@ impl Server {
             None => None,
         };
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
-        let inbound = InboundLimits {
+        let inbound = Arc::new(InboundLimits {
             frame_deadline: config.frame_deadline,
             partial: PartialFrames::new(config.partial_frame_budget),
-        };
+        });
         let context = Arc::new(Context {
             flushers: Flushers::new(flusher_count, config.write_interval),
             hub: Arc::new(Hub::new(&config, store)),

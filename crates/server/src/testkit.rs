@@ -118,9 +118,9 @@ pub(crate) fn context(
         flushers: crate::outbound::Flushers::new(1, crate::outbound::WRITE_INTERVAL),
         tasks: tokio_util::task::TaskTracker::new(),
         password_guesses: std::sync::Arc::default(),
-        inbound: crate::inbound::InboundLimits {
+        inbound: std::sync::Arc::new(crate::inbound::InboundLimits {
             frame_deadline: std::time::Duration::from_secs(10),
             partial: crate::inbound::PartialFrames::new(1 << 20),
-        },
+        }),
     }
 }

@@ -2,7 +2,8 @@
 //! passwords (per connection and per address, `password.rs`) and rooms
 //! created per minute. The hub asks through [`JoinGate`] at the moment it
 //! would check a password or create a room, so neither is counted when it
-//! does not happen.
+//! does not happen — and a connection that never does either never
+//! allocates its throttles (most connections only join rooms that exist).
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -15,41 +16,41 @@ use crate::{
     rate::TokenBucket,
 };
 
-/// One connection's join throttles.
+/// One connection's join throttles, made when first needed.
 #[derive(Debug)]
 pub(crate) struct JoinThrottles {
-    peer: IpAddr,
     /// Wrong room passwords from this connection.
     guesses: GuessThrottle,
-    /// Wrong room passwords from its address, shared with its neighbours.
-    address_guesses: Arc<AddressThrottles>,
     /// Rooms it may still create.
     creations: TokenBucket,
-    creations_per_minute: u32,
 }
 
-impl JoinThrottles {
-    pub(crate) fn new(
-        peer: IpAddr,
-        address_guesses: Arc<AddressThrottles>,
-        creations_per_minute: u32,
-        now: Instant,
-    ) -> Self {
-        let per_second = f64::from(creations_per_minute) / 60.0;
+/// What a connection's throttles need to know, and the throttles once
+/// made.
+#[derive(Debug)]
+pub(crate) struct Throttled {
+    peer: IpAddr,
+    /// Wrong room passwords from the address, shared with its neighbours.
+    address_guesses: Arc<AddressThrottles>,
+    throttles: Option<Box<JoinThrottles>>,
+}
+
+impl Throttled {
+    pub(crate) fn new(peer: IpAddr, address_guesses: Arc<AddressThrottles>) -> Self {
         Self {
             peer,
-            guesses: GuessThrottle::default(),
             address_guesses,
-            creations: TokenBucket::with_rate(per_second, creations_per_minute, now),
-            creations_per_minute,
+            throttles: None,
         }
     }
 
-    /// The gate for one join at `now`; [`Gate::finish`] with its outcome.
-    pub(crate) fn gate(&mut self, now: Instant) -> Gate<'_> {
+    /// The gate for one join at `now` (rooms created at most
+    /// `per_minute`); [`Gate::finish`] with its outcome.
+    pub(crate) fn gate(&mut self, now: Instant, per_minute: u32) -> Gate<'_> {
         Gate {
-            throttles: self,
+            throttled: self,
             now,
+            per_minute,
             checked: false,
         }
     }
@@ -58,33 +59,44 @@ impl JoinThrottles {
 /// The throttles as the hub sees them during one join.
 #[derive(Debug)]
 pub(crate) struct Gate<'a> {
-    throttles: &'a mut JoinThrottles,
+    throttled: &'a mut Throttled,
     now: Instant,
+    per_minute: u32,
     /// A password check was let through.
     checked: bool,
 }
 
 impl Gate<'_> {
+    fn throttles(&mut self) -> &mut JoinThrottles {
+        let (now, per_minute) = (self.now, self.per_minute);
+        self.throttled.throttles.get_or_insert_with(|| {
+            let per_second = f64::from(per_minute) / 60.0;
+            Box::new(JoinThrottles {
+                guesses: GuessThrottle::default(),
+                creations: TokenBucket::with_rate(per_second, per_minute, now),
+            })
+        })
+    }
+
     /// A join let through to a password check succeeded: the guess was
     /// right and does not count.
-    pub(crate) fn finish(self, joined: bool) {
+    pub(crate) fn finish(mut self, joined: bool) {
         if self.checked && joined {
-            self.throttles.guesses.right();
-            self.throttles.address_guesses.right(self.throttles.peer);
+            self.throttles().guesses.right();
+            let peer = self.throttled.peer;
+            self.throttled.address_guesses.right(peer);
         }
     }
 }
 
 impl JoinGate for Gate<'_> {
     fn password_check(&mut self) -> Result<(), Refusal> {
-        let (now, peer) = (self.now, self.throttles.peer);
-        let own = &mut self.throttles.guesses;
-        let begun = own.begin(now).and_then(|()| {
-            self.throttles
-                .address_guesses
-                .begin(peer, now)
-                .inspect_err(|_| own.right())
-        });
+        let (now, peer) = (self.now, self.throttled.peer);
+        let shared = self.throttled.address_guesses.clone();
+        let own = &mut self.throttles().guesses;
+        let begun = own
+            .begin(now)
+            .and_then(|()| shared.begin(peer, now).inspect_err(|_| own.right()));
         match begun {
             Ok(()) => {
                 self.checked = true;
@@ -101,14 +113,15 @@ impl JoinGate for Gate<'_> {
     }
 
     fn room_creation(&mut self) -> Result<(), Refusal> {
-        if self.throttles.creations.try_take(self.now) {
+        let now = self.now;
+        if self.throttles().creations.try_take(now) {
             return Ok(());
         }
         Err(Refusal {
             code: ErrorCode::TooManyRooms,
             text: format!(
                 "you may create {} rooms a minute; join an existing one or wait",
-                self.throttles.creations_per_minute
+                self.per_minute
             ),
         })
     }

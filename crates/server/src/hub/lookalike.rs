@@ -5,7 +5,10 @@
 //! pass for someone (or somewhere) else. (Invisible and bidi characters are
 //! refused earlier, by the protocol's name rules.)
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+};
 
 use huddle_protocol::{ErrorCode, Nick, RoomName};
 
@@ -16,6 +19,14 @@ pub(crate) fn skeleton(folded: &str) -> String {
     unicode_security::skeleton(folded).collect()
 }
 
+/// A hash of the skeleton, kept per user instead of the skeleton itself
+/// (eight bytes, no allocation: every connection holds one).
+pub(crate) fn skeleton_hash(folded: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    skeleton(folded).hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Refuses `nick` if an online user other than `conn` has a nick that
 /// looks like it (and is not it).
 pub(super) fn check_nick(
@@ -23,7 +34,7 @@ pub(super) fn check_nick(
     nick: &Nick,
     conn: huddle_protocol::ConnectionId,
 ) -> Result<(), Refusal> {
-    let wanted = skeleton(nick.folded());
+    let wanted = skeleton_hash(nick.folded());
     match users
         .values()
         .find(|user| user.conn != conn && user.skeleton == wanted)
