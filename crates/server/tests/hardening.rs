@@ -441,3 +441,31 @@ async fn look_alike_nicks_and_rooms_are_refused() {
     assert_eq!(report.code, ErrorCode::InvalidRoom);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn strangers_see_a_protected_room_is_locked_but_not_its_topic_or_members() {
+    let server = start_default().await;
+    let _alice = create_vault(server.addr).await;
+    let (mut mallory, _) = Client::connect(server.addr, "mallory").await;
+    mallory.send(ClientMessage::ListRooms).await;
+    let ServerMessage::RoomList { rooms } = mallory
+        .recv_until(|m| matches!(m, ServerMessage::RoomList { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    let [vault] = &rooms[..] else {
+        panic!("{rooms:?}")
+    };
+    assert!(vault.has_password && vault.topic.is_empty(), "{vault:?}");
+    mallory
+        .send(ClientMessage::ListMembers {
+            room: room("#vault"),
+        })
+        .await;
+    let ServerMessage::Error(report) = mallory.recv().await else {
+        panic!("the members were listed")
+    };
+    assert_eq!(report.code, ErrorCode::BadPassword);
+    server.stop().await;
+}
