@@ -30,7 +30,9 @@ pub fn with_default_port(host: &str, port: u16) -> String {
         return format!("[{host}]:{port}");
     }
     match host.rsplit_once(':') {
-        Some((_, p)) if p.parse::<u16>().is_ok() => host.to_owned(),
+        // Digits after the colon are the port the user meant, even when they
+        // are not one (`:99999`): left as typed, the error names them.
+        Some((_, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => host.to_owned(),
         _ => format!("{host}:{port}"),
     }
 }
@@ -43,6 +45,11 @@ mod tests {
     fn default_ports() {
         assert_eq!(with_default_port("box", 7007), "box:7007");
         assert_eq!(with_default_port("box:9", 7007), "box:9");
+        assert_eq!(
+            with_default_port("127.0.0.1:99999", 7007),
+            "127.0.0.1:99999",
+            "a typo is not given a second port"
+        );
         assert_eq!(with_default_port("10.0.0.1", 7007), "10.0.0.1:7007");
         assert_eq!(with_default_port("::1", 7007), "[::1]:7007");
         assert_eq!(with_default_port("[::1]:8", 7007), "[::1]:8");

@@ -141,6 +141,11 @@ fn init_logging() {
         .init();
 }
 
+/// The TUI was started without a terminal.
+#[derive(Debug, thiserror::Error)]
+#[error("huddle needs a terminal; use --plain for scripts (see huddle --help)")]
+struct NeedsTerminal;
+
 /// Runs huddle; an error is printed through the sanitiser (it may carry
 /// text a server sent, such as a `Reject`'s) and exits with status 1 (2 for
 /// a plain-mode connection failure).
@@ -153,9 +158,11 @@ async fn main() -> std::process::ExitCode {
             eprintln!("Error: {text}");
             // Plain mode: 1 when lines were refused, 2 when the connection
             // failed (scripts tell them apart).
-            let code = err
-                .downcast_ref::<huddle::plain::PlainError>()
-                .map_or(1, huddle::plain::PlainError::exit_code);
+            let code = match err.downcast_ref::<huddle::plain::PlainError>() {
+                Some(plain) => plain.exit_code(),
+                None if err.is::<NeedsTerminal>() => 2,
+                None => 1,
+            };
             std::process::ExitCode::from(code)
         }
     }
@@ -314,6 +321,12 @@ async fn run_main() -> anyhow::Result<()> {
         },
         (None, false) => Start::Browser,
     };
+    // The TUI draws on a terminal; without one (a pipe, a file, cron) say
+    // what to use instead of failing inside the terminal library.
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(anyhow::Error::new(NeedsTerminal));
+    }
     run::run(run::Options {
         config,
         config_path,

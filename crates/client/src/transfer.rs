@@ -36,6 +36,10 @@ pub enum TransferError {
     },
     #[error("{0} is not a file")]
     NotAFile(PathBuf),
+    #[error("there is no file {0}")]
+    NoSuchFile(PathBuf),
+    #[error("{0} is a directory: send the files in it one by one")]
+    Directory(PathBuf),
     #[error("the file name {0:?} cannot be sent (control characters or longer than 390 bytes)")]
     BadName(String),
     #[error("no offer {0} is waiting for an answer")]

@@ -127,3 +127,19 @@ fn help_lists_the_modes() {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
+
+#[test]
+fn without_a_terminal_the_tui_says_to_use_plain_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = huddle()
+        .args(["--connect", "127.0.0.1:9", "--nick", "ana", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs a terminal; use --plain"), "{stderr}");
+}

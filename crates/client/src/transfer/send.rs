@@ -24,6 +24,14 @@ pub struct PreparedOffer {
 /// Checks, hashes and opens the file at `path` for an offer. It reads the
 /// whole file: the TUI runs it off its thread.
 pub fn prepare_offer(path: &Path) -> Result<PreparedOffer, TransferError> {
+    let expanded = expand_home(path);
+    let path = expanded.as_path();
+    if !path.exists() {
+        return Err(TransferError::NoSuchFile(path.to_owned()));
+    }
+    if path.is_dir() {
+        return Err(TransferError::Directory(path.to_owned()));
+    }
     if !path.is_file() {
         return Err(TransferError::NotAFile(path.to_owned()));
     }
@@ -44,6 +52,25 @@ pub fn prepare_offer(path: &Path) -> Result<PreparedOffer, TransferError> {
         size,
         sha256,
     })
+}
+
+/// `~` or `~/…` as the shell would expand it (the user's home directory);
+/// any other path as it is.
+pub(crate) fn expand_home(path: &Path) -> std::path::PathBuf {
+    let Some(text) = path.to_str() else {
+        return path.to_owned();
+    };
+    let rest = match text {
+        "~" => "",
+        _ => match text.strip_prefix("~/") {
+            Some(rest) => rest,
+            None => return path.to_owned(),
+        },
+    };
+    match dirs::home_dir() {
+        Some(home) => home.join(rest),
+        None => path.to_owned(),
+    }
 }
 
 /// The SHA-256 and size of the file at `path`.
@@ -171,5 +198,28 @@ impl Transfers {
                 saved: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_a_directory_and_the_home_directory_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pdf");
+        let err = prepare_offer(&missing).unwrap_err();
+        assert!(err.to_string().starts_with("there is no file"), "{err}");
+        let err = prepare_offer(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        let home = dirs::home_dir().unwrap();
+        assert_eq!(
+            expand_home(Path::new("~/slides.pdf")),
+            home.join("slides.pdf")
+        );
+        assert_eq!(expand_home(Path::new("~")), home);
+        assert_eq!(expand_home(Path::new("~bob/x")), Path::new("~bob/x"));
+        assert_eq!(expand_home(Path::new("/tmp/x")), Path::new("/tmp/x"));
     }
 }

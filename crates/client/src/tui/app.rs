@@ -228,18 +228,17 @@ impl App {
     }
 
     fn on_paste(&mut self, text: &str) {
-        let text = text.trim_end_matches(['\n', '\r']);
+        // CR, LF and CRLF are all line breaks (tmux's `paste-buffer -p` and
+        // many terminals send CR between lines).
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let text = text.trim_end_matches('\n');
         let input = match (self.screen, &mut self.browser.prompt) {
             (Screen::Browser, Some((_, input))) => input,
             (Screen::Browser, None) => return,
             (Screen::Chat, _) => &mut self.input,
         };
         for c in text.chars() {
-            let c = match c {
-                '\n' => NEWLINE_MARK,
-                '\r' => continue,
-                c => c,
-            };
+            let c = if c == '\n' { NEWLINE_MARK } else { c };
             input.handle(InputRequest::InsertChar(c));
         }
     }

@@ -322,7 +322,14 @@ impl App {
                 let mut lines = vec![format!("{} room(s):", rooms.len())];
                 lines.extend(rooms.iter().map(|r| {
                     let lock = if r.has_password { " (password)" } else { "" };
-                    format!("  {} — {} member(s){lock} {}", r.name, r.members, r.topic)
+                    let members = match r.members {
+                        1 => "1 member".to_owned(),
+                        n => format!("{n} members"),
+                    };
+                    match r.topic.is_empty() {
+                        true => format!("  {} — {members}{lock}", r.name),
+                        false => format!("  {} — {members}{lock}: {}", r.name, r.topic),
+                    }
                 }));
                 for text in lines {
                     let current = self.current;

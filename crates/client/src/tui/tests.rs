@@ -415,6 +415,19 @@ fn a_multi_line_paste_is_sent_as_one_message() {
 }
 
 #[test]
+fn cr_lf_and_crlf_in_a_paste_are_all_line_breaks() {
+    for pasted in [
+        "one\rtwo\rthree\r",
+        "one\ntwo\nthree\n",
+        "one\r\ntwo\r\nthree\r\n",
+    ] {
+        let mut app = connected_app();
+        app.update(Event::Terminal(TermEvent::Paste(pasted.into())));
+        assert_eq!(app.input.value(), "one↵two↵three", "{pasted:?}");
+    }
+}
+
+#[test]
 fn quitting() {
     let mut app = connected_app();
     assert_eq!(
@@ -449,4 +462,35 @@ fn presence_updates_members_and_renames_conversations() {
             .any(|b| b.kind == BufferKind::Direct(nick("robert")))
     );
     let _ = ClientMsgId::random();
+}
+
+#[test]
+fn the_room_list_separates_the_topic_and_counts_members_in_words() {
+    let mut app = connected_app();
+    let room = |name: &str, members, topic: &str, has_password| huddle_protocol::RoomInfo {
+        name: huddle_protocol::RoomName::new(name).unwrap(),
+        members,
+        topic: huddle_protocol::ShortText::new(topic).unwrap(),
+        has_password,
+    };
+    app.update(Event::Net(NetEvent::Message(ServerMessage::RoomList {
+        rooms: vec![
+            room("#ops", 2, "deploys and incidents", false),
+            room("#vault", 1, "", true),
+        ],
+    })));
+    let texts: Vec<String> = app
+        .current_buffer()
+        .lines
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    assert!(
+        texts.contains(&"  #ops — 2 members: deploys and incidents".to_owned()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"  #vault — 1 member (password)".to_owned()),
+        "{texts:?}"
+    );
 }
