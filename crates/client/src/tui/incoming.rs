@@ -406,9 +406,16 @@ impl App {
                     Line::new(LineKind::Presence, format!("{by} set the topic: {topic}")),
                 );
             }
-            ServerMessage::NickChanged { new, .. } => {
+            ServerMessage::NickChanged { old, new } => {
                 self.nick = new.to_string();
                 for buffer in &mut self.buffers {
+                    // Our own entry in each member list, at once (not at
+                    // the next /who).
+                    if buffer.members.contains(&old) {
+                        buffer.members.retain(|m| m != &old);
+                        buffer.members.push(new.clone());
+                        buffer.members.sort();
+                    }
                     buffer.push(Line::new(
                         LineKind::Notice,
                         format!("You are now known as {new}"),

@@ -1,12 +1,12 @@
 //! Rendering into ratatui's `TestBackend`, asserting on the cells.
 
-use huddle_protocol::{ServerId, Target};
+use huddle_protocol::{ServerId, ServerMessage, Target};
 use ratatui::{Terminal, backend::TestBackend, buffer::Buffer as Cells, crossterm::event::KeyCode};
 
 use super::{
     app::{App, Event},
     buffer::{Line, LineKind},
-    tests::{chat, connected_app, key, nick, room, server},
+    tests::{chat, connected_app, key, nick, room, server, type_line},
     ui::draw,
 };
 
@@ -256,4 +256,37 @@ fn wide_characters_do_not_shift_the_columns() {
         "{border_columns:?}"
     );
     let _ = nick("x");
+}
+
+#[test]
+fn a_direct_conversation_shows_its_peer_not_a_member_count() {
+    let mut app = connected_app();
+    type_line(&mut app, "/query bob");
+    let text = rows(&render(&app, 100, 12)).join("\n");
+    assert!(!text.contains("0 member(s)"), "{text}");
+    assert!(text.contains("direct"), "{text}");
+}
+
+#[test]
+fn after_a_nick_change_the_member_list_shows_the_new_nick_at_once() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        ServerMessage::NickChanged {
+            old: huddle_protocol::Nick::new("alice").unwrap(),
+            new: huddle_protocol::Nick::new("alicia").unwrap(),
+        },
+    );
+    let members: Vec<&str> = app
+        .current_buffer()
+        .members
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
+    assert_eq!(members, ["alicia", "bob", "carol"]);
+    let text = rows(&render(&app, 100, 12)).join("\n");
+    assert!(
+        text.contains("alicia") && !text.contains("alice "),
+        "{text}"
+    );
 }

@@ -223,11 +223,19 @@ fn draw_buffer_list(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_members(frame: &mut Frame, app: &App, area: Rect) {
     let buffer = app.current_buffer();
+    // A conversation has two people, not a member list.
+    let (title, members) = match &buffer.kind {
+        BufferKind::Direct(peer) => ("direct".to_owned(), vec![peer.clone()]),
+        _ => (
+            format!("{} member(s)", buffer.members.len()),
+            buffer.members.clone(),
+        ),
+    };
     let mut lines = vec![Row::styled(
-        format!("{} member(s)", buffer.members.len()),
+        title,
         Style::default().add_modifier(Modifier::DIM),
     )];
-    lines.extend(buffer.members.iter().map(|nick| {
+    lines.extend(members.iter().map(|nick| {
         let name = sanitize(nick.as_str());
         Row::styled(name.clone(), Style::default().fg(nick_color(&name)))
     }));
