@@ -177,9 +177,27 @@ impl App {
         self.buffers[current].push(Line::new(LineKind::Error, text));
     }
 
-    fn notice_here(&mut self, text: String) {
+    /// A notice in the buffer being looked at (where a command was typed).
+    pub fn notice_here(&mut self, text: String) {
         let current = self.current;
         self.buffers[current].push(Line::new(LineKind::Notice, text));
+    }
+
+    /// An error about a command aimed at `target`, in that room's or
+    /// conversation's buffer (where it was typed), else the current one.
+    pub fn error_for(&mut self, target: &huddle_protocol::Target, text: String) {
+        let index = self
+            .buffers
+            .iter()
+            .position(|b| match (&b.kind, target) {
+                (BufferKind::Room(room), huddle_protocol::Target::Room(wanted)) => room == wanted,
+                (BufferKind::Direct(peer), huddle_protocol::Target::Direct(wanted)) => {
+                    peer == wanted
+                }
+                _ => false,
+            })
+            .unwrap_or(self.current);
+        self.buffers[index].push(Line::new(LineKind::Error, text));
     }
 
     fn connected(&mut self) -> bool {

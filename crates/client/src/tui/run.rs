@@ -218,7 +218,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 }
                 Effect::SendFile { path, target } => {
                     // Hashing reads the whole file: off the UI thread.
-                    app.notice_status(format!("Reading {path} to offer it…"));
+                    app.notice_here(format!("Reading {path} to offer it…"));
                     let prepared_tx = prepared_tx.clone();
                     tokio::task::spawn_blocking(move || {
                         let prepared = prepare_offer(std::path::Path::new(&path));
@@ -236,9 +236,14 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                             }
                         });
                     match answer {
-                        Some(Ok(answer)) => send_all(&net, vec![answer]),
-                        Some(Err(err)) => app.notice_status(err.to_string()),
-                        None => app.notice_status("no file offer is waiting".into()),
+                        Some(Ok(answer)) => {
+                            if !accept {
+                                app.notice_here("File offer declined".into());
+                            }
+                            send_all(&net, vec![answer]);
+                        }
+                        Some(Err(err)) => app.notice_here(err.to_string()),
+                        None => app.notice_here("No file offer is waiting".into()),
                     }
                 }
                 Effect::CancelFile { prefix } => {
@@ -247,7 +252,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         .and_then(|id| transfers.cancel(id, "cancelled"));
                     match cancel {
                         Some(cancel) => send_all(&net, vec![cancel]),
-                        None => app.notice_status("no transfer to cancel".into()),
+                        None => app.notice_here("No transfer to cancel".into()),
                     }
                 }
                 Effect::Quit(reason) => {
@@ -305,7 +310,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         let (_, offer) = transfers.offer_prepared(prepared, target);
                         send_all(&net, vec![offer]);
                     }
-                    Err(err) => app.notice_status(format!("cannot send {path}: {err}")),
+                    Err(err) => app.error_for(&target, format!("Cannot send {path}: {err}")),
                 }
                 Vec::new()
             }

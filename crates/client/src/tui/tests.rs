@@ -494,3 +494,22 @@ fn the_room_list_separates_the_topic_and_counts_members_in_words() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn an_error_about_a_send_lands_where_the_command_was_typed() {
+    let mut app = connected_app();
+    type_line(&mut app, "/query bob");
+    let bob = app.current;
+    type_line(&mut app, "/join #ops");
+    app.error_for(
+        &huddle_protocol::Target::Direct(nick("bob")),
+        "Cannot send ~/slides.pdf: there is no file /root/slides.pdf".into(),
+    );
+    assert!(
+        app.buffers[bob]
+            .lines
+            .iter()
+            .any(|l| l.text.starts_with("Cannot send ~/slides.pdf")),
+        "not in the conversation where /send was typed"
+    );
+}
