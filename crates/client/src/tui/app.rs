@@ -129,6 +129,8 @@ pub struct App {
     pub(super) transfer_lines: std::collections::HashMap<huddle_protocol::TransferId, BufferKind>,
     /// Paging forward through direct messages missed while disconnected.
     pub(super) direct_catching_up: bool,
+    /// Rooms the server listed (`/list`), for completing `/join #…`.
+    pub(super) listed_rooms: Vec<huddle_protocol::RoomName>,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -161,6 +163,7 @@ impl App {
             outbox: Vec::new(),
             transfer_lines: std::collections::HashMap::new(),
             direct_catching_up: false,
+            listed_rooms: Vec::new(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

@@ -107,15 +107,19 @@ impl App {
                     .map(str::to_owned)
                     .collect()
             } else if word.starts_with('#') {
-                self.buffers
-                    .iter()
-                    .filter_map(|b| match &b.kind {
-                        BufferKind::Room(room) if room.folded().starts_with(&lower) => {
-                            Some(room.to_string())
-                        }
-                        _ => None,
-                    })
-                    .collect()
+                // Rooms we are in, then rooms the server listed (`/list`).
+                let joined = self.buffers.iter().filter_map(|b| match &b.kind {
+                    BufferKind::Room(room) => Some(room),
+                    _ => None,
+                });
+                let mut rooms: Vec<String> = Vec::new();
+                for room in joined.chain(&self.listed_rooms) {
+                    let name = room.to_string();
+                    if room.folded().starts_with(&lower) && !rooms.contains(&name) {
+                        rooms.push(name);
+                    }
+                }
+                rooms
             } else {
                 self.buffers[self.current]
                     .members

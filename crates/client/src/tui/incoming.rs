@@ -319,6 +319,7 @@ impl App {
                 self.buffers[index].push(Line::new(LineKind::Presence, text));
             }
             ServerMessage::RoomList { rooms } => {
+                self.listed_rooms = rooms.iter().map(|r| r.name.clone()).collect();
                 let mut lines = vec![format!("{} room(s):", rooms.len())];
                 lines.extend(rooms.iter().map(|r| {
                     let lock = if r.has_password { " (password)" } else { "" };

@@ -290,3 +290,10 @@ fn after_a_nick_change_the_member_list_shows_the_new_nick_at_once() {
         "{text}"
     );
 }
+
+#[test]
+fn the_browser_hint_fits_a_100_column_terminal() {
+    let app = App::new(Some("ana".into()), "ana");
+    let text = rows(&render(&app, 100, 12)).join("\n");
+    assert!(text.contains("none found: Enter hosts one here"), "{text}");
+}

@@ -513,3 +513,24 @@ fn an_error_about_a_send_lands_where_the_command_was_typed() {
         "not in the conversation where /send was typed"
     );
 }
+
+#[test]
+fn join_completes_rooms_the_server_listed() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        ServerMessage::RoomList {
+            rooms: vec![huddle_protocol::RoomInfo {
+                name: room("#ops"),
+                members: 3,
+                topic: ShortText::default(),
+                has_password: false,
+            }],
+        },
+    );
+    for c in "/join #o".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.input.value(), "/join #ops ");
+}

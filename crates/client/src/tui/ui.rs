@@ -84,9 +84,10 @@ fn draw_browser(frame: &mut Frame, app: &App) {
         })
         .collect();
     let host_label = if app.browser.servers.is_empty() {
-        "none found yet: Enter hosts a server on this machine"
+        // Short enough for the last column of a 100-column terminal.
+        "none found: Enter hosts one here"
     } else {
-        "start a server on this machine"
+        "start a server here"
     };
     table_rows.push(
         TableRow::new(vec!["+ host here", "", "", "", host_label])
