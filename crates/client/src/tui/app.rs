@@ -45,6 +45,8 @@ pub enum Effect {
     },
     /// Stop the transfer whose id starts with `prefix` (the latest if none).
     CancelFile { prefix: Option<String> },
+    /// Stop trying to reach the server (it was never reached).
+    Disconnect,
 }
 
 /// Everything that can happen to the app.
@@ -118,6 +120,9 @@ pub struct App {
     pub(super) completion: Option<Completion>,
     /// Rooms to join on the first connection.
     pub(super) autojoin: Vec<String>,
+    /// Whether this server was ever reached: after a reconnect the rooms
+    /// are rejoined and the gaps filled; if never, a failure returns to the
+    /// browser instead of retrying a wrong address forever.
     pub(super) ever_connected: bool,
     /// The room a `/join` asked for, to switch to when joined.
     pub(super) switch_to: Option<String>,
@@ -176,6 +181,7 @@ impl App {
         self.screen = Screen::Chat;
         self.server_addr = addr.to_owned();
         self.conn = ConnState::Connecting;
+        self.ever_connected = false;
         if !rooms.is_empty() {
             self.autojoin = rooms;
         }

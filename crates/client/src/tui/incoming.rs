@@ -12,6 +12,18 @@ use super::{
 use crate::net::NetEvent;
 
 impl App {
+    /// A server never reached: back to the browser with the reason, rather
+    /// than retrying a wrong address forever.
+    fn give_up(&mut self, reason: &str) -> Vec<Effect> {
+        self.conn = ConnState::Failed(reason.to_owned());
+        self.screen = super::app::Screen::Browser;
+        self.notice_status(format!(
+            "Cannot connect to {}: {reason}. Pick a server, or c to type an address",
+            self.server_addr
+        ));
+        vec![Effect::Disconnect]
+    }
+
     pub(super) fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::Connecting { .. } => {
@@ -97,6 +109,8 @@ impl App {
                 self.latency = Some(latency);
                 Vec::new()
             }
+            NetEvent::Disconnected { reason, .. } if !self.ever_connected => self.give_up(&reason),
+            NetEvent::Failed(reason) if !self.ever_connected => self.give_up(&reason),
             NetEvent::Disconnected { reason, retry_in } => {
                 let was_connected = self.conn == ConnState::Connected;
                 self.conn = ConnState::Reconnecting { retry_in };

@@ -255,6 +255,11 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         None => app.notice_here("No transfer to cancel".into()),
                     }
                 }
+                Effect::Disconnect => {
+                    if let Some(net) = net.take() {
+                        net.shutdown("giving up").await;
+                    }
+                }
                 Effect::Quit(reason) => {
                     app.quit = true;
                     if let Some(net) = net.take() {

@@ -534,3 +534,29 @@ fn join_completes_rooms_the_server_listed() {
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.input.value(), "/join #ops ");
 }
+
+#[test]
+fn a_server_never_reached_sends_the_user_back_to_the_browser_with_the_reason() {
+    let mut app = App::new(Some("alice".into()), "alice");
+    app.start_chat("10.0.0.9:99", Vec::new());
+    app.update(Event::Net(NetEvent::Connecting { attempt: 0 }));
+    let effects = app.update(Event::Net(NetEvent::Disconnected {
+        reason: "connection refused".into(),
+        retry_in: std::time::Duration::from_secs(1),
+    }));
+    assert_eq!(effects, [Effect::Disconnect]);
+    assert_eq!(app.screen, Screen::Browser);
+    let status = app.last_status().unwrap_or_default().to_owned();
+    assert!(
+        status.contains("10.0.0.9:99") && status.contains("connection refused"),
+        "{status}"
+    );
+    // A server reached once is retried instead.
+    let mut app = connected_app();
+    let effects = app.update(Event::Net(NetEvent::Disconnected {
+        reason: "reset".into(),
+        retry_in: std::time::Duration::from_secs(1),
+    }));
+    assert!(effects.is_empty());
+    assert_eq!(app.screen, Screen::Chat);
+}
