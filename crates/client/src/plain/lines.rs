@@ -153,6 +153,9 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             | Command::Query(_)
             | Command::Close
             | Command::Clear
+            | Command::Connect(_)
+            | Command::Server
+            | Command::Disconnect
             | Command::Help => {
                 return self.refuse("that command needs the TUI").await;
             }

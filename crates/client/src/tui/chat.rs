@@ -393,6 +393,38 @@ impl App {
                 self.help = true;
                 Vec::new()
             }
+            Command::Connect(addr) => {
+                let addr = crate::with_default_port(&addr, huddle_protocol::DEFAULT_TCP_PORT);
+                // The rooms open here are joined there too.
+                let rooms = self
+                    .buffers
+                    .iter()
+                    .filter_map(|b| match &b.kind {
+                        BufferKind::Room(room) => Some(room.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                self.start_chat(&addr, rooms);
+                vec![Effect::Connect(addr)]
+            }
+            Command::Server => {
+                let state = match &self.conn {
+                    ConnState::Connected => "connected".to_owned(),
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                let text = format!(
+                    "Server: {} ({}), {state}",
+                    self.server_name, self.server_addr
+                );
+                self.notice_here(text);
+                Vec::new()
+            }
+            Command::Disconnect => {
+                self.conn = ConnState::Failed("disconnected".into());
+                self.screen = super::app::Screen::Browser;
+                self.notice_status(format!("Disconnected from {}", self.server_addr));
+                vec![Effect::Disconnect]
+            }
             Command::Quit(reason) => vec![Effect::Quit(reason)],
         }
     }

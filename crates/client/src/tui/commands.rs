@@ -38,6 +38,9 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "[ID]",
         "stop a file transfer (the latest if no ID)",
     ),
+    ("/connect", "HOST[:PORT]", "connect to another server"),
+    ("/server", "", "show the server you are on"),
+    ("/disconnect", "", "leave the server, back to the browser"),
     ("/clear", "", "clear the current buffer"),
     ("/help", "", "show this help (Esc closes)"),
     ("/quit", "[reason]", "leave huddle"),
@@ -95,6 +98,9 @@ pub enum Command {
     Accept(Option<String>),
     Reject(Option<String>),
     Cancel(Option<String>),
+    Connect(String),
+    Server,
+    Disconnect,
     Clear,
     Help,
     Quit(String),
@@ -185,6 +191,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "accept" => Ok(Command::Accept(words.first().map(|w| (*w).to_owned()))),
         "reject" | "decline" => Ok(Command::Reject(words.first().map(|w| (*w).to_owned()))),
         "cancel" => Ok(Command::Cancel(words.first().map(|w| (*w).to_owned()))),
+        "connect" | "server" if words.len() == 1 => Ok(Command::Connect(words[0].to_owned())),
+        "connect" => usage("connect"),
+        "server" => Ok(Command::Server),
+        "disconnect" => Ok(Command::Disconnect),
         "clear" => Ok(Command::Clear),
         "help" | "h" | "?" => Ok(Command::Help),
         "quit" | "exit" => Ok(Command::Quit(args.to_owned())),
@@ -263,6 +273,11 @@ mod tests {
         check("/topic new one", Ok(Command::Topic(Some("new one".into()))));
         check("/nick a b", Err("usage: /nick NEWNICK"));
         check("/QUIT gone", Ok(Command::Quit("gone".into())));
+        check("/connect box:7010", Ok(Command::Connect("box:7010".into())));
+        check("/server other", Ok(Command::Connect("other".into())));
+        check("/server", Ok(Command::Server));
+        check("/disconnect", Ok(Command::Disconnect));
+        check("/connect", Err("usage: /connect HOST[:PORT]"));
         check(
             "/frobnicate",
             Err("unknown command /frobnicate (try /help)"),

@@ -560,3 +560,24 @@ fn a_server_never_reached_sends_the_user_back_to_the_browser_with_the_reason() {
     assert!(effects.is_empty());
     assert_eq!(app.screen, Screen::Chat);
 }
+
+#[test]
+fn connect_server_and_disconnect_commands() {
+    let mut app = connected_app();
+    type_line(&mut app, "/server");
+    let shown = app.current_buffer().lines.last().unwrap().text.clone();
+    assert!(
+        shown.contains("office") && shown.contains("10.0.0.5:7007"),
+        "{shown}"
+    );
+    let effects = type_line(&mut app, "/connect other-box");
+    assert_eq!(effects, [Effect::Connect("other-box:7007".into())]);
+    assert_eq!(app.server_addr, "other-box:7007");
+    assert!(
+        app.autojoin.contains(&"#lan".to_owned()),
+        "the open rooms follow"
+    );
+    let effects = type_line(&mut app, "/disconnect");
+    assert_eq!(effects, [Effect::Disconnect]);
+    assert_eq!(app.screen, Screen::Browser);
+}
