@@ -91,11 +91,17 @@ pub struct RunningServer {
     /// The server's id, as in its beacons and `Welcome`.
     pub server_id: ServerId,
     discovery_stats: Option<Arc<crate::discovery::DiscoveryStats>>,
+    hub: Arc<Hub>,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl RunningServer {
+    /// How many clients are connected (greeted) right now.
+    pub fn clients(&self) -> usize {
+        self.hub.user_count()
+    }
+
     /// Shuts the server down gracefully and waits for it to finish.
     pub async fn stop(self) {
         self.shutdown.cancel();
@@ -188,6 +194,7 @@ impl Server {
             discovery_addr: self.discovery_addr(),
             server_id: self.server_id(),
             discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
+            hub: self.context.hub.clone(),
             shutdown: shutdown.clone(),
             task: tokio::spawn(async move { self.run(shutdown).await }),
         }

@@ -111,3 +111,13 @@ async fn quit_ends_with_a_normal_bye_and_tells_the_rooms_why() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_running_server_says_how_many_clients_are_connected() {
+    let server = common::start_default().await;
+    assert_eq!(server.clients(), 0);
+    let (_alice, _) = common::Client::connect(server.addr, "alice").await;
+    let (_bob, _) = common::Client::connect(server.addr, "bob").await;
+    assert_eq!(server.clients(), 2);
+    server.stop().await;
+}

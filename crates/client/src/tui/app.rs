@@ -136,6 +136,11 @@ pub struct App {
     pub(super) direct_catching_up: bool,
     /// Rooms the server listed (`/list`), for completing `/join #…`.
     pub(super) listed_rooms: Vec<huddle_protocol::RoomName>,
+    /// A quit waiting for a yes (others use the server this client hosts),
+    /// with its reason.
+    pub(super) confirm_quit: Option<String>,
+    /// The user said yes: quitting may stop the hosted server.
+    pub quit_confirmed: bool,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -169,6 +174,8 @@ impl App {
             transfer_lines: std::collections::HashMap::new(),
             direct_catching_up: false,
             listed_rooms: Vec::new(),
+            confirm_quit: None,
+            quit_confirmed: false,
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));
@@ -188,10 +195,42 @@ impl App {
         self.notice_status(format!("Connecting to {addr}…"));
     }
 
+    /// Asks before quitting when `others` use the server this client hosts
+    /// (quitting stops it for them).
+    pub fn ask_before_quitting(&mut self, others: usize, reason: String) {
+        self.confirm_quit = Some(reason);
+        let people = if others == 1 {
+            "1 person is"
+        } else {
+            "people are"
+        };
+        let count = if others == 1 {
+            String::new()
+        } else {
+            format!("{others} ")
+        };
+        self.notice_here(format!(
+            "{count}{people} connected to the server you host: quit and stop it? y/N \
+             (to keep a server running without this window, start huddle-server on its own)"
+        ));
+    }
+
+    fn answer_quit(&mut self, key: KeyEvent, reason: String) -> Vec<Effect> {
+        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            self.quit_confirmed = true;
+            return vec![Effect::Quit(reason)];
+        }
+        self.notice_here("Still here: the server keeps running".into());
+        Vec::new()
+    }
+
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Terminal(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => {
-                self.on_key(key)
+                match self.confirm_quit.take() {
+                    Some(reason) => self.answer_quit(key, reason),
+                    None => self.on_key(key),
+                }
             }
             Event::Terminal(TermEvent::Paste(text)) => {
                 self.on_paste(&text);

@@ -260,6 +260,13 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         net.shutdown("giving up").await;
                     }
                 }
+                Effect::Quit(reason)
+                    if !app.quit_confirmed
+                        && hosted.as_ref().is_some_and(|h| h.server.clients() > 1) =>
+                {
+                    let others = hosted.as_ref().map_or(0, |h| h.server.clients() - 1);
+                    app.ask_before_quitting(others, reason);
+                }
                 Effect::Quit(reason) => {
                     app.quit = true;
                     if let Some(net) = net.take() {

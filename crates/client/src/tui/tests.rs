@@ -581,3 +581,25 @@ fn connect_server_and_disconnect_commands() {
     assert_eq!(effects, [Effect::Disconnect]);
     assert_eq!(app.screen, Screen::Browser);
 }
+
+#[test]
+fn quitting_a_hosted_server_others_use_asks_first() {
+    let mut app = connected_app();
+    app.ask_before_quitting(3, "bye".into());
+    let asked = app.current_buffer().lines.last().unwrap().text.clone();
+    assert!(
+        asked.starts_with("3 people are connected to the server you host"),
+        "{asked}"
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('n')).is_empty(),
+        "no means stay"
+    );
+    assert!(!app.quit_confirmed);
+    app.ask_before_quitting(1, "bye".into());
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        [Effect::Quit("bye".into())]
+    );
+    assert!(app.quit_confirmed);
+}
