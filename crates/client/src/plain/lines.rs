@@ -154,6 +154,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             | Command::Close
             | Command::Clear
             | Command::Connect(_)
+            | Command::Bar(_)
             | Command::Server
             | Command::Disconnect
             | Command::Help => {

@@ -141,6 +141,9 @@ pub struct App {
     pub(super) confirm_quit: Option<String>,
     /// The user said yes: quitting may stop the hosted server.
     pub quit_confirmed: bool,
+    /// The member list is hidden (Alt+L, `/bar nicklist`): narrow
+    /// terminals get the room back.
+    pub hide_members: bool,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -176,6 +179,7 @@ impl App {
             listed_rooms: Vec::new(),
             confirm_quit: None,
             quit_confirmed: false,
+            hide_members: false,
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

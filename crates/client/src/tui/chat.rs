@@ -34,6 +34,7 @@ impl App {
             KeyCode::PageDown => self.buffers[self.current].scroll_down(self.page_height / 2),
             KeyCode::Char(c @ '1'..='9') if alt => self.switch_to(c as usize - '1' as usize),
             KeyCode::Char('0') if alt => self.switch_to(9),
+            KeyCode::Char('l' | 'L') if alt => self.hide_members = !self.hide_members,
             KeyCode::Char('n') if ctrl => self.switch_to((self.current + 1) % self.buffers.len()),
             KeyCode::Char('p') if ctrl => {
                 self.switch_to((self.current + self.buffers.len() - 1) % self.buffers.len());
@@ -406,6 +407,16 @@ impl App {
                     .collect();
                 self.start_chat(&addr, rooms);
                 vec![Effect::Connect(addr)]
+            }
+            Command::Bar(bar) if bar == "nicklist" => {
+                self.hide_members = !self.hide_members;
+                Vec::new()
+            }
+            Command::Bar(bar) => {
+                self.error_here(format!(
+                    "no bar {bar}: /bar nicklist shows or hides the member list"
+                ));
+                Vec::new()
             }
             Command::Server => {
                 let state = match &self.conn {

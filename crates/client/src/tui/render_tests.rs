@@ -297,3 +297,25 @@ fn the_browser_hint_fits_a_100_column_terminal() {
     let text = rows(&render(&app, 100, 12)).join("\n");
     assert!(text.contains("none found: Enter hosts one here"), "{text}");
 }
+
+#[test]
+fn alt_l_and_bar_nicklist_hide_and_show_the_member_list() {
+    let mut app = connected_app();
+    let shown = rows(&render(&app, 100, 12)).join("\n");
+    assert!(shown.contains("3 member(s)"), "{shown}");
+    chord_alt(&mut app, 'l');
+    let hidden = rows(&render(&app, 100, 12)).join("\n");
+    assert!(!hidden.contains("member(s)"), "{hidden}");
+    type_line(&mut app, "/bar nicklist");
+    let again = rows(&render(&app, 100, 12)).join("\n");
+    assert!(again.contains("3 member(s)"), "{again}");
+}
+
+fn chord_alt(app: &mut App, c: char) {
+    app.update(Event::Terminal(ratatui::crossterm::event::Event::Key(
+        ratatui::crossterm::event::KeyEvent::new(
+            KeyCode::Char(c),
+            ratatui::crossterm::event::KeyModifiers::ALT,
+        ),
+    )));
+}

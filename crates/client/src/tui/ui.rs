@@ -166,14 +166,17 @@ fn draw_chat(frame: &mut Frame, app: &App) {
     let messages_area = if narrow {
         body
     } else {
+        let members_width = if app.hide_members { 0 } else { 16 };
         let [buffers_area, messages_area, members_area] = Layout::horizontal([
             Constraint::Length(18),
             Constraint::Min(10),
-            Constraint::Length(16),
+            Constraint::Length(members_width),
         ])
         .areas(body);
         draw_buffer_list(frame, app, buffers_area);
-        draw_members(frame, app, members_area);
+        if !app.hide_members {
+            draw_members(frame, app, members_area);
+        }
         messages_area
     };
     draw_messages(frame, app, messages_area, narrow);
