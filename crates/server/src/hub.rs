@@ -242,4 +242,6 @@ impl Hub {
 #[cfg(test)]
 mod files_tests;
 #[cfg(test)]
+mod membership_tests;
+#[cfg(test)]
 mod tests;
