@@ -10,6 +10,8 @@ mod direct;
 mod direct_tests;
 mod incoming;
 #[cfg(test)]
+mod papercut_tests;
+#[cfg(test)]
 mod render_tests;
 pub mod run;
 #[cfg(test)]
