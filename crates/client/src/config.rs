@@ -48,6 +48,8 @@ pub struct Config {
     pub known_servers: Vec<String>,
     /// Extra hosts (`host[:port]`) to probe by unicast, e.g. across a VPN.
     pub probe: Vec<String>,
+    /// Nicks (case-folded) whose messages are hidden (`/ignore`).
+    pub ignore: Vec<String>,
 }
 
 impl Config {

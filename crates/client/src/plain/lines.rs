@@ -155,6 +155,8 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             | Command::Clear
             | Command::Connect(_)
             | Command::Bar(_)
+            | Command::Ignore(_)
+            | Command::Unignore(_)
             | Command::Server
             | Command::Disconnect
             | Command::Help => {

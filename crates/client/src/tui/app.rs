@@ -28,6 +28,8 @@ pub enum Effect {
     SaveNick(String),
     /// Remember a server connected to.
     RememberServer(String),
+    /// Remember the ignored nicks.
+    SaveIgnored(Vec<String>),
     /// Ring the terminal bell.
     Bell,
     /// Leave, telling the server why.
@@ -144,6 +146,8 @@ pub struct App {
     /// The member list is hidden (Alt+L, `/bar nicklist`): narrow
     /// terminals get the room back.
     pub hide_members: bool,
+    /// Nicks (case-folded) whose messages are not shown (`/ignore`).
+    pub ignored: Vec<String>,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -180,6 +184,7 @@ impl App {
             confirm_quit: None,
             quit_confirmed: false,
             hide_members: false,
+            ignored: Vec::new(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

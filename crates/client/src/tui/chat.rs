@@ -408,6 +408,38 @@ impl App {
                 self.start_chat(&addr, rooms);
                 vec![Effect::Connect(addr)]
             }
+            Command::Ignore(None) if self.ignored.is_empty() => {
+                self.notice_here("Nobody is ignored".into());
+                Vec::new()
+            }
+            Command::Ignore(None) => {
+                self.notice_here(format!("Ignored: {}", self.ignored.join(", ")));
+                Vec::new()
+            }
+            Command::Ignore(Some(nick)) => match Nick::new(nick) {
+                Ok(nick) => {
+                    if !self.ignored.iter().any(|n| n == nick.folded()) {
+                        self.ignored.push(nick.folded().to_owned());
+                    }
+                    self.notice_here(format!("Ignoring {nick} (/unignore {nick} to undo)"));
+                    vec![Effect::SaveIgnored(self.ignored.clone())]
+                }
+                Err(err) => {
+                    self.error_here(err.to_string());
+                    Vec::new()
+                }
+            },
+            Command::Unignore(nick) => {
+                let folded = nick.to_lowercase();
+                let before = self.ignored.len();
+                self.ignored.retain(|n| *n != folded);
+                if self.ignored.len() == before {
+                    self.error_here(format!("{nick} is not ignored"));
+                    return Vec::new();
+                }
+                self.notice_here(format!("No longer ignoring {nick}"));
+                vec![Effect::SaveIgnored(self.ignored.clone())]
+            }
             Command::Bar(bar) if bar == "nicklist" => {
                 self.hide_members = !self.hide_members;
                 Vec::new()

@@ -104,6 +104,8 @@ pub enum Command {
     Reject(Option<String>),
     Cancel(Option<String>),
     Connect(String),
+    Ignore(Option<String>),
+    Unignore(String),
     Bar(String),
     Server,
     Disconnect,
@@ -200,6 +202,15 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "connect" | "server" if words.len() == 1 => Ok(Command::Connect(words[0].to_owned())),
         "connect" => usage("connect"),
         "server" => Ok(Command::Server),
+        "ignore" => match words.as_slice() {
+            [] => Ok(Command::Ignore(None)),
+            [nick] => Ok(Command::Ignore(Some((*nick).to_owned()))),
+            _ => usage("ignore"),
+        },
+        "unignore" => match words.as_slice() {
+            [nick] => Ok(Command::Unignore((*nick).to_owned())),
+            _ => usage("unignore"),
+        },
         "bar" => match words.as_slice() {
             [bar] => Ok(Command::Bar((*bar).to_lowercase())),
             _ => usage("bar"),

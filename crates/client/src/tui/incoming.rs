@@ -246,6 +246,13 @@ impl App {
                     Target::Direct(_) => BufferKind::Direct(message.from.clone()),
                 };
                 let direct = matches!(kind, BufferKind::Direct(_));
+                if self.ignored.iter().any(|n| n == message.from.folded()) {
+                    // Hidden, but its place in the stream still counts.
+                    if let Some(index) = self.buffers.iter().position(|b| b.kind == kind) {
+                        self.buffers[index].mark_streamed(message.id);
+                    }
+                    return Vec::new();
+                }
                 let index = self.buffer_for(kind);
                 self.buffers[index].mark_streamed(message.id);
                 if self.buffers[index].has_id(message.id) || self.buffers[index].absorb_copy(&line)

@@ -162,3 +162,42 @@ fn quitting_a_hosted_server_others_use_asks_first() {
     );
     assert!(app.quit_confirmed);
 }
+
+#[test]
+fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "/ignore Bob");
+    assert_eq!(effects, [Effect::SaveIgnored(vec!["bob".into()])]);
+    let lines = |app: &App| app.current_buffer().lines.len();
+    let before = lines(&app);
+    server(
+        &mut app,
+        super::tests::chat("bob", huddle_protocol::Target::Room(room("#lan")), "spam"),
+    );
+    assert_eq!(lines(&app), before, "an ignored nick's message was shown");
+    type_line(&mut app, "/ignore");
+    assert!(
+        app.current_buffer()
+            .lines
+            .last()
+            .unwrap()
+            .text
+            .contains("bob")
+    );
+    let effects = type_line(&mut app, "/unignore bob");
+    assert_eq!(effects, [Effect::SaveIgnored(Vec::new())]);
+    server(
+        &mut app,
+        super::tests::chat(
+            "bob",
+            huddle_protocol::Target::Room(room("#lan")),
+            "hello again",
+        ),
+    );
+    assert!(
+        app.current_buffer()
+            .lines
+            .iter()
+            .any(|l| l.text.contains("hello again"))
+    );
+}

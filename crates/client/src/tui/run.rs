@@ -127,6 +127,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         .map_or_else(|| "guest".into(), |n| n.to_string());
     let nick = options.nick.clone().or_else(|| options.config.nick.clone());
     let mut app = App::new(nick, &default_nick);
+    app.ignored = options.config.ignore.clone();
 
     let mut terminal = ratatui::init();
     install_panic_hook();
@@ -204,6 +205,10 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 },
                 Effect::SaveNick(nick) => {
                     options.config.nick = Some(nick);
+                    save(&options);
+                }
+                Effect::SaveIgnored(nicks) => {
+                    options.config.ignore = nicks;
                     save(&options);
                 }
                 Effect::RememberServer(addr) => {
