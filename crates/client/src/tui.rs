@@ -14,6 +14,7 @@ mod papercut_tests;
 #[cfg(test)]
 mod render_tests;
 pub mod run;
+mod server_commands;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]

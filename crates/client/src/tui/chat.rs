@@ -394,80 +394,12 @@ impl App {
                 self.help = true;
                 Vec::new()
             }
-            Command::Connect(addr) => {
-                let addr = crate::with_default_port(&addr, huddle_protocol::DEFAULT_TCP_PORT);
-                // The rooms open here are joined there too.
-                let rooms = self
-                    .buffers
-                    .iter()
-                    .filter_map(|b| match &b.kind {
-                        BufferKind::Room(room) => Some(room.to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                self.start_chat(&addr, rooms);
-                vec![Effect::Connect(addr)]
-            }
-            Command::Ignore(None) if self.ignored.is_empty() => {
-                self.notice_here("Nobody is ignored".into());
-                Vec::new()
-            }
-            Command::Ignore(None) => {
-                self.notice_here(format!("Ignored: {}", self.ignored.join(", ")));
-                Vec::new()
-            }
-            Command::Ignore(Some(nick)) => match Nick::new(nick) {
-                Ok(nick) => {
-                    if !self.ignored.iter().any(|n| n == nick.folded()) {
-                        self.ignored.push(nick.folded().to_owned());
-                    }
-                    self.notice_here(format!("Ignoring {nick} (/unignore {nick} to undo)"));
-                    vec![Effect::SaveIgnored(self.ignored.clone())]
-                }
-                Err(err) => {
-                    self.error_here(err.to_string());
-                    Vec::new()
-                }
-            },
-            Command::Unignore(nick) => {
-                let folded = nick.to_lowercase();
-                let before = self.ignored.len();
-                self.ignored.retain(|n| *n != folded);
-                if self.ignored.len() == before {
-                    self.error_here(format!("{nick} is not ignored"));
-                    return Vec::new();
-                }
-                self.notice_here(format!("No longer ignoring {nick}"));
-                vec![Effect::SaveIgnored(self.ignored.clone())]
-            }
-            Command::Bar(bar) if bar == "nicklist" => {
-                self.hide_members = !self.hide_members;
-                Vec::new()
-            }
-            Command::Bar(bar) => {
-                self.error_here(format!(
-                    "no bar {bar}: /bar nicklist shows or hides the member list"
-                ));
-                Vec::new()
-            }
-            Command::Server => {
-                let state = match &self.conn {
-                    ConnState::Connected => "connected".to_owned(),
-                    other => format!("{other:?}").to_lowercase(),
-                };
-                let text = format!(
-                    "Server: {} ({}), {state}",
-                    self.server_name, self.server_addr
-                );
-                self.notice_here(text);
-                Vec::new()
-            }
-            Command::Disconnect => {
-                self.conn = ConnState::Failed("disconnected".into());
-                self.screen = super::app::Screen::Browser;
-                self.notice_status(format!("Disconnected from {}", self.server_addr));
-                vec![Effect::Disconnect]
-            }
+            Command::Connect(addr) => self.connect_to(&addr),
+            Command::Ignore(nick) => self.ignore(nick),
+            Command::Unignore(nick) => self.unignore(&nick),
+            Command::Bar(bar) => self.toggle_bar(&bar),
+            Command::Server => self.show_server(),
+            Command::Disconnect => self.disconnect(),
             Command::Quit(reason) => vec![Effect::Quit(reason)],
         }
     }
