@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{
 };
 use tui_input::{Input, InputRequest};
 
+pub use super::browser::{BrowserState, PromptKind};
 use super::buffer::{Buffer, BufferKind, Line, LineKind};
 use crate::{discovery::FoundServer, net::NetEvent};
 
@@ -64,20 +65,6 @@ pub enum Event {
 pub enum Screen {
     Browser,
     Chat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptKind {
-    Nick,
-    Address,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct BrowserState {
-    pub servers: Vec<FoundServer>,
-    /// Index into the servers, or `servers.len()` for "host here".
-    pub selected: usize,
-    pub prompt: Option<(PromptKind, Input)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,35 +191,6 @@ impl App {
         self.notice_status(format!("Connecting to {addr}…"));
     }
 
-    /// Asks before quitting when `others` use the server this client hosts
-    /// (quitting stops it for them).
-    pub fn ask_before_quitting(&mut self, others: usize, reason: String) {
-        self.confirm_quit = Some(reason);
-        let people = if others == 1 {
-            "1 person is"
-        } else {
-            "people are"
-        };
-        let count = if others == 1 {
-            String::new()
-        } else {
-            format!("{others} ")
-        };
-        self.notice_here(format!(
-            "{count}{people} connected to the server you host: quit and stop it? y/N \
-             (to keep a server running without this window, start huddle-server on its own)"
-        ));
-    }
-
-    fn answer_quit(&mut self, key: KeyEvent, reason: String) -> Vec<Effect> {
-        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            self.quit_confirmed = true;
-            return vec![Effect::Quit(reason)];
-        }
-        self.notice_here("Still here: the server keeps running".into());
-        Vec::new()
-    }
-
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Terminal(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => {
@@ -297,83 +255,6 @@ impl App {
         for c in text.chars() {
             let c = if c == '\n' { NEWLINE_MARK } else { c };
             input.handle(InputRequest::InsertChar(c));
-        }
-    }
-
-    fn browser_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if let Some((kind, input)) = &mut self.browser.prompt {
-            let kind = *kind;
-            match key.code {
-                KeyCode::Esc if kind == PromptKind::Address => self.browser.prompt = None,
-                KeyCode::Enter => {
-                    let value = input.value().trim().to_owned();
-                    return self.confirm_prompt(kind, value);
-                }
-                _ => edit_input(input, key),
-            }
-            return Vec::new();
-        }
-        let rows = self.browser.servers.len() + 1;
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.browser.selected = (self.browser.selected + rows - 1) % rows;
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.browser.selected = (self.browser.selected + 1) % rows
-            }
-            KeyCode::Char('c') => {
-                self.browser.prompt = Some((PromptKind::Address, Input::default()))
-            }
-            KeyCode::Char('n') => {
-                self.browser.prompt = Some((PromptKind::Nick, Input::new(self.nick.clone())))
-            }
-            KeyCode::Char('h') => return self.host(),
-            KeyCode::Char('q') | KeyCode::Esc => return vec![Effect::Quit(String::new())],
-            KeyCode::Enter => {
-                let Some(server) = self.browser.servers.get(self.browser.selected) else {
-                    return self.host();
-                };
-                if let Some(why) = &server.incompatible {
-                    self.notice_status(format!("Cannot connect to {}: it {why}", server.addr));
-                    return Vec::new();
-                }
-                let addr = server.addr.to_string();
-                self.server_name = server.name.clone();
-                self.start_chat(&addr, Vec::new());
-                return vec![Effect::Connect(addr)];
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn host(&mut self) -> Vec<Effect> {
-        self.screen = Screen::Chat;
-        self.conn = ConnState::Connecting;
-        self.notice_status("Starting a server on this machine…".into());
-        vec![Effect::Host]
-    }
-
-    fn confirm_prompt(&mut self, kind: PromptKind, value: String) -> Vec<Effect> {
-        match kind {
-            PromptKind::Nick => match Nick::new(value.clone()) {
-                Ok(nick) => {
-                    self.browser.prompt = None;
-                    self.nick = nick.to_string();
-                    vec![Effect::SaveNick(self.nick.clone())]
-                }
-                Err(err) => {
-                    self.notice_status(err.to_string());
-                    Vec::new()
-                }
-            },
-            PromptKind::Address if value.is_empty() => Vec::new(),
-            PromptKind::Address => {
-                self.browser.prompt = None;
-                let addr = crate::with_default_port(&value, huddle_protocol::DEFAULT_TCP_PORT);
-                self.start_chat(&addr, Vec::new());
-                vec![Effect::Connect(addr)]
-            }
         }
     }
 
@@ -502,19 +383,4 @@ pub(super) fn edit_input(input: &mut Input, key: KeyEvent) {
         _ => return,
     };
     input.handle(request);
-}
-
-impl Line {
-    /// A line stamped with the current time.
-    pub fn new(kind: LineKind, text: String) -> Self {
-        Self {
-            time: crate::now_millis(),
-            kind,
-            text,
-            id: None,
-            client_id: None,
-            origin: None,
-            transfer: None,
-        }
-    }
 }

@@ -256,6 +256,21 @@ impl Buffer {
     }
 }
 
+impl Line {
+    /// A line stamped with the current time.
+    pub fn new(kind: LineKind, text: String) -> Self {
+        Self {
+            time: crate::now_millis(),
+            kind,
+            text,
+            id: None,
+            client_id: None,
+            origin: None,
+            transfer: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use uuid::Uuid;

@@ -1,7 +1,9 @@
 //! The commands about the connection rather than the chat: switching
-//! servers, where you are, leaving; ignoring nicks; showing bars.
+//! servers, where you are, leaving (and asking first when others use the
+//! server this client hosts); ignoring nicks; showing bars.
 
 use huddle_protocol::Nick;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::{
     app::{App, ConnState, Effect, Screen},
@@ -93,6 +95,34 @@ impl App {
                 "no bar {bar}: /bar nicklist shows or hides the member list"
             ));
         }
+        Vec::new()
+    }
+    /// Asks before quitting when `others` use the server this client hosts
+    /// (quitting stops it for them).
+    pub fn ask_before_quitting(&mut self, others: usize, reason: String) {
+        self.confirm_quit = Some(reason);
+        let people = if others == 1 {
+            "1 person is"
+        } else {
+            "people are"
+        };
+        let count = if others == 1 {
+            String::new()
+        } else {
+            format!("{others} ")
+        };
+        self.notice_here(format!(
+            "{count}{people} connected to the server you host: quit and stop it? y/N \
+             (to keep a server running without this window, start huddle-server on its own)"
+        ));
+    }
+
+    pub(super) fn answer_quit(&mut self, key: KeyEvent, reason: String) -> Vec<Effect> {
+        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            self.quit_confirmed = true;
+            return vec![Effect::Quit(reason)];
+        }
+        self.notice_here("Still here: the server keeps running".into());
         Vec::new()
     }
 }
