@@ -7,7 +7,8 @@
 //! `.await`s in this file), and no room lock is held while the map or the
 //! registry is locked, so there is no lock-order cycle. `mailboxes` (direct
 //! messages) is held while a direct message gets its id and is queued, so a
-//! recipient gets them in id order; `dedup` is only ever taken last.
+//! recipient gets them in id order; `dedup` is only ever taken last;
+//! `room_skeletons`, `kept_rooms` and `idle_rooms` are taken alone.
 
 use std::{
     collections::HashMap,
@@ -106,6 +107,8 @@ pub(crate) struct Hub {
     stall_timeout: std::time::Duration,
     /// Woken when a deadline is set (see `deadlines.rs`).
     pub(crate) deadline_set: tokio::sync::Notify,
+    /// The look-alike skeletons of the rooms in the map (`lookalike.rs`).
+    room_skeletons: Mutex<lookalike::RoomSkeletons>,
     /// Protected rooms evicted from memory, by folded name: their password
     /// must outlive them (ephemeral only; the store keeps them otherwise).
     kept_rooms: Mutex<HashMap<String, crate::room::RoomMeta>>,
@@ -175,6 +178,7 @@ impl Hub {
             stall_timeout: config.transfer_stall_timeout,
             deadline_set: tokio::sync::Notify::new(),
             kept_rooms: Mutex::new(HashMap::new()),
+            room_skeletons: Mutex::default(),
             idle_rooms: Mutex::new(IdleRooms::default()),
             max_idle_rooms: config.max_idle_rooms,
             idle_history_bytes: config.idle_history_bytes,

@@ -51,22 +51,39 @@ pub(super) fn check_nick(
     }
 }
 
-/// Refuses a new room `name` if a room in memory (under another name)
-/// looks like it.
-pub(super) fn check_room<'a>(
-    existing: impl Iterator<Item = &'a String>,
-    name: &RoomName,
-) -> Result<(), Refusal> {
-    let wanted = skeleton(name.folded());
-    for folded in existing {
-        if folded != name.folded() && skeleton(folded) == wanted {
-            return refuse(
+/// The rooms in memory by look-alike skeleton hash, kept beside the rooms
+/// map so a new room is compared without recomputing every skeleton.
+#[derive(Debug, Default)]
+pub(crate) struct RoomSkeletons {
+    by_folded: HashMap<String, u64>,
+}
+
+impl RoomSkeletons {
+    /// Refuses a new room `name` if a room in memory under another name
+    /// looks like it.
+    pub(super) fn check(&self, name: &RoomName) -> Result<(), Refusal> {
+        let wanted = skeleton_hash(name.folded());
+        match self
+            .by_folded
+            .iter()
+            .find(|(folded, hash)| **hash == wanted && folded.as_str() != name.folded())
+        {
+            Some((folded, _)) => refuse(
                 ErrorCode::InvalidRoom,
                 format!("{name} looks like the existing room {folded}; join that one"),
-            );
+            ),
+            None => Ok(()),
         }
     }
-    Ok(())
+
+    pub(super) fn insert(&mut self, name: &RoomName) {
+        self.by_folded
+            .insert(name.folded().to_owned(), skeleton_hash(name.folded()));
+    }
+
+    pub(super) fn remove(&mut self, name: &RoomName) {
+        self.by_folded.remove(name.folded());
+    }
 }
 
 #[cfg(test)]

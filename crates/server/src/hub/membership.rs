@@ -82,9 +82,7 @@ impl Hub {
         let (meta, new) = match self.known_room(name) {
             Some(meta) => (meta, false),
             None => {
-                let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
-                super::lookalike::check_room(rooms.keys(), name)?;
-                drop(rooms);
+                lock(&self.room_skeletons).check(name)?;
                 gate.room_creation()?;
                 let password = password.filter(|p| !p.is_empty());
                 if password.is_some()
@@ -126,6 +124,9 @@ impl Hub {
             })
             .clone();
         drop(rooms);
+        if created {
+            lock(&self.room_skeletons).insert(name);
+        }
         if created && new && meta.worth_keeping() {
             self.save_room(&meta);
         }
@@ -140,6 +141,8 @@ impl Hub {
             && lock(room).closed
         {
             rooms.remove(name.folded());
+            drop(rooms);
+            lock(&self.room_skeletons).remove(name);
         }
     }
 
