@@ -4,3 +4,12 @@
 //! `plain.rs` (issue #13 moves them here).
 
 pub mod pacer;
+
+/// Sleeps until `at`, or forever if there is nothing to wait for (a
+/// `poll_timeout` of `None`), for `select!` loops that drive the core.
+pub(crate) async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

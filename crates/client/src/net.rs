@@ -17,7 +17,7 @@ use huddle_protocol::{
 use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
 use tokio_util::{codec::Framed, sync::CancellationToken};
 
-use crate::core::pacer::Pacer;
+use crate::core::{pacer::Pacer, sleep_until_some};
 
 /// A framed connection to a server.
 pub type Connection = Framed<TcpStream, ClientCodec>;
@@ -414,14 +414,6 @@ async fn serve(
                 }
             },
         }
-    }
-}
-
-/// Sleeps until `at`, or forever if there is nothing to wait for.
-async fn sleep_until_some(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

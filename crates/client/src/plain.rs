@@ -20,7 +20,7 @@ mod link;
 use link::{Incoming, Link};
 
 use crate::{
-    core::pacer::Pacer,
+    core::{pacer::Pacer, sleep_until_some},
     net::hello,
     sanitize::sanitize,
     transfer::{AcceptPolicy, TransferEvent, Transfers, describe},
@@ -460,13 +460,5 @@ where
         _ if unacknowledged > 0 => Err(PlainError::Unacknowledged(unacknowledged)),
         _ if plain.transfer_failures > 0 => Err(PlainError::Transfers(plain.transfer_failures)),
         _ => Ok(()),
-    }
-}
-
-/// Sleeps until `at`, or forever if there is nothing to wait for.
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

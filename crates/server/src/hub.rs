@@ -13,14 +13,13 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use huddle_protocol::{
     ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, encode_frame,
 };
 
-use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room};
+use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_millis};
 
 /// Users whose newest direct messages are kept in memory.
 const MAX_MAILBOXES: usize = 1000;
@@ -141,12 +140,6 @@ impl IdleRooms {
 /// stay structurally valid, so carry on rather than take the server down.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn send(outbound: &Outbound, message: &ServerMessage) {

@@ -24,6 +24,7 @@ mod server;
 mod store;
 #[cfg(test)]
 mod testkit;
+mod wall_clock;
 
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;

@@ -5,7 +5,6 @@ use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError, mpsc},
     thread::JoinHandle,
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use huddle_protocol::{
@@ -29,6 +28,7 @@ use super::{
 use crate::{
     page::{Anchor, Page, PageRequest},
     room::RoomMeta,
+    wall_clock::now_millis,
 };
 
 /// The store; `W` is whatever waits for a commit (the server's pending
@@ -39,12 +39,6 @@ pub(crate) struct DiskStore<W> {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job<W>>>>,
     committer: Mutex<Option<JoinHandle<()>>>,
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn corrupt(path: &Path, err: impl std::fmt::Display) -> StoreError {

@@ -18,6 +18,7 @@ use std::{
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use super::schema::{DEDUP, DEDUP_RETENTION_MILLIS, MESSAGES, META};
+use crate::wall_clock::now_millis;
 
 type Messages<'t> = Table<'t, (&'static str, u128), &'static [u8]>;
 type Dedup<'t> = Table<'t, (u128, u128), (u128, u64)>;
@@ -29,12 +30,6 @@ const DEDUP_RECORD_BYTES: u64 = 56 + 40;
 /// The time a message id (a UUID v7) was made, in Unix milliseconds.
 fn millis_of(id: u128) -> u64 {
     (id >> 80) as u64
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The `meta` key of the total.
