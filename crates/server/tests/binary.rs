@@ -87,17 +87,7 @@ async fn sigterm_says_bye_and_exits_zero() {
 #[tokio::test]
 async fn idle_strangers_cannot_use_up_a_low_file_limit() {
     // 64 files in all, soft and hard: the server cannot raise it.
-    let mut child = KillOnDrop(
-        Command::new("sh")
-            .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
-            .arg(env!("CARGO_BIN_EXE_huddle-server"))
-            .args(["--bind", "127.0.0.1:0", "--no-discovery", "--ephemeral"])
-            .args(["--log-format", "text"])
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = server_under_ulimit("-n 64");
     let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
     let addr = listening_addr(&mut stderr);
     // 120 connections from two addresses that never say Hello: without a
@@ -130,6 +120,22 @@ async fn idle_strangers_cannot_use_up_a_low_file_limit() {
     drop(idle);
 }
 
+/// An ephemeral server with text logs on a piped stderr, started by a shell
+/// that first runs `ulimit {limit}`.
+fn server_under_ulimit(limit: &str) -> KillOnDrop {
+    KillOnDrop(
+        Command::new("sh")
+            .args(["-c", &format!("ulimit {limit} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_huddle-server"))
+            .args(["--bind", "127.0.0.1:0", "--no-discovery", "--ephemeral"])
+            .args(["--log-format", "text"])
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// A child process killed when the test ends, passed or not (an orphaned
 /// server would hold cargo's output pipe open).
 struct KillOnDrop(std::process::Child);
@@ -152,17 +158,7 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one_and_both_are_logged() {
         eprintln!("SKIPPED: the hard open-file limit is {hard}, nothing to raise to");
         return;
     }
-    let mut child = KillOnDrop(
-        Command::new("sh")
-            .args(["-c", "ulimit -S -n 100 && exec \"$0\" \"$@\""])
-            .arg(env!("CARGO_BIN_EXE_huddle-server"))
-            .args(["--bind", "127.0.0.1:0", "--no-discovery", "--ephemeral"])
-            .args(["--log-format", "text"])
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = server_under_ulimit("-S -n 100");
     let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
     while !line.contains("open file limit") {

@@ -9,6 +9,17 @@ use tokio::time::Instant;
 
 use crate::testkit::{connect, hub, room};
 
+/// An offer of `size` bytes named `name`, checksum not under test.
+fn offer(transfer: TransferId, target: Target, name: &str, size: u64) -> FileOffer {
+    FileOffer {
+        transfer,
+        target,
+        name: ShortText::new(name).unwrap(),
+        size,
+        sha256: [0; 32],
+    }
+}
+
 #[test]
 fn data_starts_when_the_grace_for_late_answers_is_over_and_not_before() {
     let hub = hub();
@@ -20,13 +31,7 @@ fn data_starts_when_the_grace_for_late_answers_is_over_and_not_before() {
         peer.take();
     }
     let transfer = TransferId::random();
-    let offer = FileOffer {
-        transfer,
-        target: Target::Room(room("#lan")),
-        name: ShortText::new("notes.txt").unwrap(),
-        size: 10,
-        sha256: [0; 32],
-    };
+    let offer = offer(transfer, Target::Room(room("#lan")), "notes.txt", 10);
     let t0 = Instant::now();
     hub.file_offer(alice.caller(), offer, t0).unwrap();
     assert!(matches!(bob.only(), ServerMessage::FileOffered { .. }));
@@ -78,13 +83,7 @@ fn data_starts_at_once_when_everyone_answered() {
     let hub = hub();
     let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
     let transfer = TransferId::random();
-    let offer = FileOffer {
-        transfer,
-        target: Target::Direct(bob.nick.clone()),
-        name: ShortText::new("a.bin").unwrap(),
-        size: 5,
-        sha256: [0; 32],
-    };
+    let offer = offer(transfer, Target::Direct(bob.nick.clone()), "a.bin", 5);
     let now = Instant::now();
     hub.file_offer(alice.caller(), offer, now).unwrap();
     bob.take();
@@ -108,13 +107,7 @@ fn a_transfer_without_progress_for_a_minute_is_ended_for_everyone() {
     let hub = hub();
     let [alice, bob] = ["alice", "bob"].map(|name| connect(&hub, name));
     let transfer = TransferId::random();
-    let offer = FileOffer {
-        transfer,
-        target: Target::Direct(bob.nick.clone()),
-        name: ShortText::new("a.bin").unwrap(),
-        size: 1 << 20,
-        sha256: [0; 32],
-    };
+    let offer = offer(transfer, Target::Direct(bob.nick.clone()), "a.bin", 1 << 20);
     let t0 = Instant::now();
     hub.file_offer(alice.caller(), offer, t0).unwrap();
     // Bob accepts, then never grants credit beyond the first window.
