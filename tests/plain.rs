@@ -125,19 +125,7 @@ async fn a_clean_run_exits_ok_once_everything_is_acked() {
     )
     .await
     .unwrap();
-    use futures_util::{SinkExt, StreamExt};
-    reader
-        .send(huddle_protocol::ClientMessage::Join {
-            room: RoomName::new("#general").unwrap(),
-            password: None,
-        })
-        .await
-        .unwrap();
-    let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
-    else {
-        panic!()
-    };
-    let texts: Vec<String> = history.iter().map(|m| m.text.to_string()).collect();
+    let texts = joined_history(&mut reader, "#general").await;
     assert_eq!(
         texts,
         (0..50).map(|n| format!("line {n}")).collect::<Vec<_>>()
@@ -228,20 +216,8 @@ async fn every_room_given_is_joined_and_lines_go_to_the_first() {
     )
     .await
     .unwrap();
-    use futures_util::{SinkExt, StreamExt};
     for (room, expected) in [("#a", vec!["to the first"]), ("#b", vec![])] {
-        reader
-            .send(huddle_protocol::ClientMessage::Join {
-                room: RoomName::new(room).unwrap(),
-                password: None,
-            })
-            .await
-            .unwrap();
-        let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
-        else {
-            panic!()
-        };
-        let texts: Vec<String> = history.iter().map(|m| m.text.to_string()).collect();
+        let texts = joined_history(&mut reader, room).await;
         assert_eq!(texts, expected, "{room}");
     }
     server.stop().await;
@@ -276,4 +252,22 @@ async fn history_n_prints_the_last_messages_of_each_room_marked() {
         assert!(line.ends_with(&format!("<earlier> {text}")), "{line}");
     }
     server.stop().await;
+}
+
+/// Joins `room` on `reader` and returns the texts of the history the
+/// server's `Joined` answer carries.
+async fn joined_history(reader: &mut huddle::net::Connection, room: &str) -> Vec<String> {
+    use futures_util::{SinkExt, StreamExt};
+    reader
+        .send(huddle_protocol::ClientMessage::Join {
+            room: RoomName::new(room).unwrap(),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
+    else {
+        panic!("{room}: no Joined answer")
+    };
+    history.iter().map(|m| m.text.to_string()).collect()
 }
