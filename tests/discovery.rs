@@ -198,8 +198,9 @@ async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
 /// far over 1200 bytes), and the client that keeps them open.
 async fn busy_server(port: u16) -> (huddle_server::RunningServer, impl Sized) {
     let server = discoverable_server("busy", port).await.unwrap();
-    let (mut client, _) = huddle::net::connect(
+    let (mut client, _, _) = huddle::net::connect(
         &server.addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(
             huddle_protocol::ClientId::random(),
             huddle_protocol::Nick::new("joiner").unwrap(),

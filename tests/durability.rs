@@ -182,8 +182,9 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
     }
 
     // And the store has every message acknowledged before the kill.
-    let (mut reader, _) = huddle::net::connect(
+    let (mut reader, _, _) = huddle::net::connect(
         &addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
     )
     .await

@@ -34,8 +34,9 @@ pub(crate) async fn server() -> RunningServer {
 }
 
 pub(crate) async fn joined(addr: std::net::SocketAddr, nick: &str) -> Connection {
-    let (mut connection, _) = connect(
+    let (mut connection, _, _) = connect(
         &addr.to_string(),
+        &huddle_e2e::any_server(),
         hello(ClientId::random(), Nick::new(nick).unwrap()),
     )
     .await

@@ -12,12 +12,10 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientCodec, ClientId, ClientMessage, FileChunk, FileOffer, Nick, ServerMessage, ShortText,
-    Target, TransferId,
+    ClientId, ClientMessage, FileChunk, FileOffer, Nick, ServerMessage, ShortText, Target,
+    TransferId,
 };
 use huddle_server::{Server, ServerConfig};
-use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
 
 fn parts(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -65,15 +63,13 @@ async fn a_receiver_stopped_by_sigterm_leaves_no_part_file() {
     let downloads = tempfile::tempdir().unwrap();
     let mut bob = bob(server.addr, downloads.path(), Stdio::piped());
     // Alice offers a big file and sends its first chunk only.
-    let stream = TcpStream::connect(server.addr).await.unwrap();
-    let mut alice = Framed::new(stream, ClientCodec::new());
-    alice
-        .send(ClientMessage::Hello(huddle::net::hello(
-            ClientId::random(),
-            Nick::new("alice").unwrap(),
-        )))
-        .await
-        .unwrap();
+    let (mut alice, _, _) = huddle::net::connect(
+        &server.addr.to_string(),
+        &huddle_e2e::pinned(&server),
+        huddle::net::hello(ClientId::random(), Nick::new("alice").unwrap()),
+    )
+    .await
+    .unwrap();
     // Bob is online once a direct message to him is accepted.
     let transfer = TransferId::random();
     let online = tokio::time::timeout(Duration::from_secs(10), async {

@@ -30,6 +30,7 @@ async fn wait_for(
 fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
     PlainOptions {
         addr: addr.to_string(),
+        security: huddle_e2e::any_server(),
         nick: Nick::new(nick).unwrap(),
         client_id: ClientId::random(),
         rooms: vec![RoomName::new("#general").unwrap()],
@@ -119,8 +120,9 @@ async fn a_clean_run_exits_ok_once_everything_is_acked() {
         .await
         .unwrap();
     // History proves the server stored all 50 before the bot quit.
-    let (mut reader, _) = huddle::net::connect(
+    let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
     )
     .await
@@ -210,8 +212,9 @@ async fn every_room_given_is_joined_and_lines_go_to_the_first() {
     assert!(out.contains("[#a] -!- joined"), "{out}");
     assert!(out.contains("[#b] -!- joined"), "{out}");
     // The line went to #a: it is in #a's history, not #b's.
-    let (mut reader, _) = huddle::net::connect(
+    let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
     )
     .await

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
 use std::{
-    io::Write,
     process::{Command, Output, Stdio},
     time::Duration,
 };
@@ -28,38 +27,20 @@ async fn plain_with(
     limit: Duration,
     config: &std::path::Path,
 ) -> Output {
-    let mut child = Command::new(huddle_e2e::workspace_binary("huddle"))
-        .args([
-            "--plain",
-            "--connect",
-            addr,
-            "--nick",
-            "ci",
-            "--room",
-            "#ops",
-        ])
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let pid = child.id().to_string();
-    let waited = tokio::task::spawn_blocking(move || child.wait_with_output());
-    let output = match tokio::time::timeout(limit, waited).await {
-        Ok(output) => output.unwrap().unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-            panic!("huddle --plain did not finish within {limit:?}");
-        }
-    };
-    writer.join().unwrap();
-    output
+    let mut args: Vec<std::ffi::OsString> = [
+        "--plain",
+        "--connect",
+        addr,
+        "--nick",
+        "ci",
+        "--room",
+        "#ops",
+        "--config",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(config.into());
+    huddle_e2e::run_huddle(args, input, limit).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,8 +51,9 @@ async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
         .await
         .unwrap()
         .spawn();
-    let (mut reader, _) = huddle::net::connect(
+    let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
     )
     .await
@@ -193,8 +175,9 @@ impl Drop for ServerProcess {
 
 /// Every message of `room`, oldest first, read through history pages.
 async fn whole_history(addr: &str, room: &str) -> Vec<String> {
-    let (mut auditor, _) = huddle::net::connect(
+    let (mut auditor, _, _) = huddle::net::connect(
         addr,
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
     )
     .await

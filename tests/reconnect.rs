@@ -46,16 +46,21 @@ fn in_room(app: &App, room: &str) -> bool {
 
 #[tokio::test]
 async fn losing_the_server_shows_then_reconnects_and_rejoins() {
-    let server = Server::bind(ServerConfig::loopback())
-        .await
-        .unwrap()
-        .spawn();
+    // A data directory keeps the server's identity across the restart: the
+    // client, having trusted it on first use, takes it back.
+    let dir = tempfile::tempdir().unwrap();
+    let first = ServerConfig {
+        data_dir: Some(dir.path().to_owned()),
+        ..ServerConfig::loopback()
+    };
+    let server = Server::bind(first.clone()).await.unwrap().spawn();
     let addr = server.addr;
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let net = spawn_session(
         SessionConfig {
             addr: addr.to_string(),
             nick: Nick::new("alice").unwrap(),
+            security: huddle_e2e::any_server(),
             client_id: ClientId::random(),
             ping_every: Duration::from_secs(10),
         },
@@ -88,7 +93,7 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
     // The server comes back on the same address.
     let config = ServerConfig {
         bind: addr,
-        ..ServerConfig::loopback()
+        ..first
     };
     let server = Server::bind(config).await.unwrap().spawn();
     pump(&mut app, &mut events, &net, |app| {
@@ -103,8 +108,9 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
     assert!(said, "the buffer does not say it rejoined");
 
     // And it really is in the room again: a message from bob arrives.
-    let (mut bob, _) = huddle::net::connect(
+    let (mut bob, _, _) = huddle::net::connect(
         &addr.to_string(),
+        &huddle_e2e::any_server(),
         huddle::net::hello(ClientId::random(), Nick::new("bob").unwrap()),
     )
     .await
@@ -147,6 +153,7 @@ async fn a_long_paste_goes_out_paced_and_nothing_is_refused_for_its_rate() {
         SessionConfig {
             addr: server.addr.to_string(),
             nick: Nick::new("paster").unwrap(),
+            security: huddle_e2e::any_server(),
             client_id: ClientId::random(),
             ping_every: Duration::from_secs(10),
         },

@@ -65,8 +65,15 @@ fn assert_inert(what: &str, text: &str) {
     );
 }
 
-async fn accept_hello(listener: &TcpListener) -> Framed<TcpStream, ServerCodec> {
+/// Accepts one client over TLS (a rogue server has a certificate like any
+/// other; the client, trusting on first use, takes it) and reads its Hello.
+async fn accept_hello(
+    listener: &TcpListener,
+) -> Framed<tokio_rustls::server::TlsStream<TcpStream>, ServerCodec> {
     let (stream, _) = listener.accept().await.unwrap();
+    let identity = huddle_server::ServerIdentity::generate().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.tls_config().unwrap());
+    let stream = acceptor.accept(stream).await.unwrap();
     let mut framed = Framed::new(stream, ServerCodec::new());
     let Some(Ok(ClientMessage::Hello(_))) = framed.next().await else {
         panic!("no Hello")

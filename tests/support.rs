@@ -66,3 +66,55 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
         .unwrap_or_default();
     dir.join(name)
 }
+
+/// TLS trusting whatever server answers first (a throwaway known-servers
+/// file): for test helpers whose subject is not trust.
+pub fn any_server() -> huddle::trust::Security {
+    let file = std::env::temp_dir().join(format!(
+        "huddle-test-known-servers-{}",
+        uuid::Uuid::new_v4()
+    ));
+    huddle::trust::Security::Tls(huddle::trust::Trust::KnownServers(file))
+}
+
+/// TLS trusting exactly `server`.
+pub fn pinned(server: &huddle_server::RunningServer) -> huddle::trust::Security {
+    huddle::trust::Security::Tls(huddle::trust::Trust::Pinned(server.fingerprint))
+}
+
+/// Runs the real `huddle` binary with `args`, feeding it `input` on stdin;
+/// killed (and the test failed) if it has not exited within `limit`.
+#[allow(clippy::expect_used)] // A test helper: failing is its way to report.
+pub async fn run_huddle(
+    args: Vec<std::ffi::OsString>,
+    input: String,
+    limit: Duration,
+) -> std::process::Output {
+    use std::{
+        io::Write,
+        process::{Command, Stdio},
+    };
+    let mut child = Command::new(workspace_binary("huddle"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the huddle binary is built by `cargo test --workspace`");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let pid = child.id().to_string();
+    let waited = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = match tokio::time::timeout(limit, waited).await {
+        Ok(Ok(Ok(output))) => output,
+        Ok(other) => panic!("waiting for huddle failed: {other:?}"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("huddle {pid} did not finish within {limit:?}");
+        }
+    };
+    let _ = writer.join();
+    output
+}

@@ -88,6 +88,7 @@ impl Peer {
             SessionConfig {
                 addr: addr.to_string(),
                 nick: Nick::new(nick).unwrap(),
+                security: huddle_e2e::any_server(),
                 client_id: ClientId::random(),
                 ping_every: Duration::from_secs(10),
             },

@@ -2,6 +2,9 @@
 # Runs the same four workloads against Debian's ngircd and against
 # huddle-server, one after the other, on loopback, and prints each figure
 # side by side with the ratio. Server pinned to core 0, generator to core 1.
+# huddle runs twice per workload, each against a fresh server: over TLS
+# (what users run) and over plain TCP (--insecure-plaintext), so the last
+# column is what TLS costs.
 #
 # usage: crates/bench/compare-ngircd.sh [--quick]
 #   --quick  shorter runs and 2,000 idle connections instead of 10,000
@@ -60,7 +63,7 @@ start_servers() {
     taskset -c 0 ngircd -n -f "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &
     ngircd_pid=$!
     pids+=("$ngircd_pid")
-    taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --no-discovery --ephemeral --no-rate-limit \
+    taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --no-discovery --ephemeral --no-rate-limit --insecure-plaintext \
         --max-clients 100000 --max-clients-per-ip 100000 --max-pending-handshakes-per-ip 100000 --log warn >"$work/huddle.log" 2>&1 &
     huddle_pid=$!
     pids+=("$huddle_pid")
@@ -92,6 +95,11 @@ run() {
         --label "$name" --json "$@" >"$work/$name.huddle.json" 2>"$work/$name.huddle.err" \
         || { cat "$work/$name.huddle.err" >&2; echo '{}' >"$work/$name.huddle.json"; }
     stop_servers
+    start_servers
+    taskset -c 1 "$bench" --protocol huddle --server 127.0.0.1:17007 --pid "$huddle_pid" --connect-parallel 8 \
+        --insecure-plaintext --label "$name" --json "$@" >"$work/$name.plain.json" 2>"$work/$name.plain.err" \
+        || { cat "$work/$name.plain.err" >&2; echo '{}' >"$work/$name.plain.json"; }
+    stop_servers
 }
 
 echo "workload 1: 1,000 clients, one room, one sender as fast as delivered, 64 B" >&2
@@ -109,6 +117,7 @@ work = sys.argv[1]
 rows = [
     ("w1", "deliveries_per_second", "1: deliveries/s (1,000 clients, max rate)", True),
     ("w1", "lost", "1: lost", False),
+    ("w1", "connects_per_second", "1: connects/s (TCP+TLS+Hello+Join)", True),
     ("w2", "latency_us_p50", "2: latency p50 µs (1,000 msg/s)", False),
     ("w2", "latency_us_p99", "2: latency p99 µs", False),
     ("w2", "latency_us_p999", "2: latency p99.9 µs", False),
@@ -116,11 +125,14 @@ rows = [
     ("w3", "server_cpu_percent", "3: server CPU % of one core", False),
     ("w4", "server_bytes_per_connection", "4: server bytes per idle connection", False),
 ]
-print(f"{'figure':<42} {'ngircd':>14} {'huddle':>14} {'huddle/ngircd':>14}")
+def ratio(a, b):
+    ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b
+    return f"{a / b:.2f}" if ok else "-"
+fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
+print(f"{'figure':<42} {'ngircd':>12} {'huddle TLS':>12} {'huddle plain':>12} {'TLS/ngircd':>11} {'TLS/plain':>10}")
 for workload, key, title, _ in rows:
     irc = json.load(open(f"{work}/{workload}.irc.json")).get(key)
-    hud = json.load(open(f"{work}/{workload}.huddle.json")).get(key)
-    fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
-    ratio = f"{hud / irc:.2f}" if isinstance(irc, (int, float)) and isinstance(hud, (int, float)) and irc else "-"
-    print(f"{title:<42} {fmt(irc):>14} {fmt(hud):>14} {ratio:>14}")
+    tls = json.load(open(f"{work}/{workload}.huddle.json")).get(key)
+    plain = json.load(open(f"{work}/{workload}.plain.json")).get(key)
+    print(f"{title:<42} {fmt(irc):>12} {fmt(tls):>12} {fmt(plain):>12} {ratio(tls, irc):>11} {ratio(tls, plain):>10}")
 PY

@@ -11,13 +11,15 @@ use huddle_protocol::{
     RoomName, ShortText, encode_frame,
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        TcpSocket, TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-    },
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
     sync::Mutex,
 };
+
+/// A connection's read half (plain TCP or TLS).
+pub(crate) type Reader = Box<dyn AsyncRead + Unpin>;
+/// A connection's write half (plain TCP or TLS).
+pub(crate) type Writer = Box<dyn AsyncWrite + Unpin>;
 
 use crate::{
     payload,
@@ -33,8 +35,8 @@ pub(crate) enum Protocol {
 
 /// A connected, joined client.
 pub(crate) struct Client {
-    pub(crate) reader: OwnedReadHalf,
-    pub(crate) writer: Rc<Mutex<OwnedWriteHalf>>,
+    pub(crate) reader: Reader,
+    pub(crate) writer: Rc<Mutex<Writer>>,
     /// Bytes read during the handshake that belong to later frames.
     pub(crate) leftover: BytesMut,
 }
@@ -54,16 +56,39 @@ async fn open(server: SocketAddr, source: Option<std::net::IpAddr>) -> anyhow::R
     Ok(stream)
 }
 
-/// Connects as `nick` and joins `room`.
+/// Writes all of `bytes` and flushes (TLS may hold bytes back otherwise).
+pub(crate) async fn send(writer: &mut Writer, bytes: &[u8]) -> std::io::Result<()> {
+    writer.write_all(bytes).await?;
+    writer.flush().await
+}
+
+/// Splits the stream, after a TLS handshake if `tls` (accepting any
+/// certificate: the bench measures, it does not pin).
+async fn secure(stream: TcpStream, tls: bool) -> anyhow::Result<(Reader, Writer)> {
+    if !tls {
+        let (reader, writer) = stream.into_split();
+        return Ok((Box::new(reader), Box::new(writer)));
+    }
+    let connector = tokio_rustls::TlsConnector::from(huddle_protocol::tls::client_config()?);
+    let stream = connector
+        .connect(huddle_protocol::tls::server_name(), stream)
+        .await
+        .context("TLS handshake")?;
+    let (reader, writer) = tokio::io::split(stream);
+    Ok((Box::new(reader), Box::new(writer)))
+}
+
+/// Connects as `nick` (over TLS if `tls`) and joins `room`.
 pub(crate) async fn connect(
     protocol: Protocol,
+    tls: bool,
     server: SocketAddr,
     source: Option<std::net::IpAddr>,
     nick: &str,
     room: &str,
 ) -> anyhow::Result<Client> {
     let stream = open(server, source).await?;
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = secure(stream, tls && protocol == Protocol::Huddle).await?;
     let mut buffer = BytesMut::with_capacity(4096);
     match protocol {
         Protocol::Huddle => {
@@ -78,8 +103,9 @@ pub(crate) async fn connect(
                 room: RoomName::new(room)?,
                 password: None,
             };
-            writer.write_all(&encode_frame(&hello)?).await?;
-            writer.write_all(&encode_frame(&join)?).await?;
+            let mut handshake = encode_frame(&hello)?.to_vec();
+            handshake.extend_from_slice(&encode_frame(&join)?);
+            send(&mut writer, &handshake).await?;
             // Welcome (0), then frames until Joined (2).
             loop {
                 let payload = read_frame(&mut reader, &mut buffer).await?;
@@ -129,7 +155,7 @@ pub(crate) async fn connect(
     })
 }
 
-async fn fill(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<()> {
+async fn fill(reader: &mut Reader, buffer: &mut BytesMut) -> anyhow::Result<()> {
     if buffer.capacity() - buffer.len() < 1024 {
         buffer.reserve(64 * 1024);
     }
@@ -139,7 +165,7 @@ async fn fill(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Resu
     Ok(())
 }
 
-async fn read_frame(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
+async fn read_frame(reader: &mut Reader, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
     loop {
         if let Some(frame) = take_frame(buffer) {
             return Ok(frame);
@@ -157,7 +183,7 @@ fn take_frame(buffer: &mut BytesMut) -> Option<BytesMut> {
     Some(buffer.split_to(len))
 }
 
-async fn read_line(reader: &mut OwnedReadHalf, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
+async fn read_line(reader: &mut Reader, buffer: &mut BytesMut) -> anyhow::Result<BytesMut> {
     loop {
         if let Some(line) = take_line(buffer) {
             return Ok(line);
@@ -194,8 +220,8 @@ fn next_item(protocol: Protocol, buffer: &[u8], at: usize) -> Option<(usize, usi
 /// `stats` and answering keepalive pings.
 pub(crate) async fn read_loop(
     protocol: Protocol,
-    mut client_reader: OwnedReadHalf,
-    writer: Rc<Mutex<OwnedWriteHalf>>,
+    mut client_reader: Reader,
+    writer: Rc<Mutex<Writer>>,
     mut buffer: BytesMut,
     stats: Rc<RefCell<Stats>>,
     mut receiver: Receiver,
@@ -247,7 +273,7 @@ pub(crate) async fn read_loop(
         }
         buffer.advance(at);
         for pong in pongs {
-            let _ = writer.lock().await.write_all(&pong).await;
+            let _ = send(&mut *writer.lock().await, &pong).await;
         }
         if buffer.capacity() - buffer.len() < 4096 {
             buffer.reserve(64 * 1024);

@@ -75,6 +75,10 @@ pub(crate) struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Speak huddle over plain TCP instead of TLS (the server must run
+    /// with --insecure-plaintext).
+    #[arg(long)]
+    insecure_plaintext: bool,
 }
 
 impl Args {

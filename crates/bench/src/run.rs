@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::Context as _;
 use serde::Serialize;
-use tokio::{io::AsyncWriteExt, task::JoinSet};
+use tokio::task::JoinSet;
 
 use crate::{
     Args,
@@ -23,12 +23,16 @@ use crate::{
 pub(crate) struct Report {
     label: String,
     protocol: Protocol,
+    /// `tls` or `plain`.
+    transport: &'static str,
     clients: usize,
     rooms: usize,
     senders: usize,
     size: usize,
     offered_rate: f64,
     connect_seconds: f64,
+    /// Clients connected (TCP, TLS, Hello, Join) per second.
+    connects_per_second: f64,
     sent: u64,
     expected_deliveries: u64,
     delivered: u64,
@@ -50,7 +54,10 @@ pub(crate) struct Report {
 impl Report {
     pub(crate) fn print(&self) {
         let rows: Vec<(&str, String)> = vec![
-            ("run", format!("{} {:?}", self.label, self.protocol)),
+            (
+                "run",
+                format!("{} {:?} {}", self.label, self.protocol, self.transport),
+            ),
             (
                 "clients / rooms / senders",
                 format!("{} / {} / {}", self.clients, self.rooms, self.senders),
@@ -66,7 +73,10 @@ impl Report {
             ),
             (
                 "connect time (all clients)",
-                format!("{:.2} s", self.connect_seconds),
+                format!(
+                    "{:.2} s ({:.0} connects/s)",
+                    self.connect_seconds, self.connects_per_second
+                ),
             ),
             ("messages sent", self.sent.to_string()),
             (
@@ -144,13 +154,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     while clients.len() < args.clients {
         while next < args.clients && pending.len() < args.connect_parallel {
             let (protocol, server, source) = (args.protocol, args.server, args.source(next));
+            let tls = !args.insecure_plaintext;
             let nick = format!("b{}{next}", &run_id[..6]);
             let room = room_name(room_of(next));
             let index = next;
             pending.spawn_local(async move {
                 (
                     index,
-                    client::connect(protocol, server, source, &nick, &room).await,
+                    client::connect(protocol, tls, server, source, &nick, &room).await,
                 )
             });
             next += 1;
@@ -229,7 +240,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
                         batch.extend(client::message(args.protocol, &name, &text)?);
                         seq += 1;
                     }
-                    if !batch.is_empty() && writer.lock().await.write_all(&batch).await.is_err() {
+                    if !batch.is_empty()
+                        && client::send(&mut *writer.lock().await, &batch)
+                            .await
+                            .is_err()
+                    {
                         break;
                     }
                 }
@@ -286,12 +301,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     Ok(Report {
         label: args.label.clone(),
         protocol: args.protocol,
+        transport: match args.insecure_plaintext || args.protocol == Protocol::Irc {
+            true => "plain",
+            false => "tls",
+        },
         clients: args.clients,
         rooms: args.rooms,
         senders,
         size: args.size,
         offered_rate: args.rate,
         connect_seconds,
+        connects_per_second: args.clients as f64 / connect_seconds.max(1e-9),
         sent,
         expected_deliveries: expected,
         delivered: stats.delivered,

@@ -51,6 +51,7 @@ async fn a_short_run_delivers_everything_and_reports_json() {
         "{report}"
     );
     assert_eq!(report["lost"], 0);
+    assert_eq!(report["transport"], "tls", "TLS is the default");
     assert_eq!(report["duplicated"], 0);
     assert!(report["latency_us_p99"].as_u64().unwrap() > 0);
     assert!(report["server_rss_bytes"].as_u64().unwrap() > 0);

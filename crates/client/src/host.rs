@@ -17,8 +17,11 @@ pub struct HostOptions {
     pub port: u16,
     /// UDP discovery port; `None` turns discovery off.
     pub discovery_port: Option<u16>,
-    /// Where the hosted server keeps its history; `None` keeps it in memory.
+    /// Where the hosted server keeps its history and its identity; `None`
+    /// keeps both in memory.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Whether clients may connect without TLS (`--insecure-plaintext`).
+    pub insecure_plaintext: bool,
 }
 
 /// A hosted server and the notes worth telling the user about it.
@@ -27,6 +30,9 @@ pub struct Hosted {
     pub server: RunningServer,
     /// The address the local client connects to.
     pub local_addr: String,
+    /// How the local client connects: pinned to the hosted server's
+    /// fingerprint, which it knows without asking the network.
+    pub security: crate::trust::Security,
     pub notes: Vec<String>,
 }
 
@@ -43,6 +49,7 @@ pub async fn host(options: &HostOptions) -> Result<Hosted, ServerError> {
         name: options.name.clone(),
         discovery,
         data_dir: options.data_dir.clone(),
+        insecure_plaintext: options.insecure_plaintext,
         ..ServerConfig::default()
     };
     let server = match Server::bind(config(options.port, discovery.clone())).await {
@@ -69,9 +76,19 @@ pub async fn host(options: &HostOptions) -> Result<Hosted, ServerError> {
         options.name,
         running.addr.port()
     ));
+    let security = match options.insecure_plaintext {
+        true => crate::trust::Security::InsecurePlaintext,
+        false => crate::trust::Security::Tls(crate::trust::Trust::Pinned(running.fingerprint)),
+    };
+    notes.push(format!(
+        "Its fingerprint is {} (short: {}); others can check it with /server",
+        running.fingerprint,
+        running.fingerprint.short()
+    ));
     Ok(Hosted {
         server: running,
         local_addr,
+        security,
         notes,
     })
 }

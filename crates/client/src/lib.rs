@@ -10,6 +10,8 @@ pub mod net;
 pub mod plain;
 pub mod sanitize;
 pub mod transfer;
+pub mod transport;
+pub mod trust;
 pub mod tui;
 
 use std::time::{SystemTime, UNIX_EPOCH};

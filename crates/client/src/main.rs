@@ -10,6 +10,7 @@ use huddle::{
     host::{HostOptions, host},
     plain::{self, PlainOptions},
     transfer::AcceptPolicy,
+    trust::{Security, Trust},
     tui::run::{self, Start},
     with_default_port,
 };
@@ -65,9 +66,18 @@ struct Args {
     /// Probe only this host's loopback, never the LAN (for tests).
     #[arg(long, hide = true, global = true)]
     loopback_only: bool,
-    /// The config file (default: the platform's config dir).
+    /// The config file (default: the platform's config dir). The
+    /// known-servers file lives beside it.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Trust only a server with this certificate fingerprint (SHA256:…),
+    /// instead of the known-servers file.
+    #[arg(long, value_name = "SHA256:HEX", global = true)]
+    fingerprint: Option<huddle_protocol::Fingerprint>,
+    /// No TLS: chat, passwords and files cross the network in the clear
+    /// (benchmarks and debugging; the server must allow it too).
+    #[arg(long, global = true, conflicts_with = "fingerprint")]
+    insecure_plaintext: bool,
     #[command(subcommand)]
     command: Option<Commands>,
 }
@@ -82,6 +92,13 @@ enum Commands {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Accept the certificate the server at HOST[:PORT] presents now, and
+    /// remember it (after its operator confirmed the fingerprint).
+    Trust {
+        /// The server's address, as you connect to it.
+        #[arg(value_name = "HOST[:PORT]")]
+        addr: String,
     },
 }
 
@@ -227,6 +244,22 @@ async fn run_main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let known_servers = config_path
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("known_servers"))
+        .or_else(huddle::trust::default_known_servers)
+        .context("no config directory for the known-servers file: pass --config FILE")?;
+    if let Some(Commands::Trust { addr }) = &args.command {
+        let addr = with_default_port(addr, DEFAULT_TCP_PORT);
+        return huddle::transport::trust_server(&addr, &known_servers).await;
+    }
+    let security = match (args.insecure_plaintext, args.fingerprint) {
+        (true, _) => Security::InsecurePlaintext,
+        (false, Some(pinned)) => Security::Tls(Trust::Pinned(pinned)),
+        (false, None) => Security::Tls(Trust::KnownServers(known_servers)),
+    };
+
     if let Some(nick) = &args.nick {
         Nick::new(nick.clone()).with_context(|| format!("--nick {nick:?}"))?;
     }
@@ -239,6 +272,7 @@ async fn run_main() -> anyhow::Result<()> {
         port: args.port,
         discovery_port: Some(args.discovery_port),
         data_dir: dirs::data_dir().map(|dir| dir.join("huddle").join("hosted")),
+        insecure_plaintext: args.insecure_plaintext,
     };
 
     let downloads = args
@@ -271,13 +305,13 @@ async fn run_main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<_>>()?
         };
         let mut hosted = None;
-        let addr = match (&args.connect, args.host) {
-            (Some(addr), _) => with_default_port(addr, DEFAULT_TCP_PORT),
+        let (addr, security) = match (&args.connect, args.host) {
+            (Some(addr), _) => (with_default_port(addr, DEFAULT_TCP_PORT), security),
             (None, true) => {
                 let server = host(&host_options).await.context("cannot host a server")?;
-                let addr = server.local_addr.clone();
+                let found = (server.local_addr.clone(), server.security.clone());
                 hosted = Some(server);
-                addr
+                found
             }
             (None, false) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
         };
@@ -297,6 +331,7 @@ async fn run_main() -> anyhow::Result<()> {
         }
         let options = PlainOptions {
             addr,
+            security,
             nick: Nick::new(nick)?,
             client_id,
             rooms,
@@ -336,6 +371,7 @@ async fn run_main() -> anyhow::Result<()> {
         host: host_options,
         downloads,
         accept,
+        security,
     })
     .await
 }

@@ -17,10 +17,14 @@ use huddle_protocol::{
 use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
 use tokio_util::{codec::Framed, sync::CancellationToken};
 
-use crate::core::{pacer::Pacer, sleep_until_some};
+use crate::{
+    core::{pacer::Pacer, sleep_until_some},
+    transport::{self, Stream},
+    trust::{Security, TrustError, Verdict},
+};
 
 /// A framed connection to a server.
-pub type Connection = Framed<TcpStream, ClientCodec>;
+pub type Connection = Framed<Stream, ClientCodec>;
 
 /// How long connecting and the handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +46,19 @@ pub enum ConnectError {
     /// The server broke the protocol or closed the connection.
     #[error("handshake failed: {0}")]
     Protocol(String),
+    /// The TLS handshake failed (or the server does not speak TLS).
+    #[error(
+        "TLS with {addr} failed: {source} (a server started with --insecure-plaintext accepts TLS too; is this a huddle server?)"
+    )]
+    Tls {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server's fingerprint is not trusted (see [`crate::trust`]).
+    #[error(transparent)]
+    Untrusted(#[from] TrustError),
     /// Nothing happened in time.
     #[error("no answer from {0} within {HANDSHAKE_TIMEOUT:?}")]
     Timeout(String),
@@ -53,8 +70,13 @@ impl ConnectError {
         match self {
             ConnectError::Rejected(reject) => !matches!(
                 reject.code,
-                ErrorCode::VersionMismatch | ErrorCode::InvalidNick | ErrorCode::HandshakeRequired
+                ErrorCode::VersionMismatch
+                    | ErrorCode::InvalidNick
+                    | ErrorCode::HandshakeRequired
+                    | ErrorCode::TlsRequired
             ),
+            // Retrying would ask the same server the same question.
+            ConnectError::Untrusted(_) => false,
             _ => true,
         }
     }
@@ -71,23 +93,65 @@ pub fn hello(client_id: ClientId, nick: Nick) -> Hello {
     }
 }
 
-/// Connects to `addr` (`host:port`) and performs the handshake.
-pub async fn connect(addr: &str, hello: Hello) -> Result<(Connection, Welcome), ConnectError> {
-    let attempt = async {
-        let stream = TcpStream::connect(addr)
+/// Who the server turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// Its certificate's fingerprint (`None` without TLS).
+    pub fingerprint: Option<huddle_protocol::Fingerprint>,
+    /// Whether it was known, or trusted for the first time just now.
+    pub verdict: Option<Verdict>,
+}
+
+/// Opens the stream: TCP, then TLS with the fingerprint checked.
+async fn open(addr: &str, security: &Security) -> Result<(Stream, PeerIdentity), ConnectError> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|source| ConnectError::Io {
+            addr: addr.to_owned(),
+            source,
+        })?;
+    let _ = tcp.set_nodelay(true);
+    let trust = match security {
+        Security::InsecurePlaintext => {
+            let identity = PeerIdentity {
+                fingerprint: None,
+                verdict: None,
+            };
+            return Ok((Stream::Plain(tcp), identity));
+        }
+        Security::Tls(trust) => trust,
+    };
+    let (stream, fingerprint) =
+        transport::handshake(tcp)
             .await
-            .map_err(|source| ConnectError::Io {
+            .map_err(|source| ConnectError::Tls {
                 addr: addr.to_owned(),
                 source,
             })?;
-        let _ = stream.set_nodelay(true);
+    let verdict = trust.check(addr, fingerprint, "")?;
+    let identity = PeerIdentity {
+        fingerprint: Some(fingerprint),
+        verdict: Some(verdict),
+    };
+    Ok((stream, identity))
+}
+
+/// Connects to `addr` (`host:port`) as `security` says and performs the
+/// handshake.
+pub async fn connect(
+    addr: &str,
+    security: &Security,
+    hello: Hello,
+) -> Result<(Connection, Welcome, PeerIdentity), ConnectError> {
+    let attempt = async {
+        let (stream, identity) = open(addr, security).await?;
         let mut connection = Framed::new(stream, ClientCodec::new());
         connection
             .send(ClientMessage::Hello(hello))
             .await
             .map_err(|err| ConnectError::Protocol(err.to_string()))?;
         match connection.next().await {
-            Some(Ok(ServerMessage::Welcome(welcome))) => Ok((connection, welcome)),
+            Some(Ok(ServerMessage::Welcome(welcome))) => Ok((connection, welcome, identity)),
             Some(Ok(ServerMessage::Reject(reject))) => Err(ConnectError::Rejected(reject)),
             Some(Ok(other)) => Err(ConnectError::Protocol(format!(
                 "expected Welcome, got {other:?}"
@@ -111,6 +175,8 @@ pub enum NetEvent {
         /// Attempts since the last success.
         attempt: u32,
     },
+    /// The server's identity, checked (comes just before `Connected`).
+    Identity(PeerIdentity),
     /// Connected and greeted.
     Connected(Box<Welcome>),
     /// A frame from the server.
@@ -144,6 +210,8 @@ pub struct SessionConfig {
     pub nick: Nick,
     /// This installation's id.
     pub client_id: ClientId,
+    /// TLS and whom to trust.
+    pub security: Security,
     /// Time between latency pings.
     pub ping_every: Duration,
 }
@@ -220,9 +288,11 @@ async fn run_session(
     let mut attempt = 0u32;
     loop {
         emit(NetEvent::Connecting { attempt });
-        let reason = match connect(&config.addr, hello(config.client_id, nick.clone())).await {
-            Ok((connection, welcome)) => {
+        let hello = hello(config.client_id, nick.clone());
+        let reason = match connect(&config.addr, &config.security, hello).await {
+            Ok((connection, welcome, identity)) => {
                 attempt = 0;
+                emit(NetEvent::Identity(identity));
                 nick = welcome.nick.clone();
                 let limits = welcome.limits;
                 emit(NetEvent::Connected(Box::new(welcome)));

@@ -355,6 +355,8 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
 #[derive(Debug, Clone)]
 pub struct PlainOptions {
     pub addr: String,
+    /// TLS and whom to trust.
+    pub security: crate::trust::Security,
     pub nick: Nick,
     pub client_id: ClientId,
     /// Rooms joined in order; lines go to the first.
@@ -378,7 +380,12 @@ where
     R: tokio::io::AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (link, welcome) = Link::open(&options.addr, hello(options.client_id, options.nick)).await?;
+    let (link, welcome) = Link::open(
+        &options.addr,
+        &options.security,
+        hello(options.client_id, options.nick),
+    )
+    .await?;
     let mut plain = Plain {
         link,
         joined: Vec::new(),

@@ -96,6 +96,10 @@ error_codes! {
     25 => NoSuchTransfer,
     /// 26: the sender broke the transfer's rules (order, size, credit).
     26 => TransferBroken,
+    /// 27: the server accepts only TLS, and the client spoke in the clear
+    /// (sent in the clear, as a plain `Reject` frame, so the client can
+    /// read it).
+    27 => TlsRequired,
 }
 
 impl ErrorCode {
@@ -251,12 +255,12 @@ mod tests {
 
     #[test]
     fn every_code_number_round_trips_and_unknown_numbers_are_kept() {
-        for number in 0..=26u16 {
+        for number in 0..=27u16 {
             let code = ErrorCode::from(number);
             assert!(!matches!(code, ErrorCode::Unknown(_)), "{number} is known");
             assert_eq!(code.as_u16(), number);
         }
-        assert_eq!(ErrorCode::from(27), ErrorCode::Unknown(27));
+        assert_eq!(ErrorCode::from(28), ErrorCode::Unknown(28));
         assert_eq!(ErrorCode::Unknown(27).as_u16(), 27);
         assert_eq!(ErrorCode::TransferBroken.as_u16(), 26);
     }

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod message;
 pub mod names;
 pub mod text;
+pub mod tls;
 pub mod transfer;
 mod wire;
 
@@ -29,6 +30,7 @@ pub use limits::Limits;
 pub use message::*;
 pub use names::{Nick, RoomName};
 pub use text::{ChatText, ShortText};
+pub use tls::Fingerprint;
 pub use wire::{decode_payload, encode_frame, encode_payload, peek_hello_version};
 
 /// The protocol version this crate speaks. A change to the wire is a change to

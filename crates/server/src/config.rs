@@ -72,6 +72,10 @@ pub struct ServerConfig {
     /// Bytes of messages kept on disk in all rooms and mailboxes together;
     /// past it the oldest, wherever they are, are deleted first.
     pub max_history_bytes: u64,
+    /// Whether clients may also connect without TLS (benchmarks and
+    /// debugging only: everything, passwords too, crosses the network in
+    /// the clear). TLS is always accepted.
+    pub insecure_plaintext: bool,
     /// LAN discovery responder; `None` turns it off.
     pub discovery: Option<DiscoveryConfig>,
 }
@@ -142,6 +146,7 @@ impl Default for ServerConfig {
             idle_history_bytes: 64 * 1024 * 1024,
             history_retention: 10_000,
             max_history_bytes: 1024 * 1024 * 1024,
+            insecure_plaintext: false,
             discovery: None,
         }
     }

@@ -9,10 +9,7 @@ use huddle_protocol::{
     ChatText, ClientMessage, CodecError, ConnectionId, ErrorCode, Hello, PROTOCOL_VERSION, Reject,
     ServerId, ServerMessage, ShortText, Welcome, decode_payload, encode_frame, peek_hello_version,
 };
-use tokio::{
-    io::AsyncWriteExt,
-    net::{TcpStream, tcp::OwnedWriteHalf},
-};
+use tokio::net::TcpStream;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::{debug, info};
 
@@ -22,6 +19,7 @@ use crate::{
     dispatch::{Departure, Dispatcher, Greeted, LAST_WORDS_TIMEOUT},
     hub::{Caller, Hub},
     inbound::{FrameReader, InboundLimits, refusal},
+    link::WriteLink,
     outbound::{Flushers, outbound, run_writer},
     password::AddressThrottles,
 };
@@ -41,10 +39,14 @@ pub(crate) struct Context {
     pub(crate) password_guesses: Arc<AddressThrottles>,
     /// The frame deadline and the budget of unfinished frames.
     pub(crate) inbound: Arc<InboundLimits>,
+    /// The certificate, its key, and the fingerprint clients pin.
+    pub(crate) identity: Arc<crate::identity::ServerIdentity>,
+    /// The TLS handshake, with the server's certificate.
+    pub(crate) tls: Arc<rustls::ServerConfig>,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.
-pub(crate) async fn last_words(mut socket: OwnedWriteHalf, message: &ServerMessage) {
+pub(crate) async fn last_words(mut socket: WriteLink, message: &ServerMessage) {
     if let Ok(frame) = encode_frame(message) {
         let _ = tokio::time::timeout(LAST_WORDS_TIMEOUT, async {
             let _ = socket.write_all(&frame).await;
@@ -125,7 +127,9 @@ pub(crate) async fn serve(
     mut admission: Admission,
 ) {
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
+    let Some((read, write)) = crate::transport::open(stream, peer, &context).await else {
+        return;
+    };
     let mut frames = FrameReader::new(read, context.inbound.clone());
     let hello = match greet(&mut frames, &context).await {
         Ok(hello) => {

@@ -23,8 +23,10 @@ use std::{
 
 use bytes::BytesMut;
 use huddle_protocol::{CodecError, FrameCodec};
-use tokio::{net::tcp::OwnedReadHalf, time::Instant};
+use tokio::time::Instant;
 use tokio_util::codec::Decoder;
+
+use crate::link::ReadLink;
 
 /// Room reserved for each read while data is flowing.
 const READ_CHUNK: usize = 16 * 1024;
@@ -80,7 +82,7 @@ pub(crate) fn refusal(err: &CodecError) -> Option<String> {
 
 #[derive(Debug)]
 pub(crate) struct FrameReader {
-    socket: OwnedReadHalf,
+    socket: ReadLink,
     buffer: BytesMut,
     codec: FrameCodec,
     closed: bool,
@@ -92,7 +94,7 @@ pub(crate) struct FrameReader {
 }
 
 impl FrameReader {
-    pub(crate) fn new(socket: OwnedReadHalf, limits: Arc<InboundLimits>) -> Self {
+    pub(crate) fn new(socket: ReadLink, limits: Arc<InboundLimits>) -> Self {
         Self {
             socket,
             buffer: BytesMut::new(),

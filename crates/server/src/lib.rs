@@ -12,8 +12,10 @@ mod deadlines;
 mod discovery;
 mod dispatch;
 mod hub;
+pub mod identity;
 mod inbound;
 mod keepalive;
+mod link;
 mod mailbox;
 mod outbound;
 mod page;
@@ -24,9 +26,11 @@ mod server;
 mod store;
 #[cfg(test)]
 mod testkit;
+mod transport;
 mod wall_clock;
 
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;
+pub use identity::{IdentityError, ServerIdentity};
 pub use server::{RunningServer, Server, ServerError};
 pub use store::StoreError;

@@ -88,6 +88,14 @@ struct Args {
     /// keep coming (they are coalesced); 0 writes each message at once.
     #[arg(long, default_value_t = defaults().write_interval.as_millis() as u64)]
     write_interval_ms: u64,
+    /// Also accept clients that do not use TLS (benchmarks and debugging:
+    /// everything, room passwords too, crosses the network in the clear).
+    #[arg(long)]
+    insecure_plaintext: bool,
+    /// Print this server's certificate fingerprint (making its identity in
+    /// the data dir if there is none yet) and exit.
+    #[arg(long, conflicts_with = "ephemeral")]
+    fingerprint: bool,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     no_discovery: bool,
@@ -159,6 +167,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
         ping_after: Duration::from_secs(args.ping_after),
         ping_timeout: Duration::from_secs(args.ping_after),
         write_interval: Duration::from_millis(args.write_interval_ms),
+        insecure_plaintext: args.insecure_plaintext,
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;
@@ -192,15 +201,32 @@ async fn termination() -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    init_logging(&args)?;
     let config = config_from(&args)?;
+    if args.fingerprint {
+        let dir = config.data_dir.as_deref().context("no data directory")?;
+        let identity = huddle_server::ServerIdentity::load_or_create(dir)
+            .context("cannot read the server's identity")?;
+        let fingerprint = identity.fingerprint();
+        println!("{fingerprint}");
+        println!("{}", fingerprint.short());
+        return Ok(());
+    }
+    init_logging(&args)?;
     match &config.data_dir {
         Some(dir) => tracing::info!(data_dir = %dir.display(), "history is stored on disk"),
         None => tracing::info!("ephemeral: history is kept in memory only"),
     }
+    let insecure = config.insecure_plaintext;
     let server = Server::bind(config)
         .await
         .context("cannot start the server")?;
+    let fingerprint = server.fingerprint();
+    tracing::info!(%fingerprint, short = %fingerprint.short(), "identity (clients pin this)");
+    if insecure {
+        tracing::warn!(
+            "--insecure-plaintext: clients may connect without TLS; what they send can be read on the network"
+        );
+    }
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(server.run(shutdown.clone()));
     termination().await?;

@@ -39,7 +39,9 @@ use bytes::{Bytes, BytesMut};
 pub(crate) use capture::Captured;
 pub(crate) use flusher::{Flusher, Flushers};
 use huddle_protocol::{ServerMessage, encode_frame};
-use tokio::{net::tcp::OwnedWriteHalf, sync::Notify};
+use tokio::sync::Notify;
+
+use crate::link::WriteLink;
 #[cfg(test)]
 use writer::WriterEnd;
 pub(crate) use writer::run_writer;
@@ -71,9 +73,9 @@ const MAX_BULK_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug)]
 enum Slot {
     /// In place: the flusher writes to it.
-    Ready(OwnedWriteHalf),
+    Ready(WriteLink),
     /// Handed to the writer task with the bytes it did not take.
-    Stalled(OwnedWriteHalf, BytesMut),
+    Stalled(WriteLink, BytesMut),
     /// Held by the writer task (or not installed yet, or gone).
     Away,
 }

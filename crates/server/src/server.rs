@@ -14,8 +14,9 @@ use tracing::{info, warn};
 use crate::{
     admission::Admissions,
     config::ServerConfig,
-    connection::{Context, last_words, reject, serve},
+    connection::{Context, reject, serve},
     hub::{Hub, Store, acknowledge},
+    identity::{IdentityError, ServerIdentity},
     inbound::{InboundLimits, PartialFrames},
     outbound::Flushers,
     store::StoreLimits,
@@ -35,6 +36,12 @@ pub enum ServerError {
     /// The data directory cannot hold the history.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The server's certificate and key could not be loaded or made.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The TLS configuration could not be built from the identity.
+    #[error(transparent)]
+    Tls(#[from] huddle_protocol::tls::TlsConfigError),
     /// The discovery responder could not be bound.
     #[error("cannot bind the discovery port {addr}: {source}")]
     Discovery {
@@ -90,6 +97,8 @@ pub struct RunningServer {
     pub discovery_addr: Option<SocketAddr>,
     /// The server's id, as in its beacons and `Welcome`.
     pub server_id: ServerId,
+    /// The SHA-256 of its certificate.
+    pub fingerprint: huddle_protocol::Fingerprint,
     discovery_stats: Option<Arc<crate::discovery::DiscoveryStats>>,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
@@ -147,6 +156,11 @@ impl Server {
             }
             None => None,
         };
+        let identity = Arc::new(match &config.data_dir {
+            Some(dir) => ServerIdentity::load_or_create(dir)?,
+            None => ServerIdentity::generate()?,
+        });
+        let tls = identity.tls_config()?;
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
         let inbound = Arc::new(InboundLimits {
             frame_deadline: config.frame_deadline,
@@ -156,7 +170,9 @@ impl Server {
             flushers: Flushers::new(flusher_count, config.write_interval),
             hub: Arc::new(Hub::new(&config, store)),
             config: Arc::new(config),
-            server_id: ServerId::random(),
+            server_id: identity.server_id(),
+            identity,
+            tls,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             password_guesses: Arc::default(),
@@ -186,6 +202,11 @@ impl Server {
         self.context.server_id
     }
 
+    /// The SHA-256 of this server's certificate: what clients pin.
+    pub fn fingerprint(&self) -> huddle_protocol::Fingerprint {
+        self.context.identity.fingerprint()
+    }
+
     /// Runs in a background task until [`RunningServer::stop`].
     pub fn spawn(self) -> RunningServer {
         let shutdown = CancellationToken::new();
@@ -193,6 +214,7 @@ impl Server {
             addr: self.local_addr(),
             discovery_addr: self.discovery_addr(),
             server_id: self.server_id(),
+            fingerprint: self.fingerprint(),
             discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
             hub: self.context.hub.clone(),
             shutdown: shutdown.clone(),
@@ -244,9 +266,9 @@ impl Server {
                 }
                 Err((code, text)) => {
                     info!(%peer, ?code, "connection refused");
+                    let context = context.clone();
                     tracker.spawn(async move {
-                        let (_read, write) = stream.into_split();
-                        last_words(write, &reject(code, text)).await;
+                        crate::transport::refuse(stream, peer, &context, reject(code, text)).await;
                     });
                 }
             }

@@ -110,10 +110,13 @@ pub(crate) fn context(
     config: crate::config::ServerConfig,
     hub: std::sync::Arc<Hub>,
 ) -> crate::connection::Context {
+    let identity = std::sync::Arc::new(crate::identity::ServerIdentity::generate().unwrap());
     crate::connection::Context {
         config: std::sync::Arc::new(config),
         hub,
         server_id: huddle_protocol::ServerId::random(),
+        identity: identity.clone(),
+        tls: identity.tls_config().unwrap(),
         shutdown: tokio_util::sync::CancellationToken::new(),
         flushers: crate::outbound::Flushers::new(1, crate::outbound::WRITE_INTERVAL),
         tasks: tokio_util::task::TaskTracker::new(),

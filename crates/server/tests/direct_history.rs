@@ -238,7 +238,7 @@ async fn a_reconnecting_client_fills_its_gap_from_memory_without_a_store() {
     }
     drop(bob);
     let mut bob = loop {
-        let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let stream = common::open(server.addr).await;
         let mut client = Client {
             nick: "bob".into(),
             framed: tokio_util::codec::Framed::new(stream, huddle_protocol::ClientCodec::new()),

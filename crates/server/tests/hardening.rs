@@ -14,13 +14,12 @@ use common::{Client, hello_as, room, start, start_default};
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{ClientCodec, ClientId, ClientMessage, ErrorCode, ServerMessage, ShortText};
 use huddle_server::ServerConfig;
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 #[tokio::test]
 async fn the_nil_client_id_is_refused() {
     let server = start_default().await;
-    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let stream = common::open(server.addr).await;
     let mut client = Client {
         nick: "alice".into(),
         framed: Framed::new(stream, ClientCodec::new()),
@@ -166,7 +165,7 @@ async fn a_protected_room_keeps_its_password_when_evicted_from_memory() {
 async fn connect_from(addr: SocketAddr, from: [u8; 4], nick: &str) -> Client {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::from((from, 0))).unwrap();
-    let stream = socket.connect(addr).await.unwrap();
+    let stream = common::tls_over(socket.connect(addr).await.unwrap()).await;
     let mut client = Client {
         nick: nick.into(),
         framed: Framed::new(stream, ClientCodec::new()),
@@ -230,7 +229,7 @@ fn fastrand() -> u64 {
 }
 
 /// Writes a frame header announcing `len` bytes, then `sent` of them.
-async fn begin_frame(stream: &mut TcpStream, len: u32, sent: usize) {
+async fn begin_frame(stream: &mut common::Stream, len: u32, sent: usize) {
     use tokio::io::AsyncWriteExt;
     stream.write_all(&len.to_be_bytes()).await.unwrap();
     stream.write_all(&vec![0u8; sent]).await.unwrap();

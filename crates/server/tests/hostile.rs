@@ -15,7 +15,6 @@ use huddle_protocol::{
 use huddle_server::{RunningServer, ServerConfig};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
     task::JoinHandle,
 };
 
@@ -60,7 +59,7 @@ async fn with_background(config: ServerConfig) -> (RunningServer, JoinHandle<()>
 }
 
 /// Reads raw bytes until EOF; returns the server messages they held.
-async fn read_to_close(stream: &mut TcpStream) -> Vec<ServerMessage> {
+async fn read_to_close(stream: &mut common::Stream) -> Vec<ServerMessage> {
     let mut bytes = Vec::new();
     tokio::time::timeout(common::PATIENCE, stream.read_to_end(&mut bytes))
         .await
@@ -76,8 +75,8 @@ async fn read_to_close(stream: &mut TcpStream) -> Vec<ServerMessage> {
     messages
 }
 
-async fn greeted_stream(addr: SocketAddr, nick: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+async fn greeted_stream(addr: SocketAddr, nick: &str) -> common::Stream {
+    let mut stream = common::open(addr).await;
     stream
         .write_all(&encode_frame(&hello(nick)).unwrap())
         .await
@@ -104,7 +103,7 @@ fn codes(messages: &[ServerMessage]) -> Vec<ErrorCode> {
 #[tokio::test]
 async fn garbage_before_hello_is_rejected() {
     let (server, chat) = with_background(unlimited()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut stream = common::open(server.addr).await;
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -199,7 +198,7 @@ async fn a_valid_frame_with_invalid_fields_gets_a_precise_error_and_the_connecti
 #[tokio::test]
 async fn a_wrong_protocol_version_gets_a_readable_reject() {
     let (server, chat) = with_background(unlimited()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut stream = common::open(server.addr).await;
     // A future Hello: variant 0, version 9, then fields this server cannot know.
     let payload = [0x00, 0x09, 0xaa, 0xbb, 0xcc];
     let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
@@ -223,7 +222,7 @@ async fn a_wrong_protocol_version_gets_a_readable_reject() {
 #[tokio::test]
 async fn a_first_frame_that_is_not_hello_is_rejected() {
     let (server, chat) = with_background(unlimited()).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut stream = common::open(server.addr).await;
     stream
         .write_all(&encode_frame(&ClientMessage::ListRooms).unwrap())
         .await
@@ -241,7 +240,7 @@ async fn a_connection_without_hello_is_dropped_after_the_timeout() {
     let mut config = unlimited();
     config.hello_timeout = Duration::from_millis(300);
     let (server, chat) = with_background(config).await;
-    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut silent = common::open(server.addr).await;
     // A slow-loris: half a header, then nothing.
     silent.write_all(&[0, 0]).await.unwrap();
     assert_eq!(
@@ -350,7 +349,7 @@ async fn a_reader_that_never_reads_is_dropped_and_nobody_else_waits() {
     let stream = socket.connect(server.addr).await.unwrap();
     let mut slow = Client {
         nick: "slow".into(),
-        framed: tokio_util::codec::Framed::new(stream, Default::default()),
+        framed: tokio_util::codec::Framed::new(common::tls_over(stream).await, Default::default()),
     };
     slow.send(hello("slow")).await;
     assert!(matches!(slow.recv().await, ServerMessage::Welcome(_)));

@@ -12,7 +12,10 @@ use huddle_protocol::{ClientMessage, Hello, ServerMessage, Welcome};
 use tokio::time::Instant;
 
 use super::PlainError;
-use crate::net::{Connection, connect};
+use crate::{
+    net::{Connection, connect},
+    trust::{Security, Verdict},
+};
 
 /// How long reconnecting is tried before plain mode gives up (longer than
 /// a server's ping timeout, after which it frees our nick).
@@ -33,6 +36,7 @@ pub(crate) enum Incoming {
 #[derive(Debug)]
 pub(crate) struct Link {
     addr: String,
+    security: Security,
     hello: Hello,
     connection: Connection,
     /// Why the connection is broken, once it is.
@@ -40,10 +44,20 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) async fn open(addr: &str, hello: Hello) -> Result<(Self, Welcome), PlainError> {
-        let (connection, welcome) = connect(addr, hello.clone()).await?;
+    pub(crate) async fn open(
+        addr: &str,
+        security: &Security,
+        hello: Hello,
+    ) -> Result<(Self, Welcome), PlainError> {
+        let (connection, welcome, identity) = connect(addr, security, hello.clone()).await?;
+        if identity.verdict == Some(Verdict::FirstUse)
+            && let Some(fingerprint) = identity.fingerprint
+        {
+            eprintln!("huddle: new server {addr}, fingerprint {fingerprint} (recorded)");
+        }
         let link = Self {
             addr: addr.to_owned(),
+            security: security.clone(),
             hello,
             connection,
             broken: None,
@@ -87,8 +101,8 @@ impl Link {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match connect(&self.addr, self.hello.clone()).await {
-                Ok((connection, welcome)) => {
+            match connect(&self.addr, &self.security, self.hello.clone()).await {
+                Ok((connection, welcome, _)) => {
                     self.connection = connection;
                     return Ok(welcome);
                 }

@@ -95,6 +95,8 @@ pub struct App {
     pub nick: String,
     pub server_name: String,
     pub server_addr: String,
+    /// Who the server proved to be (its fingerprint), once connected.
+    pub server_identity: Option<crate::net::PeerIdentity>,
     pub conn: ConnState,
     pub latency: Option<Duration>,
     pub buffers: Vec<Buffer>,
@@ -150,6 +152,7 @@ impl App {
             nick: nick.clone().unwrap_or_else(|| default_nick.to_owned()),
             server_name: String::new(),
             server_addr: String::new(),
+            server_identity: None,
             conn: ConnState::Offline,
             latency: None,
             buffers: vec![Buffer::new(BufferKind::Status)],

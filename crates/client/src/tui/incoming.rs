@@ -32,6 +32,10 @@ impl App {
                 }
                 Vec::new()
             }
+            NetEvent::Identity(identity) => {
+                self.on_identity(identity);
+                Vec::new()
+            }
             NetEvent::Connected(welcome) => {
                 self.conn = ConnState::Connected;
                 self.nick = welcome.nick.to_string();

@@ -57,6 +57,8 @@ pub struct Options {
     pub downloads: PathBuf,
     /// Which file offers are accepted without asking.
     pub accept: crate::transfer::AcceptPolicy,
+    /// TLS and whom to trust (the hosted server is always pinned).
+    pub security: crate::trust::Security,
 }
 
 /// Restores the terminal when dropped: on quit, on error, and (through the
@@ -179,9 +181,14 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                             continue;
                         }
                     };
+                    let security = match &hosted {
+                        Some(hosted) if hosted.local_addr == addr => hosted.security.clone(),
+                        _ => options.security.clone(),
+                    };
                     let session = SessionConfig {
                         addr,
                         nick,
+                        security,
                         client_id: options.config.client_id(),
                         ping_every: Duration::from_secs(10),
                     };

@@ -37,7 +37,39 @@ impl App {
             self.server_name, self.server_addr
         );
         self.notice_here(text);
+        let identity = match self.server_identity.and_then(|i| i.fingerprint) {
+            Some(fingerprint) => format!(
+                "Encrypted (TLS). Fingerprint {fingerprint}, short {}",
+                fingerprint.short()
+            ),
+            None if self.server_identity.is_some() => {
+                "NOT ENCRYPTED: --insecure-plaintext; anyone on the network can read this chat"
+                    .to_owned()
+            }
+            None => return Vec::new(),
+        };
+        self.notice_here(identity);
         Vec::new()
+    }
+
+    /// The server's identity, checked by the session: said once when it
+    /// is new, kept for `/server` and the status bar.
+    pub(super) fn on_identity(&mut self, identity: crate::net::PeerIdentity) {
+        self.server_identity = Some(identity);
+        match (identity.fingerprint, identity.verdict) {
+            (Some(fingerprint), Some(crate::trust::Verdict::FirstUse)) => {
+                self.notice_status(format!(
+                    "New server {}: fingerprint {fingerprint} ({}), now trusted for this address. \
+                     Compare it with the operator's huddle-server --fingerprint",
+                    self.server_addr,
+                    fingerprint.short()
+                ));
+            }
+            (None, _) => self.notice_status(
+                "Connected WITHOUT encryption (--insecure-plaintext): anyone on the network can read this chat".into(),
+            ),
+            _ => {}
+        }
     }
 
     /// `/disconnect`: back to the browser.

@@ -353,6 +353,23 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         ),
         Span::raw(format!("{latency} │ F1 help")),
     ]);
+    let bar = match app.server_identity {
+        Some(identity) if identity.fingerprint.is_none() => {
+            let mut spans = bar.spans;
+            spans.insert(
+                0,
+                Span::styled(
+                    " INSECURE ",
+                    Style::default()
+                        .fg(Color::White)
+                        .bg(Color::Red)
+                        .add_modifier(Modifier::BOLD),
+                ),
+            );
+            Row::from(spans)
+        }
+        _ => bar,
+    };
     frame.render_widget(
         Paragraph::new(bar).style(Style::default().bg(Color::DarkGray)),
         area,

@@ -104,7 +104,8 @@ fn flush(shared: &Arc<Shared>) {
         // An error other than a full socket shows again in the writer
         // task's write, which ends the connection.
         let written = stream.try_write(&scratch).unwrap_or(0);
-        let rest = (written < scratch.len()).then(|| BytesMut::from(&scratch[written..]));
+        let rest = (written < scratch.len() || stream.has_backlog())
+            .then(|| BytesMut::from(&scratch[written..]));
         if scratch.capacity() > MAX_SCRATCH_BYTES {
             *scratch = BytesMut::new();
         }

@@ -5,15 +5,37 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::{
-    io::AsyncReadExt,
-    net::{TcpListener, TcpSocket, TcpStream, tcp::OwnedWriteHalf},
+    io::{AsyncRead, AsyncReadExt},
+    net::{TcpListener, TcpSocket, TcpStream},
 };
 
 use super::*;
+use crate::link;
 
 /// A connected pair with small socket buffers, so a socket fills quickly:
 /// the server's write half and the client.
-async fn pair() -> (OwnedWriteHalf, TcpStream) {
+async fn pair() -> (WriteLink, TcpStream) {
+    let (server, client) = tcp_pair().await;
+    let (_read, write) = link::plain(server);
+    (write, client)
+}
+
+/// The same over TLS: the server's write half and the client's stream.
+async fn tls_pair() -> (WriteLink, Box<dyn AsyncRead + Unpin + Send>) {
+    let (server, client) = tcp_pair().await;
+    let identity = crate::identity::ServerIdentity::generate().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.tls_config().unwrap());
+    let connector =
+        tokio_rustls::TlsConnector::from(huddle_protocol::tls::client_config().unwrap());
+    let (server, client) = tokio::join!(
+        acceptor.accept(server),
+        connector.connect(huddle_protocol::tls::server_name(), client)
+    );
+    let (_read, write) = link::tls(server.unwrap());
+    (write, Box::new(client.unwrap()))
+}
+
+async fn tcp_pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpSocket::new_v4().unwrap();
     client.set_recv_buffer_size(4096).unwrap();
@@ -25,8 +47,7 @@ async fn pair() -> (OwnedWriteHalf, TcpStream) {
     socket2::SockRef::from(&server)
         .set_send_buffer_size(4096)
         .unwrap();
-    let (_read, write) = server.into_split();
-    (write, client)
+    (server, client)
 }
 
 fn running_flusher() -> Arc<Flusher> {
@@ -37,7 +58,7 @@ fn running_flusher() -> Arc<Flusher> {
 
 #[tokio::test]
 async fn the_writer_drains_then_ends_when_every_handle_is_gone() {
-    let (socket, mut client) = pair().await;
+    let (socket, mut client) = tls_pair().await;
     let (outbound, queue) = outbound(10, 1000, running_flusher());
     let second = outbound.clone();
     let writer = tokio::spawn(run_writer(socket, queue));
@@ -53,7 +74,22 @@ async fn the_writer_drains_then_ends_when_every_handle_is_gone() {
 
 #[tokio::test]
 async fn a_full_socket_is_waited_for_and_everything_arrives_in_order() {
-    let (socket, mut client) = pair().await;
+    let (socket, client) = pair().await;
+    full_socket_is_waited_for(socket, Box::new(client)).await;
+}
+
+#[tokio::test]
+async fn a_full_tls_socket_is_waited_for_and_everything_arrives_in_order() {
+    // With TLS, what the socket does not take waits encrypted in rustls:
+    // the writer task must still wait for it (a backlog, not a rest).
+    let (socket, client) = tls_pair().await;
+    full_socket_is_waited_for(socket, client).await;
+}
+
+async fn full_socket_is_waited_for(
+    socket: WriteLink,
+    mut client: Box<dyn AsyncRead + Unpin + Send>,
+) {
     let (outbound, queue) = outbound(1000, 1 << 20, running_flusher());
     let writer = tokio::spawn(run_writer(socket, queue));
     // Far more than the socket buffers hold while the client is not reading.

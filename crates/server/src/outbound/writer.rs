@@ -12,9 +12,9 @@ use bytes::BytesMut;
 use huddle_protocol::{
     ErrorCode, ErrorReport, RequestKind, ServerMessage, ShortText, encode_frame,
 };
-use tokio::{io::AsyncWriteExt, net::tcp::OwnedWriteHalf};
 
 use super::{OutboundQueue, Shared, Slot, lock};
+use crate::link::WriteLink;
 
 /// How the writer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub(crate) enum WriterEnd {
 
 /// Takes the socket from wherever it is, with the bytes the flusher could
 /// not write if it was handed over. `None` only if it is already gone.
-fn take_socket(shared: &Shared) -> Option<(OwnedWriteHalf, Option<BytesMut>)> {
+fn take_socket(shared: &Shared) -> Option<(WriteLink, Option<BytesMut>)> {
     match std::mem::replace(&mut *lock(&shared.socket), Slot::Away) {
         Slot::Ready(socket) => Some((socket, None)),
         Slot::Stalled(socket, rest) => Some((socket, Some(rest))),
@@ -40,7 +40,7 @@ fn take_socket(shared: &Shared) -> Option<(OwnedWriteHalf, Option<BytesMut>)> {
 /// Writes `rest` and then everything queued, holding the socket.
 async fn drain(
     shared: &Shared,
-    socket: &mut OwnedWriteHalf,
+    socket: &mut WriteLink,
     rest: Option<BytesMut>,
 ) -> std::io::Result<()> {
     if let Some(rest) = rest {
@@ -59,11 +59,7 @@ async fn drain(
 
 /// Waits for a full socket to take `rest`, unless the client is killed;
 /// gives the socket back to the flusher if it did.
-async fn unstall(
-    shared: &Arc<Shared>,
-    mut socket: OwnedWriteHalf,
-    rest: BytesMut,
-) -> Option<WriterEnd> {
+async fn unstall(shared: &Arc<Shared>, mut socket: WriteLink, rest: BytesMut) -> Option<WriterEnd> {
     let written = tokio::select! {
         biased;
         () = shared.killed() => {
@@ -118,7 +114,7 @@ async fn finish(shared: &Shared, end: WriterEnd) -> WriterEnd {
 /// killed. The caller bounds the final flush by aborting the task after a
 /// timeout. The rare parts are boxed when reached, so a waiting writer
 /// holds little memory.
-pub(crate) async fn run_writer(socket: OwnedWriteHalf, queue: OutboundQueue) -> WriterEnd {
+pub(crate) async fn run_writer(socket: WriteLink, queue: OutboundQueue) -> WriterEnd {
     let shared = queue.shared;
     *lock(&shared.socket) = Slot::Ready(socket);
     if shared.queued_bytes() > 0 {

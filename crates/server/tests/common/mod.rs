@@ -23,9 +23,28 @@ pub async fn start_default() -> RunningServer {
     start(ServerConfig::loopback()).await
 }
 
+/// A client's stream: TLS, as every default server wants.
+pub type Stream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// Connects over TLS (accepting the test server's certificate).
+pub async fn open(addr: SocketAddr) -> Stream {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tls_over(tcp).await
+}
+
+/// Runs the TLS handshake on an open TCP connection.
+pub async fn tls_over(tcp: TcpStream) -> Stream {
+    let config = huddle_protocol::tls::client_config().unwrap();
+    tokio_rustls::TlsConnector::from(config)
+        .connect(huddle_protocol::tls::server_name(), tcp)
+        .await
+        .unwrap()
+}
+
 pub struct Client {
     pub nick: String,
-    pub framed: Framed<TcpStream, ClientCodec>,
+    pub framed: Framed<Stream, ClientCodec>,
 }
 
 pub fn hello(nick: &str) -> ClientMessage {
@@ -58,7 +77,7 @@ pub fn say(room_name: &str, text: &str) -> ClientMessage {
 impl Client {
     /// Connects as a given client installation and expects `Welcome`.
     pub async fn connect_as(addr: SocketAddr, nick: &str, client_id: ClientId) -> Self {
-        let stream = TcpStream::connect(addr).await.unwrap();
+        let stream = open(addr).await;
         let mut client = Self {
             nick: nick.into(),
             framed: Framed::new(stream, ClientCodec::new()),
@@ -70,8 +89,7 @@ impl Client {
 
     /// Connects and sends `Hello`, returning the server's first answer.
     pub async fn handshake(addr: SocketAddr, nick: &str) -> (Self, ServerMessage) {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
+        let stream = open(addr).await;
         let mut client = Self {
             nick: nick.into(),
             framed: Framed::new(stream, ClientCodec::new()),
