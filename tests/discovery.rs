@@ -72,6 +72,7 @@ async fn a_server_that_goes_silent_expires() {
     let port = free_udp_port().unwrap();
     let fake = std::sync::Arc::new(socket2_bind(port));
     let answering = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let ghost = huddle_server::ServerIdentity::generate().unwrap();
     let responder = {
         let (fake, answering) = (fake.clone(), answering.clone());
         std::thread::spawn(move || {
@@ -88,7 +89,7 @@ async fn a_server_that_goes_silent_expires() {
                     answering.load(std::sync::atomic::Ordering::Relaxed),
                 ) {
                     let beacon = Beacon {
-                        server_id: huddle_protocol::ServerId::random(),
+                        server_id: ghost.server_id(),
                         server_name: ShortText::new("ghost").unwrap(),
                         tcp_port: 1,
                         users: 0,
@@ -98,7 +99,7 @@ async fn a_server_that_goes_silent_expires() {
                         nonce: probe.nonce,
                         goodbye: false,
                     };
-                    fake.send_to(&encode_datagram(&Datagram::Beacon(beacon)).unwrap(), from)
+                    fake.send_to(&ghost.seal_beacon(&beacon, 1200).unwrap(), from)
                         .unwrap();
                 }
             }
@@ -146,7 +147,7 @@ async fn garbage_and_foreign_datagrams_are_dropped_and_counted() {
     let beacon = loop {
         let (len, _) = sender.recv_from(&mut buffer).unwrap();
         match decode_datagram(&buffer[..len]) {
-            Ok(Datagram::Beacon(beacon)) => break beacon,
+            Ok(Datagram::Beacon(signed)) => break signed.open().unwrap(),
             _ if huddle_protocol::discovery::is_version_only(&buffer[..len]) => {
                 version_answers += 1;
             }
@@ -154,6 +155,9 @@ async fn garbage_and_foreign_datagrams_are_dropped_and_counted() {
         }
     };
     assert_eq!(version_answers, 2);
+    assert!(beacon.authentic, "signed by the server's key");
+    assert_eq!(beacon.fingerprint, server.fingerprint);
+    let beacon = beacon.beacon;
     assert_eq!((beacon.nonce, beacon.server_name.as_str()), (42, "sturdy"));
     let counts = server.discovery_counts().unwrap();
     let dropped = (counts.foreign, counts.malformed, counts.incompatible);
@@ -247,9 +251,12 @@ async fn a_beacon_for_many_long_room_names_stays_within_1200_bytes() {
     let probe = encode_datagram(&Datagram::Probe(Probe::padded(1))).unwrap();
     let answer = ask(port, &probe).expect("no beacon");
     assert!(answer.len() <= 1200, "{} bytes", answer.len());
-    let Datagram::Beacon(beacon) = decode_datagram(&answer).unwrap() else {
+    let Datagram::Beacon(signed) = decode_datagram(&answer).unwrap() else {
         panic!()
     };
+    let opened = signed.open().unwrap();
+    assert!(opened.authentic);
+    let beacon = opened.beacon;
     assert!(beacon.rooms_truncated);
     assert!(
         beacon.rooms.len() > 5 && beacon.rooms.len() < 45,
@@ -348,12 +355,15 @@ async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
         names == ["real"]
     })
     .await;
-    // Mallory, at 127.0.0.2, broadcasts in the real server's name: goodbye,
-    // and "I am it, at port 6666".
+    // Mallory, at 127.0.0.2 and on this very host, broadcasts in the real
+    // server's name (its id, signed with her own key): goodbye, and "I am
+    // it, at port 6666".
     let forger = std::thread::spawn({
         let id = real.server_id;
         move || {
-            let socket = huddle_e2e::shared_udp_socket(([127, 0, 0, 2], 0).into()).unwrap();
+            let mallory = huddle_server::ServerIdentity::generate().unwrap();
+            let elsewhere = huddle_e2e::shared_udp_socket(([127, 0, 0, 2], 0).into()).unwrap();
+            let here = huddle_e2e::shared_udp_socket(([127, 0, 0, 1], 0).into()).unwrap();
             let beacon = |goodbye| Beacon {
                 server_id: id,
                 server_name: ShortText::new("real").unwrap(),
@@ -368,8 +378,10 @@ async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
             let deadline = std::time::Instant::now() + Duration::from_millis(1500);
             while std::time::Instant::now() < deadline {
                 for goodbye in [true, false] {
-                    let bytes = encode_datagram(&Datagram::Beacon(beacon(goodbye))).unwrap();
-                    socket.send_to(&bytes, ("127.255.255.255", port)).unwrap();
+                    let bytes = mallory.seal_beacon(&beacon(goodbye), 1200).unwrap();
+                    for socket in [&elsewhere, &here] {
+                        socket.send_to(&bytes, ("127.255.255.255", port)).unwrap();
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -386,15 +398,16 @@ async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
     let genuine: Vec<_> = found.iter().filter(|s| s.conflict.is_none()).collect();
     assert_eq!(genuine.len(), 1, "{found:?}");
     assert_eq!(genuine[0].addr, real.addr, "the entry was redirected");
+    assert_eq!(genuine[0].fingerprint, Some(real.fingerprint));
     let forged: Vec<_> = found.iter().filter(|s| s.conflict.is_some()).collect();
-    assert_eq!(forged.len(), 1, "{found:?}");
-    assert_eq!(forged[0].addr, ([127, 0, 0, 2], 6666).into());
-    assert!(
-        forged[0]
-            .conflict
-            .as_deref()
-            .unwrap()
-            .contains(&real.addr.to_string())
-    );
+    assert_eq!(forged.len(), 2, "one per forging socket: {found:?}");
+    for entry in forged {
+        assert_eq!(entry.addr.port(), 6666);
+        assert!(
+            entry.conflict.as_deref().unwrap().contains("forged"),
+            "{entry:?}"
+        );
+        assert_ne!(entry.fingerprint, Some(real.fingerprint));
+    }
     real.stop().await;
 }

@@ -168,12 +168,13 @@ impl Browser {
         };
         let now = Instant::now();
         match decode_datagram(bytes) {
-            Ok(Datagram::Beacon(beacon)) => {
+            Ok(Datagram::Beacon(signed)) => {
+                let Ok(opened) = signed.open() else { return };
                 let rtt = self
                     .probes
-                    .get(&beacon.nonce)
+                    .get(&opened.beacon.nonce)
                     .map(|sent| now.duration_since(*sent));
-                self.list.on_beacon(&beacon, source, rtt, now);
+                self.list.on_beacon(&opened, source, rtt, now);
             }
             Err(DatagramError::Incompatible { theirs }) => {
                 self.list.on_incompatible(source, theirs, now)
@@ -202,5 +203,20 @@ impl Browser {
             }
         }
         self.servers()
+    }
+}
+
+/// Compares each server's fingerprint with the known-servers file (by its
+/// address): `known`, `new`, or `CHANGED` naming the recorded fingerprint.
+pub fn mark_trust(servers: &mut [FoundServer], known: &crate::trust::KnownServers) {
+    for server in servers {
+        let Some(fingerprint) = server.fingerprint else {
+            continue;
+        };
+        server.trust = Some(match known.get(&server.addr.to_string()) {
+            None => "new".to_owned(),
+            Some(recorded) if recorded == fingerprint => "known".to_owned(),
+            Some(recorded) => format!("CHANGED: you trusted {recorded} at this address"),
+        });
     }
 }

@@ -127,10 +127,12 @@ fn print_table(servers: &[FoundServer]) {
         let rtt = server
             .rtt_ms
             .map_or_else(|| "-".into(), |ms| format!("{ms:.2} ms"));
-        let rooms = match (&server.incompatible, &server.conflict) {
-            (Some(why), _) => format!("incompatible: {why}"),
-            (None, Some(conflict)) => format!("SUSPECT: {conflict}"),
-            (None, None) => server
+        let changed = server.trust.as_deref().filter(|t| t.starts_with("CHANGED"));
+        let rooms = match (&server.incompatible, &server.conflict, changed) {
+            (Some(why), ..) => format!("incompatible: {why}"),
+            (None, Some(conflict), _) => format!("SUSPECT: {conflict}"),
+            (None, None, Some(changed)) => format!("fingerprint {changed}"),
+            (None, None, None) => server
                 .rooms
                 .iter()
                 .map(|r| format!("{} ({})", r.name, r.members))
@@ -230,12 +232,21 @@ async fn run_main() -> anyhow::Result<()> {
         ..BrowserConfig::default()
     };
 
+    let known_servers = config_path
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("known_servers"))
+        .or_else(huddle::trust::default_known_servers)
+        .context("no config directory for the known-servers file: pass --config FILE")?;
     if let Some(Commands::Discover { timeout, json }) = &args.command {
         init_logging();
         let browser = Browser::new(browser).context("cannot open a UDP socket for discovery")?;
-        let servers = browser
+        let mut servers = browser
             .discover(Duration::from_secs_f64(timeout.max(0.1)))
             .await;
+        if let Ok(known) = huddle::trust::KnownServers::load(&known_servers) {
+            huddle::discovery::mark_trust(&mut servers, &known);
+        }
         if *json {
             println!("{}", serde_json::json!({ "servers": servers }));
         } else {
@@ -244,12 +255,6 @@ async fn run_main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let known_servers = config_path
-        .as_deref()
-        .and_then(std::path::Path::parent)
-        .map(|dir| dir.join("known_servers"))
-        .or_else(huddle::trust::default_known_servers)
-        .context("no config directory for the known-servers file: pass --config FILE")?;
     if let Some(Commands::Trust { addr }) = &args.command {
         let addr = with_default_port(addr, DEFAULT_TCP_PORT);
         return huddle::transport::trust_server(&addr, &known_servers).await;

@@ -14,11 +14,19 @@
 //! probes ([`Probe::padded`]) to the beacon size they can accept. A probe
 //! of another version is answered with the bare prefix ([`version_only`]),
 //! which names the server's version.
+//!
+//! Beacons are signed ([`SignedBeacon`]): each carries the server's
+//! certificate, whose SHA-256 is the fingerprint clients pin, and an
+//! Ed25519 signature by the certificate's key over the encoded [`Beacon`].
+//! The server id must be the fingerprint's first 16 bytes. A beacon that
+//! fails either check is [`OpenedBeacon::authentic`] = false: listed apart
+//! and flagged, never merged with the genuine server.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    PROTOCOL_VERSION,
+    Fingerprint, PROTOCOL_VERSION,
     error::WireError,
     ids::ServerId,
     limits::MAX_DATAGRAM_LEN,
@@ -103,13 +111,106 @@ pub struct Beacon {
     pub goodbye: bool,
 }
 
+/// What a beacon's signature covers: this context, then the body. The
+/// context keeps a beacon signature from being mistaken for any other
+/// signature the same key makes (TLS handshakes use their own).
+pub const BEACON_SIGNATURE_CONTEXT: &[u8] = b"huddle beacon signature\0";
+
+/// A [`Beacon`] with the proof of who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedBeacon {
+    /// The server's certificate (DER); its SHA-256 is the fingerprint.
+    pub certificate: Bytes,
+    /// The encoded [`Beacon`] (bincode, as on the wire).
+    pub body: Bytes,
+    /// Ed25519 over [`BEACON_SIGNATURE_CONTEXT`] followed by `body`, by the
+    /// certificate's key (64 bytes).
+    pub signature: Bytes,
+}
+
+/// A received beacon, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedBeacon {
+    /// What it says.
+    pub beacon: Beacon,
+    /// The SHA-256 of the certificate it carries.
+    pub fingerprint: Fingerprint,
+    /// Whether the signature verifies with the certificate's key and the
+    /// server id is the fingerprint's: only then is it the server it names.
+    pub authentic: bool,
+}
+
+/// The server id a fingerprint stands for: its first 16 bytes.
+pub fn server_id_of(fingerprint: &Fingerprint) -> ServerId {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&fingerprint.0[..16]);
+    ServerId::from_uuid(uuid::Uuid::from_bytes(bytes))
+}
+
+impl SignedBeacon {
+    /// Signs `beacon` with `sign` (Ed25519 by the key of `certificate`).
+    pub fn seal(
+        beacon: &Beacon,
+        certificate: &Bytes,
+        sign: impl Fn(&[u8]) -> [u8; 64],
+    ) -> Result<Self, WireError> {
+        let body = Bytes::from(encode_payload(beacon)?.to_vec());
+        let mut message = BEACON_SIGNATURE_CONTEXT.to_vec();
+        message.extend_from_slice(&body);
+        Ok(Self {
+            certificate: certificate.clone(),
+            signature: Bytes::copy_from_slice(&sign(&message)),
+            body,
+        })
+    }
+
+    /// Decodes the body and checks the signature and the id.
+    pub fn open(&self) -> Result<OpenedBeacon, WireError> {
+        let beacon: Beacon = decode_payload(&self.body)?;
+        let fingerprint = Fingerprint::of_certificate(&self.certificate);
+        let mut message = BEACON_SIGNATURE_CONTEXT.to_vec();
+        message.extend_from_slice(&self.body);
+        let certificate = rustls::pki_types::CertificateDer::from(&self.certificate[..]);
+        let signed = webpki::EndEntityCert::try_from(&certificate).is_ok_and(|cert| {
+            cert.verify_signature(webpki::ring::ED25519, &message, &self.signature)
+                .is_ok()
+        });
+        Ok(OpenedBeacon {
+            authentic: signed && beacon.server_id == server_id_of(&fingerprint),
+            beacon,
+            fingerprint,
+        })
+    }
+}
+
+/// Signs and encodes `beacon` in at most `max_len` bytes, dropping rooms
+/// from the end of its summary (and saying so) until it fits.
+pub fn encode_beacon_within(
+    beacon: &Beacon,
+    certificate: &Bytes,
+    sign: impl Fn(&[u8]) -> [u8; 64],
+    max_len: usize,
+) -> Result<Vec<u8>, DatagramError> {
+    let mut beacon = beacon.clone();
+    loop {
+        let signed = SignedBeacon::seal(&beacon, certificate, &sign)?;
+        match encode_datagram_within(&Datagram::Beacon(signed), max_len) {
+            Err(DatagramError::TooLarge(_)) if !beacon.rooms.is_empty() => {
+                beacon.rooms.pop();
+                beacon.rooms_truncated = true;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A discovery datagram's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Datagram {
     /// 0: a probe.
     Probe(Probe),
-    /// 1: a beacon.
-    Beacon(Beacon),
+    /// 1: a signed beacon.
+    Beacon(SignedBeacon),
 }
 
 /// A datagram could not be used.
@@ -132,39 +233,28 @@ pub enum DatagramError {
     Wire(#[from] WireError),
 }
 
-/// Encodes a datagram. A beacon that would not fit loses rooms from the end
-/// of its summary (and says so) until it does.
+/// Encodes a datagram (a beacon is made to fit by [`encode_beacon_within`]).
 pub fn encode_datagram(datagram: &Datagram) -> Result<Vec<u8>, DatagramError> {
     encode_datagram_within(datagram, MAX_DATAGRAM_LEN)
 }
 
 /// Encodes a datagram in at most `max_len` bytes (and at most
-/// [`MAX_DATAGRAM_LEN`]), dropping a beacon's rooms as needed; fails with
-/// `TooLarge` if even that does not fit.
+/// [`MAX_DATAGRAM_LEN`]); fails with `TooLarge` if it does not fit.
 pub fn encode_datagram_within(
     datagram: &Datagram,
     max_len: usize,
 ) -> Result<Vec<u8>, DatagramError> {
     let max_len = max_len.min(MAX_DATAGRAM_LEN);
-    let mut datagram = datagram.clone();
-    loop {
-        let payload = encode_payload(&datagram)?;
-        let len = PREFIX_LEN + payload.len();
-        if len <= max_len {
-            let mut out = Vec::with_capacity(len);
-            out.extend_from_slice(&DISCOVERY_MAGIC);
-            out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-            out.extend_from_slice(&payload);
-            return Ok(out);
-        }
-        match &mut datagram {
-            Datagram::Beacon(beacon) if !beacon.rooms.is_empty() => {
-                beacon.rooms.pop();
-                beacon.rooms_truncated = true;
-            }
-            _ => return Err(DatagramError::TooLarge(len)),
-        }
+    let payload = encode_payload(datagram)?;
+    let len = PREFIX_LEN + payload.len();
+    if len > max_len {
+        return Err(DatagramError::TooLarge(len));
     }
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&DISCOVERY_MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
 }
 
 /// The bare prefix (magic and this version) that answers a datagram of
@@ -200,9 +290,25 @@ pub fn decode_datagram(bytes: &[u8]) -> Result<Datagram, DatagramError> {
 mod tests {
     use super::*;
 
-    fn beacon_with_rooms(count: usize) -> Beacon {
+    /// A certificate and its signer, as a server has.
+    fn identity() -> (Bytes, impl Fn(&[u8]) -> [u8; 64]) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["huddle.invalid".into()]).unwrap();
+        let certificate = Bytes::from(params.self_signed(&key).unwrap().der().to_vec());
+        let signer =
+            ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key.serialize_der())
+                .unwrap();
+        let sign = move |message: &[u8]| {
+            let mut out = [0u8; 64];
+            out.copy_from_slice(signer.sign(message).as_ref());
+            out
+        };
+        (certificate, sign)
+    }
+
+    fn beacon_with_rooms(certificate: &Bytes, count: usize) -> Beacon {
         Beacon {
-            server_id: ServerId::from_uuid(uuid::Uuid::from_u128(7)),
+            server_id: server_id_of(&Fingerprint::of_certificate(certificate)),
             server_name: ShortText::new("x".repeat(390)).unwrap(),
             tcp_port: 7007,
             users: 3,
@@ -219,15 +325,54 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_beacon_with_many_long_rooms_fits_in_1200_bytes() {
-        let bytes = encode_datagram(&Datagram::Beacon(beacon_with_rooms(100))).unwrap();
-        assert!(bytes.len() <= MAX_DATAGRAM_LEN, "{} bytes", bytes.len());
-        let Datagram::Beacon(beacon) = decode_datagram(&bytes).unwrap() else {
+    fn opened(bytes: &[u8]) -> OpenedBeacon {
+        let Datagram::Beacon(signed) = decode_datagram(bytes).unwrap() else {
             panic!("not a beacon");
         };
-        assert!(beacon.rooms_truncated);
-        assert!(!beacon.rooms.is_empty() && beacon.rooms.len() < 100);
+        signed.open().unwrap()
+    }
+
+    #[test]
+    fn a_beacon_with_many_long_rooms_fits_in_1200_bytes_and_stays_signed() {
+        let (certificate, sign) = identity();
+        let beacon = beacon_with_rooms(&certificate, 100);
+        let bytes = encode_beacon_within(&beacon, &certificate, &sign, MAX_DATAGRAM_LEN).unwrap();
+        assert!(bytes.len() <= MAX_DATAGRAM_LEN, "{} bytes", bytes.len());
+        let opened = opened(&bytes);
+        assert!(opened.authentic);
+        assert_eq!(
+            opened.fingerprint,
+            Fingerprint::of_certificate(&certificate)
+        );
+        assert!(opened.beacon.rooms_truncated);
+        assert!(!opened.beacon.rooms.is_empty() && opened.beacon.rooms.len() < 100);
+    }
+
+    #[test]
+    fn a_forged_signature_or_a_borrowed_id_is_not_authentic() {
+        let (certificate, sign) = identity();
+        let (_, other_sign) = identity();
+        let beacon = beacon_with_rooms(&certificate, 1);
+        // Signed by another key than the certificate's.
+        let forged =
+            encode_beacon_within(&beacon, &certificate, &other_sign, MAX_DATAGRAM_LEN).unwrap();
+        assert!(!opened(&forged).authentic);
+        // A genuine signature over a body naming someone else's id.
+        let mut borrowed = beacon.clone();
+        borrowed.server_id = ServerId::from_uuid(uuid::Uuid::from_u128(7));
+        let bytes = encode_beacon_within(&borrowed, &certificate, &sign, MAX_DATAGRAM_LEN).unwrap();
+        assert!(!opened(&bytes).authentic);
+        // A body altered after signing.
+        let mut signed = SignedBeacon::seal(&beacon, &certificate, &sign).unwrap();
+        let mut body = signed.body.to_vec();
+        let last = body.len() - 1;
+        body[last] ^= 1;
+        signed.body = Bytes::from(body);
+        assert!(!signed.open().is_ok_and(|opened| opened.authentic));
+        // Garbage for a certificate.
+        let mut signed = SignedBeacon::seal(&beacon, &certificate, &sign).unwrap();
+        signed.certificate = Bytes::from_static(b"not a certificate");
+        assert!(!signed.open().unwrap().authentic);
     }
 
     #[test]
@@ -241,11 +386,12 @@ mod tests {
 
     #[test]
     fn a_beacon_fits_whatever_room_it_is_given_or_fails() {
-        let beacon = Datagram::Beacon(beacon_with_rooms(100));
-        let bytes = encode_datagram_within(&beacon, 600).unwrap();
-        assert!(bytes.len() <= 600);
+        let (certificate, sign) = identity();
+        let beacon = beacon_with_rooms(&certificate, 100);
+        let bytes = encode_beacon_within(&beacon, &certificate, &sign, 1000).unwrap();
+        assert!(bytes.len() <= 1000);
         assert!(matches!(
-            encode_datagram_within(&beacon, 100),
+            encode_beacon_within(&beacon, &certificate, &sign, 300),
             Err(DatagramError::TooLarge(_))
         ));
         assert!(is_version_only(&version_only()));
@@ -257,9 +403,10 @@ mod tests {
 
     #[test]
     fn a_small_beacon_round_trips_untouched() {
-        let original = Datagram::Beacon(beacon_with_rooms(2));
-        let bytes = encode_datagram(&original).unwrap();
-        assert_eq!(decode_datagram(&bytes).unwrap(), original);
+        let (certificate, sign) = identity();
+        let original = beacon_with_rooms(&certificate, 2);
+        let bytes = encode_beacon_within(&original, &certificate, &sign, MAX_DATAGRAM_LEN).unwrap();
+        assert_eq!(opened(&bytes).beacon, original);
     }
 
     #[test]

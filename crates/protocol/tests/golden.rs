@@ -13,18 +13,18 @@ use huddle_protocol::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-const HELLO: &str = "00 00 00 25 00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
+const HELLO: &str = "00 00 00 25 00 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
 const SAY: &str =
     "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
 const PING: &str = "00 00 00 04 0a fb 2c 01";
-const REJECT: &str = "00 00 00 07 01 01 04 03 76 35 3f";
+const REJECT: &str = "00 00 00 07 01 01 05 03 76 35 3f";
 const CHAT: &str = "00 00 00 39 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ab";
 const FETCH_DIRECT_HISTORY: &str =
     "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32";
-const PROBE: &str = "48 55 44 4c 00 04 00 fb 34 12 03 00 00 00";
+const PROBE: &str = "48 55 44 4c 00 05 00 fb 34 12 03 00 00 00";
 
 /// Every vector above, in the order `docs/PROTOCOL.md` §9 prints them.
-const VERSION_ONLY: &str = "48 55 44 4c 00 04";
+const VERSION_ONLY: &str = "48 55 44 4c 00 05";
 
 const IN_SPEC_ORDER: [&str; 8] = [
     HELLO,
@@ -63,7 +63,7 @@ fn id(n: u128) -> Uuid {
 fn hello() {
     check(
         &ClientMessage::Hello(Hello {
-            version: 4,
+            version: 5,
             client_id: ClientId::from_uuid(id(0x0102)),
             nick: Nick::new("alice").unwrap(),
             client_name: ShortText::new("huddle").unwrap(),
@@ -96,7 +96,7 @@ fn reject() {
     check(
         &ServerMessage::Reject(Reject {
             code: ErrorCode::VersionMismatch,
-            server_version: 4,
+            server_version: 5,
             text: "v5?".into(),
         }),
         REJECT,

@@ -21,8 +21,8 @@ use std::{
 use huddle_protocol::{
     ShortText,
     discovery::{
-        Beacon, Datagram, DatagramError, MAX_REPLY_FACTOR, decode_datagram, encode_datagram_within,
-        is_version_only, version_only,
+        Beacon, Datagram, DatagramError, MAX_REPLY_FACTOR, decode_datagram, is_version_only,
+        version_only,
     },
     limits::MAX_DATAGRAM_LEN,
 };
@@ -178,7 +178,7 @@ impl Responder {
             nonce,
             goodbye,
         };
-        match encode_datagram_within(&Datagram::Beacon(beacon), max_len) {
+        match context.identity.seal_beacon(&beacon, max_len) {
             Ok(bytes) => Some(bytes),
             Err(DatagramError::TooLarge(_)) => None,
             Err(err) => {

@@ -47,6 +47,7 @@ pub enum IdentityError {
 pub struct ServerIdentity {
     certificate: Vec<u8>,
     pkcs8_key: Vec<u8>,
+    signer: Ed25519KeyPair,
     fingerprint: Fingerprint,
 }
 
@@ -79,7 +80,7 @@ impl ServerIdentity {
         pkcs8_key: Vec<u8>,
         key_path: &Path,
     ) -> Result<Self, IdentityError> {
-        Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8_key).map_err(|err| {
+        let signer = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8_key).map_err(|err| {
             IdentityError::Corrupt {
                 path: key_path.to_owned(),
                 reason: format!("not an Ed25519 PKCS#8 key ({err})"),
@@ -89,6 +90,7 @@ impl ServerIdentity {
             fingerprint: Fingerprint::of_certificate(&certificate),
             certificate,
             pkcs8_key,
+            signer,
         })
     }
 
@@ -142,9 +144,7 @@ impl ServerIdentity {
 
     /// The server id: the fingerprint's first 16 bytes.
     pub fn server_id(&self) -> ServerId {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&self.fingerprint.0[..16]);
-        ServerId::from_uuid(uuid::Uuid::from_bytes(bytes))
+        huddle_protocol::discovery::server_id_of(&self.fingerprint)
     }
 
     /// The rustls configuration presenting this identity.
@@ -152,6 +152,29 @@ impl ServerIdentity {
         &self,
     ) -> Result<Arc<rustls::ServerConfig>, huddle_protocol::tls::TlsConfigError> {
         huddle_protocol::tls::server_config(self.certificate.clone(), self.pkcs8_key.clone())
+    }
+
+    /// An Ed25519 signature of `message` with the certificate's key.
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out.copy_from_slice(self.signer.sign(message).as_ref());
+        out
+    }
+
+    /// Signs `beacon` and encodes it as a discovery datagram of at most
+    /// `max_len` bytes (rooms dropped to fit).
+    pub fn seal_beacon(
+        &self,
+        beacon: &huddle_protocol::discovery::Beacon,
+        max_len: usize,
+    ) -> Result<Vec<u8>, huddle_protocol::discovery::DatagramError> {
+        let certificate = bytes::Bytes::from(self.certificate.clone());
+        huddle_protocol::discovery::encode_beacon_within(
+            beacon,
+            &certificate,
+            |message| self.sign(message),
+            max_len,
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use std::{
 
 use huddle_protocol::{
     PROTOCOL_VERSION, ServerId,
-    discovery::{Beacon, RoomSummary},
+    discovery::{OpenedBeacon, RoomSummary},
 };
 use serde::Serialize;
 
@@ -37,11 +37,29 @@ pub struct FoundServer {
     /// Why it cannot be used, if it cannot (other protocol version).
     pub incompatible: Option<String>,
     /// Set when another machine had already announced this server id:
-    /// this entry may be an impostor. Never merged with the other, and
-    /// flagged for as long as it is listed.
+    /// this entry may be an impostor, or when its beacon's signature does
+    /// not check out (a forgery). Never merged with the other, and flagged
+    /// for as long as it is listed.
     pub conflict: Option<String>,
+    /// The SHA-256 of the certificate its beacons carry (`SHA256:…`).
+    #[serde(serialize_with = "as_text")]
+    pub fingerprint: Option<huddle_protocol::Fingerprint>,
+    /// How the fingerprint compares with the known-servers file: `known`,
+    /// `new`, or `CHANGED` (with the recorded one); set by
+    /// [`crate::discovery::mark_trust`].
+    pub trust: Option<String>,
     #[serde(skip)]
     pub(crate) last_seen: Option<Instant>,
+}
+
+fn as_text<S: serde::Serializer>(
+    fingerprint: &Option<huddle_protocol::Fingerprint>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match fingerprint {
+        Some(fingerprint) => serializer.serialize_str(&fingerprint.to_string()),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// A room in a found server's summary.
@@ -76,6 +94,8 @@ enum Key {
     /// origin change or remove its entry.
     Id(ServerId, Origin),
     Address(SocketAddr),
+    /// A beacon whose signature or id does not check out, by its source.
+    Forged(SocketAddr),
 }
 
 /// The merged list of servers heard from.
@@ -129,22 +149,35 @@ impl ServerList {
     /// real server's id is listed apart and flagged, never merged.
     pub fn on_beacon(
         &mut self,
-        beacon: &Beacon,
+        opened: &OpenedBeacon,
         source: SocketAddr,
         rtt: Option<Duration>,
         now: Instant,
     ) {
+        let beacon = &opened.beacon;
         let origin = self.origin(source.ip());
-        let key = Key::Id(beacon.server_id, origin);
+        let key = match opened.authentic {
+            true => Key::Id(beacon.server_id, origin),
+            false => Key::Forged(source),
+        };
         if beacon.goodbye {
             self.servers.remove(&key);
             return;
         }
         let addr = SocketAddr::new(source.ip(), beacon.tcp_port);
         let rtt_ms = rtt.map(|rtt| rtt.as_secs_f64() * 1000.0);
-        let conflict = match self.servers.contains_key(&key) {
-            true => None,
-            false => self.claimed_elsewhere(beacon.server_id, origin),
+        let conflict = match (opened.authentic, self.servers.contains_key(&key)) {
+            (false, _) => {
+                Some("its signature does not match its certificate: a forged beacon".to_owned())
+            }
+            (true, true) => None,
+            (true, false) => self
+                .claimed_elsewhere(beacon.server_id, origin)
+                .map(|other| {
+                    format!(
+                        "{other} announced this server first: one of the two may be an impostor"
+                    )
+                }),
         };
         let entry = self.servers.entry(key).or_insert_with(|| FoundServer {
             server_id: Some(beacon.server_id),
@@ -157,9 +190,9 @@ impl ServerList {
             rtt_ms,
             version: PROTOCOL_VERSION,
             incompatible: None,
-            conflict: conflict.map(|other| {
-                format!("{other} announced this server first: one of the two may be an impostor")
-            }),
+            conflict,
+            fingerprint: Some(opened.fingerprint),
+            trust: None,
             last_seen: None,
         });
         // Prefer the address that answers fastest; announcements carry no
@@ -198,6 +231,8 @@ impl ServerList {
                 version: theirs,
                 incompatible: None,
                 conflict: None,
+                fingerprint: None,
+                trust: None,
                 last_seen: None,
             });
         entry.version = theirs;
@@ -238,8 +273,16 @@ mod tests {
 
     use super::*;
 
-    fn beacon(id: u128, goodbye: bool) -> Beacon {
-        Beacon {
+    fn beacon(id: u128, goodbye: bool) -> OpenedBeacon {
+        OpenedBeacon {
+            beacon: plain_beacon(id, goodbye),
+            fingerprint: huddle_protocol::Fingerprint([id as u8; 32]),
+            authentic: true,
+        }
+    }
+
+    fn plain_beacon(id: u128, goodbye: bool) -> huddle_protocol::discovery::Beacon {
+        huddle_protocol::discovery::Beacon {
             server_id: ServerId::from_uuid(Uuid::from_u128(id)),
             server_name: ShortText::new(format!("s{id}")).unwrap(),
             tcp_port: 7000 + id as u16,
@@ -286,7 +329,7 @@ mod tests {
         list.on_beacon(&beacon(1, true), addr([10, 0, 0, 66]), None, now);
         // ...and announces it at her address, on another port.
         let mut forged = beacon(1, false);
-        forged.tcp_port = 6666;
+        forged.beacon.tcp_port = 6666;
         list.on_beacon(&forged, addr([10, 0, 0, 66]), Some(Duration::ZERO), now);
         let servers = list.servers();
         assert_eq!(servers.len(), 2, "{servers:?}");
@@ -304,6 +347,34 @@ mod tests {
         // The genuine goodbye still works.
         list.on_beacon(&beacon(1, true), addr([10, 0, 0, 5]), None, now);
         assert!(list.servers().iter().all(|s| s.conflict.is_some()));
+    }
+
+    #[test]
+    fn a_beacon_that_fails_its_signature_is_listed_apart_even_from_this_host() {
+        let now = Instant::now();
+        let mut list = ServerList::new(Duration::from_secs(15));
+        list.on_beacon(&beacon(1, false), addr([127, 0, 0, 1]), None, now);
+        let mut forged = beacon(1, false);
+        forged.authentic = false;
+        forged.beacon.tcp_port = 6666;
+        list.on_beacon(&forged, addr([127, 0, 0, 1]), None, now);
+        // Nor can an unsigned goodbye remove the genuine entry.
+        let mut goodbye = beacon(1, true);
+        goodbye.authentic = false;
+        list.on_beacon(&goodbye, addr([127, 0, 0, 1]), None, now);
+        let servers = list.servers();
+        assert_eq!(servers.len(), 1, "{servers:?}");
+        let genuine = list.servers();
+        assert!(genuine.iter().all(|s| s.conflict.is_none()), "{genuine:?}");
+        // (The forged entry was removed by its own forged goodbye; another
+        // forged beacon lists it again, flagged.)
+        list.on_beacon(&forged, addr([127, 0, 0, 1]), None, now);
+        let servers = list.servers();
+        assert_eq!(servers.len(), 2);
+        let flagged = servers.iter().find(|s| s.conflict.is_some()).unwrap();
+        assert!(flagged.conflict.as_deref().unwrap().contains("forged"));
+        assert_eq!(flagged.addr.port(), 6666);
+        assert_eq!(servers.iter().filter(|s| s.addr.port() == 7001).count(), 1);
     }
 
     #[test]

@@ -60,22 +60,25 @@ fn the_browser_lists_servers_and_the_host_option() {
         version: 1,
         incompatible: None,
         conflict: None,
+        fingerprint: Some(huddle_protocol::Fingerprint([0x3f; 32])),
+        trust: Some("new".into()),
         last_seen: None,
     }]));
-    let text = screen(&app, 100, 12);
+    let text = screen(&app, 120, 12);
     for expected in [
         "servers on your network",
         "office",
         "192.168.1.5:7007",
         "1.2 ms",
         "#lan (3)",
+        "new server, fingerprint 3f3f 3f3f 3f3f 3f3f",
         "+ host here",
         "Enter connect",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
     // The selected row is drawn reversed.
-    let cells = render(&app, 100, 12);
+    let cells = render(&app, 120, 12);
     let office_row = rows(&cells)
         .iter()
         .position(|r| r.contains("office"))

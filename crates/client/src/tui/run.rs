@@ -25,6 +25,7 @@ use super::{
     app::{App, Effect, Event},
     ui,
 };
+use crate::trust::{KnownServers, Security, Trust};
 use crate::{
     config::Config,
     discovery::{Browser, BrowserConfig},
@@ -327,7 +328,14 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 effects.extend(app.update(Event::Net(event)));
                 effects
             }
-            Some(servers) = servers_rx.recv() => app.update(Event::Servers(servers)),
+            Some(mut servers) = servers_rx.recv() => {
+                if let Security::Tls(Trust::KnownServers(path)) = &options.security
+                    && let Ok(known) = KnownServers::load(path)
+                {
+                    crate::discovery::mark_trust(&mut servers, &known);
+                }
+                app.update(Event::Servers(servers))
+            }
             Some((path, target, prepared)) = prepared_rx.recv() => {
                 match prepared {
                     Ok(prepared) => {

@@ -151,6 +151,8 @@ fn the_browser_connects_to_the_selected_server_or_hosts() {
         version: PROTOCOL_VERSION,
         incompatible: None,
         conflict: None,
+        fingerprint: None,
+        trust: None,
         last_seen: None,
     };
     app.update(Event::Servers(vec![found("a", 1), found("b", 2)]));

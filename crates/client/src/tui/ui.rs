@@ -64,20 +64,28 @@ fn draw_browser(frame: &mut Frame, app: &App) {
             let rtt = server
                 .rtt_ms
                 .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms"));
+            let changed = server.trust.as_deref().filter(|t| t.starts_with("CHANGED"));
+            let new_mark = match (server.trust.as_deref(), server.fingerprint) {
+                (Some("new"), Some(fingerprint)) => {
+                    format!("new server, fingerprint {} · ", fingerprint.short())
+                }
+                _ => String::new(),
+            };
             let mut row = TableRow::new(vec![
                 sanitize(&server.name),
                 server.addr.to_string(),
                 server.users.to_string(),
                 rtt,
-                match (&server.incompatible, &server.conflict) {
-                    (Some(why), _) => why.clone(),
-                    (None, Some(conflict)) => format!("! SUSPECT: {conflict}"),
-                    (None, None) => sanitize(&rooms.join(", ")),
+                match (&server.incompatible, &server.conflict, changed) {
+                    (Some(why), ..) => why.clone(),
+                    (None, Some(conflict), _) => format!("! SUSPECT: {conflict}"),
+                    (None, None, Some(changed)) => format!("! fingerprint {changed}"),
+                    (None, None, None) => new_mark + &sanitize(&rooms.join(", ")),
                 },
             ]);
             if server.incompatible.is_some() {
                 row = row.style(Style::default().add_modifier(Modifier::DIM));
-            } else if server.conflict.is_some() {
+            } else if server.conflict.is_some() || changed.is_some() {
                 row = row.style(Style::default().fg(Color::Red));
             }
             row
