@@ -205,10 +205,7 @@ async fn busy_server(port: u16) -> (huddle_server::RunningServer, impl Sized) {
     let (mut client, _, _) = huddle::net::connect(
         &server.addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(
-            huddle_protocol::ClientId::random(),
-            huddle_protocol::Nick::new("joiner").unwrap(),
-        ),
+        &huddle::net::Introduction::fresh(huddle_protocol::Nick::new("joiner").unwrap()),
     )
     .await
     .unwrap();

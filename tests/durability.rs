@@ -10,7 +10,7 @@ mod tui_peer;
 
 use std::{collections::HashMap, time::Duration};
 
-use huddle_protocol::{ClientId, Nick};
+use huddle_protocol::Nick;
 use tui_peer::{Peer, cutting_proxy, free_loopback_addr, pump_until, start_server};
 
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
@@ -185,7 +185,7 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
     let (mut reader, _, _) = huddle::net::connect(
         &addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("auditor").unwrap()),
     )
     .await
     .unwrap();

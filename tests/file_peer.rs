@@ -9,12 +9,12 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use huddle::{
-    net::{Connection, connect, hello},
+    net::{Connection, connect},
     transfer::{AcceptPolicy, TransferEvent, Transfers},
 };
 use huddle_protocol::{
-    ChatText, ClientId, ClientMessage, ClientMsgId, FileOffer, MessageKind, Nick, RoomName,
-    ServerMessage, ShortText, Target, TransferId,
+    ChatText, ClientMessage, ClientMsgId, FileOffer, MessageKind, Nick, RoomName, ServerMessage,
+    ShortText, Target, TransferId,
 };
 use huddle_server::{RunningServer, Server, ServerConfig};
 use sha2::{Digest, Sha256};
@@ -37,7 +37,7 @@ pub(crate) async fn joined(addr: std::net::SocketAddr, nick: &str) -> Connection
     let (mut connection, _, _) = connect(
         &addr.to_string(),
         &huddle_e2e::any_server(),
-        hello(ClientId::random(), Nick::new(nick).unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new(nick).unwrap()),
     )
     .await
     .unwrap();

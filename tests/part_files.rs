@@ -12,8 +12,7 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientId, ClientMessage, FileChunk, FileOffer, Nick, ServerMessage, ShortText, Target,
-    TransferId,
+    ClientMessage, FileChunk, FileOffer, Nick, ServerMessage, ShortText, Target, TransferId,
 };
 use huddle_server::{Server, ServerConfig};
 
@@ -66,7 +65,7 @@ async fn a_receiver_stopped_by_sigterm_leaves_no_part_file() {
     let (mut alice, _, _) = huddle::net::connect(
         &server.addr.to_string(),
         &huddle_e2e::pinned(&server),
-        huddle::net::hello(ClientId::random(), Nick::new("alice").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("alice").unwrap()),
     )
     .await
     .unwrap();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use huddle::plain::{PlainError, PlainOptions, run};
-use huddle_protocol::{ClientId, Nick, RoomName};
+use huddle_protocol::{Nick, RoomName};
 use huddle_server::{Server, ServerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -32,7 +32,7 @@ fn options(addr: std::net::SocketAddr, nick: &str) -> PlainOptions {
         addr: addr.to_string(),
         security: huddle_e2e::any_server(),
         nick: Nick::new(nick).unwrap(),
-        client_id: ClientId::random(),
+        key: huddle_e2e::fresh_key(),
         rooms: vec![RoomName::new("#general").unwrap()],
         history: 0,
         downloads: std::env::temp_dir().join("huddle-plain-test-unused"),
@@ -123,7 +123,7 @@ async fn a_clean_run_exits_ok_once_everything_is_acked() {
     let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
     )
     .await
     .unwrap();
@@ -215,7 +215,7 @@ async fn every_room_given_is_joined_and_lines_go_to_the_first() {
     let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
     )
     .await
     .unwrap();

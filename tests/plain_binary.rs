@@ -11,7 +11,7 @@ use std::{
 };
 
 use futures_util::{SinkExt, StreamExt};
-use huddle_protocol::{ClientId, ClientMessage, Nick, RoomName, ServerMessage};
+use huddle_protocol::{ClientMessage, Nick, RoomName, ServerMessage};
 use huddle_server::{Server, ServerConfig};
 
 /// Runs `huddle --plain` on `input` (killed after `limit`).
@@ -54,7 +54,7 @@ async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
     let (mut reader, _, _) = huddle::net::connect(
         &server.addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("reader").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
     )
     .await
     .unwrap();
@@ -114,7 +114,7 @@ async fn refused_lines_exit_1_and_a_failed_connection_exits_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_client_id_and_nick_persist_so_the_next_run_is_the_same_user() {
+async fn the_key_and_nick_persist_so_the_next_run_is_the_same_user() {
     let server = Server::bind(ServerConfig::loopback())
         .await
         .unwrap()
@@ -125,17 +125,27 @@ async fn the_client_id_and_nick_persist_so_the_next_run_is_the_same_user() {
     let output = plain_with(&addr, "hi\n".into(), Duration::from_secs(30), &config).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let first = std::fs::read_to_string(&config).expect("no config written");
-    assert!(
-        first.contains("client_id") && first.contains("\"ci\""),
-        "{first}"
-    );
+    assert!(first.contains("\"ci\""), "{first}");
+    let key = home.path().join(huddle::identity::KEY_FILE);
+    let first_key = std::fs::read(&key).expect("no key written");
+    // The nick "ci" is now bound to that key: only the same key gets it
+    // back on the next run.
     let output = plain_with(&addr, "again\n".into(), Duration::from_secs(30), &config).await;
     assert_eq!(output.status.code(), Some(0), "{output:?}");
-    assert_eq!(
-        std::fs::read_to_string(&config).unwrap(),
-        first,
-        "a new identity"
-    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), first);
+    assert_eq!(std::fs::read(&key).unwrap(), first_key, "a new identity");
+    // Another installation (another config dir, another key) is refused it.
+    let other = tempfile::tempdir().unwrap();
+    let output = plain_with(
+        &addr,
+        String::new(),
+        Duration::from_secs(30),
+        &other.path().join("config.toml"),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("belongs to someone else's key"), "{stderr}");
     server.stop().await;
 }
 
@@ -178,7 +188,7 @@ async fn whole_history(addr: &str, room: &str) -> Vec<String> {
     let (mut auditor, _, _) = huddle::net::connect(
         addr,
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("auditor").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("auditor").unwrap()),
     )
     .await
     .unwrap();

@@ -13,7 +13,7 @@ use huddle::{
         buffer::{BufferKind, LineKind},
     },
 };
-use huddle_protocol::{ClientId, Nick};
+use huddle_protocol::Nick;
 use huddle_server::{Server, ServerConfig};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -61,7 +61,7 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
             addr: addr.to_string(),
             nick: Nick::new("alice").unwrap(),
             security: huddle_e2e::any_server(),
-            client_id: ClientId::random(),
+            key: huddle_e2e::fresh_key(),
             ping_every: Duration::from_secs(10),
         },
         tx,
@@ -111,7 +111,7 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
     let (mut bob, _, _) = huddle::net::connect(
         &addr.to_string(),
         &huddle_e2e::any_server(),
-        huddle::net::hello(ClientId::random(), Nick::new("bob").unwrap()),
+        &huddle::net::Introduction::fresh(Nick::new("bob").unwrap()),
     )
     .await
     .unwrap();
@@ -154,7 +154,7 @@ async fn a_long_paste_goes_out_paced_and_nothing_is_refused_for_its_rate() {
             addr: server.addr.to_string(),
             nick: Nick::new("paster").unwrap(),
             security: huddle_e2e::any_server(),
-            client_id: ClientId::random(),
+            key: huddle_e2e::fresh_key(),
             ping_every: Duration::from_secs(10),
         },
         tx,

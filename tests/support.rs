@@ -118,3 +118,9 @@ pub async fn run_huddle(
     let _ = writer.join();
     output
 }
+
+/// A new installation's key.
+#[allow(clippy::expect_used)] // A test helper: failing is its way to report.
+pub fn fresh_key() -> std::sync::Arc<huddle_protocol::IdentityKey> {
+    std::sync::Arc::new(huddle_protocol::IdentityKey::generate().expect("a random key"))
+}

@@ -3,7 +3,10 @@
 //! client pins that fingerprint), then presents its own certificate while
 //! relaying to the server. The client refuses it on every try, naming both
 //! fingerprints, until the user runs `huddle trust ADDRESS`; then it
-//! connects. A `--fingerprint` pin refuses anyone else outright.
+//! connects to it — and still cannot log in through it, since its
+//! identity proof is bound to the TLS connection. A server that really got
+//! a new identity is accepted the same deliberate way, and then works. A
+//! `--fingerprint` pin refuses anyone else outright.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
@@ -151,8 +154,59 @@ async fn a_man_in_the_middle_is_refused_until_accepted_deliberately() {
         stdout.contains(&format!("replacing {}", server.fingerprint)),
         "{stdout}"
     );
-    let after =
+    // Fooled into accepting the relay, the user still cannot be
+    // impersonated: Hello's proof is bound to the TLS connection it was
+    // made on, and the relay's two connections differ.
+    let relayed =
         huddle_e2e::run_huddle(plain_args(addr, &config, &[]), "again\n".into(), PATIENCE).await;
+    let stderr = String::from_utf8_lossy(&relayed.stderr);
+    assert_eq!(relayed.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BadIdentityProof"), "{stderr}");
+    assert_eq!(server.clients(), 0, "nobody logged in through the relay");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_a_new_identity_is_refused_until_accepted_then_works() {
+    let first_dir = tempfile::tempdir().unwrap();
+    let config_for = |dir: &Path, bind: SocketAddr| ServerConfig {
+        bind,
+        data_dir: Some(dir.to_owned()),
+        ..ServerConfig::loopback()
+    };
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = Server::bind(config_for(first_dir.path(), loopback))
+        .await
+        .unwrap()
+        .spawn();
+    let addr = server.addr;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    let first =
+        huddle_e2e::run_huddle(plain_args(addr, &config, &[]), "hi\n".into(), PATIENCE).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    server.stop().await;
+    // Reinstalled: same address, a new identity.
+    let second_dir = tempfile::tempdir().unwrap();
+    let server = Server::bind(config_for(second_dir.path(), addr))
+        .await
+        .unwrap()
+        .spawn();
+    let refused =
+        huddle_e2e::run_huddle(plain_args(addr, &config, &[]), "hi\n".into(), PATIENCE).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&server.fingerprint.to_string()), "{stderr}");
+    let mut trust: Vec<OsString> = vec!["trust".into(), addr.to_string().into(), "--config".into()];
+    trust.push(config.clone().into());
+    let accepted = huddle_e2e::run_huddle(trust, String::new(), PATIENCE).await;
+    assert!(accepted.status.success(), "{accepted:?}");
+    let after =
+        huddle_e2e::run_huddle(plain_args(addr, &config, &[]), "hi\n".into(), PATIENCE).await;
     assert!(
         after.status.success(),
         "{}",

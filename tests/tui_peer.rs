@@ -13,7 +13,7 @@ use huddle::{
     net::{NetEvent, NetHandle, SessionConfig, spawn_session},
     tui::{App, Effect, Event, buffer::LineKind},
 };
-use huddle_protocol::{ClientId, Nick};
+use huddle_protocol::Nick;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -89,7 +89,7 @@ impl Peer {
                 addr: addr.to_string(),
                 nick: Nick::new(nick).unwrap(),
                 security: huddle_e2e::any_server(),
-                client_id: ClientId::random(),
+                key: huddle_e2e::fresh_key(),
                 ping_every: Duration::from_secs(10),
             },
             tx,

@@ -7,7 +7,7 @@ use std::{cell::RefCell, net::SocketAddr, rc::Rc, time::Instant};
 use anyhow::{Context as _, bail};
 use bytes::{Buf, BytesMut};
 use huddle_protocol::{
-    ChatText, ClientId, ClientMessage, ClientMsgId, Hello, MessageKind, Nick, PROTOCOL_VERSION,
+    ChatText, ClientMessage, ClientMsgId, Hello, IdentityKey, MessageKind, Nick, PROTOCOL_VERSION,
     RoomName, ShortText, encode_frame,
 };
 use tokio::{
@@ -64,18 +64,24 @@ pub(crate) async fn send(writer: &mut Writer, bytes: &[u8]) -> std::io::Result<(
 
 /// Splits the stream, after a TLS handshake if `tls` (accepting any
 /// certificate: the bench measures, it does not pin).
-async fn secure(stream: TcpStream, tls: bool) -> anyhow::Result<(Reader, Writer)> {
+/// Also returns the connection's channel binding (zeros without TLS).
+async fn secure(stream: TcpStream, tls: bool) -> anyhow::Result<(Reader, Writer, [u8; 32])> {
     if !tls {
         let (reader, writer) = stream.into_split();
-        return Ok((Box::new(reader), Box::new(writer)));
+        return Ok((Box::new(reader), Box::new(writer), [0; 32]));
     }
     let connector = tokio_rustls::TlsConnector::from(huddle_protocol::tls::client_config()?);
     let stream = connector
         .connect(huddle_protocol::tls::server_name(), stream)
         .await
         .context("TLS handshake")?;
+    let binding = stream.get_ref().1.export_keying_material(
+        [0u8; 32],
+        huddle_protocol::proof::CHANNEL_BINDING_LABEL,
+        None,
+    )?;
     let (reader, writer) = tokio::io::split(stream);
-    Ok((Box::new(reader), Box::new(writer)))
+    Ok((Box::new(reader), Box::new(writer), binding))
 }
 
 /// Connects as `nick` (over TLS if `tls`) and joins `room`.
@@ -88,13 +94,16 @@ pub(crate) async fn connect(
     room: &str,
 ) -> anyhow::Result<Client> {
     let stream = open(server, source).await?;
-    let (mut reader, mut writer) = secure(stream, tls && protocol == Protocol::Huddle).await?;
+    let (mut reader, mut writer, binding) =
+        secure(stream, tls && protocol == Protocol::Huddle).await?;
     let mut buffer = BytesMut::with_capacity(4096);
     match protocol {
         Protocol::Huddle => {
+            let key = IdentityKey::generate()?;
             let hello = ClientMessage::Hello(Hello {
                 version: PROTOCOL_VERSION,
-                client_id: ClientId::random(),
+                public_key: key.public_key(),
+                proof: key.prove(&binding),
                 nick: Nick::new(nick)?,
                 client_name: ShortText::new("huddle-bench")?,
                 client_version: ShortText::new(env!("CARGO_PKG_VERSION"))?,

@@ -7,7 +7,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use huddle_protocol::ClientId;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -41,7 +40,9 @@ pub enum ConfigError {
 pub struct Config {
     /// The nick to use; asked once on first run.
     pub nick: Option<String>,
-    /// This installation's client id.
+    /// The bearer client id of protocol 4 and before: read so old config
+    /// files still load, no longer used (the key in `identity.pk8`, beside
+    /// this file, is who this installation is now).
     pub client_id: Option<Uuid>,
     /// Servers connected to before (`host:port`), newest first; probed by
     /// unicast.
@@ -92,12 +93,6 @@ impl Config {
         fs::rename(&temporary, path).map_err(io)
     }
 
-    /// This installation's client id, created on first use.
-    pub fn client_id(&mut self) -> ClientId {
-        let id = *self.client_id.get_or_insert_with(Uuid::new_v4);
-        ClientId::from_uuid(id)
-    }
-
     /// Remembers a server connected to, newest first.
     pub fn remember_server(&mut self, addr: &str) {
         self.known_servers.retain(|known| known != addr);
@@ -119,14 +114,12 @@ mod tests {
             nick: Some("alice".into()),
             ..Config::default()
         };
-        let id = config.client_id();
         config.remember_server("10.0.0.1:7007");
         config.remember_server("10.0.0.2:7007");
         config.remember_server("10.0.0.1:7007");
         config.save(&path).unwrap();
-        let mut loaded = Config::load(&path).unwrap();
+        let loaded = Config::load(&path).unwrap();
         assert_eq!(loaded.known_servers, ["10.0.0.1:7007", "10.0.0.2:7007"]);
-        assert_eq!(loaded.client_id(), id);
     }
 
     #[test]

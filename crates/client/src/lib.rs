@@ -6,6 +6,7 @@ pub mod config;
 pub mod core;
 pub mod discovery;
 pub mod host;
+pub mod identity;
 pub mod net;
 pub mod plain;
 pub mod sanitize;

@@ -259,6 +259,15 @@ async fn run_main() -> anyhow::Result<()> {
         let addr = with_default_port(addr, DEFAULT_TCP_PORT);
         return huddle::transport::trust_server(&addr, &known_servers).await;
     }
+    // This installation's key, beside the config (a one-off key when
+    // there is no config directory).
+    let key = std::sync::Arc::new(match &config_path {
+        Some(path) => {
+            let file = path.with_file_name(huddle::identity::KEY_FILE);
+            huddle::identity::load_or_create(&file)?
+        }
+        None => huddle_protocol::IdentityKey::generate()?,
+    });
     let security = match (args.insecure_plaintext, args.fingerprint) {
         (true, _) => Security::InsecurePlaintext,
         (false, Some(pinned)) => Security::Tls(Trust::Pinned(pinned)),
@@ -320,12 +329,9 @@ async fn run_main() -> anyhow::Result<()> {
             }
             (None, false) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
         };
-        // The client id (which unlocks this user's direct messages and
-        // resends) and the nick are kept, so the next run, plain or TUI, is
-        // the same user.
-        let remembered =
-            config.client_id.is_some() && config.nick.as_deref() == Some(nick.as_str());
-        let client_id = config.client_id();
+        // The nick is kept (and the key, in its own file), so the next run,
+        // plain or TUI, is the same user.
+        let remembered = config.nick.as_deref() == Some(nick.as_str());
         if !remembered {
             config.nick = Some(nick.clone());
             if let Some(path) = &config_path
@@ -338,7 +344,7 @@ async fn run_main() -> anyhow::Result<()> {
             addr,
             security,
             nick: Nick::new(nick)?,
-            client_id,
+            key: key.clone(),
             rooms,
             history: args.history,
             downloads,
@@ -377,6 +383,7 @@ async fn run_main() -> anyhow::Result<()> {
         downloads,
         accept,
         security,
+        key,
     })
     .await
 }

@@ -11,7 +11,7 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientCodec, ClientId, ClientMessage, ClientMsgId, CodecError, ErrorCode, Hello, Nick,
+    ClientCodec, ClientMessage, ClientMsgId, CodecError, ErrorCode, Hello, IdentityKey, Nick,
     PROTOCOL_VERSION, Reject, ServerMessage, ShortText, Welcome,
 };
 use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
@@ -74,6 +74,8 @@ impl ConnectError {
                     | ErrorCode::InvalidNick
                     | ErrorCode::HandshakeRequired
                     | ErrorCode::TlsRequired
+                    | ErrorCode::NickBound
+                    | ErrorCode::BadIdentityProof
             ),
             // Retrying would ask the same server the same question.
             ConnectError::Untrusted(_) => false,
@@ -82,12 +84,35 @@ impl ConnectError {
     }
 }
 
-/// The `Hello` this program sends.
-pub fn hello(client_id: ClientId, nick: Nick) -> Hello {
+/// Who the client says it is: its installation's key and the nick it
+/// asks for.
+#[derive(Debug, Clone)]
+pub struct Introduction {
+    /// The installation's key.
+    pub key: std::sync::Arc<IdentityKey>,
+    /// The nick to ask for.
+    pub nick: Nick,
+}
+
+impl Introduction {
+    /// `nick` with a new random key: a one-off identity (tests, tools).
+    pub fn fresh(nick: Nick) -> Self {
+        let key = IdentityKey::generate()
+            .unwrap_or_else(|err| unreachable!("the system's random source failed: {err}"));
+        Self {
+            key: std::sync::Arc::new(key),
+            nick,
+        }
+    }
+}
+
+/// The `Hello` this program sends on a connection with `binding`.
+pub fn hello(who: &Introduction, binding: &[u8; 32]) -> Hello {
     Hello {
         version: PROTOCOL_VERSION,
-        client_id,
-        nick,
+        public_key: who.key.public_key(),
+        proof: who.key.prove(binding),
+        nick: who.nick.clone(),
         client_name: ShortText::lossy("huddle"),
         client_version: ShortText::lossy(env!("CARGO_PKG_VERSION")),
     }
@@ -141,10 +166,11 @@ async fn open(addr: &str, security: &Security) -> Result<(Stream, PeerIdentity),
 pub async fn connect(
     addr: &str,
     security: &Security,
-    hello: Hello,
+    who: &Introduction,
 ) -> Result<(Connection, Welcome, PeerIdentity), ConnectError> {
     let attempt = async {
         let (stream, identity) = open(addr, security).await?;
+        let hello = hello(who, &stream.channel_binding());
         let mut connection = Framed::new(stream, ClientCodec::new());
         connection
             .send(ClientMessage::Hello(hello))
@@ -208,8 +234,8 @@ pub struct SessionConfig {
     pub addr: String,
     /// The nick to ask for.
     pub nick: Nick,
-    /// This installation's id.
-    pub client_id: ClientId,
+    /// This installation's key.
+    pub key: std::sync::Arc<IdentityKey>,
     /// TLS and whom to trust.
     pub security: Security,
     /// Time between latency pings.
@@ -288,8 +314,11 @@ async fn run_session(
     let mut attempt = 0u32;
     loop {
         emit(NetEvent::Connecting { attempt });
-        let hello = hello(config.client_id, nick.clone());
-        let reason = match connect(&config.addr, &config.security, hello).await {
+        let who = Introduction {
+            key: config.key.clone(),
+            nick: nick.clone(),
+        };
+        let reason = match connect(&config.addr, &config.security, &who).await {
             Ok((connection, welcome, identity)) => {
                 attempt = 0;
                 emit(NetEvent::Identity(identity));
@@ -311,7 +340,9 @@ async fn run_session(
                     Ended::Lost(reason) => reason,
                 }
             }
-            Err(ConnectError::Rejected(reject)) if reject.code == ErrorCode::NickInUse => {
+            Err(ConnectError::Rejected(reject))
+                if matches!(reject.code, ErrorCode::NickInUse | ErrorCode::NickBound) =>
+            {
                 // The nick is taken (perhaps by our own ghost): try another.
                 let wanted = nick.to_string();
                 match Nick::new(format!("{nick}_")) {

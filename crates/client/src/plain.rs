@@ -5,7 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use huddle_protocol::{
-    ClientId, ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick, PresenceEvent, RoomName,
+    ClientMessage, ClientMsgId, ErrorCode, MessageKind, Nick, PresenceEvent, RoomName,
     ServerMessage, ShortText, Target, TransferId,
 };
 use tokio::{
@@ -21,7 +21,6 @@ use link::{Incoming, Link};
 
 use crate::{
     core::{pacer::Pacer, sleep_until_some},
-    net::hello,
     sanitize::sanitize,
     transfer::{AcceptPolicy, TransferEvent, Transfers, describe},
 };
@@ -358,7 +357,8 @@ pub struct PlainOptions {
     /// TLS and whom to trust.
     pub security: crate::trust::Security,
     pub nick: Nick,
-    pub client_id: ClientId,
+    /// This installation's key.
+    pub key: std::sync::Arc<huddle_protocol::IdentityKey>,
     /// Rooms joined in order; lines go to the first.
     pub rooms: Vec<RoomName>,
     /// Messages of each room's history printed after joining it.
@@ -383,7 +383,10 @@ where
     let (link, welcome) = Link::open(
         &options.addr,
         &options.security,
-        hello(options.client_id, options.nick),
+        crate::net::Introduction {
+            key: options.key.clone(),
+            nick: options.nick,
+        },
     )
     .await?;
     let mut plain = Plain {

@@ -27,6 +27,20 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// This connection's channel binding, which `Hello`'s proof signs
+    /// (the TLS exporter; zeros over plain TCP, which has none).
+    pub fn channel_binding(&self) -> [u8; 32] {
+        let zeros = [0u8; 32];
+        match self {
+            Stream::Plain(_) => zeros,
+            Stream::Tls(stream) => stream
+                .get_ref()
+                .1
+                .export_keying_material(zeros, huddle_protocol::proof::CHANNEL_BINDING_LABEL, None)
+                .unwrap_or(zeros),
+        }
+    }
+
     /// Whether what crosses the network is encrypted.
     pub fn is_encrypted(&self) -> bool {
         matches!(self, Stream::Tls(_))

@@ -100,6 +100,12 @@ error_codes! {
     /// (sent in the clear, as a plain `Reject` frame, so the client can
     /// read it).
     27 => TlsRequired,
+    /// 28: `Hello`'s proof is not the key's signature of this connection's
+    /// channel binding (a replayed or forged `Hello`).
+    28 => BadIdentityProof,
+    /// 29: the nick belongs to another key (bound to whoever last held it,
+    /// for a while after they leave).
+    29 => NickBound,
 }
 
 impl ErrorCode {
@@ -255,12 +261,12 @@ mod tests {
 
     #[test]
     fn every_code_number_round_trips_and_unknown_numbers_are_kept() {
-        for number in 0..=27u16 {
+        for number in 0..=29u16 {
             let code = ErrorCode::from(number);
             assert!(!matches!(code, ErrorCode::Unknown(_)), "{number} is known");
             assert_eq!(code.as_u16(), number);
         }
-        assert_eq!(ErrorCode::from(28), ErrorCode::Unknown(28));
+        assert_eq!(ErrorCode::from(30), ErrorCode::Unknown(30));
         assert_eq!(ErrorCode::Unknown(27).as_u16(), 27);
         assert_eq!(ErrorCode::TransferBroken.as_u16(), 26);
     }

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod proof;
 pub mod text;
 pub mod tls;
 pub mod transfer;
@@ -29,6 +30,7 @@ pub use ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId, Transfer
 pub use limits::Limits;
 pub use message::*;
 pub use names::{Nick, RoomName};
+pub use proof::{IdentityKey, PublicKey};
 pub use text::{ChatText, ShortText};
 pub use tls::Fingerprint;
 pub use wire::{decode_payload, encode_frame, encode_payload, peek_hello_version};

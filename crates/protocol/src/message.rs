@@ -21,7 +21,7 @@ pub use crate::direct::DirectEntry;
 pub use crate::transfer::{FileChunk, FileOffer};
 use crate::{
     error::ErrorCode,
-    ids::{ClientId, ClientMsgId, ConnectionId, MessageId, ServerId},
+    ids::{ClientMsgId, ConnectionId, MessageId, ServerId},
     limits::Limits,
     names::{Nick, RoomName},
     text::{ChatText, ShortText},
@@ -32,8 +32,12 @@ use crate::{
 pub struct Hello {
     /// The protocol version the client speaks. Frozen as the first field.
     pub version: u16,
-    /// The client's id, the same across reconnects.
-    pub client_id: ClientId,
+    /// The client installation's public key: who this is, the same across
+    /// reconnects (the server keys mailboxes, resends and nicks by it).
+    pub public_key: crate::proof::PublicKey,
+    /// The key's Ed25519 signature of this connection's channel binding
+    /// (see [`crate::proof`]): 64 bytes.
+    pub proof: bytes::Bytes,
     /// The nick the client asks for.
     pub nick: Nick,
     /// The client program's name, e.g. `huddle`.

@@ -27,12 +27,17 @@ fn decode_all(bytes: &[u8]) -> Result<Vec<ClientMessage>, CodecError> {
 /// A hand-built `Hello` payload with the given nick bytes (see PROTOCOL.md).
 fn hello_payload_with_nick(nick: &[u8]) -> Vec<u8> {
     let mut payload = vec![0x00, 0x01];
-    payload.extend_from_slice(&[0u8; 16]);
+    payload.extend_from_slice(&[0u8; 32]); // public key
+    payload.push(64); // proof: 64 bytes follow
+    payload.extend_from_slice(&[0u8; 64]);
     payload.push(nick.len() as u8);
     payload.extend_from_slice(nick);
     payload.extend_from_slice(&[0x01, b'x', 0x01, b'1']);
     payload
 }
+
+/// Where the nick's first byte is in [`hello_payload_with_nick`]'s payload.
+const NICK_AT: usize = 2 + 32 + 1 + 64 + 1;
 
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
@@ -122,7 +127,7 @@ fn trailing_bytes_after_a_payload_are_refused() {
 #[test]
 fn invalid_utf8_is_malformed() {
     let mut payload = hello_payload_with_nick(b"al");
-    payload[19] = 0xff;
+    payload[NICK_AT] = 0xff;
     assert!(matches!(
         decode_payload::<ClientMessage>(&payload),
         Err(WireError::Malformed(_))

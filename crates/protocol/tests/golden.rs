@@ -5,15 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers may panic.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ErrorCode, Hello, MessageId,
-    MessageKind, Nick, Reject, RoomName, ServerMessage, ShortText, Target,
+    ChatMessage, ChatText, ClientMessage, ClientMsgId, ErrorCode, Hello, MessageId, MessageKind,
+    Nick, Reject, RoomName, ServerMessage, ShortText, Target,
     discovery::{Datagram, Probe, decode_datagram, encode_datagram},
     encode_frame,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-const HELLO: &str = "00 00 00 25 00 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
+const HELLO: &str = "00 00 00 76 00 05 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 40 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
 const SAY: &str =
     "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
 const PING: &str = "00 00 00 04 0a fb 2c 01";
@@ -64,7 +64,8 @@ fn hello() {
     check(
         &ClientMessage::Hello(Hello {
             version: 5,
-            client_id: ClientId::from_uuid(id(0x0102)),
+            public_key: huddle_protocol::PublicKey([0x11; 32]),
+            proof: bytes::Bytes::from(vec![0x22; 64]),
             nick: Nick::new("alice").unwrap(),
             client_name: ShortText::new("huddle").unwrap(),
             client_version: ShortText::new("0.1.0").unwrap(),

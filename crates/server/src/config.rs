@@ -72,6 +72,9 @@ pub struct ServerConfig {
     /// Bytes of messages kept on disk in all rooms and mailboxes together;
     /// past it the oldest, wherever they are, are deleted first.
     pub max_history_bytes: u64,
+    /// How long a nick stays bound to the key that last held it (nobody
+    /// else may take it meanwhile); zero turns binding off.
+    pub nick_binding: Duration,
     /// Whether clients may also connect without TLS (benchmarks and
     /// debugging only: everything, passwords too, crosses the network in
     /// the clear). TLS is always accepted.
@@ -147,6 +150,7 @@ impl Default for ServerConfig {
             history_retention: 10_000,
             max_history_bytes: 1024 * 1024 * 1024,
             insecure_plaintext: false,
+            nick_binding: Duration::from_secs(30 * 24 * 60 * 60),
             discovery: None,
         }
     }

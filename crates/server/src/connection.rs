@@ -103,12 +103,19 @@ async fn greet(frames: &mut FrameReader, context: &Context) -> Result<Hello, Ser
         ));
     }
     match decode_payload::<ClientMessage>(&payload) {
-        // The nil id is what a careless client sends for all its users;
-        // accepting it would make them share one mailbox.
-        Ok(ClientMessage::Hello(hello)) if hello.client_id.as_uuid().is_nil() => Err(reject(
-            ErrorCode::MalformedMessage,
-            "the client id must not be nil: generate a random one and keep it",
-        )),
+        // The key must have signed this very connection's binding: a Hello
+        // captured elsewhere proves nothing here.
+        Ok(ClientMessage::Hello(hello))
+            if !hello
+                .public_key
+                .verify(&frames.channel_binding(), &hello.proof) =>
+        {
+            Err(reject(
+                ErrorCode::BadIdentityProof,
+                "the identity proof does not match this connection \
+                 (a replayed Hello, or a client that signs the wrong thing)",
+            ))
+        }
         Ok(ClientMessage::Hello(hello)) => Ok(hello),
         Ok(_) => Err(reject(
             ErrorCode::HandshakeRequired,
@@ -167,7 +174,7 @@ pub(crate) async fn serve(
     }));
     let caller = Caller {
         conn,
-        client: hello.client_id,
+        client: hello.public_key.client_id(),
         nick: &hello.nick,
         outbound: &outbound,
     };
@@ -181,7 +188,7 @@ pub(crate) async fn serve(
 
     let greeted = Greeted {
         conn,
-        client: hello.client_id,
+        client: hello.public_key.client_id(),
         nick: hello.nick,
         peer: peer.ip(),
     };

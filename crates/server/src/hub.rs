@@ -29,6 +29,7 @@ mod durable;
 mod files;
 mod lookalike;
 mod membership;
+mod nick_bindings;
 mod queries;
 mod relay;
 
@@ -116,6 +117,10 @@ pub(crate) struct Hub {
     max_idle_rooms: usize,
     /// Most bytes of history idle rooms may hold in memory together.
     idle_history_bytes: usize,
+    /// Which key holds which nick (`nick_bindings.rs`).
+    nick_bindings: Mutex<nick_bindings::NickBindings>,
+    /// How long a nick stays bound after its key lets go; 0: not at all.
+    nick_hold_millis: u64,
 }
 
 /// Emptied rooms kept for their history, longest idle first, with the
@@ -175,6 +180,40 @@ impl Hub {
             idle_rooms: Mutex::new(IdleRooms::default()),
             max_idle_rooms: config.max_idle_rooms,
             idle_history_bytes: config.idle_history_bytes,
+            nick_bindings: Mutex::default(),
+            nick_hold_millis: u64::try_from(config.nick_binding.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Who holds `nick`: from memory, else from the store.
+    fn binding_of(&self, nick: &Nick) -> Option<nick_bindings::Binding> {
+        if let Some(binding) = lock(&self.nick_bindings).get(nick) {
+            return Some(binding);
+        }
+        let (client, until) = self.store.as_ref()?.nick_binding(nick)?;
+        let binding = nick_bindings::Binding { client, until };
+        lock(&self.nick_bindings).remember(nick, binding);
+        Some(binding)
+    }
+
+    /// Refuses `client` a nick another key holds.
+    fn check_binding(&self, nick: &Nick, client: ClientId) -> Result<(), Refusal> {
+        if self.nick_hold_millis == 0 {
+            return Ok(());
+        }
+        nick_bindings::check(self.binding_of(nick), nick, client, now_millis())
+    }
+
+    /// Binds (or keeps binding) `nick` to `client` for the hold time from
+    /// now.
+    fn bind_nick(&self, nick: &Nick, client: ClientId) {
+        if self.nick_hold_millis == 0 {
+            return;
+        }
+        let until = now_millis().saturating_add(self.nick_hold_millis);
+        lock(&self.nick_bindings).remember(nick, nick_bindings::Binding { client, until });
+        if let Some(store) = &self.store {
+            store.bind_nick(nick, client, until);
         }
     }
 
@@ -187,12 +226,19 @@ impl Hub {
             let rows = store.dedup_rows(caller.client, dedup::PER_CLIENT);
             self.dedup().load(caller.client, rows);
         }
-        let mut users = lock(&self.users);
-        lookalike::check_nick(&users, caller.nick, caller.conn)?;
-        users.insert(
-            caller.nick.folded().to_owned(),
-            User::of(caller, caller.nick),
-        );
+        // In use first (the clearer answer while its holder is online),
+        // then bound; checked again under the lock that inserts.
+        lookalike::check_nick(&lock(&self.users), caller.nick, caller.conn)?;
+        self.check_binding(caller.nick, caller.client)?;
+        {
+            let mut users = lock(&self.users);
+            lookalike::check_nick(&users, caller.nick, caller.conn)?;
+            users.insert(
+                caller.nick.folded().to_owned(),
+                User::of(caller, caller.nick),
+            );
+        }
+        self.bind_nick(caller.nick, caller.client);
         Ok(())
     }
 

@@ -106,6 +106,11 @@ impl FrameReader {
         }
     }
 
+    /// The channel binding of the connection it reads.
+    pub(crate) fn channel_binding(&self) -> [u8; 32] {
+        self.socket.channel_binding()
+    }
+
     /// Counts `bytes` as held by this reader's unfinished frame; false if
     /// that takes the total past the budget (nothing is counted then).
     fn hold(&mut self, bytes: usize) -> bool {

@@ -16,6 +16,7 @@ use std::{
 };
 
 use bytes::BytesMut;
+use huddle_protocol::proof::{CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LEN};
 use rustls::ServerConnection;
 use tokio::net::{
     TcpStream,
@@ -95,6 +96,19 @@ pub(crate) enum ReadLink {
 }
 
 impl ReadLink {
+    /// This connection's channel binding (see `huddle_protocol::proof`):
+    /// the TLS exporter, or zeros over plain TCP, which has none.
+    pub(crate) fn channel_binding(&self) -> [u8; CHANNEL_BINDING_LEN] {
+        let zeros = [0u8; CHANNEL_BINDING_LEN];
+        match self {
+            ReadLink::Plain(_) => zeros,
+            ReadLink::Tls(link) => link
+                .session()
+                .export_keying_material(zeros, CHANNEL_BINDING_LABEL, None)
+                .unwrap_or(zeros),
+        }
+    }
+
     /// Waits until [`Self::try_read_buf`] may have something.
     pub(crate) async fn readable(&self) -> io::Result<()> {
         match self {

@@ -114,7 +114,7 @@ async fn idle_strangers_cannot_use_up_a_low_file_limit() {
             huddle_protocol::ClientCodec::new(),
         ),
     };
-    client.send(common::hello("alice")).await;
+    client.greet().await;
     let answer = tokio::time::timeout(Duration::from_secs(2), client.recv())
         .await
         .expect("no answer: the server is out of files");

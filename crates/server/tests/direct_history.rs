@@ -161,10 +161,10 @@ async fn acknowledged_direct_messages_survive_a_restart_in_both_mailboxes() {
 #[tokio::test]
 async fn a_resend_after_a_restart_is_acked_with_its_original_id_and_not_delivered() {
     let dir = tempfile::tempdir().unwrap();
-    let alice_id = ClientId::random();
+    let (alice_id, bob_id) = (ClientId::random(), ClientId::random());
     let server = start(durable(dir.path())).await;
     let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
-    let mut bob = Client::connect(server.addr, "bob").await.0;
+    let mut bob = Client::connect_as(server.addr, "bob", bob_id).await;
     let id = ClientMsgId::random();
     alice.send(direct("bob", id, "once")).await;
     let original = match alice.recv().await {
@@ -176,7 +176,7 @@ async fn a_resend_after_a_restart_is_acked_with_its_original_id_and_not_delivere
 
     let server = start(durable(dir.path())).await;
     let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
-    let mut bob = Client::connect(server.addr, "bob").await.0;
+    let mut bob = Client::connect_as(server.addr, "bob", bob_id).await;
     alice.send(direct("bob", id, "once")).await;
     match alice.recv().await {
         ServerMessage::Ack { message_id, .. } => assert_eq!(message_id, original),
@@ -196,18 +196,26 @@ async fn a_resend_after_a_restart_is_acked_with_its_original_id_and_not_delivere
 
 #[tokio::test]
 async fn mailboxes_belong_to_client_ids_not_nicks() {
-    let server = start(ServerConfig::loopback()).await;
+    // With nick binding off (an operator's choice), another key can take a
+    // free nick: even then it gets that nick's owner's mailbox not.
+    let server = start(ServerConfig {
+        nick_binding: std::time::Duration::ZERO,
+        ..ServerConfig::loopback()
+    })
+    .await;
     let mut alice = Client::connect(server.addr, "alice").await.0;
     let mut bob = Client::connect_as(server.addr, "bob", ClientId::random()).await;
     send_acked(&mut alice, "bob", &texts("secret", 2)).await;
     assert_eq!(bob.next_chat().await, "secret0");
     drop(bob);
     // Someone else takes the nick once it is free: their mailbox is empty.
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
     let mut impostor = loop {
         let (client, answer) = Client::handshake(server.addr, "bob").await;
         if matches!(answer, ServerMessage::Welcome(_)) {
             break client;
         }
+        assert!(tokio::time::Instant::now() < deadline, "{answer:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(
@@ -243,7 +251,7 @@ async fn a_reconnecting_client_fills_its_gap_from_memory_without_a_store() {
             nick: "bob".into(),
             framed: tokio_util::codec::Framed::new(stream, huddle_protocol::ClientCodec::new()),
         };
-        client.send(common::hello_as("bob", bob_id)).await;
+        client.greet_as(bob_id).await;
         if matches!(client.recv().await, ServerMessage::Welcome(_)) {
             break client;
         }
@@ -282,10 +290,10 @@ async fn a_direct_message_to_nobody_is_refused_with_its_id_and_not_stored() {
 #[tokio::test]
 async fn a_resend_is_acked_even_when_its_recipient_has_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let alice_id = ClientId::random();
+    let (alice_id, bob_id) = (ClientId::random(), ClientId::random());
     let server = start(durable(dir.path())).await;
     let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
-    let mut bob = Client::connect(server.addr, "bob").await.0;
+    let mut bob = Client::connect_as(server.addr, "bob", bob_id).await;
     let id = ClientMsgId::random();
     alice.send(direct("bob", id, "before the crash")).await;
     let original = match alice.recv().await {

@@ -210,6 +210,9 @@ async fn history_pages_cross_from_memory_to_disk_without_gaps() {
 
 #[tokio::test]
 async fn retention_keeps_the_newest_messages_of_each_room() {
+    // The same installation before and after the restart (its nick stays
+    // bound to its key).
+    let alice_id = huddle_protocol::ClientId::random();
     let dir = tempfile::tempdir().unwrap();
     let config = ServerConfig {
         history_retention: 10,
@@ -217,11 +220,11 @@ async fn retention_keeps_the_newest_messages_of_each_room() {
         ..durable(dir.path())
     };
     let server = start(config.clone()).await;
-    let mut alice = Client::joined(server.addr, "alice", &["#r"]).await;
+    let mut alice = Client::joined_as(server.addr, "alice", alice_id, &["#r"]).await;
     let ids = send_acked(&mut alice, 25).await;
     server.stop().await;
     let server = start(config).await;
-    let mut alice = Client::joined(server.addr, "alice", &["#r"]).await;
+    let mut alice = Client::joined_as(server.addr, "alice", alice_id, &["#r"]).await;
     alice
         .send(ClientMessage::FetchHistory {
             room: room("#r"),

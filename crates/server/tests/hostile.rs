@@ -8,7 +8,7 @@ mod common;
 
 use std::{net::SocketAddr, time::Duration};
 
-use common::{Client, hello, start};
+use common::{Client, start};
 use huddle_protocol::{
     ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, encode_frame, encode_payload,
 };
@@ -78,7 +78,7 @@ async fn read_to_close(stream: &mut common::Stream) -> Vec<ServerMessage> {
 async fn greeted_stream(addr: SocketAddr, nick: &str) -> common::Stream {
     let mut stream = common::open(addr).await;
     stream
-        .write_all(&encode_frame(&hello(nick)).unwrap())
+        .write_all(&encode_frame(&common::hello_on(&stream, nick)).unwrap())
         .await
         .unwrap();
     let mut header = [0u8; 4];
@@ -283,8 +283,12 @@ async fn a_frame_cut_off_by_a_disconnect_is_a_quit() {
         carol.sync().await.is_empty(),
         "the half frame was delivered"
     );
-    // The nick is free again.
-    let _ = Client::connect(server.addr, "mallory").await;
+    // The nick is no longer in use: only bound to mallory's key.
+    let (_, answer) = Client::handshake(server.addr, "mallory").await;
+    assert!(
+        matches!(&answer, ServerMessage::Reject(r) if r.code == ErrorCode::NickBound),
+        "{answer:?}"
+    );
     chat.await.unwrap();
     server.stop().await;
 }
@@ -351,7 +355,7 @@ async fn a_reader_that_never_reads_is_dropped_and_nobody_else_waits() {
         nick: "slow".into(),
         framed: tokio_util::codec::Framed::new(common::tls_over(stream).await, Default::default()),
     };
-    slow.send(hello("slow")).await;
+    slow.greet().await;
     assert!(matches!(slow.recv().await, ServerMessage::Welcome(_)));
     slow.join("#big").await;
     alice.sync().await;

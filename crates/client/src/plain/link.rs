@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use huddle_protocol::{ClientMessage, Hello, ServerMessage, Welcome};
+use huddle_protocol::{ClientMessage, ServerMessage, Welcome};
 use tokio::time::Instant;
 
 use super::PlainError;
 use crate::{
-    net::{Connection, connect},
+    net::{Connection, Introduction, connect},
     trust::{Security, Verdict},
 };
 
@@ -37,7 +37,7 @@ pub(crate) enum Incoming {
 pub(crate) struct Link {
     addr: String,
     security: Security,
-    hello: Hello,
+    who: Introduction,
     connection: Connection,
     /// Why the connection is broken, once it is.
     broken: Option<String>,
@@ -47,9 +47,9 @@ impl Link {
     pub(crate) async fn open(
         addr: &str,
         security: &Security,
-        hello: Hello,
+        who: Introduction,
     ) -> Result<(Self, Welcome), PlainError> {
-        let (connection, welcome, identity) = connect(addr, security, hello.clone()).await?;
+        let (connection, welcome, identity) = connect(addr, security, &who).await?;
         if identity.verdict == Some(Verdict::FirstUse)
             && let Some(fingerprint) = identity.fingerprint
         {
@@ -58,7 +58,7 @@ impl Link {
         let link = Self {
             addr: addr.to_owned(),
             security: security.clone(),
-            hello,
+            who,
             connection,
             broken: None,
         };
@@ -101,7 +101,7 @@ impl Link {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match connect(&self.addr, &self.security, self.hello.clone()).await {
+            match connect(&self.addr, &self.security, &self.who).await {
                 Ok((connection, welcome, _)) => {
                     self.connection = connection;
                     return Ok(welcome);

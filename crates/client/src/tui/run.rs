@@ -58,6 +58,8 @@ pub struct Options {
     pub downloads: PathBuf,
     /// Which file offers are accepted without asking.
     pub accept: crate::transfer::AcceptPolicy,
+    /// This installation's key.
+    pub key: std::sync::Arc<huddle_protocol::IdentityKey>,
     /// TLS and whom to trust (the hosted server is always pinned).
     pub security: crate::trust::Security,
 }
@@ -190,7 +192,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         addr,
                         nick,
                         security,
-                        client_id: options.config.client_id(),
+                        key: options.key.clone(),
                         ping_every: Duration::from_secs(10),
                     };
                     if let Some(old) = net.replace(spawn_session(session, net_tx.clone())) {

@@ -2,10 +2,10 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientId, ClientMessage, ClientMsgId, ConnectionId, DirectEntry,
-    ErrorCode, ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick,
-    Presence, PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage,
-    ShortText, Target, TransferId, Welcome,
+    ChatMessage, ChatText, ClientMessage, ClientMsgId, ConnectionId, DirectEntry, ErrorCode,
+    ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick, Presence,
+    PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText,
+    Target, TransferId, Welcome,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -158,7 +158,13 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
         (any::<u16>(), uuid(), nick(), short_text(), short_text()).prop_map(
             |(version, id, nick, client_name, client_version)| ClientMessage::Hello(Hello {
                 version,
-                client_id: ClientId::from_uuid(id),
+                public_key: huddle_protocol::PublicKey(
+                    *id.as_bytes()
+                        .repeat(2)
+                        .first_chunk::<32>()
+                        .unwrap_or(&[0; 32])
+                ),
+                proof: bytes::Bytes::copy_from_slice(&id.as_bytes().repeat(4)),
                 nick,
                 client_name,
                 client_version,

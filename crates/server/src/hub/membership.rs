@@ -339,8 +339,11 @@ impl Hub {
         if users
             .get(nick.folded())
             .is_some_and(|user| user.conn == conn)
+            && let Some(user) = users.remove(nick.folded())
         {
-            users.remove(nick.folded());
+            drop(users);
+            // The hold time counts from letting go.
+            self.bind_nick(nick, user.client);
         }
     }
 }

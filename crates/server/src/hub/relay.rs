@@ -138,12 +138,17 @@ impl Hub {
         new: &Nick,
         rooms: &[RoomName],
     ) -> Result<(), Refusal> {
+        super::lookalike::check_nick(&lock(&self.users), new, caller.conn)?;
+        self.check_binding(new, caller.client)?;
         {
             let mut users = lock(&self.users);
             super::lookalike::check_nick(&users, new, caller.conn)?;
             users.remove(caller.nick.folded());
             users.insert(new.folded().to_owned(), User::of(caller, new));
         }
+        // The old nick stays this key's for the hold time, as on quitting.
+        self.bind_nick(caller.nick, caller.client);
+        self.bind_nick(new, caller.client);
         for name in rooms {
             let Some(room) = self.room(name) else {
                 continue;

@@ -210,9 +210,17 @@ fn a_nick_change_is_announced_in_every_room_and_frees_the_old_nick() {
         panic!()
     };
     assert_eq!(chat.from.as_str(), "alicia");
+    // The old nick is no longer in use: bound to alice's key for a while,
+    // so someone else is refused it and she may take it back.
+    let refused = hub.register(unregistered("alice").caller()).unwrap_err();
+    assert_eq!(refused.code, ErrorCode::NickBound);
+    let back = Peer {
+        client: alicia.client,
+        ..unregistered("alice")
+    };
     assert!(
-        hub.register(unregistered("alice").caller()).is_ok(),
-        "the old nick is free"
+        hub.register(back.caller()).is_ok(),
+        "the old nick is free for its key"
     );
 }
 

@@ -10,7 +10,7 @@ use redb::{Database, ReadableTable};
 
 use super::{
     record::{Accepted, Row},
-    schema::{DEDUP, DEDUP_AGE, MESSAGES, ROOMS},
+    schema::{DEDUP, DEDUP_AGE, MESSAGES, NICKS, ROOMS},
     usage::Usage,
 };
 
@@ -42,6 +42,12 @@ pub(super) enum Job<W> {
     AfterCommit(W),
     /// Write a room's meta (`schema::ROOMS`): key and encoded value.
     SaveRoom { key: String, bytes: Vec<u8> },
+    /// Bind a nick (folded) to a client until a time (`schema::NICKS`).
+    BindNick {
+        key: String,
+        client: u128,
+        until: u64,
+    },
 }
 
 impl<W> Job<W> {
@@ -51,6 +57,7 @@ impl<W> Job<W> {
             Job::Append { rows, .. } => rows.iter().map(|row| row.bytes.len()).sum(),
             Job::AfterCommit(_) => 0,
             Job::SaveRoom { bytes, .. } => bytes.len(),
+            Job::BindNick { key, .. } => key.len() + 24,
         }
     }
 }
@@ -92,7 +99,7 @@ pub(super) fn run_committer<W>(
             .filter_map(|job| match job {
                 Job::Append { waiter, .. } => waiter,
                 Job::AfterCommit(waiter) => Some(waiter),
-                Job::SaveRoom { .. } => None,
+                Job::SaveRoom { .. } | Job::BindNick { .. } => None,
             })
             .collect();
         report(Commit {
@@ -142,10 +149,15 @@ fn commit_inner<W>(
         let mut dedup = txn.open_table(DEDUP)?;
         let mut dedup_age = txn.open_table(DEDUP_AGE)?;
         let mut rooms = txn.open_table(ROOMS)?;
+        let mut nicks = txn.open_table(NICKS)?;
         let mut touched: Vec<&str> = Vec::new();
         for job in batch {
             if let Job::SaveRoom { key, bytes } = job {
                 rooms.insert(key.as_str(), bytes.as_slice())?;
+                continue;
+            }
+            if let Job::BindNick { key, client, until } = job {
+                nicks.insert(key.as_str(), (*client, *until))?;
                 continue;
             }
             let Job::Append {

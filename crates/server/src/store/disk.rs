@@ -20,7 +20,7 @@ use super::{
     committer::{Commit, Job, Limits as StoreLimits, run_committer},
     record::{Accepted, Record},
     schema::{
-        DEDUP, DEDUP_AGE, DEDUP_RETENTION_MILLIS, MESSAGES, META, ROOMS, SCHEMA_VERSION,
+        DEDUP, DEDUP_AGE, DEDUP_RETENTION_MILLIS, MESSAGES, META, NICKS, ROOMS, SCHEMA_VERSION,
         mailbox_key,
     },
     usage::Usage,
@@ -136,6 +136,7 @@ impl<W> DiskStore<W> {
             }
             txn.open_table(MESSAGES).map_err(|e| fail(&e))?;
             txn.open_table(ROOMS).map_err(|e| fail(&e))?;
+            txn.open_table(NICKS).map_err(|e| fail(&e))?;
             txn.open_table(DEDUP_AGE).map_err(|e| fail(&e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| fail(&e))?;
             let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
@@ -223,6 +224,35 @@ impl<W> DiskStore<W> {
                 bytes,
             }),
             Err(err) => tracing::error!(%err, "cannot encode a room for the store"),
+        }
+    }
+
+    /// Binds `nick` to `client` until `until` (Unix ms), without waiting
+    /// for the commit.
+    pub(crate) fn bind_nick(&self, nick: &huddle_protocol::Nick, client: ClientId, until: u64) {
+        self.submit(Job::BindNick {
+            key: nick.folded().to_owned(),
+            client: client.as_uuid().as_u128(),
+            until,
+        });
+    }
+
+    /// The stored binding of `nick`: (client, until).
+    pub(crate) fn nick_binding(&self, nick: &huddle_protocol::Nick) -> Option<(ClientId, u64)> {
+        let read = || -> Result<Option<(u128, u64)>, Box<redb::Error>> {
+            let boxed = |err: redb::Error| Box::new(err);
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(NICKS).map_err(|e| boxed(e.into()))?;
+            let value = table.get(nick.folded()).map_err(|e| boxed(e.into()))?;
+            Ok(value.map(|v| v.value()))
+        };
+        match read() {
+            Ok(found) => found
+                .map(|(client, until)| (ClientId::from_uuid(uuid::Uuid::from_u128(client)), until)),
+            Err(err) => {
+                tracing::error!(%err, path = %self.path.display(), "cannot read a nick binding");
+                None
+            }
         }
     }
 

@@ -23,6 +23,11 @@ pub(super) const DEDUP: TableDefinition<(u128, u128), (u128, u64)> = TableDefini
 /// and eviction besides its messages.
 pub(super) const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 
+/// Nick (folded) → (client id, Unix ms): the key that holds the nick, and
+/// until when (see `hub/nick_bindings.rs`). Added within version 3: a
+/// table a server creates when it opens a database without it.
+pub(super) const NICKS: TableDefinition<&str, (u128, u64)> = TableDefinition::new("nicks");
+
 /// (timestamp, client id, client message id) → (): the `dedup` rows by age,
 /// so the committer deletes those past their window as it goes.
 pub(super) const DEDUP_AGE: TableDefinition<(u64, u128, u128), ()> =

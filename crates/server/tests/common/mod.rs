@@ -5,8 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ChatText, ClientCodec, ClientId, ClientMessage, ClientMsgId, Hello, MessageKind, Nick,
-    PROTOCOL_VERSION, RoomName, ServerMessage, ShortText, Welcome,
+    ChatText, ClientCodec, ClientId, ClientMessage, ClientMsgId, Hello, IdentityKey, MessageKind,
+    Nick, PROTOCOL_VERSION, RoomName, ServerMessage, ShortText, Welcome,
 };
 use huddle_server::{RunningServer, Server, ServerConfig};
 use tokio::net::TcpStream;
@@ -47,14 +47,46 @@ pub struct Client {
     pub framed: Framed<Stream, ClientCodec>,
 }
 
-pub fn hello(nick: &str) -> ClientMessage {
-    hello_as(nick, ClientId::random())
+/// The key a test's "installation" `id` stands for (derived from it, so
+/// the same id is the same person across connections).
+pub fn key_of(id: ClientId) -> IdentityKey {
+    let bytes = id.as_uuid().as_bytes();
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(bytes);
+    seed[16..].copy_from_slice(bytes);
+    IdentityKey::from_seed(&seed).unwrap()
 }
 
-pub fn hello_as(nick: &str, client_id: ClientId) -> ClientMessage {
+/// A TLS connection's channel binding, which `Hello`'s proof signs.
+pub fn binding_of(stream: &Stream) -> [u8; 32] {
+    stream
+        .get_ref()
+        .1
+        .export_keying_material(
+            [0u8; 32],
+            huddle_protocol::proof::CHANNEL_BINDING_LABEL,
+            None,
+        )
+        .unwrap()
+}
+
+/// A `Hello` for plain TCP (no channel binding: the proof signs zeros).
+pub fn hello(nick: &str) -> ClientMessage {
+    hello_as(nick, ClientId::random(), &[0; 32])
+}
+
+/// A `Hello` for a TLS stream, as a new installation.
+pub fn hello_on(stream: &Stream, nick: &str) -> ClientMessage {
+    hello_as(nick, ClientId::random(), &binding_of(stream))
+}
+
+/// A `Hello` as installation `id`, proving its key for `binding`.
+pub fn hello_as(nick: &str, id: ClientId, binding: &[u8; 32]) -> ClientMessage {
+    let key = key_of(id);
     ClientMessage::Hello(Hello {
         version: PROTOCOL_VERSION,
-        client_id,
+        public_key: key.public_key(),
+        proof: key.prove(binding),
         nick: Nick::new(nick).unwrap(),
         client_name: ShortText::new("test").unwrap(),
         client_version: ShortText::new("0").unwrap(),
@@ -75,14 +107,28 @@ pub fn say(room_name: &str, text: &str) -> ClientMessage {
 }
 
 impl Client {
+    /// Sends `Hello` as a new installation, proving a key for this
+    /// connection.
+    pub async fn greet(&mut self) {
+        self.greet_as(ClientId::random()).await;
+    }
+
+    /// Sends `Hello` as installation `id`.
+    pub async fn greet_as(&mut self, id: ClientId) {
+        let binding = binding_of(self.framed.get_ref());
+        let nick = self.nick.clone();
+        self.send(hello_as(&nick, id, &binding)).await;
+    }
+
     /// Connects as a given client installation and expects `Welcome`.
     pub async fn connect_as(addr: SocketAddr, nick: &str, client_id: ClientId) -> Self {
         let stream = open(addr).await;
+        let hello = hello_as(nick, client_id, &binding_of(&stream));
         let mut client = Self {
             nick: nick.into(),
             framed: Framed::new(stream, ClientCodec::new()),
         };
-        client.send(hello_as(nick, client_id)).await;
+        client.send(hello).await;
         assert!(matches!(client.recv().await, ServerMessage::Welcome(_)));
         client
     }
@@ -90,11 +136,12 @@ impl Client {
     /// Connects and sends `Hello`, returning the server's first answer.
     pub async fn handshake(addr: SocketAddr, nick: &str) -> (Self, ServerMessage) {
         let stream = open(addr).await;
+        let hello = hello_on(&stream, nick);
         let mut client = Self {
             nick: nick.into(),
             framed: Framed::new(stream, ClientCodec::new()),
         };
-        client.send(hello(nick)).await;
+        client.send(hello).await;
         let answer = client.recv().await;
         (client, answer)
     }
@@ -105,6 +152,15 @@ impl Client {
             (client, ServerMessage::Welcome(welcome)) => (client, welcome),
             (_, other) => panic!("{nick}: expected Welcome, got {other:?}"),
         }
+    }
+
+    /// Connects as installation `id` and joins `rooms`.
+    pub async fn joined_as(addr: SocketAddr, nick: &str, id: ClientId, rooms: &[&str]) -> Self {
+        let mut client = Self::connect_as(addr, nick, id).await;
+        for name in rooms {
+            client.join(name).await;
+        }
+        client
     }
 
     /// Connects and joins `rooms`, consuming the `Joined` answers.
