@@ -88,6 +88,10 @@ struct Args {
     /// keep coming (they are coalesced); 0 writes each message at once.
     #[arg(long, default_value_t = defaults().write_interval.as_millis() as u64)]
     write_interval_ms: u64,
+    /// Days a nick stays bound to the key that last held it (nobody else
+    /// may take it meanwhile); 0 turns binding off.
+    #[arg(long, default_value_t = defaults().nick_binding.as_secs() / 86_400)]
+    nick_binding_days: u64,
     /// Also accept clients that do not use TLS (benchmarks and debugging:
     /// everything, room passwords too, crosses the network in the clear).
     #[arg(long)]
@@ -168,6 +172,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
         ping_timeout: Duration::from_secs(args.ping_after),
         write_interval: Duration::from_millis(args.write_interval_ms),
         insecure_plaintext: args.insecure_plaintext,
+        nick_binding: Duration::from_secs(args.nick_binding_days.saturating_mul(86_400)),
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;
@@ -269,5 +274,7 @@ mod tests {
         assert_eq!(config.max_history_bytes, defaults.max_history_bytes);
         assert_eq!(config.ping_after, defaults.ping_after);
         assert_eq!(config.write_interval, defaults.write_interval);
+        assert_eq!(config.nick_binding, defaults.nick_binding);
+        assert!(!config.insecure_plaintext);
     }
 }
