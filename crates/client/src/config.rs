@@ -51,6 +51,9 @@ pub struct Config {
     pub probe: Vec<String>,
     /// Nicks (case-folded) whose messages are hidden (`/ignore`).
     pub ignore: Vec<String>,
+    /// The short fingerprint of the key each nick (case-folded) had when
+    /// last looked up with `/whois`.
+    pub nick_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl Config {

@@ -104,6 +104,10 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
             let names: Vec<String> = members.iter().map(ToString::to_string).collect();
             format!("[{room}] -!- members: {}", names.join(", "))
         }
+        ServerMessage::WhoisReply { nick, key, rooms } => {
+            let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
+            format!("-!- {nick}: key {} · in {}", key.short(), rooms.join(", "))
+        }
         ServerMessage::Error(report) => format!("error: {}", report.text),
         ServerMessage::Notice { text } => format!("-!- {text}"),
         ServerMessage::NickChanged { new, .. } => format!("-!- you are now known as {new}"),

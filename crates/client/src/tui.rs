@@ -22,5 +22,6 @@ mod session_tests;
 mod tests;
 pub mod text;
 pub mod ui;
+mod whois;
 
 pub use app::{App, Effect, Event};

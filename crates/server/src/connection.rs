@@ -183,6 +183,7 @@ pub(crate) async fn serve(
         last_words(write, &reject(refusal.code, refusal.text)).await;
         return;
     }
+    context.hub.set_key(conn, &hello.nick, hello.public_key);
     let writer = context.tasks.spawn(run_writer(write, queue));
     info!(%peer, nick = %hello.nick, client = %hello.client_name, "connected");
 

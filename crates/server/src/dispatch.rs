@@ -366,6 +366,11 @@ impl Dispatcher {
             ClientMessage::FileCancel { transfer, reason } => {
                 hub.file_cancel(self.caller(), transfer, &reason)
             }
+            ClientMessage::Whois { nick } => {
+                let reply = hub.whois(self.conn, &nick)?;
+                self.send(&reply);
+                Ok(())
+            }
             ClientMessage::Pong { .. } | ClientMessage::Quit { .. } => Ok(()),
         }
     }

@@ -65,6 +65,8 @@ struct User {
     nick: Nick,
     /// A hash of the nick's look-alike skeleton (`lookalike.rs`).
     skeleton: u64,
+    /// The key it proved at `Hello` (set just after registering).
+    key: Option<huddle_protocol::PublicKey>,
     outbound: Outbound,
 }
 
@@ -76,6 +78,7 @@ impl User {
             nick: nick.clone(),
             skeleton: lookalike::skeleton_hash(nick.folded()),
             outbound: caller.outbound.clone(),
+            key: None,
         }
     }
 }
@@ -182,6 +185,15 @@ impl Hub {
             idle_history_bytes: config.idle_history_bytes,
             nick_bindings: Mutex::default(),
             nick_hold_millis: u64::try_from(config.nick_binding.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Records the key connection `conn`, registered as `nick`, proved.
+    pub(crate) fn set_key(&self, conn: ConnectionId, nick: &Nick, key: huddle_protocol::PublicKey) {
+        if let Some(user) = lock(&self.users).get_mut(nick.folded())
+            && user.conn == conn
+        {
+            user.key = Some(key);
         }
     }
 

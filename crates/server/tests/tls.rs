@@ -74,3 +74,37 @@ async fn the_certificate_is_the_reported_one_and_a_restart_keeps_it() {
     assert_ne!(start(ServerConfig::loopback()).await.fingerprint, first);
     again.stop().await;
 }
+
+#[tokio::test]
+async fn whois_shows_the_key_proved_at_hello_and_only_rooms_the_asker_may_see() {
+    let server = start(ServerConfig::loopback()).await;
+    let alice_id = huddle_protocol::ClientId::random();
+    let mut alice = Client::joined_as(server.addr, "alice", alice_id, &["#pub"]).await;
+    alice
+        .send(huddle_protocol::ClientMessage::Join {
+            room: common::room("#secret"),
+            password: Some(huddle_protocol::ShortText::new("hunter2").unwrap()),
+        })
+        .await;
+    alice.sync().await;
+    let (mut bob, _) = Client::connect(server.addr, "bob").await;
+    bob.send(huddle_protocol::ClientMessage::Whois {
+        nick: huddle_protocol::Nick::new("ALICE").unwrap(),
+    })
+    .await;
+    let ServerMessage::WhoisReply { nick, key, rooms } = bob.recv().await else {
+        panic!("no whois reply")
+    };
+    assert_eq!(nick.as_str(), "alice");
+    assert_eq!(key, common::key_of(alice_id).public_key());
+    assert_eq!(rooms, [common::room("#pub")], "#secret is not bob's to see");
+    bob.send(huddle_protocol::ClientMessage::Whois {
+        nick: huddle_protocol::Nick::new("nobody").unwrap(),
+    })
+    .await;
+    let ServerMessage::Error(error) = bob.recv().await else {
+        panic!("an unknown nick was answered")
+    };
+    assert_eq!(error.code, ErrorCode::NoSuchNick);
+    server.stop().await;
+}

@@ -97,6 +97,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::List => ClientMessage::ListRooms,
+            Command::Whois(nick) => match Nick::new(nick) {
+                Ok(nick) => ClientMessage::Whois { nick },
+                Err(err) => return self.refuse(&err.to_string()).await,
+            },
             Command::Send { path, nick } => {
                 let target = match (nick.map(Nick::new).transpose(), self.room.clone()) {
                     (Ok(Some(nick)), _) => Target::Direct(nick),

@@ -31,6 +31,8 @@ pub enum Effect {
     RememberServer(String),
     /// Remember the ignored nicks.
     SaveIgnored(Vec<String>),
+    /// Remember the key seen for each nick (`/whois`).
+    SaveNickKeys(std::collections::BTreeMap<String, String>),
     /// Ring the terminal bell.
     Bell,
     /// Leave, telling the server why.
@@ -137,6 +139,9 @@ pub struct App {
     pub hide_members: bool,
     /// Nicks (case-folded) whose messages are not shown (`/ignore`).
     pub ignored: Vec<String>,
+    /// The short key fingerprint last seen for each nick (folded), by
+    /// `/whois`.
+    pub nick_keys: std::collections::BTreeMap<String, String>,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -175,6 +180,7 @@ impl App {
             quit_confirmed: false,
             hide_members: false,
             ignored: Vec::new(),
+            nick_keys: std::collections::BTreeMap::new(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

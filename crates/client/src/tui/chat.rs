@@ -396,6 +396,7 @@ impl App {
             }
             Command::Connect(addr) => self.connect_to(&addr),
             Command::Ignore(nick) => self.ignore(nick),
+            Command::Whois(nick) => self.whois(&nick),
             Command::Unignore(nick) => self.unignore(&nick),
             Command::Bar(bar) => self.toggle_bar(&bar),
             Command::Server => self.show_server(),

@@ -17,6 +17,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/topic", "[text]", "show or set the room's topic"),
     ("/who", "[#room]", "list the members of a room"),
     ("/list", "", "list the server's rooms"),
+    ("/whois", "NICK", "who holds a nick: its key and rooms"),
     ("/close", "", "close the current direct conversation"),
     (
         "/send",
@@ -106,6 +107,7 @@ pub enum Command {
     Connect(String),
     Ignore(Option<String>),
     Unignore(String),
+    Whois(String),
     Bar(String),
     Server,
     Disconnect,
@@ -206,6 +208,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
             [] => Ok(Command::Ignore(None)),
             [nick] => Ok(Command::Ignore(Some((*nick).to_owned()))),
             _ => usage("ignore"),
+        },
+        "whois" => match words.as_slice() {
+            [nick] => Ok(Command::Whois((*nick).to_owned())),
+            _ => usage("whois"),
         },
         "unignore" => match words.as_slice() {
             [nick] => Ok(Command::Unignore((*nick).to_owned())),

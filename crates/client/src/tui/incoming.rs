@@ -362,6 +362,9 @@ impl App {
                     self.buffers[current].push(Line::new(LineKind::Notice, text));
                 }
             }
+            ServerMessage::WhoisReply { nick, key, rooms } => {
+                return self.on_whois(&nick, &key, &rooms);
+            }
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();
                 let text = format!(

@@ -133,6 +133,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let nick = options.nick.clone().or_else(|| options.config.nick.clone());
     let mut app = App::new(nick, &default_nick);
     app.ignored = options.config.ignore.clone();
+    app.nick_keys = options.config.nick_keys.clone();
 
     let mut terminal = ratatui::init();
     install_panic_hook();
@@ -219,6 +220,10 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 }
                 Effect::SaveIgnored(nicks) => {
                     options.config.ignore = nicks;
+                    save(&options);
+                }
+                Effect::SaveNickKeys(keys) => {
+                    options.config.nick_keys = keys;
                     save(&options);
                 }
                 Effect::RememberServer(addr) => {

@@ -140,6 +140,12 @@ pub enum ClientMessage {
         /// At most this many (capped at [`crate::limits::MAX_HISTORY_PAGE`]).
         limit: u16,
     },
+    /// 19: who is this nick: its key and its rooms. Answered by `WhoisReply`
+    /// (or `Error{NoSuchNick}`).
+    Whois {
+        /// The nick asked about.
+        nick: Nick,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -185,6 +191,8 @@ pub enum RequestKind {
     FileCancel,
     /// `FetchDirectHistory`.
     FetchDirectHistory,
+    /// `Whois`.
+    Whois,
 }
 
 impl ClientMessage {
@@ -210,6 +218,7 @@ impl ClientMessage {
             ClientMessage::FileCredit { .. } => RequestKind::FileCredit,
             ClientMessage::FileCancel { .. } => RequestKind::FileCancel,
             ClientMessage::FetchDirectHistory { .. } => RequestKind::FetchDirectHistory,
+            ClientMessage::Whois { .. } => RequestKind::Whois,
         }
     }
 
@@ -220,7 +229,7 @@ impl ClientMessage {
     /// a server can name the refused message even when a field in it is
     /// invalid (PROTOCOL.md §5.3).
     pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
-        const KINDS: [RequestKind; 19] = [
+        const KINDS: [RequestKind; 20] = [
             RequestKind::Hello,
             RequestKind::Join,
             RequestKind::Part,
@@ -240,6 +249,7 @@ impl ClientMessage {
             RequestKind::FileCredit,
             RequestKind::FileCancel,
             RequestKind::FetchDirectHistory,
+            RequestKind::Whois,
         ];
         let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
             return (RequestKind::Unparsed, None);

@@ -156,4 +156,14 @@ pub enum ServerMessage {
         /// Whether more messages exist beyond this page in the direction asked.
         more: bool,
     },
+    /// 23: the answer to `Whois`.
+    WhoisReply {
+        /// The nick, as its holder spells it.
+        nick: Nick,
+        /// The key that holds it (proved at `Hello`).
+        key: crate::proof::PublicKey,
+        /// The rooms it is in that the asker may see: those without a
+        /// password, and those the asker is in too.
+        rooms: Vec<RoomName>,
+    },
 }

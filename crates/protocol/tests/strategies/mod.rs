@@ -44,7 +44,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::Join),
         Just(RequestKind::Say),
         Just(RequestKind::Quit),
-        Just(RequestKind::FetchDirectHistory)
+        Just(RequestKind::FetchDirectHistory),
+        Just(RequestKind::Whois)
     ]
 }
 
@@ -147,6 +148,7 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
                     limit,
                 }
             }),
+        nick().prop_map(|nick| ClientMessage::Whois { nick }),
         file_offer().prop_map(ClientMessage::FileOffer),
         (transfer_id(), any::<bool>())
             .prop_map(|(transfer, accept)| ClientMessage::FileAnswer { transfer, accept }),
@@ -236,6 +238,15 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
                 messages,
                 more
             }),
+        (nick(), uuid(), proptest::collection::vec(room(), 0..4)).prop_map(|(nick, id, rooms)| {
+            let mut key = [0u8; 32];
+            key[..16].copy_from_slice(id.as_bytes());
+            ServerMessage::WhoisReply {
+                nick,
+                key: huddle_protocol::PublicKey(key),
+                rooms,
+            }
+        }),
         (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),
         (transfer_id(), nick(), any::<bool>()).prop_map(|(transfer, by, accept)| {
             ServerMessage::FileAnswered {

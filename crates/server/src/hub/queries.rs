@@ -138,4 +138,37 @@ impl Hub {
             more: page.more,
         }
     }
+
+    /// `Whois`: the key that holds `nick` and the rooms it is in that the
+    /// asker may see (unprotected ones, and protected ones it is in too).
+    pub(crate) fn whois(&self, asker: ConnectionId, nick: &Nick) -> Result<ServerMessage, Refusal> {
+        let (conn, shown, key) = match lock(&self.users).get(nick.folded()) {
+            Some(user) => (user.conn, user.nick.clone(), user.key),
+            None => return refuse(ErrorCode::NoSuchNick, format!("nobody is called {nick}")),
+        };
+        let Some(key) = key else {
+            return refuse(ErrorCode::NoSuchNick, format!("{nick} has just left"));
+        };
+        let rooms: Vec<Arc<Mutex<Room>>> = self
+            .rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut names: Vec<RoomName> = rooms
+            .iter()
+            .filter_map(|room| {
+                let room = lock(room);
+                let seen = room.members.contains_key(&conn) && room.visible_to(Some(asker));
+                seen.then(|| room.name.clone())
+            })
+            .collect();
+        names.sort();
+        Ok(ServerMessage::WhoisReply {
+            nick: shown,
+            key,
+            rooms: names,
+        })
+    }
 }

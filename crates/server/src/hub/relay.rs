@@ -143,8 +143,10 @@ impl Hub {
         {
             let mut users = lock(&self.users);
             super::lookalike::check_nick(&users, new, caller.conn)?;
-            users.remove(caller.nick.folded());
-            users.insert(new.folded().to_owned(), User::of(caller, new));
+            let key = users.remove(caller.nick.folded()).and_then(|old| old.key);
+            let mut user = User::of(caller, new);
+            user.key = key;
+            users.insert(new.folded().to_owned(), user);
         }
         // The old nick stays this key's for the hold time, as on quitting.
         self.bind_nick(caller.nick, caller.client);
