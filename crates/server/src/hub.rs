@@ -203,9 +203,7 @@ impl Hub {
             return Some(binding);
         }
         let (client, until) = self.store.as_ref()?.nick_binding(nick)?;
-        let binding = nick_bindings::Binding { client, until };
-        lock(&self.nick_bindings).remember(nick, binding);
-        Some(binding)
+        Some(nick_bindings::Binding { client, until })
     }
 
     /// Refuses `client` a nick another key holds.
@@ -216,14 +214,28 @@ impl Hub {
         nick_bindings::check(self.binding_of(nick), nick, client, now_millis())
     }
 
-    /// Binds (or keeps binding) `nick` to `client` for the hold time from
-    /// now.
-    fn bind_nick(&self, nick: &Nick, client: ClientId) {
+    /// `client` claims `nick`: in use from now on (the registry guards it),
+    /// and bound on disk in case the server stops without a quit.
+    fn claim_nick(&self, nick: &Nick, client: ClientId) {
         if self.nick_hold_millis == 0 {
             return;
         }
-        let until = now_millis().saturating_add(self.nick_hold_millis);
-        lock(&self.nick_bindings).remember(nick, nick_bindings::Binding { client, until });
+        lock(&self.nick_bindings).forget(nick);
+        if let Some(store) = &self.store {
+            let until = now_millis().saturating_add(self.nick_hold_millis);
+            store.bind_nick(nick, client, until);
+        }
+    }
+
+    /// `client` lets go of `nick`: bound to it for the hold time from now.
+    fn release_nick(&self, nick: &Nick, client: ClientId) {
+        if self.nick_hold_millis == 0 {
+            return;
+        }
+        let now = now_millis();
+        let until = now.saturating_add(self.nick_hold_millis);
+        let binding = nick_bindings::Binding { client, until };
+        lock(&self.nick_bindings).remember(nick, binding, now);
         if let Some(store) = &self.store {
             store.bind_nick(nick, client, until);
         }
@@ -250,7 +262,7 @@ impl Hub {
                 User::of(caller, caller.nick),
             );
         }
-        self.bind_nick(caller.nick, caller.client);
+        self.claim_nick(caller.nick, caller.client);
         Ok(())
     }
 

@@ -42,9 +42,7 @@ use huddle_protocol::{ServerMessage, encode_frame};
 use tokio::sync::Notify;
 
 use crate::link::WriteLink;
-#[cfg(test)]
-use writer::WriterEnd;
-pub(crate) use writer::run_writer;
+pub(crate) use writer::{WriterEnd, run_writer};
 
 /// Stop coalescing once a write buffer holds this much.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;

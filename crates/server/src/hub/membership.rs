@@ -343,7 +343,7 @@ impl Hub {
         {
             drop(users);
             // The hold time counts from letting go.
-            self.bind_nick(nick, user.client);
+            self.release_nick(nick, user.client);
         }
     }
 }

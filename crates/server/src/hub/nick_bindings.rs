@@ -3,9 +3,12 @@
 //! while she is offline. A binding is made or refreshed when a key claims a
 //! nick (connecting or `/nick`) and when it lets go (quitting, renaming);
 //! another key asking for the nick before the binding ends is refused
-//! (`NickBound`). Bindings live in memory and, with a store, on disk
-//! (`schema::NICKS`), so they outlive a restart. The clock is the wall
-//! clock: a binding outlives the process.
+//! (`NickBound`). While a nick is in use the registry itself guards it, so
+//! memory holds only the bindings of nicks let go (at most
+//! [`MAX_REMEMBERED`]; past that, expired ones are dropped, then new ones
+//! are kept on disk only). With a store every binding is also on disk
+//! (`schema::NICKS`), written when claimed too, so a crash does not free a
+//! nick. The clock is the wall clock: a binding outlives the process.
 
 use std::collections::HashMap;
 
@@ -20,6 +23,9 @@ pub(crate) struct Binding {
     pub(crate) until: u64,
 }
 
+/// Most bindings kept in memory.
+pub(crate) const MAX_REMEMBERED: usize = 100_000;
+
 /// The bindings known in memory, by folded nick.
 #[derive(Debug, Default)]
 pub(crate) struct NickBindings {
@@ -32,9 +38,24 @@ impl NickBindings {
         self.known.get(nick.folded()).copied()
     }
 
-    /// Remembers a binding (read from the store, or just made).
-    pub(crate) fn remember(&mut self, nick: &Nick, binding: Binding) {
+    /// Remembers a binding (read from the store, or just made), within
+    /// [`MAX_REMEMBERED`]: when full, expired bindings go first; if none
+    /// has, the new one is not kept (a store still has it).
+    pub(crate) fn remember(&mut self, nick: &Nick, binding: Binding, now: u64) {
+        if self.known.len() >= MAX_REMEMBERED && !self.known.contains_key(nick.folded()) {
+            self.known.retain(|_, held| held.until > now);
+            if self.known.len() >= MAX_REMEMBERED {
+                return;
+            }
+        }
         self.known.insert(nick.folded().to_owned(), binding);
+    }
+
+    /// Forgets `nick`'s binding: it is in use, which guards it meanwhile.
+    pub(crate) fn forget(&mut self, nick: &Nick) {
+        if self.known.remove(nick.folded()).is_some() && self.known.is_empty() {
+            self.known.shrink_to_fit();
+        }
     }
 }
 

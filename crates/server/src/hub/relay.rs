@@ -149,8 +149,8 @@ impl Hub {
             users.insert(new.folded().to_owned(), user);
         }
         // The old nick stays this key's for the hold time, as on quitting.
-        self.bind_nick(caller.nick, caller.client);
-        self.bind_nick(new, caller.client);
+        self.release_nick(caller.nick, caller.client);
+        self.claim_nick(new, caller.client);
         for name in rooms {
             let Some(room) = self.room(name) else {
                 continue;
