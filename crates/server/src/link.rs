@@ -54,6 +54,11 @@ impl Write for Nonblocking<'_> {
         self.0.try_write(buf)
     }
 
+    /// rustls hands over every queued record at once: one `writev`.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
