@@ -47,7 +47,8 @@ pids+=($!)
 listening_port "$work/server.log" >/dev/null
 
 # discovered NAME ADDR: `huddle discover` in the client namespace finds the
-# server called NAME by broadcast, at ADDR (three tries).
+# server called NAME by broadcast, at ADDR (three tries); the listing stays
+# in $work/discover.json.
 discovered() {
     local name=$1 addr=$2 out="$work/discover.json"
     for _ in 1 2 3; do
@@ -65,6 +66,24 @@ discovered() {
 # Discovery by broadcast from another namespace.
 discovered "netns box" 10.231.0.1:7007 || exit 1
 
+# Signed discovery: the listing carries the server's fingerprint, new to
+# this client.
+grep -q '"fingerprint":"SHA256:[0-9a-f]\{64\}"' "$work/discover.json" \
+    || { cat "$work/discover.json"; echo "no fingerprint in the listing"; exit 1; }
+grep -q '"trust":"new"' "$work/discover.json" \
+    || { cat "$work/discover.json"; echo "the server is not marked new"; exit 1; }
+
+# What crosses the LAN, captured on the server's bridge port while the
+# message is sent:
+# TLS, so neither the text nor the nicks appear in it.
+capture=""
+if ensure_command tcpdump tcpdump; then
+    ip netns exec "$lan" tcpdump -i p1 --immediate-mode -U -w "$work/lan.pcap" >"$work/tcpdump.log" 2>&1 &
+    capture=$!
+    pids+=("$capture")
+    wait_until "grep -q 'listening on' '$work/tcpdump.log'" 10 || { cat "$work/tcpdump.log"; echo "tcpdump did not start"; exit 1; }
+fi
+
 # A listener in the client namespace, a sender in the third.
 mkfifo "$work/bob.in"
 ip netns exec "$cli" "$huddle" --plain --connect 10.231.0.1 --nick bob --room '#lan' --config "$work/bob.toml" \
@@ -78,6 +97,21 @@ echo "hello across namespaces" | ip netns exec "$snd" "$huddle" --plain --connec
 wait_until "grep -q '<alice> hello across namespaces' '$work/bob.out'" 15 \
     || { cat "$work/bob.out"; echo "the message did not cross namespaces"; exit 1; }
 exec 3>&-
+if [ -n "$capture" ]; then
+    sleep 0.5
+    kill -INT "$capture"
+    wait "$capture" 2>/dev/null || true
+    bytes=$(stat -c %s "$work/lan.pcap")
+    segments=$(tcpdump -nn -r "$work/lan.pcap" tcp port 7007 2>/dev/null | wc -l)
+    [ "$segments" -gt 10 ] || { cat "$work/tcpdump.log"; tcpdump -nn -r "$work/lan.pcap" 2>&1 | tail -5; echo "the capture holds only $segments chat segments"; exit 1; }
+    if grep -a -q -e 'hello across namespaces' -e 'alice' "$work/lan.pcap"; then
+        echo "chat crossed the LAN in clear text"
+        exit 1
+    fi
+    wire="; the LAN saw $segments TCP segments of chat, all TLS, no clear text"
+else
+    wire="; the wire was not checked (tcpdump is not installed and cannot be installed here)"
+fi
 
 # The main command, `huddle --host`: a TUI in the third namespace hosts a
 # server; it is discovered from the second, and a message sent from there
@@ -99,4 +133,4 @@ if ensure_command tmux tmux; then
 else
     hosted="; huddle --host not checked (tmux is not installed and cannot be installed here)"
 fi
-echo "netns e2e: discovered 10.231.0.1:7007 by broadcast; a message crossed from 10.231.0.3 to 10.231.0.2$hosted"
+echo "netns e2e: discovered 10.231.0.1:7007 by broadcast (signed, fingerprint shown); a message crossed from 10.231.0.3 to 10.231.0.2$wire$hosted"
