@@ -15,6 +15,8 @@ mod papercut_tests;
 #[cfg(test)]
 mod render_tests;
 pub mod run;
+#[cfg(test)]
+mod security_tests;
 mod server_commands;
 #[cfg(test)]
 mod session_tests;

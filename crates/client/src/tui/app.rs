@@ -29,6 +29,9 @@ pub enum Effect {
     SaveNick(String),
     /// Remember a server connected to.
     RememberServer(String),
+    /// Record this fingerprint for this address in the known servers (the
+    /// user accepted it deliberately).
+    TrustServer(String, huddle_protocol::Fingerprint),
     /// Remember the ignored nicks.
     SaveIgnored(Vec<String>),
     /// Remember the key seen for each nick (`/whois`).

@@ -1,5 +1,6 @@
 //! The server browser screen: choosing a server (or hosting one), and its
-//! prompts for a nick and an address.
+//! prompts for a nick, an address, and accepting a server whose
+//! fingerprint changed (never silently: the user types `yes`).
 
 use huddle_protocol::Nick;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -13,6 +14,8 @@ use crate::discovery::FoundServer;
 pub enum PromptKind {
     Nick,
     Address,
+    /// Accept the new fingerprint of `BrowserState::pending_trust`.
+    Trust,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -22,6 +25,9 @@ pub struct BrowserState {
     /// Index into the servers, or `servers.len()` for "host here".
     pub selected: usize,
     pub prompt: Option<(PromptKind, Input)>,
+    /// The server (address, fingerprint its beacon carries) the Trust
+    /// prompt is about.
+    pub pending_trust: Option<(String, huddle_protocol::Fingerprint)>,
 }
 
 impl App {
@@ -29,7 +35,7 @@ impl App {
         if let Some((kind, input)) = &mut self.browser.prompt {
             let kind = *kind;
             match key.code {
-                KeyCode::Esc if kind == PromptKind::Address => self.browser.prompt = None,
+                KeyCode::Esc if kind != PromptKind::Nick => self.browser.prompt = None,
                 KeyCode::Enter => {
                     let value = input.value().trim().to_owned();
                     return self.confirm_prompt(kind, value);
@@ -63,6 +69,19 @@ impl App {
                     return Vec::new();
                 }
                 let addr = server.addr.to_string();
+                if let (Some(trust), Some(fingerprint)) = (&server.trust, server.fingerprint)
+                    && trust.starts_with("CHANGED")
+                {
+                    self.notice_status(format!(
+                        "{addr} now presents {fingerprint} ({}); {}. Accept it only if the \
+                         server's operator confirms it (huddle-server --fingerprint)",
+                        fingerprint.short(),
+                        trust.trim_start_matches("CHANGED: ")
+                    ));
+                    self.browser.pending_trust = Some((addr, fingerprint));
+                    self.browser.prompt = Some((PromptKind::Trust, Input::default()));
+                    return Vec::new();
+                }
                 self.server_name = server.name.clone();
                 self.start_chat(&addr, Vec::new());
                 return vec![Effect::Connect(addr)];
@@ -92,6 +111,23 @@ impl App {
                     Vec::new()
                 }
             },
+            PromptKind::Trust => {
+                self.browser.prompt = None;
+                let pending = self.browser.pending_trust.take();
+                match (value.eq_ignore_ascii_case("yes"), pending) {
+                    (true, Some((addr, fingerprint))) => {
+                        self.start_chat(&addr, Vec::new());
+                        vec![
+                            Effect::TrustServer(addr.clone(), fingerprint),
+                            Effect::Connect(addr),
+                        ]
+                    }
+                    _ => {
+                        self.notice_status("Not accepted: nothing changed".into());
+                        Vec::new()
+                    }
+                }
+            }
             PromptKind::Address if value.is_empty() => Vec::new(),
             PromptKind::Address => {
                 self.browser.prompt = None;

@@ -222,6 +222,15 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                     options.config.ignore = nicks;
                     save(&options);
                 }
+                Effect::TrustServer(addr, fingerprint) => {
+                    if let Security::Tls(Trust::KnownServers(path)) = &options.security {
+                        let recorded = KnownServers::load(path)
+                            .and_then(|mut known| known.record(path, &addr, fingerprint, ""));
+                        if let Err(err) = recorded {
+                            app.notice_status(format!("cannot record the new fingerprint: {err}"));
+                        }
+                    }
+                }
                 Effect::SaveNickKeys(keys) => {
                     options.config.nick_keys = keys;
                     save(&options);

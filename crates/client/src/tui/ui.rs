@@ -140,6 +140,7 @@ fn draw_browser(frame: &mut Frame, app: &App) {
         let title = match kind {
             PromptKind::Nick => " Your nick (Enter to confirm) ",
             PromptKind::Address => " Connect to host[:port] (Esc cancels) ",
+            PromptKind::Trust => " Fingerprint CHANGED: type yes to accept (Esc cancels) ",
         };
         let width = area.width.saturating_sub(4).min(50);
         let popup = Rect::new(
