@@ -36,9 +36,9 @@ start_tui() {
 }
 pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
 
-start_tui alice
+start_tui alice "XDG_DATA_HOME='$work/alice-data'"
 wait_until "pane alice | grep -q 'You joined #e2e'" 15 || { pane alice; echo "alice never joined"; exit 1; }
-start_tui bob
+start_tui bob "XDG_DATA_HOME='$work/bob-data'"
 wait_until "pane alice | grep -q 'bob joined #e2e'" 15 || { pane alice; echo "alice never saw bob join"; exit 1; }
 
 tmux -L "$socket" send-keys -t alice 'hello from alice, bob — 日本語 😀' Enter
@@ -80,4 +80,12 @@ for nick in alice bob carol; do
     grep -qw -- '-echo' "$work/$nick.stty" && { echo "$nick left echo off"; exit 1; }
     pane "$nick" | grep -q 'You joined' && { pane "$nick"; echo "$nick left TUI content on the main screen"; exit 1; }
 done
-echo "tmux e2e: message delivered both ways, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+# Each kept a log of the room (huddle/logs/SERVER/#e2e.log in its data dir).
+for nick in alice bob; do
+    log=$(find "$work/$nick-data/huddle/logs" -name '#e2e.log' 2>/dev/null | head -1)
+    [ -n "$log" ] || { find "$work/$nick-data" 2>/dev/null; echo "$nick kept no log of #e2e"; exit 1; }
+    grep -q "$(printf '\talice\thello from alice, bob')" "$log" || { cat "$log"; echo "$nick's log lacks alice's message"; exit 1; }
+    [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
+done
+
+echo "tmux e2e: message delivered both ways, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"

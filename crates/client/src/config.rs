@@ -49,6 +49,9 @@ pub struct Config {
     pub known_servers: Vec<String>,
     /// Extra hosts (`host[:port]`) to probe by unicast, e.g. across a VPN.
     pub probe: Vec<String>,
+    /// Whether rooms and conversations are logged to text files under the
+    /// data dir (`huddle/logs`); unset means yes.
+    pub logging: Option<bool>,
     /// Nicks (case-folded) whose messages are hidden (`/ignore`).
     pub ignore: Vec<String>,
     /// The short fingerprint of the key each nick (case-folded) had when

@@ -2,6 +2,7 @@
 //! plain line mode. The binary in `main.rs` only parses arguments and picks
 //! one of these.
 
+pub mod chatlog;
 pub mod config;
 pub mod core;
 pub mod discovery;

@@ -168,6 +168,12 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         }
     }
 
+    // Every room and conversation, appended to text files (chatlog.rs).
+    let mut chat_logs = match options.config.logging {
+        Some(false) => None,
+        _ => dirs::data_dir()
+            .map(|dir| crate::chatlog::ChatLogs::new(dir.join("huddle").join("logs"))),
+    };
     let result = loop {
         for effect in std::mem::take(&mut effects) {
             match effect {
@@ -304,6 +310,11 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 }
             }
         }
+        if let Some(logs) = &mut chat_logs
+            && let Some(failed) = logs.record(&app)
+        {
+            app.notice_status(failed);
+        }
         if app.quit {
             break Ok(());
         }
@@ -340,6 +351,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         }
                     }
                     _ => {}
+                }
+                if let (NetEvent::Connected(welcome), Some(logs)) = (&event, &mut chat_logs) {
+                    logs.set_server(welcome.server_name.as_str(), welcome.server_id);
                 }
                 effects.extend(app.update(Event::Net(event)));
                 effects
