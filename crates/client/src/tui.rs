@@ -15,6 +15,7 @@ mod papercut_tests;
 #[cfg(test)]
 mod render_tests;
 pub mod run;
+mod search;
 #[cfg(test)]
 mod security_tests;
 mod server_commands;

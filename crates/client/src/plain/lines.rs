@@ -97,6 +97,11 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::List => ClientMessage::ListRooms,
+            Command::Search(_) => {
+                return self
+                    .refuse("/search works in the TUI; plain mode prints everything it receives")
+                    .await;
+            }
             Command::Whois(nick) => match Nick::new(nick) {
                 Ok(nick) => ClientMessage::Whois { nick },
                 Err(err) => return self.refuse(&err.to_string()).await,

@@ -397,6 +397,7 @@ impl App {
             Command::Connect(addr) => self.connect_to(&addr),
             Command::Ignore(nick) => self.ignore(nick),
             Command::Whois(nick) => self.whois(&nick),
+            Command::Search(args) => self.search(&args),
             Command::Unignore(nick) => self.unignore(&nick),
             Command::Bar(bar) => self.toggle_bar(&bar),
             Command::Server => self.show_server(),

@@ -18,6 +18,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/who", "[#room]", "list the members of a room"),
     ("/list", "", "list the server's rooms"),
     ("/whois", "NICK", "who holds a nick: its key and rooms"),
+    (
+        "/search",
+        "[-all] TEXT",
+        "list the lines containing TEXT (-all: every buffer)",
+    ),
     ("/close", "", "close the current direct conversation"),
     (
         "/send",
@@ -108,6 +113,7 @@ pub enum Command {
     Ignore(Option<String>),
     Unignore(String),
     Whois(String),
+    Search(String),
     Bar(String),
     Server,
     Disconnect,
@@ -209,6 +215,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             [nick] => Ok(Command::Ignore(Some((*nick).to_owned()))),
             _ => usage("ignore"),
         },
+        "search" | "lastlog" => Ok(Command::Search(args.to_owned())),
         "whois" => match words.as_slice() {
             [nick] => Ok(Command::Whois((*nick).to_owned())),
             _ => usage("whois"),
