@@ -83,6 +83,8 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
                 PresenceEvent::Left { reason } => format!("left ({reason})"),
                 PresenceEvent::Quit { reason } => format!("quit ({reason})"),
                 PresenceEvent::Renamed { new_nick } => format!("is now known as {new_nick}"),
+                PresenceEvent::Away { message } if message.is_empty() => "is back".to_owned(),
+                PresenceEvent::Away { message } => format!("is away: {message}"),
             };
             format!("[{}] -!- {} {what}", presence.room, presence.nick)
         }
@@ -104,7 +106,9 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
             let names: Vec<String> = members.iter().map(ToString::to_string).collect();
             format!("[{room}] -!- members: {}", names.join(", "))
         }
-        ServerMessage::WhoisReply { nick, key, rooms } => {
+        ServerMessage::WhoisReply {
+            nick, key, rooms, ..
+        } => {
             let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
             format!("-!- {nick}: key {} · in {}", key.short(), rooms.join(", "))
         }

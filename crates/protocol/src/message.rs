@@ -136,6 +136,12 @@ pub enum PresenceEvent {
         /// Their reason, or why the server dropped them.
         reason: ShortText,
     },
+    /// The user is away (`message` non-empty) or back (empty). Also sent
+    /// to a joiner, right after `Joined`, for each member who is away.
+    Away {
+        /// Why, or empty: back.
+        message: ShortText,
+    },
 }
 
 /// A presence notice, sent to every member of the room it concerns.

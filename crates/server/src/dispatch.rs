@@ -366,6 +366,10 @@ impl Dispatcher {
             ClientMessage::FileCancel { transfer, reason } => {
                 hub.file_cancel(self.caller(), transfer, &reason)
             }
+            ClientMessage::SetAway { message } => {
+                hub.set_away(self.caller(), &self.rooms, message);
+                Ok(())
+            }
             ClientMessage::Whois { nick } => {
                 let reply = hub.whois(self.conn, &nick)?;
                 self.send(&reply);

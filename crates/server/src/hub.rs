@@ -24,6 +24,7 @@ use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_
 /// Users whose newest direct messages are kept in memory.
 const MAX_MAILBOXES: usize = 1000;
 
+mod away;
 mod dedup;
 mod durable;
 mod files;
@@ -67,6 +68,8 @@ struct User {
     skeleton: u64,
     /// The key it proved at `Hello` (set just after registering).
     key: Option<huddle_protocol::PublicKey>,
+    /// Its away message, if away (`away.rs`).
+    away: Option<Box<away::Away>>,
     outbound: Outbound,
 }
 
@@ -79,6 +82,7 @@ impl User {
             skeleton: lookalike::skeleton_hash(nick.folded()),
             outbound: caller.outbound.clone(),
             key: None,
+            away: None,
         }
     }
 }

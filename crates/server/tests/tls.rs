@@ -92,12 +92,19 @@ async fn whois_shows_the_key_proved_at_hello_and_only_rooms_the_asker_may_see() 
         nick: huddle_protocol::Nick::new("ALICE").unwrap(),
     })
     .await;
-    let ServerMessage::WhoisReply { nick, key, rooms } = bob.recv().await else {
+    let ServerMessage::WhoisReply {
+        nick,
+        key,
+        rooms,
+        away,
+    } = bob.recv().await
+    else {
         panic!("no whois reply")
     };
     assert_eq!(nick.as_str(), "alice");
     assert_eq!(key, common::key_of(alice_id).public_key());
     assert_eq!(rooms, [common::room("#pub")], "#secret is not bob's to see");
+    assert!(away.is_empty());
     bob.send(huddle_protocol::ClientMessage::Whois {
         nick: huddle_protocol::Nick::new("nobody").unwrap(),
     })

@@ -97,6 +97,9 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 Err(err) => return self.refuse(&err.to_string()).await,
             },
             Command::List => ClientMessage::ListRooms,
+            Command::Away(message) => ClientMessage::SetAway {
+                message: ShortText::lossy(message.trim()),
+            },
             Command::Search(_) => {
                 return self
                     .refuse("/search works in the TUI; plain mode prints everything it receives")

@@ -145,6 +145,10 @@ pub struct App {
     /// The short key fingerprint last seen for each nick (folded), by
     /// `/whois`.
     pub nick_keys: std::collections::BTreeMap<String, String>,
+    /// Our away message, while away.
+    pub away: Option<String>,
+    /// Who else is away.
+    pub away_nicks: super::away::AwayNicks,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -184,6 +188,8 @@ impl App {
             hide_members: false,
             ignored: Vec::new(),
             nick_keys: std::collections::BTreeMap::new(),
+            away: None,
+            away_nicks: super::away::AwayNicks::default(),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));

@@ -398,6 +398,7 @@ impl App {
             Command::Ignore(nick) => self.ignore(nick),
             Command::Whois(nick) => self.whois(&nick),
             Command::Search(args) => self.search(&args),
+            Command::Away(message) => self.away(&message),
             Command::Unignore(nick) => self.unignore(&nick),
             Command::Bar(bar) => self.toggle_bar(&bar),
             Command::Server => self.show_server(),
@@ -425,6 +426,7 @@ impl App {
             self.error_here("not connected: the message was not sent".into());
             return Vec::new();
         }
+        let back = self.back_on_sending();
         let id = ClientMsgId::random();
         let message = match target {
             BufferKind::Room(room) => ClientMessage::Say {
@@ -457,11 +459,12 @@ impl App {
         buffer.scroll_down(usize::MAX);
         buffer.push(line);
         self.outbox.push((id, message.clone()));
+        let mut effects: Vec<Effect> = back.into_iter().collect();
         if self.conn == ConnState::Connected {
-            vec![Effect::Send(message)]
+            effects.push(Effect::Send(message));
         } else {
             self.notice_here("(not connected: it will be sent when the connection is back)".into());
-            Vec::new()
         }
+        effects
     }
 }

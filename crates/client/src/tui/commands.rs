@@ -19,6 +19,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/list", "", "list the server's rooms"),
     ("/whois", "NICK", "who holds a nick: its key and rooms"),
     (
+        "/away",
+        "[message]",
+        "away (others see it; sending brings you back)",
+    ),
+    (
         "/search",
         "[-all] TEXT",
         "list the lines containing TEXT (-all: every buffer)",
@@ -114,6 +119,7 @@ pub enum Command {
     Unignore(String),
     Whois(String),
     Search(String),
+    Away(String),
     Bar(String),
     Server,
     Disconnect,
@@ -216,6 +222,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
             _ => usage("ignore"),
         },
         "search" | "lastlog" => Ok(Command::Search(args.to_owned())),
+        "away" => Ok(Command::Away(args.to_owned())),
+        "back" => Ok(Command::Away(String::new())),
         "whois" => match words.as_slice() {
             [nick] => Ok(Command::Whois((*nick).to_owned())),
             _ => usage("whois"),

@@ -41,6 +41,12 @@ impl App {
                 self.nick = welcome.nick.to_string();
                 self.server_name = welcome.server_name.to_string();
                 let mut effects = vec![Effect::RememberServer(self.server_addr.clone())];
+                // A new connection starts "here": still away, say so again.
+                if let Some(message) = &self.away {
+                    effects.push(Effect::Send(ClientMessage::SetAway {
+                        message: huddle_protocol::ShortText::lossy(message),
+                    }));
+                }
                 self.notice_status(format!(
                     "Connected to {} ({}) as {}",
                     self.server_name, self.server_addr, self.nick
@@ -331,6 +337,12 @@ impl App {
                         members.retain(|m| m != &nick);
                         with_reason(format!("← {nick} quit"), reason)
                     }
+                    PresenceEvent::Away { message } => {
+                        let text = self.on_away(&nick, message);
+                        let index = self.room_buffer(&presence.room);
+                        self.buffers[index].push(Line::new(LineKind::Presence, text));
+                        return Vec::new();
+                    }
                     PresenceEvent::Renamed { new_nick } => {
                         members.retain(|m| m != &nick);
                         members.push(new_nick.clone());
@@ -362,8 +374,13 @@ impl App {
                     self.buffers[current].push(Line::new(LineKind::Notice, text));
                 }
             }
-            ServerMessage::WhoisReply { nick, key, rooms } => {
-                return self.on_whois(&nick, &key, &rooms);
+            ServerMessage::WhoisReply {
+                nick,
+                key,
+                rooms,
+                away,
+            } => {
+                return self.on_whois(&nick, &key, &rooms, &away);
             }
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();

@@ -250,7 +250,11 @@ fn draw_members(frame: &mut Frame, app: &App, area: Rect) {
     )];
     lines.extend(members.iter().map(|nick| {
         let name = sanitize(nick.as_str());
-        Row::styled(name.clone(), Style::default().fg(nick_color(&name)))
+        let style = Style::default().fg(nick_color(&name));
+        match app.away_nicks.contains(nick) {
+            true => Row::styled(name, style.add_modifier(Modifier::DIM)),
+            false => Row::styled(name, style),
+        }
     }));
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::LEFT)),

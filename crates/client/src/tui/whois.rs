@@ -29,12 +29,17 @@ impl App {
         nick: &Nick,
         key: &PublicKey,
         rooms: &[RoomName],
+        away: &huddle_protocol::ShortText,
     ) -> Vec<Effect> {
         let short = key.short();
         let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
         let text = match rooms.is_empty() {
             true => format!("{nick}: key {short}"),
             false => format!("{nick}: key {short} · in {}", rooms.join(", ")),
+        };
+        let text = match away.is_empty() {
+            true => text,
+            false => format!("{text} · away: {away}"),
         };
         let current = self.current;
         self.buffers[current].push(Line::new(LineKind::Notice, text));
@@ -71,6 +76,7 @@ mod tests {
                 nick: alice.clone(),
                 key: key.public_key(),
                 rooms: vec![RoomName::new("#lan").unwrap()],
+                away: Default::default(),
             }))
         };
         let first = IdentityKey::generate().unwrap();

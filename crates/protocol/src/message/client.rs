@@ -146,6 +146,13 @@ pub enum ClientMessage {
         /// The nick asked about.
         nick: Nick,
     },
+    /// 20: away with a message, or back (empty). Announced to the caller's
+    /// rooms as `Presence{Away}`; a direct message to an away user draws
+    /// one `Notice` with the message, once per sender while away.
+    SetAway {
+        /// Why, or empty: back.
+        message: ShortText,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -193,6 +200,8 @@ pub enum RequestKind {
     FetchDirectHistory,
     /// `Whois`.
     Whois,
+    /// `SetAway`.
+    SetAway,
 }
 
 impl ClientMessage {
@@ -219,6 +228,7 @@ impl ClientMessage {
             ClientMessage::FileCancel { .. } => RequestKind::FileCancel,
             ClientMessage::FetchDirectHistory { .. } => RequestKind::FetchDirectHistory,
             ClientMessage::Whois { .. } => RequestKind::Whois,
+            ClientMessage::SetAway { .. } => RequestKind::SetAway,
         }
     }
 
@@ -229,7 +239,7 @@ impl ClientMessage {
     /// a server can name the refused message even when a field in it is
     /// invalid (PROTOCOL.md §5.3).
     pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
-        const KINDS: [RequestKind; 20] = [
+        const KINDS: [RequestKind; 21] = [
             RequestKind::Hello,
             RequestKind::Join,
             RequestKind::Part,
@@ -250,6 +260,7 @@ impl ClientMessage {
             RequestKind::FileCancel,
             RequestKind::FetchDirectHistory,
             RequestKind::Whois,
+            RequestKind::SetAway,
         ];
         let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
             return (RequestKind::Unparsed, None);

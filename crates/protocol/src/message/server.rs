@@ -165,5 +165,7 @@ pub enum ServerMessage {
         /// The rooms it is in that the asker may see: those without a
         /// password, and those the asker is in too.
         rooms: Vec<RoomName>,
+        /// Its away message, or empty: not away.
+        away: ShortText,
     },
 }

@@ -45,7 +45,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::Say),
         Just(RequestKind::Quit),
         Just(RequestKind::FetchDirectHistory),
-        Just(RequestKind::Whois)
+        Just(RequestKind::Whois),
+        Just(RequestKind::SetAway)
     ]
 }
 
@@ -149,6 +150,7 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
                 }
             }),
         nick().prop_map(|nick| ClientMessage::Whois { nick }),
+        short_text().prop_map(|message| ClientMessage::SetAway { message }),
         file_offer().prop_map(ClientMessage::FileOffer),
         (transfer_id(), any::<bool>())
             .prop_map(|(transfer, accept)| ClientMessage::FileAnswer { transfer, accept }),
@@ -219,6 +221,7 @@ fn presence_event() -> impl Strategy<Value = PresenceEvent> {
         short_text().prop_map(|reason| PresenceEvent::Left { reason }),
         nick().prop_map(|new_nick| PresenceEvent::Renamed { new_nick }),
         short_text().prop_map(|reason| PresenceEvent::Quit { reason }),
+        short_text().prop_map(|message| PresenceEvent::Away { message }),
     ]
 }
 
@@ -245,6 +248,7 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
                 nick,
                 key: huddle_protocol::PublicKey(key),
                 rooms,
+                away: ShortText::default(),
             }
         }),
         (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),

@@ -244,17 +244,19 @@ impl Hub {
                     room.broadcast(&frame, Some(caller.conn));
                 }
             }
+            let members = room.member_nicks();
             send(
                 caller.outbound,
                 &ServerMessage::Joined {
                     room: room.name.clone(),
                     topic: room.topic.clone(),
-                    members: room.member_nicks(),
+                    members: members.clone(),
                     history: room.recent(self.history_on_join),
                 },
             );
             let name = room.name.clone();
             drop(room);
+            self.tell_away_members(caller, &name, &members);
             if unparked {
                 lock(&self.idle_rooms).remove(name.folded());
             }

@@ -142,8 +142,13 @@ impl Hub {
     /// `Whois`: the key that holds `nick` and the rooms it is in that the
     /// asker may see (unprotected ones, and protected ones it is in too).
     pub(crate) fn whois(&self, asker: ConnectionId, nick: &Nick) -> Result<ServerMessage, Refusal> {
-        let (conn, shown, key) = match lock(&self.users).get(nick.folded()) {
-            Some(user) => (user.conn, user.nick.clone(), user.key),
+        let (conn, shown, key, away) = match lock(&self.users).get(nick.folded()) {
+            Some(user) => (
+                user.conn,
+                user.nick.clone(),
+                user.key,
+                user.away.as_ref().map(|away| away.message.clone()),
+            ),
             None => return refuse(ErrorCode::NoSuchNick, format!("nobody is called {nick}")),
         };
         let Some(key) = key else {
@@ -169,6 +174,7 @@ impl Hub {
             nick: shown,
             key,
             rooms: names,
+            away: away.unwrap_or_default(),
         })
     }
 }

@@ -126,6 +126,7 @@ impl Hub {
             message: &message,
         };
         self.persist_then_acknowledge(caller, request, Accepted::of(&message), Some(record));
+        self.reply_if_away(caller, to);
         Ok(())
     }
 
@@ -143,9 +144,12 @@ impl Hub {
         {
             let mut users = lock(&self.users);
             super::lookalike::check_nick(&users, new, caller.conn)?;
-            let key = users.remove(caller.nick.folded()).and_then(|old| old.key);
+            let old = users.remove(caller.nick.folded());
             let mut user = User::of(caller, new);
-            user.key = key;
+            if let Some(old) = old {
+                user.key = old.key;
+                user.away = old.away;
+            }
             users.insert(new.folded().to_owned(), user);
         }
         // The old nick stays this key's for the hold time, as on quitting.
