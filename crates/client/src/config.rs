@@ -49,6 +49,11 @@ pub struct Config {
     pub known_servers: Vec<String>,
     /// Extra hosts (`host[:port]`) to probe by unicast, e.g. across a VPN.
     pub probe: Vec<String>,
+    /// Whether mentions and direct messages raise a desktop notification
+    /// (through the terminal); unset means yes.
+    pub notify: Option<bool>,
+    /// Words that count as mentions of you besides your nick.
+    pub highlight: Vec<String>,
     /// Whether rooms and conversations are logged to text files under the
     /// data dir (`huddle/logs`); unset means yes.
     pub logging: Option<bool>,

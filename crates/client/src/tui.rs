@@ -11,6 +11,7 @@ mod direct;
 #[cfg(test)]
 mod direct_tests;
 mod incoming;
+mod notify;
 #[cfg(test)]
 mod papercut_tests;
 #[cfg(test)]

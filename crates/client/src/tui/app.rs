@@ -38,6 +38,8 @@ pub enum Effect {
     SaveNickKeys(std::collections::BTreeMap<String, String>),
     /// Ring the terminal bell.
     Bell,
+    /// A desktop notification through the terminal (`notify.rs`).
+    Notify { title: String, body: String },
     /// Leave, telling the server why.
     Quit(String),
     /// Offer the file at `path` to `target`.
@@ -145,6 +147,12 @@ pub struct App {
     /// The short key fingerprint last seen for each nick (folded), by
     /// `/whois`.
     pub nick_keys: std::collections::BTreeMap<String, String>,
+    /// Whether the terminal has focus (focus events; assumed at start).
+    pub focused: bool,
+    /// Whether mentions and direct messages notify (config `notify`).
+    pub notify: bool,
+    /// Words that count as mentions besides the nick (config `highlight`).
+    pub highlight_words: Vec<String>,
     /// Our away message, while away.
     pub away: Option<String>,
     /// Who else is away.
@@ -188,6 +196,9 @@ impl App {
             hide_members: false,
             ignored: Vec::new(),
             nick_keys: std::collections::BTreeMap::new(),
+            focused: true,
+            notify: true,
+            highlight_words: Vec::new(),
             away: None,
             away_nicks: super::away::AwayNicks::default(),
         };
@@ -222,6 +233,14 @@ impl App {
                 Vec::new()
             }
             Event::Terminal(TermEvent::Mouse(mouse)) => self.on_mouse(mouse),
+            Event::Terminal(TermEvent::FocusGained) => {
+                self.focused = true;
+                Vec::new()
+            }
+            Event::Terminal(TermEvent::FocusLost) => {
+                self.focused = false;
+                Vec::new()
+            }
             Event::Terminal(_) => Vec::new(),
             Event::Net(event) => self.on_net(event),
             Event::Transfer(event) => {

@@ -191,7 +191,7 @@ impl App {
     }
 
     pub(super) fn chat_line(&self, message: &ChatMessage) -> (Line, bool) {
-        let mention = message.from.as_str() != self.nick && mentions(&message.text, &self.nick);
+        let mention = message.from.as_str() != self.nick && self.highlights(&message.text);
         let line = Line {
             time: message.timestamp,
             kind: LineKind::Chat {
@@ -275,8 +275,14 @@ impl App {
                 if mention && index != self.current {
                     self.buffers[index].mention = true;
                 }
-                if mention || direct && index != self.current {
-                    return vec![Effect::Bell];
+                if mention || direct {
+                    let notify = self.notification(index, message.from.as_str(), &message.text);
+                    let ring = mention || index != self.current;
+                    return ring
+                        .then_some(Effect::Bell)
+                        .into_iter()
+                        .chain(notify)
+                        .collect();
                 }
             }
             ServerMessage::Ack {

@@ -15,7 +15,8 @@ use anyhow::Context as _;
 use huddle_protocol::Nick;
 use ratatui::crossterm::{
     event::{
-        self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+        self, DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+        EnableFocusChange, EnableMouseCapture,
     },
     execute,
 };
@@ -70,7 +71,12 @@ struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+        let _ = execute!(
+            stdout(),
+            DisableMouseCapture,
+            DisableBracketedPaste,
+            DisableFocusChange
+        );
         ratatui::restore();
     }
 }
@@ -78,7 +84,12 @@ impl Drop for TerminalGuard {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+        let _ = execute!(
+            stdout(),
+            DisableMouseCapture,
+            DisableBracketedPaste,
+            DisableFocusChange
+        );
         ratatui::restore();
         previous(info);
     }));
@@ -134,12 +145,19 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let mut app = App::new(nick, &default_nick);
     app.ignored = options.config.ignore.clone();
     app.nick_keys = options.config.nick_keys.clone();
+    app.notify = options.config.notify.unwrap_or(true);
+    app.highlight_words = options.config.highlight.clone();
 
     let mut terminal = ratatui::init();
     install_panic_hook();
     let _guard = TerminalGuard;
-    execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)
-        .context("cannot set up the terminal")?;
+    execute!(
+        stdout(),
+        EnableMouseCapture,
+        EnableBracketedPaste,
+        EnableFocusChange
+    )
+    .context("cannot set up the terminal")?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (term_tx, mut term_rx) = mpsc::unbounded_channel();
@@ -250,6 +268,12 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 Effect::Bell => {
                     let mut out = stdout();
                     let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
+                Effect::Notify { title, body } => {
+                    let in_tmux = std::env::var_os("TMUX").is_some();
+                    let bytes = super::notify::osc_notification(&title, &body, in_tmux);
+                    let mut out = stdout();
+                    let _ = out.write_all(&bytes).and_then(|()| out.flush());
                 }
                 Effect::SendFile { path, target } => {
                     // Hashing reads the whole file: off the UI thread.
