@@ -7,7 +7,9 @@
 use huddle_protocol::{
     ChatMessage, ChatText, ClientMessage, ClientMsgId, ErrorCode, Hello, MessageId, MessageKind,
     Nick, Reject, RoomName, ServerMessage, ShortText, Target,
-    discovery::{Datagram, Probe, decode_datagram, encode_datagram},
+    discovery::{
+        Beacon, Datagram, Probe, RoomSummary, SignedBeacon, decode_datagram, encode_datagram,
+    },
     encode_frame,
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -25,8 +27,9 @@ const PROBE: &str = "48 55 44 4c 00 05 00 fb 34 12 03 00 00 00";
 
 /// Every vector above, in the order `docs/PROTOCOL.md` §9 prints them.
 const VERSION_ONLY: &str = "48 55 44 4c 00 05";
+const SIGNED_BEACON: &str = "48 55 44 4c 00 05 01 04 c0 c1 c2 c3 23 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 6c 61 62 fb 5f 1b 02 01 02 23 61 02 00 00 fb 34 12 00 40 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a";
 
-const IN_SPEC_ORDER: [&str; 8] = [
+const IN_SPEC_ORDER: [&str; 9] = [
     HELLO,
     SAY,
     PING,
@@ -34,6 +37,7 @@ const IN_SPEC_ORDER: [&str; 8] = [
     CHAT,
     FETCH_DIRECT_HISTORY,
     PROBE,
+    SIGNED_BEACON,
     VERSION_ONLY,
 ];
 
@@ -141,6 +145,39 @@ fn probe_datagram() {
     });
     let bytes = encode_datagram(&datagram).unwrap();
     assert_eq!(hex(&bytes), PROBE);
+    assert_eq!(decode_datagram(&bytes).unwrap(), datagram);
+}
+
+/// A signed beacon's layout: a stand-in certificate and signature (the
+/// bytes, not their validity, are what this pins; `SignedBeacon::open`'s
+/// checks are tested with real keys in `discovery.rs`).
+fn signed_beacon() -> Datagram {
+    let beacon = Beacon {
+        server_id: huddle_protocol::ServerId::from_uuid(id(0x0102)),
+        server_name: ShortText::new("lab").unwrap(),
+        tcp_port: 7007,
+        users: 2,
+        rooms: vec![RoomSummary {
+            name: RoomName::new("#a").unwrap(),
+            members: 2,
+        }],
+        rooms_truncated: false,
+        needs_password: false,
+        nonce: 0x1234,
+        goodbye: false,
+    };
+    Datagram::Beacon(SignedBeacon {
+        certificate: bytes::Bytes::from_static(&[0xc0, 0xc1, 0xc2, 0xc3]),
+        body: bytes::Bytes::from(huddle_protocol::encode_payload(&beacon).unwrap().to_vec()),
+        signature: bytes::Bytes::from(vec![0x5a; 64]),
+    })
+}
+
+#[test]
+fn signed_beacon_datagram() {
+    let datagram = signed_beacon();
+    let bytes = encode_datagram(&datagram).unwrap();
+    assert_eq!(hex(&bytes), SIGNED_BEACON);
     assert_eq!(decode_datagram(&bytes).unwrap(), datagram);
 }
 
