@@ -371,6 +371,11 @@ impl App {
 
     pub(super) fn switch_to(&mut self, index: usize) {
         if index < self.buffers.len() {
+            if index != self.current
+                && let Some(left) = self.buffers.get_mut(self.current)
+            {
+                left.read_marker = left.lines.last().map(|line| (line.time, line.id));
+            }
             self.current = index;
             let buffer = &mut self.buffers[index];
             buffer.unread = 0;

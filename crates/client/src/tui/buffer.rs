@@ -82,6 +82,10 @@ pub struct Buffer {
     /// messages and history pages, not acks of our own): everything before
     /// it has arrived, so a reconnect asks for what came after it.
     pub streamed: Option<MessageId>,
+    /// Where the user stopped reading: the newest line (its time and id)
+    /// when they last left this buffer. Lines after it are drawn below a
+    /// marker line, as weechat does, until they leave again.
+    pub read_marker: Option<(u64, Option<MessageId>)>,
 }
 
 impl Buffer {
@@ -100,7 +104,15 @@ impl Buffer {
             joined: false,
             catching_up: false,
             streamed: None,
+            read_marker: None,
         }
+    }
+
+    /// Whether `line` came after the read marker (`read`).
+    pub fn after_marker(line: &Line, read: (u64, Option<MessageId>)) -> bool {
+        let (time, id) = read;
+        line.time > time
+            || (line.time == time && matches!((line.id, id), (Some(new), Some(old)) if new > old))
     }
 
     /// Notes that the stream brought everything up to `id`.

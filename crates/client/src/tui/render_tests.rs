@@ -1,12 +1,17 @@
 //! Rendering into ratatui's `TestBackend`, asserting on the cells.
 
 use huddle_protocol::{ServerId, ServerMessage, Target};
-use ratatui::{Terminal, backend::TestBackend, buffer::Buffer as Cells, crossterm::event::KeyCode};
+use ratatui::{
+    Terminal,
+    backend::TestBackend,
+    buffer::Buffer as Cells,
+    crossterm::event::{KeyCode, KeyModifiers},
+};
 
 use super::{
     app::{App, Event},
     buffer::{Line, LineKind},
-    tests::{chat, connected_app, key, nick, room, server, type_line},
+    tests::{chat, chord, connected_app, key, nick, room, server, type_line},
     ui::draw,
 };
 
@@ -321,4 +326,36 @@ fn chord_alt(app: &mut App, c: char) {
             ratatui::crossterm::event::KeyModifiers::ALT,
         ),
     )));
+}
+
+#[test]
+fn the_read_marker_sits_where_you_left_a_buffer() {
+    let mut app = connected_app();
+    server(
+        &mut app,
+        chat("bob", Target::Room(room("#lan")), "read this one"),
+    );
+    // Leave #lan for the status buffer; then two new messages arrive.
+    chord(&mut app, KeyCode::Char('1'), KeyModifiers::ALT);
+    server(&mut app, chat("bob", Target::Room(room("#lan")), "new one"));
+    server(
+        &mut app,
+        chat("carol", Target::Room(room("#lan")), "newer one"),
+    );
+    chord(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    let rows = rows(&render(&app, 80, 16));
+    let at = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
+    let marker = rows
+        .iter()
+        .position(|r| r.contains("────────"))
+        .expect("no read marker");
+    assert!(
+        at("read this one") < marker && marker < at("new one"),
+        "{rows:#?}"
+    );
+    // Nothing new since: no marker after leaving and coming back.
+    chord(&mut app, KeyCode::Char('1'), KeyModifiers::ALT);
+    chord(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    let rows = super::render_tests::rows(&render(&app, 80, 16));
+    assert!(!rows.iter().any(|r| r.contains("────────")), "{rows:#?}");
 }

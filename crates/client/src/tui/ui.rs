@@ -11,7 +11,7 @@ use ratatui::{
 
 use super::{
     app::{App, ConnState, PromptKind, Screen},
-    buffer::BufferKind,
+    buffer::{Buffer, BufferKind},
     commands::{COMMANDS, KEYS},
     text::{nick_color, rows},
 };
@@ -287,7 +287,22 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
     let height = list_area.height as usize;
     let visible_end = buffer.lines.len().saturating_sub(buffer.scroll);
     let mut rendered: Vec<Row> = Vec::new();
+    // The read marker goes above the first line after it, if any is.
+    let mut marker = buffer.read_marker;
+    let mut newer_shown = false;
     for line in buffer.lines[..visible_end].iter().rev() {
+        if let Some(read) = marker
+            && !Buffer::after_marker(line, read)
+        {
+            if newer_shown {
+                rendered.push(Row::styled(
+                    "─".repeat(width),
+                    Style::default().fg(Color::LightRed),
+                ));
+            }
+            marker = None;
+        }
+        newer_shown |= marker.is_some();
         let mut line_rows = rows(line, width);
         line_rows.reverse();
         rendered.extend(line_rows);
