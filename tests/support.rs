@@ -84,9 +84,19 @@ pub fn pinned(server: &huddle_server::RunningServer) -> huddle::trust::Security 
 
 /// Runs the real `huddle` binary with `args`, feeding it `input` on stdin;
 /// killed (and the test failed) if it has not exited within `limit`.
-#[allow(clippy::expect_used)] // A test helper: failing is its way to report.
 pub async fn run_huddle(
     args: Vec<std::ffi::OsString>,
+    input: String,
+    limit: Duration,
+) -> std::process::Output {
+    run_huddle_in(args, &[], input, limit).await
+}
+
+/// [`run_huddle`] with environment variables set (`XDG_DATA_HOME`, say).
+#[allow(clippy::expect_used)] // A test helper: failing is its way to report.
+pub async fn run_huddle_in(
+    args: Vec<std::ffi::OsString>,
+    env: &[(&str, &std::path::Path)],
     input: String,
     limit: Duration,
 ) -> std::process::Output {
@@ -96,6 +106,7 @@ pub async fn run_huddle(
     };
     let mut child = Command::new(workspace_binary("huddle"))
         .args(args)
+        .envs(env.iter().map(|(key, value)| (*key, *value)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

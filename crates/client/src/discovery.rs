@@ -220,3 +220,43 @@ pub fn mark_trust(servers: &mut [FoundServer], known: &crate::trust::KnownServer
         });
     }
 }
+
+/// `huddle discover`'s table: one line per server, text sanitised.
+pub fn print_table(servers: &[FoundServer]) {
+    if servers.is_empty() {
+        println!(
+            "No huddle server answered. Host one with `huddle --host`, or probe a host directly with --probe HOST."
+        );
+        return;
+    }
+    println!(
+        "{:<20} {:<22} {:>5} {:>9}  {:<7} ROOMS",
+        "NAME", "ADDRESS", "USERS", "RTT", "VERSION"
+    );
+    for server in servers {
+        let rtt = server
+            .rtt_ms
+            .map_or_else(|| "-".into(), |ms| format!("{ms:.2} ms"));
+        let changed = server.trust.as_deref().filter(|t| t.starts_with("CHANGED"));
+        let rooms = match (&server.incompatible, &server.conflict, changed) {
+            (Some(why), ..) => format!("incompatible: {why}"),
+            (None, Some(conflict), _) => format!("SUSPECT: {conflict}"),
+            (None, None, Some(changed)) => format!("fingerprint {changed}"),
+            (None, None, None) => server
+                .rooms
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.members))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        println!(
+            "{:<20} {:<22} {:>5} {:>9}  {:<7} {}",
+            crate::sanitize::sanitize(&server.name),
+            server.addr,
+            server.users,
+            rtt,
+            server.version,
+            crate::sanitize::sanitize(&rooms)
+        );
+    }
+}

@@ -5,6 +5,7 @@
 pub mod chatlog;
 pub mod config;
 pub mod core;
+pub mod detach;
 pub mod discovery;
 pub mod host;
 pub mod identity;

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use huddle::{
     config::Config,
-    discovery::{Browser, BrowserConfig, FoundServer},
+    discovery::{Browser, BrowserConfig},
     host::{HostOptions, host},
     plain::{self, PlainOptions},
     transfer::AcceptPolicy,
@@ -25,6 +25,10 @@ struct Args {
     /// Host a server on this machine and join it.
     #[arg(long, conflicts_with = "connect")]
     host: bool,
+    /// With --host: run the server in a process of its own that keeps
+    /// serving after you quit (stop it with `kill PID`, as it says).
+    #[arg(long, requires = "host")]
+    detach: bool,
     /// The hosted server's name on the LAN.
     #[arg(long)]
     name: Option<String>,
@@ -63,6 +67,10 @@ struct Args {
     /// UDP port for LAN discovery.
     #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT, global = true)]
     discovery_port: u16,
+    /// With --host: do not announce the hosted server on the LAN (others
+    /// connect by address).
+    #[arg(long, requires = "host")]
+    no_discovery: bool,
     /// Probe only this host's loopback, never the LAN (for tests).
     #[arg(long, hide = true, global = true)]
     loopback_only: bool,
@@ -93,6 +101,9 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// (Internal) the detached hosted server of `--host --detach`.
+    #[command(name = "__serve-hosted", hide = true)]
+    ServeHosted,
     /// Accept the certificate the server at HOST[:PORT] presents now, and
     /// remember it (after its operator confirmed the fingerprint).
     Trust {
@@ -110,45 +121,6 @@ async fn resolve_probes(hosts: &[String], port: u16) -> Vec<SocketAddr> {
         }
     }
     addrs
-}
-
-fn print_table(servers: &[FoundServer]) {
-    if servers.is_empty() {
-        println!(
-            "No huddle server answered. Host one with `huddle --host`, or probe a host directly with --probe HOST."
-        );
-        return;
-    }
-    println!(
-        "{:<20} {:<22} {:>5} {:>9}  {:<7} ROOMS",
-        "NAME", "ADDRESS", "USERS", "RTT", "VERSION"
-    );
-    for server in servers {
-        let rtt = server
-            .rtt_ms
-            .map_or_else(|| "-".into(), |ms| format!("{ms:.2} ms"));
-        let changed = server.trust.as_deref().filter(|t| t.starts_with("CHANGED"));
-        let rooms = match (&server.incompatible, &server.conflict, changed) {
-            (Some(why), ..) => format!("incompatible: {why}"),
-            (None, Some(conflict), _) => format!("SUSPECT: {conflict}"),
-            (None, None, Some(changed)) => format!("fingerprint {changed}"),
-            (None, None, None) => server
-                .rooms
-                .iter()
-                .map(|r| format!("{} ({})", r.name, r.members))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        println!(
-            "{:<20} {:<22} {:>5} {:>9}  {:<7} {}",
-            huddle::sanitize::sanitize(&server.name),
-            server.addr,
-            server.users,
-            rtt,
-            server.version,
-            huddle::sanitize::sanitize(&rooms)
-        );
-    }
 }
 
 fn init_logging() {
@@ -211,6 +183,10 @@ fn stop_on_signals() -> anyhow::Result<()> {
 
 async fn run_main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if matches!(args.command, Some(Commands::ServeHosted)) {
+        init_logging();
+        return huddle::detach::serve(&host_options(&args)).await;
+    }
     stop_on_signals()?;
     let config_path = args.config.clone().or_else(Config::default_path);
     let mut config = match &config_path {
@@ -250,7 +226,7 @@ async fn run_main() -> anyhow::Result<()> {
         if *json {
             println!("{}", serde_json::json!({ "servers": servers }));
         } else {
-            print_table(&servers);
+            huddle::discovery::print_table(&servers);
         }
         return Ok(());
     }
@@ -277,16 +253,32 @@ async fn run_main() -> anyhow::Result<()> {
     if let Some(nick) = &args.nick {
         Nick::new(nick.clone()).with_context(|| format!("--nick {nick:?}"))?;
     }
-    let host_name = args.name.clone().unwrap_or_else(|| {
-        let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-        format!("{user}'s huddle")
-    });
-    let host_options = HostOptions {
-        name: host_name,
-        port: args.port,
-        discovery_port: Some(args.discovery_port),
-        data_dir: dirs::data_dir().map(|dir| dir.join("huddle").join("hosted")),
-        insecure_plaintext: args.insecure_plaintext,
+    let host_options = host_options(&args);
+    // `--host --detach`: the server in a process of its own, pinned.
+    let detached = match args.detach {
+        true => {
+            let log = host_options
+                .data_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("server.log");
+            let mut child_args = vec![
+                "--name".to_owned(),
+                host_options.name.clone(),
+                "--port".to_owned(),
+                args.port.to_string(),
+                "--discovery-port".to_owned(),
+                args.discovery_port.to_string(),
+            ];
+            if args.insecure_plaintext {
+                child_args.push("--insecure-plaintext".to_owned());
+            }
+            if args.no_discovery {
+                child_args.extend(["--host".to_owned(), "--no-discovery".to_owned()]);
+            }
+            Some(huddle::detach::spawn(child_args, log).await?)
+        }
+        false => None,
     };
 
     let downloads = args
@@ -319,15 +311,19 @@ async fn run_main() -> anyhow::Result<()> {
                 .collect::<anyhow::Result<_>>()?
         };
         let mut hosted = None;
-        let (addr, security) = match (&args.connect, args.host) {
-            (Some(addr), _) => (with_default_port(addr, DEFAULT_TCP_PORT), security),
-            (None, true) => {
+        let (addr, security) = match (&args.connect, args.host, &detached) {
+            (Some(addr), ..) => (with_default_port(addr, DEFAULT_TCP_PORT), security),
+            (None, true, Some(detached)) => {
+                eprintln!("{}", detached.note());
+                (detached.addr.clone(), detached.security.clone())
+            }
+            (None, true, None) => {
                 let server = host(&host_options).await.context("cannot host a server")?;
                 let found = (server.local_addr.clone(), server.security.clone());
                 hosted = Some(server);
                 found
             }
-            (None, false) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
+            (None, false, _) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
         };
         // The nick is kept (and the key, in its own file), so the next run,
         // plain or TUI, is the same user.
@@ -357,15 +353,19 @@ async fn run_main() -> anyhow::Result<()> {
         return result.context("plain mode failed");
     }
 
-    let start = match (&args.connect, args.host) {
-        (Some(addr), _) => Start::Connect {
+    let start = match (&args.connect, args.host, &detached) {
+        (Some(addr), ..) => Start::Connect {
             addr: with_default_port(addr, DEFAULT_TCP_PORT),
             rooms: args.rooms.clone(),
         },
-        (None, true) => Start::Host {
+        (None, true, Some(detached)) => Start::Connect {
+            addr: detached.addr.clone(),
             rooms: args.rooms.clone(),
         },
-        (None, false) => Start::Browser,
+        (None, true, None) => Start::Host {
+            rooms: args.rooms.clone(),
+        },
+        (None, false, _) => Start::Browser,
     };
     // The TUI draws on a terminal; without one (a pipe, a file, cron) say
     // what to use instead of failing inside the terminal library.
@@ -384,6 +384,25 @@ async fn run_main() -> anyhow::Result<()> {
         accept,
         security,
         key,
+        pinned: detached
+            .as_ref()
+            .map(|detached| (detached.addr.clone(), detached.security.clone())),
+        notes: detached.iter().map(|detached| detached.note()).collect(),
     })
     .await
+}
+
+/// How `--host` (and its detached server) hosts.
+fn host_options(args: &Args) -> HostOptions {
+    let name = args.name.clone().unwrap_or_else(|| {
+        let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+        format!("{user}'s huddle")
+    });
+    HostOptions {
+        name,
+        port: args.port,
+        discovery_port: (!args.no_discovery).then_some(args.discovery_port),
+        data_dir: dirs::data_dir().map(|dir| dir.join("huddle").join("hosted")),
+        insecure_plaintext: args.insecure_plaintext,
+    }
 }

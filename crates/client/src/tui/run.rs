@@ -61,6 +61,11 @@ pub struct Options {
     pub accept: crate::transfer::AcceptPolicy,
     /// This installation's key.
     pub key: std::sync::Arc<huddle_protocol::IdentityKey>,
+    /// A server this client started itself (detached), and how to reach
+    /// it: pinned to the fingerprint it reported.
+    pub pinned: Option<(String, crate::trust::Security)>,
+    /// Said in the status buffer at start.
+    pub notes: Vec<String>,
     /// TLS and whom to trust (the hosted server is always pinned).
     pub security: crate::trust::Security,
 }
@@ -145,6 +150,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let mut app = App::new(nick, &default_nick);
     app.ignored = options.config.ignore.clone();
     app.nick_keys = options.config.nick_keys.clone();
+    for note in &options.notes {
+        app.notice_status(note.clone());
+    }
     app.notify = options.config.notify.unwrap_or(true);
     app.highlight_words = options.config.highlight.clone();
 
@@ -209,8 +217,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                             continue;
                         }
                     };
-                    let security = match &hosted {
-                        Some(hosted) if hosted.local_addr == addr => hosted.security.clone(),
+                    let security = match (&hosted, &options.pinned) {
+                        (Some(hosted), _) if hosted.local_addr == addr => hosted.security.clone(),
+                        (_, Some((pinned, security))) if *pinned == addr => security.clone(),
                         _ => options.security.clone(),
                     };
                     let session = SessionConfig {
