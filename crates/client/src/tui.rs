@@ -23,6 +23,7 @@ mod security_tests;
 mod server_commands;
 #[cfg(test)]
 mod session_tests;
+mod settings;
 #[cfg(test)]
 mod tests;
 pub mod text;

@@ -100,6 +100,11 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             Command::Away(message) => ClientMessage::SetAway {
                 message: ShortText::lossy(message.trim()),
             },
+            Command::Set(_) => {
+                return self
+                    .refuse("/set works in the TUI; edit the config file")
+                    .await;
+            }
             Command::Search(_) => {
                 return self
                     .refuse("/search works in the TUI; plain mode prints everything it receives")

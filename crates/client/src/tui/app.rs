@@ -38,6 +38,8 @@ pub enum Effect {
     SaveNickKeys(std::collections::BTreeMap<String, String>),
     /// Ring the terminal bell.
     Bell,
+    /// Apply and save a `/set` change (`settings.rs`).
+    ChangeSetting(super::settings::Setting),
     /// A desktop notification through the terminal (`notify.rs`).
     Notify { title: String, body: String },
     /// Leave, telling the server why.
@@ -149,6 +151,10 @@ pub struct App {
     pub nick_keys: std::collections::BTreeMap<String, String>,
     /// Whether the terminal has focus (focus events; assumed at start).
     pub focused: bool,
+    /// How far the help overlay is scrolled (rows).
+    pub help_scroll: u16,
+    /// Whether chat logs are written (config `logging`).
+    pub logging: bool,
     /// Whether mentions and direct messages notify (config `notify`).
     pub notify: bool,
     /// Words that count as mentions besides the nick (config `highlight`).
@@ -197,6 +203,8 @@ impl App {
             ignored: Vec::new(),
             nick_keys: std::collections::BTreeMap::new(),
             focused: true,
+            help_scroll: 0,
+            logging: true,
             notify: true,
             highlight_words: Vec::new(),
             away: None,

@@ -24,8 +24,18 @@ impl App {
             self.completion = None;
         }
         match key.code {
-            KeyCode::F(1) => self.help = !self.help,
+            KeyCode::F(1) => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             KeyCode::Esc => self.help = false,
+            // While help is open, the page keys scroll it.
+            KeyCode::PageDown | KeyCode::Down if self.help => {
+                self.help_scroll = self.help_scroll.saturating_add(10);
+            }
+            KeyCode::PageUp | KeyCode::Up if self.help => {
+                self.help_scroll = self.help_scroll.saturating_sub(10);
+            }
             KeyCode::Enter => return self.submit(),
             KeyCode::Tab => self.complete(),
             KeyCode::Up => self.history_step(true),
@@ -399,6 +409,7 @@ impl App {
             Command::Whois(nick) => self.whois(&nick),
             Command::Search(args) => self.search(&args),
             Command::Away(message) => self.away(&message),
+            Command::Set(args) => self.set(&args),
             Command::Unignore(nick) => self.unignore(&nick),
             Command::Bar(bar) => self.toggle_bar(&bar),
             Command::Server => self.show_server(),

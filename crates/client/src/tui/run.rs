@@ -154,6 +154,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         app.notice_status(note.clone());
     }
     app.notify = options.config.notify.unwrap_or(true);
+    app.logging = options.config.logging.unwrap_or(true);
     app.highlight_words = options.config.highlight.clone();
 
     let mut terminal = ratatui::init();
@@ -195,10 +196,14 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     }
 
     // Every room and conversation, appended to text files (chatlog.rs).
+    let logs_root = || {
+        dirs::data_dir().map(|dir| crate::chatlog::ChatLogs::new(dir.join("huddle").join("logs")))
+    };
+    // The server the session is on, for logs turned on mid-session.
+    let mut logged_server: Option<(String, huddle_protocol::ServerId)> = None;
     let mut chat_logs = match options.config.logging {
         Some(false) => None,
-        _ => dirs::data_dir()
-            .map(|dir| crate::chatlog::ChatLogs::new(dir.join("huddle").join("logs"))),
+        _ => logs_root(),
     };
     let result = loop {
         for effect in std::mem::take(&mut effects) {
@@ -263,6 +268,22 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                             app.notice_status(format!("cannot record the new fingerprint: {err}"));
                         }
                     }
+                }
+                Effect::ChangeSetting(setting) => {
+                    use super::settings::Setting;
+                    match setting {
+                        Setting::Logging(on) => {
+                            options.config.logging = Some(on);
+                            chat_logs = on.then(logs_root).flatten();
+                            if let (Some(logs), Some((name, id))) = (&mut chat_logs, &logged_server)
+                            {
+                                logs.set_server(name, *id);
+                            }
+                        }
+                        Setting::Notify(on) => options.config.notify = Some(on),
+                        Setting::Highlight(words) => options.config.highlight = words,
+                    }
+                    save(&options);
                 }
                 Effect::SaveNickKeys(keys) => {
                     options.config.nick_keys = keys;
@@ -385,8 +406,11 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                     }
                     _ => {}
                 }
-                if let (NetEvent::Connected(welcome), Some(logs)) = (&event, &mut chat_logs) {
-                    logs.set_server(welcome.server_name.as_str(), welcome.server_id);
+                if let NetEvent::Connected(welcome) = &event {
+                    logged_server = Some((welcome.server_name.to_string(), welcome.server_id));
+                    if let Some(logs) = &mut chat_logs {
+                        logs.set_server(welcome.server_name.as_str(), welcome.server_id);
+                    }
                 }
                 effects.extend(app.update(Event::Net(event)));
                 effects

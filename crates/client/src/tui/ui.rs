@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Chat => draw_chat(frame, app),
     }
     if app.help {
-        draw_help(frame);
+        draw_help(frame, app.help_scroll);
     }
 }
 
@@ -404,7 +404,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-fn draw_help(frame: &mut Frame) {
+fn draw_help(frame: &mut Frame, scroll: u16) {
     let area = frame.area();
     let mut lines = vec![Row::styled(
         "Commands",
@@ -424,8 +424,16 @@ fn draw_help(frame: &mut Frame) {
         KEYS.iter()
             .map(|(key, what)| Row::from(format!("{key} — {what}"))),
     );
-    let width = area.width.saturating_sub(4).min(72);
+    let width = area.width.saturating_sub(4).min(96);
     let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
+    // Scrolled no further than the last page (wrapped lines counted
+    // roughly: the last line then still shows).
+    let overflow = (lines.len() as u16 + 2).saturating_sub(height);
+    let scroll = scroll.min(overflow + 4);
+    let title = match overflow > 0 {
+        true => " help — PgDn/PgUp scroll, Esc closes ",
+        false => " help — Esc closes ",
+    };
     let popup = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -436,7 +444,8 @@ fn draw_help(frame: &mut Frame) {
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" help — Esc closes ")),
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(title)),
         popup,
     );
 }
