@@ -53,6 +53,24 @@ if [ -n "$capture" ]; then
     pane alice > "$capture"
 fi
 
+# A paste whose lines are separated by CR (as tmux's paste-buffer -p and
+# many terminals send them) arrives as three lines, not one run-together.
+tmux -L "$socket" set-buffer -b crpaste "$(printf 'paste one\rpaste two\rpaste three')"
+tmux -L "$socket" paste-buffer -p -b crpaste -t alice
+tmux -L "$socket" send-keys -t alice Enter
+wait_until "pane bob | grep -q 'paste three'" 15 || { pane bob; echo "bob never saw the paste"; exit 1; }
+pane bob | grep -q 'paste onepaste two' && { pane bob; echo "the pasted lines ran together"; exit 1; }
+pane bob | grep -q 'paste two' || { pane bob; echo "the paste's second line is missing"; exit 1; }
+
+# /away: the sender of a direct message is told, once, where they typed.
+tmux -L "$socket" send-keys -t bob '/away at lunch' Enter
+wait_until "pane alice | grep -q 'bob is away: at lunch'" 15 || { pane alice; echo "alice's room never said bob is away"; exit 1; }
+tmux -L "$socket" send-keys -t alice '/msg bob are you there?' Enter
+wait_until "pane alice | grep -q 'bob is away: at lunch' && pane alice | grep -q 'direct conversation with bob'" 15 \
+    || { pane alice; echo "alice never got bob's away reply in the conversation"; exit 1; }
+tmux -L "$socket" send-keys -t alice 'M-2' ''
+tmux -L "$socket" send-keys -t bob '/away' Enter
+
 # A file offered with /send (hashed off the UI thread) and accepted.
 head -c 3000000 /dev/urandom >"$work/photo.bin"
 tmux -L "$socket" send-keys -t alice "/send $work/photo.bin" Enter
@@ -88,4 +106,4 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"

@@ -449,7 +449,9 @@ impl App {
                 messages,
                 more,
             } => return self.on_direct_history(with, &messages, more),
-            ServerMessage::Notice { text } => self.notice_status(text.to_string()),
+            // Where the user is: an answer to what they just did (an away
+            // reply to their direct message, say).
+            ServerMessage::Notice { text } => self.notice_here(text.to_string()),
             ServerMessage::Topic { room, topic, by } => {
                 let index = self.room_buffer(&room);
                 self.buffers[index].topic = topic.to_string();
