@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Real huddle TUIs in tmux, talking through a real huddle-server on
-# loopback: a message typed in one appears in the other, a file offered with
-# /send arrives intact; both quit cleanly and leave their terminals restored
-# (no alternate screen, cursor shown, canonical mode and echo back on), and
-# so does a third that panics mid-session.
+# loopback: a message typed in one appears in the other, a CR-separated
+# paste arrives as three lines, an away reply reaches the sender where they
+# typed, a file offered with /send arrives intact; a TUI hosting a server
+# asks before quitting while a guest is connected; both quit cleanly and
+# leave their terminals restored (no alternate screen, cursor shown,
+# canonical mode and echo back on), and so does a third that panics
+# mid-session; each kept a log of the room.
 #
 # usage: tmux_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN [CAPTURE_FILE]
 set -euo pipefail
@@ -16,8 +19,11 @@ ensure_command tmux tmux || skip "tmux is not installed and cannot be installed 
 work=$(mktemp -d)
 socket="huddle-e2e-$$"
 server_pid=
+guest_pid=
 cleanup() {
     tmux -L "$socket" kill-server 2>/dev/null || true
+    [ -n "$guest_pid" ] && kill "$guest_pid" 2>/dev/null || true
+    exec 4>&- 2>/dev/null || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -98,6 +104,31 @@ for nick in alice bob carol; do
     grep -qw -- '-echo' "$work/$nick.stty" && { echo "$nick left echo off"; exit 1; }
     pane "$nick" | grep -q 'You joined' && { pane "$nick"; echo "$nick left TUI content on the main screen"; exit 1; }
 done
+# The host's quit prompt: a TUI hosting a server (not announced on the
+# LAN) with a guest connected asks before stopping it; n keeps it, y quits.
+host_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tmux -L "$socket" new-session -d -s host -x 100 -y 24 \
+    "XDG_DATA_HOME='$work/host-data' '$huddle' --host --no-discovery --port $host_port --nick hoster --room '#h' --config '$work/host.toml'; echo EXIT=\$? > '$work/host.exit'; sleep 60"
+wait_until "pane host | grep -q 'You joined #h'" 15 || { pane host; echo "the host never joined"; exit 1; }
+# The guest's input stays open (a FIFO held by fd 4) so it stays connected.
+mkfifo "$work/guest.in"
+"$huddle" --plain --connect "127.0.0.1:$host_port" --nick guest --room '#h' --config "$work/guest.toml" \
+    <"$work/guest.in" >"$work/guest.out" 2>&1 &
+guest_pid=$!
+exec 4>"$work/guest.in"
+wait_until "pane host | grep -q 'guest joined #h'" 15 || { pane host; cat "$work/guest.out"; echo "the guest never joined"; exit 1; }
+tmux -L "$socket" send-keys -t host C-c
+wait_until "pane host | grep -q '1 person is connected to the server you host'" 15 || { pane host; echo "the host did not ask"; exit 1; }
+tmux -L "$socket" send-keys -t host n
+wait_until "pane host | grep -q 'Still here'" 15 || { pane host; echo "n did not keep the host"; exit 1; }
+[ -s "$work/host.exit" ] && { echo "the host quit although told n"; exit 1; }
+tmux -L "$socket" send-keys -t host C-c
+wait_until "[ \$(pane host | grep -c '1 person is connected to the server you host') -ge 2 ]" 15 \
+    || { pane host; echo "the host did not ask again"; exit 1; }
+tmux -L "$socket" send-keys -t host y
+wait_until "[ -s '$work/host.exit' ]" 15 || { pane host; echo "y did not quit the host"; exit 1; }
+grep -qx 'EXIT=0' "$work/host.exit" || { cat "$work/host.exit"; echo "the host exited with an error"; exit 1; }
+
 # Each kept a log of the room (huddle/logs/SERVER/#e2e.log in its data dir).
 for nick in alice bob; do
     log=$(find "$work/$nick-data/huddle/logs" -name '#e2e.log' 2>/dev/null | head -1)
@@ -106,4 +137,4 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, the host asked before quitting (n kept it, y quit), each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"

@@ -145,7 +145,7 @@ impl App {
         };
         self.notice_here(format!(
             "{count}{people} connected to the server you host: quit and stop it? y/N \
-             (to keep a server running without this window, start huddle-server on its own)"
+             (next time, huddle --host --detach keeps the server running without this window)"
         ));
     }
 
