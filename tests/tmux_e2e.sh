@@ -129,6 +129,15 @@ tmux -L "$socket" send-keys -t host y
 wait_until "[ -s '$work/host.exit' ]" 15 || { pane host; echo "y did not quit the host"; exit 1; }
 grep -qx 'EXIT=0' "$work/host.exit" || { cat "$work/host.exit"; echo "the host exited with an error"; exit 1; }
 
+# A wrong address (the host's port, now closed) returns to the browser with
+# the reason instead of retrying forever; q then quits.
+tmux -L "$socket" new-session -d -s dave -x 100 -y 24 \
+    "'$huddle' --loopback-only --connect 127.0.0.1:$host_port --nick dave --config '$work/dave.toml'; echo EXIT=\$? > '$work/dave.exit'; sleep 60"
+wait_until "pane dave | grep -q 'servers on your network'" 20 || { pane dave; echo "a wrong address did not return to the browser"; exit 1; }
+pane dave | grep -q "Cannot connect to 127.0.0.1:$host_port" || { pane dave; echo "the browser does not say why"; exit 1; }
+tmux -L "$socket" send-keys -t dave q
+wait_until "grep -qx 'EXIT=0' '$work/dave.exit'" 15 || { pane dave; echo "q did not quit the browser"; exit 1; }
+
 # Each kept a log of the room (huddle/logs/SERVER/#e2e.log in its data dir).
 for nick in alice bob; do
     log=$(find "$work/$nick-data/huddle/logs" -name '#e2e.log' 2>/dev/null | head -1)
@@ -137,4 +146,4 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, the host asked before quitting (n kept it, y quit), each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
