@@ -54,6 +54,9 @@ pub struct Config {
     pub notify: Option<bool>,
     /// Words that count as mentions of you besides your nick.
     pub highlight: Vec<String>,
+    /// The rooms open on each server (by server id) when last connected:
+    /// joined again next time unless `--room` names others.
+    pub rooms: std::collections::BTreeMap<String, Vec<String>>,
     /// Whether rooms and conversations are logged to text files under the
     /// data dir (`huddle/logs`); unset means yes.
     pub logging: Option<bool>,

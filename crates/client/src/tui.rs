@@ -2,6 +2,7 @@
 //! event loop that wires them to the terminal and the network ([`run`]).
 
 pub mod app;
+mod autojoin;
 mod away;
 mod browser;
 pub mod buffer;

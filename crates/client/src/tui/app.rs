@@ -32,6 +32,8 @@ pub enum Effect {
     /// Record this fingerprint for this address in the known servers (the
     /// user accepted it deliberately).
     TrustServer(String, huddle_protocol::Fingerprint),
+    /// Remember the rooms open on each server (`autojoin.rs`).
+    SaveRooms(super::autojoin::RememberedRooms),
     /// Remember the ignored nicks.
     SaveIgnored(Vec<String>),
     /// Remember the key seen for each nick (`/whois`).
@@ -120,6 +122,13 @@ pub struct App {
     pub(super) completion: Option<Completion>,
     /// Rooms to join on the first connection.
     pub(super) autojoin: Vec<String>,
+    /// Whether the rooms were named (`--room`), which wins over the
+    /// remembered ones.
+    pub(super) rooms_named: bool,
+    /// Rooms remembered per server id (`autojoin.rs`; config `rooms`).
+    pub remembered_rooms: super::autojoin::RememberedRooms,
+    /// The server connected to (its id), once known.
+    pub(super) server_id: Option<huddle_protocol::ServerId>,
     /// Whether this server was ever reached: after a reconnect the rooms
     /// are rejoined and the gaps filled; if never, a failure returns to the
     /// browser instead of retrying a wrong address forever.
@@ -191,6 +200,9 @@ impl App {
             history_pos: None,
             completion: None,
             autojoin: vec!["#general".into()],
+            rooms_named: false,
+            remembered_rooms: Default::default(),
+            server_id: None,
             ever_connected: false,
             switch_to: None,
             outbox: Vec::new(),
@@ -222,6 +234,7 @@ impl App {
         self.server_addr = addr.to_owned();
         self.conn = ConnState::Connecting;
         self.ever_connected = false;
+        self.rooms_named = !rooms.is_empty();
         if !rooms.is_empty() {
             self.autojoin = rooms;
         }

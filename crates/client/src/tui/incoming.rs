@@ -65,12 +65,12 @@ impl App {
                         })
                         .collect()
                 } else {
-                    self.switch_to = self
-                        .autojoin
+                    let rooms = self.rooms_for(welcome.server_id);
+                    self.switch_to = rooms
                         .first()
                         .and_then(|r| huddle_protocol::RoomName::new(r.clone()).ok())
                         .map(|r| r.folded().to_owned());
-                    self.autojoin.clone()
+                    rooms
                 };
                 if self.ever_connected {
                     let text = format!("Reconnected; rejoining {} room(s)", rooms.len());
@@ -114,7 +114,17 @@ impl App {
                 }
                 effects
             }
-            NetEvent::Message(message) => self.on_message(message),
+            NetEvent::Message(message) => {
+                let rooms_changed = matches!(
+                    message,
+                    ServerMessage::Joined { .. } | ServerMessage::Parted { .. }
+                );
+                let mut effects = self.on_message(message);
+                if rooms_changed {
+                    effects.extend(self.remember_rooms());
+                }
+                effects
+            }
             NetEvent::Latency(latency) => {
                 self.latency = Some(latency);
                 Vec::new()

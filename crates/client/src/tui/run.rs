@@ -150,6 +150,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let mut app = App::new(nick, &default_nick);
     app.ignored = options.config.ignore.clone();
     app.nick_keys = options.config.nick_keys.clone();
+    app.remembered_rooms = options.config.rooms.clone();
     for note in &options.notes {
         app.notice_status(note.clone());
     }
@@ -283,6 +284,10 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         Setting::Notify(on) => options.config.notify = Some(on),
                         Setting::Highlight(words) => options.config.highlight = words,
                     }
+                    save(&options);
+                }
+                Effect::SaveRooms(rooms) => {
+                    options.config.rooms = rooms;
                     save(&options);
                 }
                 Effect::SaveNickKeys(keys) => {
