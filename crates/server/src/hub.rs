@@ -68,6 +68,8 @@ struct User {
     skeleton: u64,
     /// The key it proved at `Hello` (set just after registering).
     key: Option<huddle_protocol::PublicKey>,
+    /// When it connected (Unix ms), for `Whois`.
+    since: u64,
     /// Its away message, if away (`away.rs`).
     away: Option<Box<away::Away>>,
     outbound: Outbound,
@@ -82,6 +84,7 @@ impl User {
             skeleton: lookalike::skeleton_hash(nick.folded()),
             outbound: caller.outbound.clone(),
             key: None,
+            since: now_millis(),
             away: None,
         }
     }

@@ -97,6 +97,7 @@ async fn whois_shows_the_key_proved_at_hello_and_only_rooms_the_asker_may_see() 
         key,
         rooms,
         away,
+        since,
     } = bob.recv().await
     else {
         panic!("no whois reply")
@@ -105,6 +106,14 @@ async fn whois_shows_the_key_proved_at_hello_and_only_rooms_the_asker_may_see() 
     assert_eq!(key, common::key_of(alice_id).public_key());
     assert_eq!(rooms, [common::room("#pub")], "#secret is not bob's to see");
     assert!(away.is_empty());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        since <= now && now - since < 60_000,
+        "connected at {since}, now {now}"
+    );
     bob.send(huddle_protocol::ClientMessage::Whois {
         nick: huddle_protocol::Nick::new("nobody").unwrap(),
     })

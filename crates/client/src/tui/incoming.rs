@@ -395,8 +395,9 @@ impl App {
                 key,
                 rooms,
                 away,
+                since,
             } => {
-                return self.on_whois(&nick, &key, &rooms, &away);
+                return self.on_whois(&nick, &key, &rooms, &away, since);
             }
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();

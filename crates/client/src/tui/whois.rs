@@ -30,6 +30,7 @@ impl App {
         key: &PublicKey,
         rooms: &[RoomName],
         away: &huddle_protocol::ShortText,
+        since: u64,
     ) -> Vec<Effect> {
         let short = key.short();
         let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
@@ -37,6 +38,11 @@ impl App {
             true => format!("{nick}: key {short}"),
             false => format!("{nick}: key {short} · in {}", rooms.join(", ")),
         };
+        let since = chrono::DateTime::from_timestamp_millis(i64::try_from(since).unwrap_or(0))
+            .unwrap_or_default()
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M");
+        let text = format!("{text} · connected since {since}");
         let text = match away.is_empty() {
             true => text,
             false => format!("{text} · away: {away}"),
@@ -77,6 +83,7 @@ mod tests {
                 key: key.public_key(),
                 rooms: vec![RoomName::new("#lan").unwrap()],
                 away: Default::default(),
+                since: 1_700_000_000_000,
             }))
         };
         let first = IdentityKey::generate().unwrap();
@@ -87,6 +94,7 @@ mod tests {
             shown.contains(&first.public_key().short()) && shown.contains("#lan"),
             "{shown}"
         );
+        assert!(shown.contains("connected since 2023-11-1"), "{shown}");
         // The same key again: nothing to say or save.
         assert!(app.update(reply(&first)).is_empty());
         // Another key: marked.

@@ -167,5 +167,7 @@ pub enum ServerMessage {
         rooms: Vec<RoomName>,
         /// Its away message, or empty: not away.
         away: ShortText,
+        /// When it connected (milliseconds since the Unix epoch).
+        since: u64,
     },
 }

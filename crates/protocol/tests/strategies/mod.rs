@@ -249,6 +249,7 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
                 key: huddle_protocol::PublicKey(key),
                 rooms,
                 away: ShortText::default(),
+                since: 1_700_000_000_000,
             }
         }),
         (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),

@@ -142,12 +142,13 @@ impl Hub {
     /// `Whois`: the key that holds `nick` and the rooms it is in that the
     /// asker may see (unprotected ones, and protected ones it is in too).
     pub(crate) fn whois(&self, asker: ConnectionId, nick: &Nick) -> Result<ServerMessage, Refusal> {
-        let (conn, shown, key, away) = match lock(&self.users).get(nick.folded()) {
+        let (conn, shown, key, away, since) = match lock(&self.users).get(nick.folded()) {
             Some(user) => (
                 user.conn,
                 user.nick.clone(),
                 user.key,
                 user.away.as_ref().map(|away| away.message.clone()),
+                user.since,
             ),
             None => return refuse(ErrorCode::NoSuchNick, format!("nobody is called {nick}")),
         };
@@ -175,6 +176,7 @@ impl Hub {
             key,
             rooms: names,
             away: away.unwrap_or_default(),
+            since,
         })
     }
 }

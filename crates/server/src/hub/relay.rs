@@ -148,6 +148,7 @@ impl Hub {
             let mut user = User::of(caller, new);
             if let Some(old) = old {
                 user.key = old.key;
+                user.since = old.since;
                 user.away = old.away;
             }
             users.insert(new.folded().to_owned(), user);
