@@ -16,6 +16,7 @@ use tokio::{
 mod history;
 mod lines;
 mod link;
+mod progress;
 
 use link::{Incoming, Link};
 
@@ -148,6 +149,10 @@ struct Plain<W> {
     /// The last tenth of each transfer printed, so progress is not a flood.
     shown_progress: HashMap<TransferId, u64>,
     transfer_failures: usize,
+    /// Lines acknowledged by the server so far.
+    delivered: u64,
+    /// The progress line on stderr (a terminal only).
+    progress: progress::Progress,
 }
 
 /// A request not acknowledged yet.
@@ -244,7 +249,13 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         }
         match &message {
             ServerMessage::Ack { id, .. } => {
-                self.pending.remove(id);
+                if self.pending.remove(id).is_some() {
+                    self.delivered += 1;
+                }
+                let waiting = self.pacer.len();
+                let (read, delivered) = (self.line_number, self.delivered);
+                self.progress
+                    .report(read, delivered, waiting, Instant::now());
             }
             ServerMessage::Ping { token } => {
                 let token = *token;
@@ -410,6 +421,8 @@ where
         transfers: Transfers::new(options.downloads, options.accept),
         shown_progress: HashMap::new(),
         transfer_failures: 0,
+        delivered: 0,
+        progress: progress::Progress::new(std::io::IsTerminal::is_terminal(&std::io::stderr())),
     };
     plain
         .print(&format!(
@@ -456,6 +469,8 @@ where
             }
         }
     }
+    let (read, delivered, waiting) = (plain.line_number, plain.delivered, plain.pacer.len());
+    plain.progress.finish(read, delivered, waiting);
     let unacknowledged = plain.pending.len();
     plain
         .write(ClientMessage::Quit {
