@@ -65,6 +65,9 @@ impl App {
         more: bool,
     ) -> Vec<Effect> {
         for entry in messages {
+            if !entry.outgoing && self.is_ignored(&entry.message.from) {
+                continue;
+            }
             let index = self.buffer_for(BufferKind::Direct(entry.peer().clone()));
             let (mut line, _) = self.chat_line(&entry.message);
             if let LineKind::Chat { own, mention, .. } = &mut line.kind {

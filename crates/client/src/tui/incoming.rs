@@ -229,7 +229,11 @@ impl App {
                 history,
             } => {
                 let index = self.room_buffer(&room);
-                let lines = history.iter().map(|m| self.chat_line(m).0).collect();
+                let lines = history
+                    .iter()
+                    .filter(|m| !self.is_ignored(&m.from))
+                    .map(|m| self.chat_line(m).0)
+                    .collect();
                 let buffer = &mut self.buffers[index];
                 // The last few messages only: after a reconnect they do not
                 // join up with what we had, so the gap fill keeps its anchor.
@@ -418,7 +422,11 @@ impl App {
                 more,
             } => {
                 let index = self.room_buffer(&room);
-                let lines = messages.iter().map(|m| self.chat_line(m).0).collect();
+                let lines = messages
+                    .iter()
+                    .filter(|m| !self.is_ignored(&m.from))
+                    .map(|m| self.chat_line(m).0)
+                    .collect();
                 let buffer = &mut self.buffers[index];
                 buffer.merge_history(lines);
                 if buffer.catching_up {

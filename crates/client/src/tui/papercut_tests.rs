@@ -175,6 +175,29 @@ fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
         super::tests::chat("bob", huddle_protocol::Target::Room(room("#lan")), "spam"),
     );
     assert_eq!(lines(&app), before, "an ignored nick's message was shown");
+    // Nor in a history page (scrolling back, or the gap after a reconnect).
+    server(
+        &mut app,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![match super::tests::chat(
+                "bob",
+                huddle_protocol::Target::Room(room("#lan")),
+                "old spam",
+            ) {
+                ServerMessage::Chat(message) => message,
+                _ => unreachable!(),
+            }],
+            more: false,
+        },
+    );
+    assert!(
+        !app.current_buffer()
+            .lines
+            .iter()
+            .any(|l| l.text.contains("old spam")),
+        "an ignored nick's history was shown"
+    );
     type_line(&mut app, "/ignore");
     assert!(
         app.current_buffer()

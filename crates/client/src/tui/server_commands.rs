@@ -105,6 +105,12 @@ impl App {
         }
     }
 
+    /// Whether `nick`'s messages are hidden (`/ignore`): live, in history
+    /// pages, and in direct-message history alike.
+    pub(super) fn is_ignored(&self, nick: &Nick) -> bool {
+        self.ignored.iter().any(|ignored| ignored == nick.folded())
+    }
+
     /// `/unignore NICK`.
     pub(super) fn unignore(&mut self, nick: &str) -> Vec<Effect> {
         let folded = nick.to_lowercase();
