@@ -77,6 +77,16 @@ wait_until "pane alice | grep -q 'bob is away: at lunch' && pane alice | grep -q
 tmux -L "$socket" send-keys -t alice 'M-2' ''
 tmux -L "$socket" send-keys -t bob '/away' Enter
 
+# /ignore: bob's message is not shown to alice; his topic change after it
+# (not a message, and ordered after it by the room) proves it arrived.
+tmux -L "$socket" send-keys -t alice '/ignore bob' Enter
+wait_until "pane alice | grep -q 'Ignoring bob'" 15 || { pane alice; echo "alice could not ignore bob"; exit 1; }
+tmux -L "$socket" send-keys -t bob 'words alice should not see' Enter
+tmux -L "$socket" send-keys -t bob '/topic after the ignored line' Enter
+wait_until "pane alice | grep -q 'set the topic: after the ignored line'" 15 || { pane alice; echo "alice never saw bob's topic"; exit 1; }
+pane alice | grep -q 'words alice should not see' && { pane alice; echo "an ignored nick's message was shown"; exit 1; }
+tmux -L "$socket" send-keys -t alice '/unignore bob' Enter
+
 # A file offered with /send (hashed off the UI thread) and accepted.
 head -c 3000000 /dev/urandom >"$work/photo.bin"
 tmux -L "$socket" send-keys -t alice "/send $work/photo.bin" Enter
@@ -146,4 +156,4 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
