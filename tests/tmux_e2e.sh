@@ -42,7 +42,8 @@ start_tui() {
 }
 pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
 
-start_tui alice "XDG_DATA_HOME='$work/alice-data'"
+mkdir -p "$work/alice-home"
+start_tui alice "HOME='$work/alice-home' XDG_DATA_HOME='$work/alice-data'"
 wait_until "pane alice | grep -q 'You joined #e2e'" 15 || { pane alice; echo "alice never joined"; exit 1; }
 start_tui bob "XDG_DATA_HOME='$work/bob-data'"
 wait_until "pane alice | grep -q 'bob joined #e2e'" 15 || { pane alice; echo "alice never saw bob join"; exit 1; }
@@ -88,11 +89,12 @@ pane alice | grep -q 'words alice should not see' && { pane alice; echo "an igno
 tmux -L "$socket" send-keys -t alice '/unignore bob' Enter
 
 # A file offered with /send (hashed off the UI thread) and accepted.
-head -c 3000000 /dev/urandom >"$work/photo.bin"
-tmux -L "$socket" send-keys -t alice "/send $work/photo.bin" Enter
+# It is in alice's home, named as users write it: ~/photo.bin.
+head -c 3000000 /dev/urandom >"$work/alice-home/photo.bin"
+tmux -L "$socket" send-keys -t alice '/send ~/photo.bin' Enter
 wait_until "pane bob | grep -q 'alice offers photo.bin'" 15 || { pane bob; echo "bob never saw the offer"; exit 1; }
 tmux -L "$socket" send-keys -t bob '/accept' Enter
-wait_until "cmp -s '$work/photo.bin' '$work/bob-downloads/photo.bin'" 20 \
+wait_until "cmp -s '$work/alice-home/photo.bin' '$work/bob-downloads/photo.bin'" 20 \
     || { pane alice; pane bob; echo "the file did not arrive intact"; exit 1; }
 
 # A TUI that panics mid-session (debug builds honour HUDDLE_DEBUG_PANIC)
@@ -156,4 +158,4 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"
