@@ -12,6 +12,7 @@ mod direct;
 #[cfg(test)]
 mod direct_tests;
 mod incoming;
+mod net_events;
 mod notify;
 #[cfg(test)]
 mod papercut_tests;
