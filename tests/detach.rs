@@ -6,8 +6,8 @@
 
 use std::{ffi::OsString, process::Command, time::Duration};
 
-use futures_util::{SinkExt, StreamExt};
-use huddle_protocol::{ClientMessage, Nick, RoomName, ServerMessage};
+use futures_util::StreamExt;
+use huddle_protocol::ServerMessage;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -51,20 +51,7 @@ async fn a_detached_host_keeps_serving_after_its_client_quits() {
     let stop = Stop(pid);
 
     // The client is gone; the server is not, and it kept the message.
-    let (mut reader, _, _) = huddle::net::connect(
-        &format!("127.0.0.1:{port}"),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
-    )
-    .await
-    .unwrap();
-    reader
-        .send(ClientMessage::Join {
-            room: RoomName::new("#ops").unwrap(),
-            password: None,
-        })
-        .await
-        .unwrap();
+    let mut reader = huddle_e2e::reader_in(&format!("127.0.0.1:{port}"), "reader", "#ops").await;
     let history = tokio::time::timeout(PATIENCE, async {
         loop {
             if let Some(Ok(ServerMessage::Joined { history, .. })) = reader.next().await {

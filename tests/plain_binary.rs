@@ -51,20 +51,7 @@ async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
         .await
         .unwrap()
         .spawn();
-    let (mut reader, _, _) = huddle::net::connect(
-        &server.addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
-    )
-    .await
-    .unwrap();
-    reader
-        .send(ClientMessage::Join {
-            room: RoomName::new("#ops").unwrap(),
-            password: None,
-        })
-        .await
-        .unwrap();
+    let mut reader = huddle_e2e::reader_in(&server.addr.to_string(), "reader", "#ops").await;
     const LINES: usize = 300;
     let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
     let collect = tokio::spawn(async move {

@@ -87,6 +87,14 @@ fn plain_args(addr: SocketAddr, config: &Path, extra: &[&str]) -> Vec<OsString> 
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// `huddle trust ADDR`, with the config (and so the known servers) at
+/// `config`.
+async fn trust(addr: SocketAddr, config: &Path) -> std::process::Output {
+    let mut args: Vec<OsString> = vec!["trust".into(), addr.to_string().into(), "--config".into()];
+    args.push(config.into());
+    huddle_e2e::run_huddle(args, String::new(), PATIENCE).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_man_in_the_middle_is_refused_until_accepted_deliberately() {
     let data = tempfile::tempdir().unwrap();
@@ -144,9 +152,7 @@ async fn a_man_in_the_middle_is_refused_until_accepted_deliberately() {
     assert!(stderr.contains("not the pinned"), "{stderr}");
 
     // Accepted deliberately, it connects (through the proxy).
-    let mut trust: Vec<OsString> = vec!["trust".into(), addr.to_string().into(), "--config".into()];
-    trust.push(config.clone().into());
-    let accepted = huddle_e2e::run_huddle(trust, String::new(), PATIENCE).await;
+    let accepted = trust(addr, &config).await;
     let stdout = String::from_utf8_lossy(&accepted.stdout);
     assert!(accepted.status.success(), "{accepted:?}");
     assert!(stdout.contains(&mitm.fingerprint().to_string()), "{stdout}");
@@ -201,9 +207,7 @@ async fn a_server_with_a_new_identity_is_refused_until_accepted_then_works() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&server.fingerprint.to_string()), "{stderr}");
-    let mut trust: Vec<OsString> = vec!["trust".into(), addr.to_string().into(), "--config".into()];
-    trust.push(config.clone().into());
-    let accepted = huddle_e2e::run_huddle(trust, String::new(), PATIENCE).await;
+    let accepted = trust(addr, &config).await;
     assert!(accepted.status.success(), "{accepted:?}");
     let after =
         huddle_e2e::run_huddle(plain_args(addr, &config, &[]), "hi\n".into(), PATIENCE).await;

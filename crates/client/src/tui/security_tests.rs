@@ -2,35 +2,25 @@
 //! connected to only after the user types `yes`; a connection without TLS
 //! says INSECURE in red; a new server's fingerprint is announced.
 
-use huddle_protocol::{Fingerprint, PROTOCOL_VERSION, ServerId};
+use huddle_protocol::Fingerprint;
 use ratatui::{Terminal, backend::TestBackend, crossterm::event::KeyCode, style::Color};
 
 use super::{
     app::{App, Effect, Event, Screen},
-    tests::{connected_app, key, type_line},
+    tests::{connected_app, found_server, key, type_line},
     ui::draw,
 };
 use crate::{net::NetEvent, net::PeerIdentity, trust::Verdict};
 
 fn changed_server(fingerprint: Fingerprint) -> crate::discovery::FoundServer {
     crate::discovery::FoundServer {
-        server_id: Some(ServerId::random()),
         name: "office".into(),
-        addr: ([10, 0, 0, 1], 7007).into(),
-        users: 1,
-        rooms: Vec::new(),
-        rooms_truncated: false,
-        needs_password: false,
-        rtt_ms: Some(1.0),
-        version: PROTOCOL_VERSION,
-        incompatible: None,
-        conflict: None,
         fingerprint: Some(fingerprint),
         trust: Some(format!(
             "CHANGED: you trusted {} at this address",
             Fingerprint([1; 32])
         )),
-        last_seen: None,
+        ..found_server("office", 7007)
     }
 }
 

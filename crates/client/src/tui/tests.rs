@@ -38,6 +38,26 @@ pub(super) fn server(app: &mut App, message: ServerMessage) -> Vec<Effect> {
     app.update(Event::Net(NetEvent::Message(message)))
 }
 
+/// A server the browser found at 10.0.0.1:`port`, compatible, no rooms.
+pub(super) fn found_server(name: &str, port: u16) -> crate::discovery::FoundServer {
+    crate::discovery::FoundServer {
+        server_id: Some(ServerId::random()),
+        name: name.into(),
+        addr: ([10, 0, 0, 1], port).into(),
+        users: 1,
+        rooms: Vec::new(),
+        rooms_truncated: false,
+        needs_password: false,
+        rtt_ms: Some(1.0),
+        version: PROTOCOL_VERSION,
+        incompatible: None,
+        conflict: None,
+        fingerprint: None,
+        trust: None,
+        last_seen: None,
+    }
+}
+
 pub(super) fn nick(name: &str) -> Nick {
     Nick::new(name).unwrap()
 }
@@ -139,23 +159,10 @@ fn the_browser_connects_to_the_selected_server_or_hosts() {
         "with no server, Enter hosts"
     );
     let mut app = App::new(Some("alice".into()), "alice");
-    let found = |name: &str, port: u16| crate::discovery::FoundServer {
-        server_id: Some(ServerId::random()),
-        name: name.into(),
-        addr: ([10, 0, 0, 1], port).into(),
-        users: 1,
-        rooms: Vec::new(),
-        rooms_truncated: false,
-        needs_password: false,
-        rtt_ms: Some(1.0),
-        version: PROTOCOL_VERSION,
-        incompatible: None,
-        conflict: None,
-        fingerprint: None,
-        trust: None,
-        last_seen: None,
-    };
-    app.update(Event::Servers(vec![found("a", 1), found("b", 2)]));
+    app.update(Event::Servers(vec![
+        found_server("a", 1),
+        found_server("b", 2),
+    ]));
     key(&mut app, KeyCode::Down);
     assert_eq!(
         key(&mut app, KeyCode::Enter),

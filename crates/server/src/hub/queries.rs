@@ -24,16 +24,21 @@ pub(crate) struct BeaconRooms {
 }
 
 impl Hub {
-    /// Every room with members, by name, at most `max` of them. A protected
-    /// room shows its topic only to its members (`asker`).
-    pub(crate) fn list_rooms(&self, asker: Option<ConnectionId>, max: usize) -> Vec<RoomInfo> {
-        let rooms: Vec<Arc<Mutex<Room>>> = self
-            .rooms
+    /// Every room in the map, taken out so no room is locked while the
+    /// map is (the lock order `hub.rs` keeps).
+    fn all_rooms(&self) -> Vec<Arc<Mutex<Room>>> {
+        self.rooms
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Every room with members, by name, at most `max` of them. A protected
+    /// room shows its topic only to its members (`asker`).
+    pub(crate) fn list_rooms(&self, asker: Option<ConnectionId>, max: usize) -> Vec<RoomInfo> {
+        let rooms = self.all_rooms();
         let mut infos: Vec<RoomInfo> = rooms
             .iter()
             .map(|room| {
@@ -155,13 +160,7 @@ impl Hub {
         let Some(key) = key else {
             return refuse(ErrorCode::NoSuchNick, format!("{nick} has just left"));
         };
-        let rooms: Vec<Arc<Mutex<Room>>> = self
-            .rooms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let rooms = self.all_rooms();
         let mut names: Vec<RoomName> = rooms
             .iter()
             .filter_map(|room| {
