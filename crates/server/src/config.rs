@@ -81,6 +81,9 @@ pub struct ServerConfig {
     pub insecure_plaintext: bool,
     /// LAN discovery responder; `None` turns it off.
     pub discovery: Option<DiscoveryConfig>,
+    /// Where the HTTP status page, `/status.json`, `/metrics` and
+    /// `/healthz` are served; `None` (the default) serves none.
+    pub http: Option<SocketAddr>,
 }
 
 /// The UDP discovery responder's settings.
@@ -152,6 +155,7 @@ impl Default for ServerConfig {
             insecure_plaintext: false,
             nick_binding: Duration::from_secs(30 * 24 * 60 * 60),
             discovery: None,
+            http: None,
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::{
     hub::{Caller, Hub},
     inbound::{FrameReader, InboundLimits, refusal},
     link::WriteLink,
+    metrics::ConnectionOutcome,
     outbound::{Flushers, outbound, run_writer},
     password::AddressThrottles,
 };
@@ -207,6 +208,10 @@ pub(crate) async fn serve(
     // Boxed: the handshake's future (a TLS session in the making) is large,
     // and a connection's task is as large as its largest state, idle or not.
     let Some((read, write)) = Box::pin(crate::transport::open(stream, peer, &context)).await else {
+        context
+            .hub
+            .metrics()
+            .connection(ConnectionOutcome::FailedTransport);
         return;
     };
     let mut frames = FrameReader::new(read, context.inbound.clone());
@@ -218,6 +223,10 @@ pub(crate) async fn serve(
             hello
         }
         Err(refusal) => {
+            context
+                .hub
+                .metrics()
+                .connection(ConnectionOutcome::RefusedHello);
             debug!(%peer, ?refusal, "handshake refused");
             Box::pin(last_words(write, &refusal)).await;
             return;
@@ -226,10 +235,16 @@ pub(crate) async fn serve(
     let (greeted, outbound, writer) = match enter(hello, write, peer, &context) {
         Ok(entered) => entered,
         Err((write, refusal)) => {
+            context
+                .hub
+                .metrics()
+                .connection(ConnectionOutcome::RefusedHello);
             Box::pin(last_words(write, &refusal)).await;
             return;
         }
     };
+    (context.hub.metrics()).connection(ConnectionOutcome::Greeted);
+    (context.hub.metrics()).clients_now(context.hub.user_count());
     let conn = greeted.conn;
     let mut dispatcher = Dispatcher::new(greeted, outbound, &context, tokio::time::Instant::now());
     let end = dispatcher.run(&mut frames, &context.shutdown).await;
@@ -270,7 +285,11 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let config = crate::config::ServerConfig::loopback();
-        let hub = std::sync::Arc::new(crate::hub::Hub::new(&config, None));
+        let hub = std::sync::Arc::new(crate::hub::Hub::new(
+            &config,
+            None,
+            std::sync::Arc::default(),
+        ));
         let context = std::sync::Arc::new(crate::testkit::context(config.clone(), hub));
         let admission = std::sync::Arc::new(crate::admission::Admissions::default())
             .admit(addr.ip(), &config)

@@ -58,7 +58,7 @@ pub(crate) struct DiscoveryStats {
 }
 
 /// A snapshot of the discovery responder's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DiscoveryCounts {
     /// Probes answered with a beacon.
     pub answered: u64,

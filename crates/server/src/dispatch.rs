@@ -159,6 +159,7 @@ impl Dispatcher {
         request: RequestKind,
         id: Option<huddle_protocol::ClientMsgId>,
     ) {
+        self.hub.metrics().refused(code);
         self.send(&ServerMessage::Error(ErrorReport {
             code,
             text: ShortText::lossy(text),
@@ -235,6 +236,7 @@ impl Dispatcher {
         if self.config.rate_limit && !paced && !self.bucket.try_take(now) {
             self.strikes += 1;
             if self.strikes > self.config.limits.rate_burst {
+                (self.hub.metrics().floods).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
                 return Some(Departure::Flooding);
             }

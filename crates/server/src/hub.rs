@@ -28,6 +28,7 @@ mod away;
 mod dedup;
 mod durable;
 mod files;
+mod gauges;
 mod lookalike;
 mod membership;
 mod nick_bindings;
@@ -131,6 +132,8 @@ pub(crate) struct Hub {
     nick_bindings: Mutex<nick_bindings::NickBindings>,
     /// How long a nick stays bound after its key lets go; 0: not at all.
     nick_hold_millis: u64,
+    /// What the server counts (`metrics.rs`).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Emptied rooms kept for their history, longest idle first, with the
@@ -170,7 +173,11 @@ fn frame(message: &ServerMessage) -> Option<bytes::Bytes> {
 impl Hub {
     /// A hub with `config`'s limits and bounds, with durable history in
     /// `store` if given.
-    pub(crate) fn new(config: &crate::config::ServerConfig, store: Option<Store>) -> Self {
+    pub(crate) fn new(
+        config: &crate::config::ServerConfig,
+        store: Option<Store>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         let (limits, history_per_room) = (config.limits, config.history_per_room);
         let history_on_join = usize::from(limits.history_on_join);
         Self {
@@ -192,6 +199,7 @@ impl Hub {
             idle_history_bytes: config.idle_history_bytes,
             nick_bindings: Mutex::default(),
             nick_hold_millis: u64::try_from(config.nick_binding.as_millis()).unwrap_or(u64::MAX),
+            metrics,
         }
     }
 

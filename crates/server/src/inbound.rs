@@ -46,6 +46,11 @@ impl PartialFrames {
             budget,
         }
     }
+
+    /// Bytes held now, beyond one read per connection.
+    pub(crate) fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
 }
 
 /// The inbound limits every connection's reader enforces (shared: a
@@ -55,6 +60,8 @@ pub(crate) struct InboundLimits {
     /// A frame must be complete this long after its first byte.
     pub(crate) frame_deadline: Duration,
     pub(crate) partial: PartialFrames,
+    /// Where the bytes read are counted.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why a read failed in a way the peer caused, as an I/O error of kind
@@ -172,7 +179,7 @@ impl FrameReader {
             }
             match self.socket.try_read_buf(&mut self.buffer) {
                 Ok(0) => self.closed = true,
-                Ok(_) => {}
+                Ok(read) => self.limits.metrics.bytes_in.add(read as u64),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => return Some(Err(err.into())),
             }

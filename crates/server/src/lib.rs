@@ -17,12 +17,14 @@ mod inbound;
 mod keepalive;
 mod link;
 mod mailbox;
+mod metrics;
 mod outbound;
 mod page;
 mod password;
 mod rate;
 mod room;
 mod server;
+mod status;
 mod store;
 #[cfg(test)]
 mod testkit;

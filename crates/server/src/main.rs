@@ -100,6 +100,11 @@ struct Args {
     /// the data dir if there is none yet) and exit.
     #[arg(long, conflicts_with = "ephemeral")]
     fingerprint: bool,
+    /// Serve a status page, /status.json, /metrics (Prometheus) and
+    /// /healthz over HTTP on this address (127.0.0.1:7080 if given without
+    /// one). Off by default; give 0.0.0.0:7080 to show it to the LAN.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7080")]
+    http: Option<SocketAddr>,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     no_discovery: bool,
@@ -173,6 +178,7 @@ fn config_from(args: &Args) -> anyhow::Result<ServerConfig> {
         write_interval: Duration::from_millis(args.write_interval_ms),
         insecure_plaintext: args.insecure_plaintext,
         nick_binding: Duration::from_secs(args.nick_binding_days.saturating_mul(86_400)),
+        http: args.http,
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;
@@ -276,5 +282,23 @@ mod tests {
         assert_eq!(config.write_interval, defaults.write_interval);
         assert_eq!(config.nick_binding, defaults.nick_binding);
         assert!(!config.insecure_plaintext);
+        assert_eq!(config.http, defaults.http);
+    }
+
+    #[test]
+    fn the_status_page_is_off_by_default_and_on_loopback_when_asked_without_an_address() {
+        let parse = |extra: &[&str]| {
+            let args = Args::parse_from([&["huddle-server", "--ephemeral"], extra].concat());
+            config_from(&args).unwrap().http
+        };
+        assert_eq!(parse(&[]), None);
+        assert_eq!(
+            parse(&["--http"]),
+            Some(SocketAddr::from(([127, 0, 0, 1], 7080)))
+        );
+        assert_eq!(
+            parse(&["--http", "0.0.0.0:9000"]),
+            Some(SocketAddr::from(([0, 0, 0, 0], 9000)))
+        );
     }
 }

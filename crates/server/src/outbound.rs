@@ -121,6 +121,15 @@ impl Shared {
         queue.bytes + queue.bulk_bytes
     }
 
+    /// Frames and bytes waiting (chat and file chunks together).
+    fn depth(&self) -> (usize, usize) {
+        let queue = self.queue();
+        (
+            queue.frames.len() + queue.bulk.len(),
+            queue.bytes + queue.bulk_bytes,
+        )
+    }
+
     /// Moves queued frames into `buffer` (up to the batch size), chat
     /// frames first: a file transfer never delays a message.
     fn take_batch(&self, buffer: &mut BytesMut) {
@@ -252,8 +261,17 @@ impl Outbound {
         self.shared.killed().await;
     }
 
+    /// Frames and bytes waiting to be written, and whether the socket is
+    /// with the writer task (full).
+    pub(crate) fn depth(&self) -> (usize, usize, bool) {
+        let (frames, bytes) = self.shared.depth();
+        let stalled = !matches!(&*lock(&self.shared.socket), Slot::Ready(_));
+        (frames, bytes, stalled)
+    }
+
     fn mark_slow(&self) {
         if !self.shared.slow.swap(true, Ordering::AcqRel) {
+            (self.shared.flusher.metrics.slow_consumers).fetch_add(1, Ordering::Relaxed);
             self.shared.kill.notify_waiters();
             self.shared.task.notify_one();
         }

@@ -91,12 +91,15 @@ impl Room {
 
     /// Queues `frame` to every member but `except`. A member that is too slow
     /// is marked for disconnection by its queue; nobody waits for it.
-    pub(crate) fn broadcast(&self, frame: &Bytes, except: Option<ConnectionId>) {
+    /// Returns how many members it was queued to.
+    pub(crate) fn broadcast(&self, frame: &Bytes, except: Option<ConnectionId>) -> usize {
+        let mut queued = 0;
         for (conn, member) in &self.members {
-            if Some(*conn) != except {
-                let _ = member.outbound.push(frame.clone());
+            if Some(*conn) != except && member.outbound.push(frame.clone()).is_ok() {
+                queued += 1;
             }
         }
+        queued
     }
 
     /// Member nicks, sorted case-insensitively.

@@ -18,6 +18,7 @@ use crate::{
     hub::{Hub, Store, acknowledge},
     identity::{IdentityError, ServerIdentity},
     inbound::{InboundLimits, PartialFrames},
+    metrics::ConnectionOutcome,
     outbound::Flushers,
     store::StoreLimits,
 };
@@ -42,6 +43,14 @@ pub enum ServerError {
     /// The TLS configuration could not be built from the identity.
     #[error(transparent)]
     Tls(#[from] huddle_protocol::tls::TlsConfigError),
+    /// The HTTP status listener could not be bound.
+    #[error("cannot serve the status page on {addr}: {source}")]
+    Http {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The discovery responder could not be bound.
     #[error("cannot bind the discovery port {addr}: {source}")]
     Discovery {
@@ -58,6 +67,8 @@ pub struct Server {
     listener: TcpListener,
     context: Arc<Context>,
     discovery: Option<crate::discovery::Responder>,
+    /// The HTTP status listener, with `--http`.
+    status: Option<TcpListener>,
 }
 
 /// Binds a listener with the given backlog (the kernel's queue of
@@ -95,6 +106,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The discovery address it listens on, if discovery is on.
     pub discovery_addr: Option<SocketAddr>,
+    /// The HTTP status address it listens on, if any.
+    pub status_addr: Option<SocketAddr>,
     /// The server's id, as in its beacons and `Welcome`.
     pub server_id: ServerId,
     /// The SHA-256 of its certificate.
@@ -146,13 +159,25 @@ impl Server {
             )?),
             None => None,
         };
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let status = match config.http {
+            Some(addr) => {
+                Some(listen(addr, 64).map_err(|source| ServerError::Http { addr, source })?)
+            }
+            None => None,
+        };
         let store = match &config.data_dir {
             Some(dir) => {
                 let limits = StoreLimits {
                     retention: config.history_retention,
                     max_bytes: config.max_history_bytes,
                 };
-                Some(Store::open(dir, limits, acknowledge)?)
+                let metrics = metrics.clone();
+                let report = move |commit: crate::store::Commit<_>| {
+                    metrics.commit(commit.took, commit.durable);
+                    acknowledge(commit);
+                };
+                Some(Store::open(dir, limits, report)?)
             }
             None => None,
         };
@@ -165,10 +190,11 @@ impl Server {
         let inbound = Arc::new(InboundLimits {
             frame_deadline: config.frame_deadline,
             partial: PartialFrames::new(config.partial_frame_budget),
+            metrics: metrics.clone(),
         });
         let context = Arc::new(Context {
-            flushers: Flushers::new(flusher_count, config.write_interval),
-            hub: Arc::new(Hub::new(&config, store)),
+            flushers: Flushers::new(flusher_count, config.write_interval, &metrics),
+            hub: Arc::new(Hub::new(&config, store, metrics)),
             config: Arc::new(config),
             server_id: identity.server_id(),
             identity,
@@ -182,6 +208,7 @@ impl Server {
             listener,
             context,
             discovery,
+            status,
         })
     }
 
@@ -195,6 +222,11 @@ impl Server {
     /// The discovery address actually bound, if discovery is on.
     pub fn discovery_addr(&self) -> Option<SocketAddr> {
         self.discovery.as_ref().and_then(|d| d.local_addr().ok())
+    }
+
+    /// The HTTP status address actually bound, with `--http`.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.status.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     /// This server's id.
@@ -213,6 +245,7 @@ impl Server {
         RunningServer {
             addr: self.local_addr(),
             discovery_addr: self.discovery_addr(),
+            status_addr: self.status_addr(),
             server_id: self.server_id(),
             fingerprint: self.fingerprint(),
             discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
@@ -229,6 +262,7 @@ impl Server {
             listener,
             context,
             discovery,
+            status,
         } = self;
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
@@ -238,6 +272,9 @@ impl Server {
             context.hub.clone(),
             context.shutdown.clone(),
         ));
+        if let Some(status) = status {
+            start_status(status, &context, discovery.as_ref());
+        }
         if let Some(discovery) = discovery {
             let port = listener
                 .local_addr()
@@ -266,6 +303,7 @@ impl Server {
                 }
                 Err((code, text)) => {
                     info!(%peer, ?code, "connection refused");
+                    (context.hub.metrics()).connection(ConnectionOutcome::RefusedByLimits);
                     let context = context.clone();
                     tracker.spawn(async move {
                         crate::transport::refuse(stream, peer, &context, reject(code, text)).await;
@@ -283,4 +321,30 @@ impl Server {
         }
         context.hub.close();
     }
+}
+
+/// Starts the HTTP status side door and the sampler of its rates.
+fn start_status(
+    listener: TcpListener,
+    context: &Arc<Context>,
+    discovery: Option<&crate::discovery::Responder>,
+) {
+    let rates = crate::status::Rates::default();
+    let sources = Arc::new(crate::status::Sources {
+        context: context.clone(),
+        discovery: discovery.map(|d| d.stats.clone()),
+        rates: rates.clone(),
+    });
+    let tasks = &context.tasks;
+    tasks.spawn(crate::status::run_sampler(
+        rates,
+        context.hub.clone(),
+        context.shutdown.clone(),
+    ));
+    tasks.spawn(crate::status::serve(
+        listener,
+        sources,
+        tasks.clone(),
+        context.shutdown.clone(),
+    ));
 }

@@ -84,7 +84,11 @@ pub(crate) fn nick(name: &str) -> Nick {
 
 /// An ephemeral hub with the default limits.
 pub(crate) fn hub() -> Hub {
-    Hub::new(&crate::config::ServerConfig::loopback(), None)
+    Hub::new(
+        &crate::config::ServerConfig::loopback(),
+        None,
+        std::sync::Arc::default(),
+    )
 }
 
 /// Registers a new client under `name`.
@@ -118,12 +122,17 @@ pub(crate) fn context(
         identity: identity.clone(),
         tls: identity.tls_config().unwrap(),
         shutdown: tokio_util::sync::CancellationToken::new(),
-        flushers: crate::outbound::Flushers::new(1, crate::outbound::WRITE_INTERVAL),
+        flushers: crate::outbound::Flushers::new(
+            1,
+            crate::outbound::WRITE_INTERVAL,
+            &std::sync::Arc::default(),
+        ),
         tasks: tokio_util::task::TaskTracker::new(),
         password_guesses: std::sync::Arc::default(),
         inbound: std::sync::Arc::new(crate::inbound::InboundLimits {
             frame_deadline: std::time::Duration::from_secs(10),
             partial: crate::inbound::PartialFrames::new(1 << 20),
+            metrics: std::sync::Arc::default(),
         }),
     }
 }

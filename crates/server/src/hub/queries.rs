@@ -26,7 +26,7 @@ pub(crate) struct BeaconRooms {
 impl Hub {
     /// Every room in the map, taken out so no room is locked while the
     /// map is (the lock order `hub.rs` keeps).
-    fn all_rooms(&self) -> Vec<Arc<Mutex<Room>>> {
+    pub(super) fn all_rooms(&self) -> Vec<Arc<Mutex<Room>>> {
         self.rooms
             .read()
             .unwrap_or_else(PoisonError::into_inner)

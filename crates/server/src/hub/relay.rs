@@ -57,7 +57,12 @@ impl Hub {
             self.dedup().insert(caller.client, id, accepted);
             let chat = ServerMessage::Chat(message);
             if let Some(frame) = frame(&chat) {
-                room.broadcast(&frame, Some(caller.conn));
+                let started = std::time::Instant::now();
+                let queued = room.broadcast(&frame, Some(caller.conn));
+                let metrics = &self.metrics;
+                metrics.fanout_latency.observe(started.elapsed());
+                metrics.deliveries.add(queued as u64);
+                metrics.room_messages.add(1);
             }
             let ServerMessage::Chat(message) = chat else {
                 unreachable!("built as Chat above")
@@ -118,6 +123,8 @@ impl Hub {
                 mailboxes.record(recipient, entry(false));
             }
             send(&recipient_outbound, &ServerMessage::Chat(message.clone()));
+            self.metrics.direct_messages.add(1);
+            self.metrics.deliveries.add(1);
             message
         };
         let record = Record::Direct {

@@ -23,8 +23,11 @@ impl Outbound {
 
     /// [`Outbound::capture`] with chosen bounds (to test slow consumers).
     pub(crate) fn capture_bounded(max_frames: usize, max_bytes: usize) -> (Outbound, Captured) {
-        let (outbound, queue) =
-            outbound(max_frames, max_bytes, Flusher::new(super::WRITE_INTERVAL));
+        let (outbound, queue) = outbound(
+            max_frames,
+            max_bytes,
+            Flusher::new(super::WRITE_INTERVAL, std::sync::Arc::default()),
+        );
         (
             outbound,
             Captured {

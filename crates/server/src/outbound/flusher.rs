@@ -31,16 +31,19 @@ pub(crate) struct Flusher {
     dirty: Mutex<Vec<Arc<Shared>>>,
     wake: Notify,
     interval: Duration,
+    /// Where the bytes written and the slow consumers are counted.
+    pub(super) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Flusher {
     /// A flusher pausing `interval` between passes; [`Flusher::run`] drives
     /// it.
-    pub(crate) fn new(interval: Duration) -> Arc<Self> {
+    pub(crate) fn new(interval: Duration, metrics: Arc<crate::metrics::Metrics>) -> Arc<Self> {
         Arc::new(Self {
             dirty: Mutex::new(Vec::new()),
             wake: Notify::new(),
             interval,
+            metrics,
         })
     }
 
@@ -104,6 +107,7 @@ fn flush(shared: &Arc<Shared>) {
         // An error other than a full socket shows again in the writer
         // task's write, which ends the connection.
         let written = stream.try_write(&scratch).unwrap_or(0);
+        shared.flusher.metrics.bytes_out.add(written as u64);
         let rest = (written < scratch.len() || stream.has_backlog())
             .then(|| BytesMut::from(&scratch[written..]));
         if scratch.capacity() > MAX_SCRATCH_BYTES {
@@ -134,9 +138,15 @@ pub(crate) struct Flushers {
 impl Flushers {
     /// `count` flushers pausing `interval` between passes; nothing is
     /// written until [`Flushers::start`].
-    pub(crate) fn new(count: usize, interval: Duration) -> Self {
+    pub(crate) fn new(
+        count: usize,
+        interval: Duration,
+        metrics: &Arc<crate::metrics::Metrics>,
+    ) -> Self {
         Self {
-            flushers: (0..count.max(1)).map(|_| Flusher::new(interval)).collect(),
+            flushers: (0..count.max(1))
+                .map(|_| Flusher::new(interval, metrics.clone()))
+                .collect(),
             next: AtomicUsize::new(0),
         }
     }

@@ -51,7 +51,7 @@ async fn tcp_pair() -> (TcpStream, TcpStream) {
 }
 
 fn running_flusher() -> Arc<Flusher> {
-    let flusher = Flusher::new(WRITE_INTERVAL);
+    let flusher = Flusher::new(WRITE_INTERVAL, std::sync::Arc::default());
     tokio::spawn(flusher.clone().run());
     flusher
 }
@@ -134,7 +134,7 @@ async fn a_writer_stuck_on_a_full_socket_ends_when_the_client_is_marked_slow() {
 
 #[tokio::test]
 async fn a_full_queue_marks_the_client_slow() {
-    let flusher = Flusher::new(WRITE_INTERVAL);
+    let flusher = Flusher::new(WRITE_INTERVAL, std::sync::Arc::default());
     let (outbound, _queue) = outbound(2, 1000, flusher.clone());
     outbound.push(Bytes::from_static(b"a")).unwrap();
     outbound.push(Bytes::from_static(b"b")).unwrap();

@@ -45,6 +45,7 @@ async fn drain(
 ) -> std::io::Result<()> {
     if let Some(rest) = rest {
         socket.write_all(&rest).await?;
+        shared.flusher.metrics.bytes_out.add(rest.len() as u64);
     }
     let mut buffer = BytesMut::new();
     loop {
@@ -54,6 +55,7 @@ async fn drain(
             return Ok(());
         }
         socket.write_all(&buffer).await?;
+        shared.flusher.metrics.bytes_out.add(buffer.len() as u64);
     }
 }
 
@@ -71,6 +73,7 @@ async fn unstall(shared: &Arc<Shared>, mut socket: WriteLink, rest: BytesMut) ->
     if written.is_err() {
         return Some(WriterEnd::Failed);
     }
+    shared.flusher.metrics.bytes_out.add(rest.len() as u64);
     *lock(&shared.socket) = Slot::Ready(socket);
     if shared.queued_bytes() > 0 {
         shared.schedule();

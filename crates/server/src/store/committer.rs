@@ -27,6 +27,8 @@ pub(crate) struct Commit<W> {
     /// Whether the batch is on disk; on failure nothing of it is.
     pub(crate) durable: bool,
     pub(crate) waiters: Vec<W>,
+    /// How long the commit took (writing and syncing the batch).
+    pub(crate) took: std::time::Duration,
 }
 
 #[derive(Debug)]
@@ -84,7 +86,9 @@ pub(super) fn run_committer<W>(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let committed = commit(db, &batch, limits, &mut usage, &mut counts);
+        let took = started.elapsed();
         if let Err(err) = &committed {
             tracing::error!(%err, "history commit failed; messages not acknowledged");
             counts.clear();
@@ -105,6 +109,7 @@ pub(super) fn run_committer<W>(
         report(Commit {
             durable: committed.is_ok(),
             waiters,
+            took,
         });
     }
 }

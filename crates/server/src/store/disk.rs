@@ -366,6 +366,19 @@ impl<W> DiskStore<W> {
         })
     }
 
+    /// The history file's size on disk (0 if it cannot be read).
+    pub(crate) fn file_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |meta| meta.len())
+    }
+
+    /// Whether the committer still takes jobs (until [`Self::close`]).
+    pub(crate) fn is_open(&self) -> bool {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     /// Commits what is queued and stops the committer.
     pub(crate) fn close(&self) {
         drop(

@@ -1,6 +1,8 @@
 //! A minimal test client speaking the protocol over a real socket.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)] // Shared by several test binaries.
 
+pub mod http;
+
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
