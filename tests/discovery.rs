@@ -6,7 +6,9 @@
 use std::{net::UdpSocket, time::Duration};
 
 use huddle::discovery::Browser;
-use huddle_e2e::{discoverable_server, free_udp_port, loopback_browser_config};
+use huddle_e2e::{
+    discoverable_config, discoverable_server, free_udp_port, loopback_browser_config,
+};
 use huddle_protocol::{
     ShortText,
     discovery::{Beacon, Datagram, Probe, decode_datagram, encode_datagram},
@@ -36,6 +38,41 @@ async fn two_servers_on_one_host_are_both_found() {
     );
     first.stop().await;
     second.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_with_a_status_page_tells_browsers_its_address() {
+    let port = free_udp_port().unwrap();
+    let config = huddle_server::ServerConfig {
+        http: Some(([127, 0, 0, 1], 0).into()),
+        ..discoverable_config("lab", port)
+    };
+    let server = huddle_server::Server::bind(config).await.unwrap().spawn();
+    let browser = Browser::new(loopback_browser_config(port)).unwrap();
+    let found = browser.discover(Duration::from_millis(800)).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let expected = format!("http://{}/", server.status_addr.unwrap());
+    assert_eq!(found[0].status_url.as_deref(), Some(expected.as_str()));
+    // `huddle discover --json` prints this field.
+    let json = serde_json::to_value(&found[0]).unwrap();
+    assert_eq!(json["status_url"], expected.as_str());
+    // And it is the page: its JSON names this server.
+    let mut http = tokio::net::TcpStream::connect(server.status_addr.unwrap())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut http,
+        b"GET /status.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut http, &mut answer)
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"name\": \"lab\""), "{answer}");
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -98,6 +135,7 @@ async fn a_server_that_goes_silent_expires() {
                         needs_password: false,
                         nonce: probe.nonce,
                         goodbye: false,
+                        status_port: None,
                     };
                     fake.send_to(&ghost.seal_beacon(&beacon, 1200).unwrap(), from)
                         .unwrap();
@@ -371,6 +409,7 @@ async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
                 needs_password: false,
                 nonce: 0,
                 goodbye,
+                status_port: None,
             };
             let deadline = std::time::Instant::now() + Duration::from_millis(1500);
             while std::time::Instant::now() < deadline {

@@ -16,7 +16,14 @@ pub async fn discoverable_server(
     name: &str,
     discovery_port: u16,
 ) -> Result<RunningServer, huddle_server::ServerError> {
-    let config = ServerConfig {
+    Server::bind(discoverable_config(name, discovery_port))
+        .await
+        .map(Server::spawn)
+}
+
+/// What [`discoverable_server`] runs with.
+pub fn discoverable_config(name: &str, discovery_port: u16) -> ServerConfig {
+    ServerConfig {
         name: name.into(),
         discovery: Some(DiscoveryConfig {
             bind: ([0, 0, 0, 0], discovery_port).into(),
@@ -25,8 +32,7 @@ pub async fn discoverable_server(
             replies_per_second: 50,
         }),
         ..ServerConfig::loopback()
-    };
-    Ok(Server::bind(config).await?.spawn())
+    }
 }
 
 /// A browser that probes only this host's loopback on `port`.

@@ -258,5 +258,8 @@ pub fn print_table(servers: &[FoundServer]) {
             server.version,
             crate::sanitize::sanitize(&rooms)
         );
+        if let Some(url) = &server.status_url {
+            println!("{:<20} status page: {url}", "");
+        }
     }
 }

@@ -109,6 +109,9 @@ pub struct Beacon {
     pub nonce: u64,
     /// True when the server is stopping: forget it now.
     pub goodbye: bool,
+    /// The port of the server's HTTP status page on the address this
+    /// datagram came from, when it serves one there (protocol 6).
+    pub status_port: Option<u16>,
 }
 
 /// What a beacon's signature covers: this context, then the body. The
@@ -322,6 +325,7 @@ mod tests {
             needs_password: false,
             nonce: 0,
             goodbye: false,
+            status_port: None,
         }
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct Context {
     pub(crate) identity: Arc<crate::identity::ServerIdentity>,
     /// The TLS handshake, with the server's certificate.
     pub(crate) tls: Arc<rustls::ServerConfig>,
+    /// Where the HTTP status page is served, if it is (told in beacons).
+    pub(crate) status_addr: Option<SocketAddr>,
 }
 
 /// Writes one frame to a socket that has no writer task, and closes it.

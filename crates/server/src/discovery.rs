@@ -151,14 +151,14 @@ impl Responder {
         self.socket.local_addr()
     }
 
-    /// A beacon in at most `max_len` bytes (rooms dropped to fit; none in a
-    /// goodbye), or `None` if even the smallest does not fit.
+    /// A beacon for `to` in at most `max_len` bytes (rooms dropped to fit;
+    /// none in a goodbye), or `None` if even the smallest does not fit.
     fn beacon(
         context: &Context,
         tcp_port: u16,
-        nonce: u64,
-        goodbye: bool,
+        (nonce, goodbye): (u64, bool),
         max_len: usize,
+        to: IpAddr,
     ) -> Option<Vec<u8>> {
         let BeaconRooms {
             mut rooms,
@@ -177,6 +177,7 @@ impl Responder {
             needs_password,
             nonce,
             goodbye,
+            status_port: status_port_for(context.status_addr, to).filter(|_| !goodbye),
         };
         match context.identity.seal_beacon(&beacon, max_len) {
             Ok(bytes) => Some(bytes),
@@ -189,11 +190,15 @@ impl Responder {
     }
 
     async fn announce(&self, context: &Context, tcp_port: u16, goodbye: bool) {
-        if let Some(bytes) = Self::beacon(context, tcp_port, 0, goodbye, MAX_DATAGRAM_LEN) {
-            for target in &self.config.announce_to {
-                if let Err(err) = self.socket.send_to(&bytes, target).await {
-                    debug!(%target, %err, "announcement not sent");
-                }
+        for target in &self.config.announce_to {
+            let beacon = (0, goodbye);
+            let Some(bytes) =
+                Self::beacon(context, tcp_port, beacon, MAX_DATAGRAM_LEN, target.ip())
+            else {
+                continue;
+            };
+            if let Err(err) = self.socket.send_to(&bytes, target).await {
+                debug!(%target, %err, "announcement not sent");
             }
         }
     }
@@ -227,7 +232,8 @@ impl Responder {
         for (prober, (heard, probe_len)) in &recent_probers {
             let max_len = probe_len * MAX_REPLY_FACTOR;
             if heard.elapsed() < RECENT_PROBER_WINDOW
-                && let Some(goodbye) = Self::beacon(&context, tcp_port, 0, true, max_len)
+                && let Some(goodbye) =
+                    Self::beacon(&context, tcp_port, (0, true), max_len, prober.ip())
             {
                 let _ = self.socket.send_to(&goodbye, prober).await;
             }
@@ -274,7 +280,8 @@ impl Responder {
         // The source is not validated (UDP can be forged): answer with at
         // most three times what it sent.
         let max_len = bytes.len() * MAX_REPLY_FACTOR;
-        let Some(reply) = Self::beacon(context, tcp_port, probe.nonce, false, max_len) else {
+        let beacon = (probe.nonce, false);
+        let Some(reply) = Self::beacon(context, tcp_port, beacon, max_len, source.ip()) else {
             self.stats.too_short.fetch_add(1, Ordering::Relaxed);
             return false;
         };
@@ -282,6 +289,13 @@ impl Responder {
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
         self.socket.send_to(&reply, source).await.is_ok()
     }
+}
+
+/// The status page's port to tell `to`, if it can reach it there: a page
+/// on loopback only to loopback, any other to anyone.
+fn status_port_for(status: Option<SocketAddr>, to: IpAddr) -> Option<u16> {
+    let status = status?;
+    (!status.ip().is_loopback() || to.is_loopback()).then_some(status.port())
 }
 
 /// Remembers a prober, with when it probed and its probe's size.
@@ -317,5 +331,18 @@ mod tests {
         assert!(!budget.allow(a, now));
         assert!(budget.allow(b, now));
         assert!(budget.allow(a, now + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_loopback_status_page_is_told_only_to_loopback() {
+        let on = |addr: &str| Some(addr.parse::<SocketAddr>().unwrap());
+        let lan: IpAddr = [192, 168, 1, 9].into();
+        let here: IpAddr = [127, 255, 255, 255].into();
+        assert_eq!(status_port_for(None, here), None);
+        assert_eq!(status_port_for(on("127.0.0.1:7080"), here), Some(7080));
+        assert_eq!(status_port_for(on("127.0.0.1:7080"), lan), None);
+        assert_eq!(status_port_for(on("0.0.0.0:7080"), lan), Some(7080));
+        assert_eq!(status_port_for(on("[::]:9000"), lan), Some(9000));
+        assert_eq!(status_port_for(on("192.168.1.2:7080"), lan), Some(7080));
     }
 }

@@ -199,6 +199,7 @@ impl Server {
             server_id: identity.server_id(),
             identity,
             tls,
+            status_addr: status.as_ref().and_then(|s| s.local_addr().ok()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             password_guesses: Arc::default(),

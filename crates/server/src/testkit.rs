@@ -121,6 +121,7 @@ pub(crate) fn context(
         server_id: huddle_protocol::ServerId::random(),
         identity: identity.clone(),
         tls: identity.tls_config().unwrap(),
+        status_addr: None,
         shutdown: tokio_util::sync::CancellationToken::new(),
         flushers: crate::outbound::Flushers::new(
             1,

@@ -48,6 +48,9 @@ pub struct FoundServer {
     /// `new`, or `CHANGED` (with the recorded one); set by
     /// [`crate::discovery::mark_trust`].
     pub trust: Option<String>,
+    /// Its HTTP status page, when its beacons tell one
+    /// (`http://ADDRESS:PORT/`, the address a beacon carrying it came from).
+    pub status_url: Option<String>,
     #[serde(skip)]
     pub(crate) last_seen: Option<Instant>,
 }
@@ -60,6 +63,11 @@ fn as_text<S: serde::Serializer>(
         Some(fingerprint) => serializer.serialize_str(&fingerprint.to_string()),
         None => serializer.serialize_none(),
     }
+}
+
+/// The status page's address on `ip`.
+fn status_url(ip: IpAddr, port: u16) -> String {
+    format!("http://{}/", SocketAddr::new(ip, port))
 }
 
 /// A room in a found server's summary.
@@ -193,6 +201,7 @@ impl ServerList {
             conflict,
             fingerprint: Some(opened.fingerprint),
             trust: None,
+            status_url: None,
             last_seen: None,
         });
         // Prefer the address that answers fastest; announcements carry no
@@ -211,6 +220,11 @@ impl ServerList {
         entry.rooms = beacon.rooms.iter().map(FoundRoom::from).collect();
         entry.rooms_truncated = beacon.rooms_truncated;
         entry.needs_password = beacon.needs_password;
+        // A beacon without it does not unlearn it: the same server is heard
+        // on loopback (told) and on its LAN address (maybe not).
+        if let Some(port) = beacon.status_port {
+            entry.status_url = Some(status_url(source.ip(), port));
+        }
         entry.last_seen = Some(now);
     }
 
@@ -233,6 +247,7 @@ impl ServerList {
                 conflict: None,
                 fingerprint: None,
                 trust: None,
+                status_url: None,
                 last_seen: None,
             });
         entry.version = theirs;
@@ -292,6 +307,7 @@ mod tests {
             needs_password: false,
             nonce: 0,
             goodbye,
+            status_port: None,
         }
     }
 
@@ -318,6 +334,25 @@ mod tests {
         assert_eq!(servers[0].addr, SocketAddr::from(([127, 0, 0, 1], 7001)));
         assert_eq!(servers[0].rtt_ms, Some(2.0));
         assert_eq!(servers[0].conflict, None);
+    }
+
+    #[test]
+    fn the_status_page_is_at_the_address_that_told_it_and_is_not_unlearned() {
+        let now = Instant::now();
+        let mut list = ServerList::new(Duration::from_secs(15));
+        list.set_local_addresses([IpAddr::from([192, 168, 1, 5])]);
+        let mut told = beacon(1, false);
+        told.beacon.status_port = Some(7080);
+        list.on_beacon(&told, addr([127, 0, 0, 1]), None, now);
+        // The same server heard on its LAN address without it (its page is
+        // on loopback only).
+        list.on_beacon(&beacon(1, false), addr([192, 168, 1, 5]), None, now);
+        let servers = list.servers();
+        assert_eq!(servers.len(), 1);
+        assert_eq!(
+            servers[0].status_url.as_deref(),
+            Some("http://127.0.0.1:7080/")
+        );
     }
 
     #[test]

@@ -67,6 +67,7 @@ fn the_browser_lists_servers_and_the_host_option() {
         conflict: None,
         fingerprint: Some(huddle_protocol::Fingerprint([0x3f; 32])),
         trust: Some("new".into()),
+        status_url: Some("http://192.168.1.5:7080/".into()),
         last_seen: None,
     }]));
     let text = screen(&app, 120, 12);
@@ -79,6 +80,7 @@ fn the_browser_lists_servers_and_the_host_option() {
         "new server, fingerprint 3f3f 3f3f 3f3f 3f3f",
         "+ host here",
         "Enter connect",
+        "status page http://192.168.1.5:7080/",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }

@@ -54,6 +54,7 @@ pub(super) fn found_server(name: &str, port: u16) -> crate::discovery::FoundServ
         conflict: None,
         fingerprint: None,
         trust: None,
+        status_url: None,
         last_seen: None,
     }
 }

@@ -126,10 +126,18 @@ fn draw_browser(frame: &mut Frame, app: &App) {
     .header(TableRow::new(vec!["Name", "Address", "Users", "RTT", "Rooms"]).style(bold))
     .block(Block::bordered().title(" servers "));
     frame.render_widget(table, list);
+    // The selected server's status page, when its beacons tell one.
+    let status_page = app
+        .browser
+        .servers
+        .get(selected)
+        .and_then(|server| server.status_url.as_deref())
+        .map(|url| format!(" · status page {}", sanitize(url)))
+        .unwrap_or_default();
     frame.render_widget(
-        Paragraph::new(
-            " ↑↓ select · Enter connect · c connect to address · h host · n nick · q quit",
-        )
+        Paragraph::new(format!(
+            " ↑↓ select · Enter connect · c connect to address · h host · n nick · q quit{status_page}"
+        ))
         .style(Style::default().add_modifier(Modifier::DIM)),
         keys,
     );
