@@ -54,3 +54,8 @@ fn two_tuis_in_tmux_chat_and_restore_their_terminals() {
 fn discovery_and_chat_across_network_namespaces() {
     run_script("netns_e2e.sh");
 }
+
+#[test]
+fn the_status_page_passes_promtool_and_renders_in_chromium() {
+    run_script("status_e2e.sh");
+}

@@ -157,7 +157,14 @@ impl Site {
                 Err(err) => internal(&err),
             },
             "/metrics" => match prometheus::render(&self.registry) {
-                Ok(text) => reply(StatusCode::OK, prometheus::CONTENT_TYPE, text),
+                Ok(text) if wants_openmetrics(request) => {
+                    reply(StatusCode::OK, prometheus::OPENMETRICS, text)
+                }
+                Ok(text) => reply(
+                    StatusCode::OK,
+                    prometheus::TEXT_FORMAT,
+                    prometheus::to_text_format(&text),
+                ),
                 Err(err) => internal(&err),
             },
             "/healthz" => match self.sources.health() {
@@ -171,6 +178,17 @@ impl Site {
             ),
         }
     }
+}
+
+/// Whether the client asked for OpenMetrics (Prometheus does); others get
+/// the classic text format.
+fn wants_openmetrics(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("application/openmetrics-text"))
 }
 
 fn internal(err: &dyn std::fmt::Display) -> Response<Body> {

@@ -10,7 +10,7 @@ use std::{collections::HashMap, time::Duration};
 
 use common::{
     Client,
-    http::{get, request, try_request},
+    http::{get, get_accepting, request, try_request},
     room, start,
 };
 use huddle_protocol::{ClientMessage, ServerMessage, ShortText};
@@ -29,6 +29,9 @@ fn with_status_page() -> ServerConfig {
         ..ServerConfig::loopback()
     }
 }
+
+/// What Prometheus sends (2.42).
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// Every sample of an OpenMetrics text, by name and labels; panics on a
 /// line that is neither a sample nor a known comment, or a missing `# EOF`.
@@ -124,14 +127,29 @@ async fn every_endpoint_tells_what_the_server_holds() {
     assert!(!page.body.contains("<img"), "unescaped topic");
     assert!(page.body.contains("<svg class=\"spark\""));
 
-    let metrics = get(http, "/metrics").await;
+    let metrics = get_accepting(http, "/metrics", PROMETHEUS_ACCEPT).await;
     assert_eq!(metrics.status, StatusCode::OK);
+    let openmetrics = metrics.content_type();
     assert!(
-        metrics
-            .content_type()
-            .starts_with("application/openmetrics-text")
+        openmetrics.starts_with("application/openmetrics-text"),
+        "{openmetrics}"
     );
     let samples = parse_metrics(&metrics.body);
+    // Without OpenMetrics in Accept: the classic text format, same samples.
+    let classic = get(http, "/metrics").await;
+    assert!(
+        classic
+            .content_type()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        classic
+            .body
+            .contains("# TYPE huddle_deliveries_total counter\n")
+    );
+    assert!(!classic.body.contains("# EOF") && !classic.body.contains("# UNIT"));
+    let classic_samples = parse_metrics(&format!("{}# EOF\n", classic.body));
+    assert_eq!(classic_samples["huddle_deliveries_total"], 7.0);
     assert_eq!(samples["huddle_clients"], 2.0);
     assert_eq!(samples["huddle_rooms"], 1.0);
     assert_eq!(
@@ -171,7 +189,8 @@ async fn refusals_and_the_durable_store_are_counted() {
     alice
         .recv_until(|m| matches!(m, ServerMessage::Error(_)))
         .await;
-    let samples = parse_metrics(&get(http, "/metrics").await.body);
+    let metrics = get_accepting(http, "/metrics", PROMETHEUS_ACCEPT).await;
+    let samples = parse_metrics(&metrics.body);
     assert_eq!(
         samples["huddle_requests_refused_total{reason=\"NotInRoom\"}"],
         1.0
@@ -283,7 +302,7 @@ async fn connections_past_the_limit_are_closed_and_the_page_still_serves_after()
     // Their slots come back as they close.
     let mut served = false;
     for _ in 0..50 {
-        let attempt = try_request(http, Method::GET, "/healthz");
+        let attempt = try_request(http, Method::GET, "/healthz", None);
         if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_millis(500), attempt).await
             && reply.status == StatusCode::OK
         {

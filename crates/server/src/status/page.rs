@@ -172,7 +172,7 @@ fn overview(page: &mut String, snapshot: &Snapshot) {
         (
             "Traffic".to_owned(),
             format!(
-                "{} messages, {} deliveries; {} in, {} out",
+                "messages {}, deliveries {}; {} in, {} out",
                 snapshot.traffic.room_messages + snapshot.traffic.direct_messages,
                 snapshot.traffic.deliveries,
                 bytes(snapshot.traffic.bytes_in),

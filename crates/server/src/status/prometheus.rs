@@ -17,7 +17,11 @@ use super::snapshot::Sources;
 use crate::metrics::{ConnectionOutcome, HistogramSnapshot, LatencyHistogram};
 
 /// The media type of what [`render`] writes.
-pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The media type of [`to_text_format`]'s output: Prometheus's classic
+/// text format, for scrapers and tools (`promtool check metrics`, `curl`)
+/// that do not ask for OpenMetrics.
+pub(crate) const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 #[derive(Debug)]
 struct ServerCollector {
@@ -36,6 +40,47 @@ pub(crate) fn render(registry: &Registry) -> Result<String, std::fmt::Error> {
     let mut text = String::with_capacity(8 * 1024);
     prometheus_client::encoding::text::encode(&mut text, registry)?;
     Ok(text)
+}
+
+/// Rewrites an OpenMetrics exposition in the classic text format: a
+/// counter's family is named with its `_total` (as its samples are), and
+/// the `# UNIT` and `# EOF` lines, which that format lacks, go. Samples are
+/// the same lines in both.
+pub(crate) fn to_text_format(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in openmetrics.lines() {
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|rest| rest.strip_suffix(" counter"))
+        {
+            counters.insert(name.to_owned());
+        }
+    }
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let descriptor = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|prefix| Some((prefix, line.strip_prefix(prefix)?)));
+        match descriptor {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let total = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                text.push_str(&format!("{prefix}{name}{total} {tail}\n"));
+            }
+            None => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    text
 }
 
 fn counter(
@@ -325,4 +370,24 @@ fn refused(refusals: &[(String, u64)], reason: &str) -> u64 {
         .iter()
         .find(|(name, _)| name == reason)
         .map_or(0, |(_, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_text_format;
+
+    #[test]
+    fn the_text_format_names_counter_families_with_total_and_drops_units_and_eof() {
+        let openmetrics = "# HELP huddle_sent_bytes Bytes written\n\
+            # TYPE huddle_sent_bytes counter\n\
+            # UNIT huddle_sent_bytes bytes\nhuddle_sent_bytes_total 5\n\
+            # HELP huddle_clients Clients\n# TYPE huddle_clients gauge\nhuddle_clients 2\n# EOF\n";
+        assert_eq!(
+            to_text_format(openmetrics),
+            "# HELP huddle_sent_bytes_total Bytes written\n\
+             # TYPE huddle_sent_bytes_total counter\n\
+             huddle_sent_bytes_total 5\n\
+             # HELP huddle_clients Clients\n# TYPE huddle_clients gauge\nhuddle_clients 2\n"
+        );
+    }
 }

@@ -26,10 +26,21 @@ impl Reply {
 
 /// Sends `method path` on a new connection and reads the answer.
 pub async fn request(addr: SocketAddr, method: Method, path: &str) -> Reply {
-    tokio::time::timeout(super::PATIENCE, try_request(addr, method, path))
+    tokio::time::timeout(super::PATIENCE, try_request(addr, method, path, None))
         .await
         .expect("no HTTP answer in time")
         .unwrap()
+}
+
+/// `GET path` with an `Accept` header.
+pub async fn get_accepting(addr: SocketAddr, path: &str, accept: &str) -> Reply {
+    tokio::time::timeout(
+        super::PATIENCE,
+        try_request(addr, Method::GET, path, Some(accept)),
+    )
+    .await
+    .expect("no HTTP answer in time")
+    .unwrap()
 }
 
 /// [`request`], with failures returned.
@@ -37,16 +48,20 @@ pub async fn try_request(
     addr: SocketAddr,
     method: Method,
     path: &str,
+    accept: Option<&str>,
 ) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(connection);
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(method)
         .uri(path)
-        .header(hyper::header::HOST, addr.to_string())
-        .body(Empty::<bytes::Bytes>::new())?;
+        .header(hyper::header::HOST, addr.to_string());
+    if let Some(accept) = accept {
+        request = request.header(hyper::header::ACCEPT, accept);
+    }
+    let request = request.body(Empty::<bytes::Bytes>::new())?;
     let response = sender.send_request(request).await?;
     let status = response.status();
     let headers = response.headers().clone();
