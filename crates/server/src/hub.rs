@@ -37,6 +37,7 @@ mod relay;
 
 use dedup::Dedup;
 pub(crate) use durable::acknowledge;
+pub(crate) use gauges::OutboundDepths;
 pub(crate) use membership::JoinGate;
 #[cfg(test)]
 pub(crate) use membership::Unlimited;

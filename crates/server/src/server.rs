@@ -324,21 +324,21 @@ impl Server {
     }
 }
 
-/// Starts the HTTP status side door and the sampler of its rates.
+/// Starts the HTTP status side door and its once-a-second sampler.
 fn start_status(
     listener: TcpListener,
     context: &Arc<Context>,
     discovery: Option<&crate::discovery::Responder>,
 ) {
-    let rates = crate::status::Rates::default();
+    let sampled = crate::status::Sampled::default();
     let sources = Arc::new(crate::status::Sources {
         context: context.clone(),
         discovery: discovery.map(|d| d.stats.clone()),
-        rates: rates.clone(),
+        sampled: sampled.clone(),
     });
     let tasks = &context.tasks;
     tasks.spawn(crate::status::run_sampler(
-        rates,
+        sampled,
         context.hub.clone(),
         context.shutdown.clone(),
     ));

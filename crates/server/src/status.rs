@@ -7,12 +7,12 @@
 //! connection closed after [`CONNECTION_LIFETIME`].
 //!
 //! `page.rs` renders the HTML, `snapshot.rs` reads the state (and is the
-//! JSON), `prometheus.rs` the metrics, `rates.rs` samples the per-second
-//! rates for the sparklines.
+//! JSON), `prometheus.rs` the metrics, `sampler.rs` reads once a second
+//! what is too costly to read per request (rates, queue depths).
 
 mod page;
 mod prometheus;
-mod rates;
+mod sampler;
 mod snapshot;
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Method, Request, Response, StatusCode, body::Incoming, header, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
-pub(crate) use rates::{Rates, run_sampler};
+pub(crate) use sampler::{Sampled, run_sampler};
 pub(crate) use snapshot::Sources;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};

@@ -281,7 +281,7 @@ impl Collector for ServerCollector {
             None,
             as_gauge(hub.occupied_rooms()),
         )?;
-        let depths = hub.outbound_depths();
+        let depths = self.sources.sampled.depths();
         gauge(
             e,
             "huddle_outbound_queued_frames",

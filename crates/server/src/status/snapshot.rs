@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde::Serialize;
 
-use super::rates::Rates;
+use super::sampler::Sampled;
 use crate::{
     connection::Context,
     discovery::DiscoveryStats,
@@ -18,7 +18,8 @@ use crate::{
 pub(crate) struct Sources {
     pub(crate) context: Arc<Context>,
     pub(crate) discovery: Option<Arc<DiscoveryStats>>,
-    pub(crate) rates: Rates,
+    /// What the sampler reads once a second.
+    pub(crate) sampled: Sampled,
 }
 
 /// `/status.json`.
@@ -109,7 +110,7 @@ pub(crate) struct StoreStatus {
 pub(crate) struct Queues {
     pub(crate) outbound_frames: usize,
     pub(crate) outbound_bytes: usize,
-    pub(crate) connections_backlogged: usize,
+    pub(crate) clients_backlogged: usize,
     pub(crate) partial_frame_bytes: usize,
 }
 
@@ -126,7 +127,7 @@ impl Sources {
         let metrics = hub.metrics();
         let connected = hub.user_count();
         metrics.clients_now(connected);
-        let depths = hub.outbound_depths();
+        let depths = self.sampled.depths();
         let commits = metrics.commit_latency.snapshot();
         Snapshot {
             server: ServerInfo {
@@ -156,7 +157,7 @@ impl Sources {
             },
             rooms: rooms(hub),
             traffic: traffic(metrics),
-            last_minute: self.rates.last_minute(),
+            last_minute: self.sampled.last_minute(),
             store: StoreStatus {
                 durable: context.config.data_dir.is_some(),
                 file_bytes: hub.store_file_bytes(),
@@ -169,7 +170,7 @@ impl Sources {
             queues: Queues {
                 outbound_frames: depths.frames,
                 outbound_bytes: depths.bytes,
-                connections_backlogged: depths.backlogged,
+                clients_backlogged: depths.backlogged,
                 partial_frame_bytes: context.inbound.partial.held(),
             },
             transfers_in_flight: hub.transfers_in_flight(),
