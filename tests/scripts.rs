@@ -59,3 +59,13 @@ fn discovery_and_chat_across_network_namespaces() {
 fn the_status_page_passes_promtool_and_renders_in_chromium() {
     run_script("status_e2e.sh");
 }
+
+#[test]
+fn the_deb_and_the_crates_hold_what_they_should() {
+    run_script("packaging_e2e.sh");
+}
+
+#[test]
+fn the_tui_is_photographed_for_the_readme() {
+    run_script("tui_screenshot.sh");
+}

@@ -22,7 +22,7 @@ fi
 # The ngircd package starts a system instance on 6667; ours uses its own port.
 systemctl stop ngircd 2>/dev/null || service ngircd stop 2>/dev/null || true
 
-cargo build --release -p huddle-server -p huddle-bench >&2
+cargo build --release -p huddle-chat-server -p huddle-chat-bench >&2
 bench=target/release/huddle-bench
 work=$(mktemp -d)
 pids=()

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3} seconds=${2:-5}
-cargo build --release -p huddle-server -p huddle-bench >&2
+cargo build --release -p huddle-chat-server -p huddle-chat-bench >&2
 ulimit -n "$(ulimit -Hn)"
 
 # 100 GETs of /metrics a second on one kept-alive connection; prints how

@@ -7,7 +7,7 @@
 # usage: crates/bench/tls-latency.sh   (builds the release binaries first)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release -p huddle-server -p huddle-bench >&2
+cargo build --release -p huddle-chat-server -p huddle-chat-bench >&2
 ulimit -n "$(ulimit -Hn)"
 for round in 1 2 3 4; do
 for mode in tls plain; do

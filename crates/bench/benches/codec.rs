@@ -1,6 +1,6 @@
 //! Codec micro-benchmarks: frames encoded and decoded per second for a small
 //! chat message and for a 64 KiB payload (the size of a file chunk).
-//! Run: `cargo bench -p huddle-bench --bench codec`.
+//! Run: `cargo bench -p huddle-chat-bench --bench codec`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Benchmarks may panic.
 

@@ -119,6 +119,50 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// `assets/config.example.toml` parses and sets every key: the fields
+    /// are destructured without `..`, so a field added to `Config` does
+    /// not compile here until the example (and this test) have it.
+    #[test]
+    fn the_example_config_parses_and_sets_every_key() {
+        let text = include_str!("../../../assets/config.example.toml");
+        let example: Config = toml::from_str(text).unwrap();
+        let Config {
+            nick,
+            client_id,
+            known_servers,
+            probe,
+            notify,
+            highlight,
+            rooms,
+            logging,
+            ignore,
+            nick_keys,
+        } = example;
+        // Read from old files only, never an option: left out on purpose.
+        assert_eq!(client_id, None);
+        assert!(nick.is_some() && notify.is_some() && logging.is_some());
+        assert!(!known_servers.is_empty() && !probe.is_empty() && !highlight.is_empty());
+        assert!(!rooms.is_empty() && !ignore.is_empty() && !nick_keys.is_empty());
+        // And nothing in it that huddle would not read.
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "highlight",
+                "ignore",
+                "known_servers",
+                "logging",
+                "nick",
+                "nick_keys",
+                "notify",
+                "probe",
+                "rooms"
+            ]
+        );
+    }
+
     #[test]
     fn saves_and_loads_and_remembers_newest_first() {
         let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 //! one of these.
 
 pub mod chatlog;
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod detach;

@@ -3,8 +3,9 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use huddle::{
+    cli::{Args, Commands},
     config::Config,
     discovery::{Browser, BrowserConfig},
     host::{HostOptions, host},
@@ -14,104 +15,8 @@ use huddle::{
     tui::run::{self, Start},
     with_default_port,
 };
-use huddle_protocol::{DEFAULT_DISCOVERY_PORT, DEFAULT_TCP_PORT, Nick, RoomName};
+use huddle_protocol::{DEFAULT_TCP_PORT, Nick, RoomName};
 use tokio::net::lookup_host;
-
-/// Terminal chat rooms for your LAN. With no arguments, opens a browser of
-/// the servers on your network (Enter connects, h hosts one here).
-#[derive(Debug, Parser)]
-#[command(name = "huddle", version)]
-struct Args {
-    /// Host a server on this machine and join it.
-    #[arg(long, conflicts_with = "connect")]
-    host: bool,
-    /// With --host: run the server in a process of its own that keeps
-    /// serving after you quit (stop it with `kill PID`, as it says).
-    #[arg(long, requires = "host")]
-    detach: bool,
-    /// The hosted server's name on the LAN.
-    #[arg(long)]
-    name: Option<String>,
-    /// TCP port for the hosted server (another free port if taken).
-    #[arg(long, default_value_t = DEFAULT_TCP_PORT)]
-    port: u16,
-    /// Connect to this server (HOST[:PORT]) instead of browsing.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    connect: Option<String>,
-    /// Your nick (remembered for next time).
-    #[arg(long)]
-    nick: Option<String>,
-    /// Rooms to join (repeatable; default #general).
-    #[arg(long = "room", value_name = "ROOM")]
-    rooms: Vec<String>,
-    /// Plain mode: print the last N messages of each room on joining it,
-    /// marked as history.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    history: usize,
-    /// Plain line mode: stdin lines are sent, events are printed one per line.
-    #[arg(long)]
-    plain: bool,
-    /// Also probe this host by unicast, for networks that drop broadcast
-    /// (repeatable).
-    #[arg(long = "probe", value_name = "HOST[:PORT]", global = true)]
-    probes: Vec<String>,
-    /// Where received files are saved [default: the platform's download dir].
-    #[arg(long, value_name = "DIR", global = true)]
-    downloads: Option<PathBuf>,
-    /// Accept files from this nick without asking (repeatable).
-    #[arg(long = "accept-files-from", value_name = "NICK", global = true)]
-    accept_files_from: Vec<String>,
-    /// Accept files up to this many bytes from anyone without asking.
-    #[arg(long, value_name = "BYTES", global = true)]
-    accept_files_below: Option<u64>,
-    /// UDP port for LAN discovery.
-    #[arg(long, default_value_t = DEFAULT_DISCOVERY_PORT, global = true)]
-    discovery_port: u16,
-    /// With --host: do not announce the hosted server on the LAN (others
-    /// connect by address).
-    #[arg(long, requires = "host")]
-    no_discovery: bool,
-    /// Probe only this host's loopback, never the LAN (for tests).
-    #[arg(long, hide = true, global = true)]
-    loopback_only: bool,
-    /// The config file (default: the platform's config dir). The
-    /// known-servers file lives beside it.
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    /// Trust only a server with this certificate fingerprint (SHA256:…),
-    /// instead of the known-servers file.
-    #[arg(long, value_name = "SHA256:HEX", global = true)]
-    fingerprint: Option<huddle_protocol::Fingerprint>,
-    /// No TLS: chat, passwords and files cross the network in the clear
-    /// (benchmarks and debugging; the server must allow it too).
-    #[arg(long, global = true, conflicts_with = "fingerprint")]
-    insecure_plaintext: bool,
-    #[command(subcommand)]
-    command: Option<Commands>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Commands {
-    /// List the huddle servers on your network, then exit.
-    Discover {
-        /// Seconds to listen for answers.
-        #[arg(long, default_value_t = 3.0)]
-        timeout: f64,
-        /// Print one JSON object instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// (Internal) the detached hosted server of `--host --detach`.
-    #[command(name = "__serve-hosted", hide = true)]
-    ServeHosted,
-    /// Accept the certificate the server at HOST[:PORT] presents now, and
-    /// remember it (after its operator confirmed the fingerprint).
-    Trust {
-        /// The server's address, as you connect to it.
-        #[arg(value_name = "HOST[:PORT]")]
-        addr: String,
-    },
-}
 
 async fn resolve_probes(hosts: &[String], port: u16) -> Vec<SocketAddr> {
     let mut addrs = Vec::new();

@@ -221,3 +221,30 @@ fn spec_vectors() -> Vec<String> {
 fn the_spec_prints_exactly_these_bytes() {
     assert_eq!(spec_vectors(), IN_SPEC_ORDER);
 }
+
+/// The fuzz corpus in `assets/fuzz/` is seeded with this version's golden
+/// vectors (as each target takes its input: a whole frame, a payload, a
+/// datagram), so fuzzing starts from valid messages of the current wire.
+#[test]
+fn the_fuzz_corpus_holds_the_golden_vectors() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/fuzz");
+    let holds = |target: &str, hex_bytes: &str| {
+        let wanted: Vec<u8> = hex_bytes
+            .split(' ')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        std::fs::read_dir(format!("{corpus}/{target}"))
+            .unwrap()
+            .any(|entry| std::fs::read(entry.unwrap().path()).unwrap() == wanted)
+    };
+    let hello_payload = HELLO.splitn(5, ' ').nth(4).unwrap();
+    for (target, vector) in [
+        ("frame_decoder", HELLO),
+        ("client_message", hello_payload),
+        ("datagram", PROBE),
+        ("datagram", SIGNED_BEACON),
+        ("datagram", VERSION_ONLY),
+    ] {
+        assert!(holds(target, vector), "assets/fuzz/{target} lacks {vector}");
+    }
+}

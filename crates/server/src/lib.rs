@@ -6,6 +6,7 @@
 //! `ARCHITECTURE.md`.
 
 mod admission;
+pub mod cli;
 mod config;
 mod connection;
 mod deadlines;
