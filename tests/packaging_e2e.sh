@@ -18,7 +18,7 @@ ensure_command dpkg-deb dpkg || skip "dpkg-deb is not installed and cannot be in
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-deb=$(bash "$root/crates/xtask/build-deb.sh" "$(dirname "$huddle")" "$work/out")
+deb=$(DEB_COMPRESSION=gzip bash "$root/crates/xtask/build-deb.sh" "$(dirname "$huddle")" "$work/out")
 mkdir "$work/root"
 dpkg -x "$deb" "$work/root"
 for file in usr/bin/huddle usr/bin/huddle-server \

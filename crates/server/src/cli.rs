@@ -111,6 +111,10 @@ pub struct Args {
     /// one). Off by default; give 0.0.0.0:7080 to show it to the LAN.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7080")]
     pub http: Option<SocketAddr>,
+    /// Also serve IRC clients (weechat, irssi…) on this address, e.g.
+    /// 0.0.0.0:6667: they join the same rooms (plain TCP; off by default).
+    #[arg(long, value_name = "ADDR")]
+    pub irc_bind: Option<SocketAddr>,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     pub no_discovery: bool,
@@ -173,6 +177,7 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
         insecure_plaintext: args.insecure_plaintext,
         nick_binding: Duration::from_secs(args.nick_binding_days.saturating_mul(86_400)),
         http: args.http,
+        irc_bind: args.irc_bind,
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;

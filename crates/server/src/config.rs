@@ -84,6 +84,9 @@ pub struct ServerConfig {
     /// Where the HTTP status page, `/status.json`, `/metrics` and
     /// `/healthz` are served; `None` (the default) serves none.
     pub http: Option<SocketAddr>,
+    /// Where the IRC gateway listens (plain TCP); `None` (the default):
+    /// no gateway.
+    pub irc_bind: Option<SocketAddr>,
 }
 
 /// The UDP discovery responder's settings.
@@ -156,6 +159,7 @@ impl Default for ServerConfig {
             nick_binding: Duration::from_secs(30 * 24 * 60 * 60),
             discovery: None,
             http: None,
+            irc_bind: None,
         }
     }
 }

@@ -27,6 +27,17 @@ use crate::{
 /// Most rooms listed in one `RoomList` (keeps the frame far below its limit).
 const MAX_LISTED_ROOMS: usize = 1000;
 
+/// What the rate limit made of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charge {
+    /// Within the limit: serve it.
+    Taken,
+    /// Over it: refused with `RateLimited`.
+    Dropped,
+    /// Over it for too long: the client is told `Bye` and dropped.
+    Flooding,
+}
+
 /// Why a greeted client left; also the quit reason shown to its rooms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Departure {
@@ -182,15 +193,9 @@ impl Dispatcher {
                     self.bye(ErrorCode::ShuttingDown, "the server is shutting down");
                     return Departure::Shutdown;
                 }
-                () = tokio::time::sleep_until(
-                    self.keepalive.deadline(self.config.ping_after, self.config.ping_timeout),
-                ) => {
-                    match self.keepalive.on_deadline(Instant::now()) {
-                        KeepaliveStep::Ping(token) => self.send(&ServerMessage::Ping { token }),
-                        KeepaliveStep::GiveUp => {
-                            self.bye(ErrorCode::PingTimeout, "no answer to ping");
-                            return Departure::PingTimeout;
-                        }
+                () = tokio::time::sleep_until(self.keepalive_deadline()) => {
+                    if let Some(end) = self.keepalive_due(Instant::now()) {
+                        return end;
                     }
                 }
                 frame = frames.next() => match frame {
@@ -233,22 +238,11 @@ impl Dispatcher {
             Ok(ClientMessage::FileCredit { transfer, .. }) => self.hub.transfer_exists(*transfer),
             _ => false,
         };
-        if self.config.rate_limit && !paced && !self.bucket.try_take(now) {
-            self.strikes += 1;
-            if self.strikes > self.config.limits.rate_burst {
-                (self.hub.metrics().floods).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
-                return Some(Departure::Flooding);
-            }
-            self.report(
-                ErrorCode::RateLimited,
-                "you are sending too fast; this message was dropped",
-                request,
-                id,
-            );
-            return None;
+        match self.charge(paced, request, id, now) {
+            Charge::Taken => {}
+            Charge::Dropped => return None,
+            Charge::Flooding => return Some(Departure::Flooding),
         }
-        self.strikes = 0;
         match decoded {
             Ok(message) => self.handle(message, now),
             Err(err) => {
@@ -256,6 +250,66 @@ impl Dispatcher {
                 None
             }
         }
+    }
+
+    /// When the keepalive wants attention next.
+    pub(crate) fn keepalive_deadline(&self) -> Instant {
+        (self.keepalive).deadline(self.config.ping_after, self.config.ping_timeout)
+    }
+
+    /// At the keepalive's deadline: a `Ping` queued, or the client given
+    /// up on.
+    pub(crate) fn keepalive_due(&mut self, now: Instant) -> Option<Departure> {
+        match self.keepalive.on_deadline(now) {
+            KeepaliveStep::Ping(token) => {
+                self.send(&ServerMessage::Ping { token });
+                None
+            }
+            KeepaliveStep::GiveUp => {
+                self.bye(ErrorCode::PingTimeout, "no answer to ping");
+                Some(Departure::PingTimeout)
+            }
+        }
+    }
+
+    /// Serves one request that came in some other form than a frame (the
+    /// IRC gateway's translation), under the same rate limit.
+    pub(crate) fn on_message(&mut self, message: ClientMessage, now: Instant) -> Option<Departure> {
+        self.keepalive.heard(now);
+        match self.charge(false, message.kind(), message.client_msg_id(), now) {
+            Charge::Taken => self.handle(message, now),
+            Charge::Dropped => None,
+            Charge::Flooding => Some(Departure::Flooding),
+        }
+    }
+
+    /// Charges one request to the rate limit (unless `paced` by a file
+    /// transfer's credit); past it, says so or, still sending after the
+    /// burst's worth of refusals, says goodbye.
+    fn charge(
+        &mut self,
+        paced: bool,
+        request: RequestKind,
+        id: Option<huddle_protocol::ClientMsgId>,
+        now: Instant,
+    ) -> Charge {
+        if !self.config.rate_limit || paced || self.bucket.try_take(now) {
+            self.strikes = 0;
+            return Charge::Taken;
+        }
+        self.strikes += 1;
+        if self.strikes > self.config.limits.rate_burst {
+            (self.hub.metrics().floods).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
+            return Charge::Flooding;
+        }
+        self.report(
+            ErrorCode::RateLimited,
+            "you are sending too fast; this message was dropped",
+            request,
+            id,
+        );
+        Charge::Dropped
     }
 
     fn handle(&mut self, message: ClientMessage, now: Instant) -> Option<Departure> {

@@ -15,6 +15,7 @@ mod dispatch;
 mod hub;
 pub mod identity;
 mod inbound;
+mod irc;
 mod keepalive;
 mod link;
 mod mailbox;

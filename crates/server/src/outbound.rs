@@ -23,6 +23,7 @@
 #[cfg(test)]
 mod capture;
 mod flusher;
+mod foreign;
 mod writer;
 
 use std::{
@@ -38,6 +39,7 @@ use bytes::{Bytes, BytesMut};
 #[cfg(test)]
 pub(crate) use capture::Captured;
 pub(crate) use flusher::{Flusher, Flushers};
+pub(crate) use foreign::{ForeignQueue, foreign};
 use huddle_protocol::{ServerMessage, encode_frame};
 use tokio::sync::Notify;
 
@@ -76,6 +78,9 @@ enum Slot {
     Stalled(WriteLink, BytesMut),
     /// Held by the writer task (or not installed yet, or gone).
     Away,
+    /// No socket here: the queue is drained by another protocol's
+    /// connection (`foreign.rs`), which the flusher only wakes.
+    Foreign,
 }
 
 #[derive(Debug)]
@@ -265,7 +270,7 @@ impl Outbound {
     /// with the writer task (full).
     pub(crate) fn depth(&self) -> (usize, usize, bool) {
         let (frames, bytes) = self.shared.depth();
-        let stalled = !matches!(&*lock(&self.shared.socket), Slot::Ready(_));
+        let stalled = matches!(&*lock(&self.shared.socket), Slot::Stalled(..));
         (frames, bytes, stalled)
     }
 

@@ -51,6 +51,14 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The IRC gateway's listener could not be bound.
+    #[error("cannot listen for IRC on {addr}: {source}")]
+    Irc {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The discovery responder could not be bound.
     #[error("cannot bind the discovery port {addr}: {source}")]
     Discovery {
@@ -69,6 +77,8 @@ pub struct Server {
     discovery: Option<crate::discovery::Responder>,
     /// The HTTP status listener, with `--http`.
     status: Option<TcpListener>,
+    /// The IRC gateway's listener, with `--irc-bind`.
+    irc: Option<TcpListener>,
 }
 
 /// Binds a listener with the given backlog (the kernel's queue of
@@ -108,6 +118,8 @@ pub struct RunningServer {
     pub discovery_addr: Option<SocketAddr>,
     /// The HTTP status address it listens on, if any.
     pub status_addr: Option<SocketAddr>,
+    /// The IRC gateway's address, if any.
+    pub irc_addr: Option<SocketAddr>,
     /// The server's id, as in its beacons and `Welcome`.
     pub server_id: ServerId,
     /// The SHA-256 of its certificate.
@@ -166,6 +178,12 @@ impl Server {
             }
             None => None,
         };
+        let irc = match config.irc_bind {
+            Some(addr) => {
+                Some(listen(addr, 128).map_err(|source| ServerError::Irc { addr, source })?)
+            }
+            None => None,
+        };
         let store = match &config.data_dir {
             Some(dir) => {
                 let limits = StoreLimits {
@@ -210,6 +228,7 @@ impl Server {
             context,
             discovery,
             status,
+            irc,
         })
     }
 
@@ -223,6 +242,11 @@ impl Server {
     /// The discovery address actually bound, if discovery is on.
     pub fn discovery_addr(&self) -> Option<SocketAddr> {
         self.discovery.as_ref().and_then(|d| d.local_addr().ok())
+    }
+
+    /// The IRC gateway's address actually bound, with `--irc-bind`.
+    pub fn irc_addr(&self) -> Option<SocketAddr> {
+        self.irc.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     /// The HTTP status address actually bound, with `--http`.
@@ -247,6 +271,7 @@ impl Server {
             addr: self.local_addr(),
             discovery_addr: self.discovery_addr(),
             status_addr: self.status_addr(),
+            irc_addr: self.irc_addr(),
             server_id: self.server_id(),
             fingerprint: self.fingerprint(),
             discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
@@ -264,6 +289,7 @@ impl Server {
             context,
             discovery,
             status,
+            irc,
         } = self;
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
@@ -283,6 +309,9 @@ impl Server {
             tracker.spawn(discovery.run(context.clone(), port, context.shutdown.clone()));
         }
         let admissions = Arc::new(Admissions::default());
+        if let Some(irc) = irc {
+            tracker.spawn(crate::irc::serve(irc, context.clone(), admissions.clone()));
+        }
         loop {
             let accepted = tokio::select! {
                 () = shutdown.cancelled() => break,

@@ -93,9 +93,15 @@ fn flush(shared: &Arc<Shared>) {
     // Cleared first: a push from now on schedules the connection again.
     shared.scheduled.store(false, Ordering::Release);
     let mut slot = lock(&shared.socket);
-    let Slot::Ready(stream) = &*slot else {
+    let stream = match &*slot {
+        Slot::Ready(stream) => stream,
+        // Another protocol's connection drains this queue: wake it.
+        Slot::Foreign => {
+            shared.task.notify_one();
+            return;
+        }
         // The writer task holds it and reschedules when it gives it back.
-        return;
+        Slot::Stalled(..) | Slot::Away => return,
     };
     let rest = SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();

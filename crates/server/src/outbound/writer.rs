@@ -33,7 +33,7 @@ fn take_socket(shared: &Shared) -> Option<(WriteLink, Option<BytesMut>)> {
     match std::mem::replace(&mut *lock(&shared.socket), Slot::Away) {
         Slot::Ready(socket) => Some((socket, None)),
         Slot::Stalled(socket, rest) => Some((socket, Some(rest))),
-        Slot::Away => None,
+        Slot::Away | Slot::Foreign => None,
     }
 }
 

@@ -1,0 +1,275 @@
+//! The IRC gateway (`--irc-bind`, off by default): weechat and irssi users
+//! join the same rooms as huddle users. An IRC connection registers a nick
+//! in the same registry and is then served by the same [`Dispatcher`] as a
+//! native client (rate limit, join throttles, room limits, keepalive):
+//! `session.rs` turns each IRC command into the requests a native client
+//! would send, and `replies.rs` writes each frame the hub queues for the
+//! user as IRC lines. Its queue is a native client's queue drained by this
+//! task (`outbound/foreign.rs`), so a slow IRC reader is dropped exactly
+//! like a slow native one and nobody else waits for it.
+//!
+//! `line.rs` is the line codec; `registration.rs` the welcome (CAP, NICK,
+//! USER, the 001–005 numerics and the MOTD). The mapping rules are written
+//! down in docs/IRC.md.
+
+mod line;
+mod registration;
+mod replies;
+mod session;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream, tcp::OwnedReadHalf},
+};
+use tracing::{debug, info, warn};
+
+pub(crate) use registration::cap_reply;
+use session::Session;
+
+use crate::{
+    admission::{Admission, Admissions},
+    connection::Context,
+    dispatch::{Departure, Dispatcher},
+    metrics::ConnectionOutcome,
+    outbound::ForeignQueue,
+};
+
+/// Reads lines off a socket: one buffer, bounded; a line longer than IRC
+/// allows is answered (417) and skipped, never buffered whole.
+#[derive(Debug)]
+struct LineReader {
+    socket: OwnedReadHalf,
+    buffer: Vec<u8>,
+    /// Skipping the rest of an overlong line.
+    skipping: bool,
+}
+
+/// What the reader produced.
+#[derive(Debug)]
+enum Read {
+    Line(Vec<u8>),
+    TooLong,
+    Closed,
+}
+
+impl LineReader {
+    fn new(socket: OwnedReadHalf) -> Self {
+        Self {
+            socket,
+            buffer: Vec::new(),
+            skipping: false,
+        }
+    }
+
+    async fn next(&mut self) -> Read {
+        let limit = line::MAX_TAGS + line::MAX_LINE;
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                if std::mem::take(&mut self.skipping) {
+                    continue;
+                }
+                return Read::Line(line);
+            }
+            if self.buffer.len() > limit {
+                self.buffer.clear();
+                if !std::mem::replace(&mut self.skipping, true) {
+                    return Read::TooLong;
+                }
+            }
+            let mut chunk = [0u8; 2048];
+            match self.socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return Read::Closed,
+                Ok(read) => self.buffer.extend_from_slice(&chunk[..read]),
+            }
+        }
+    }
+}
+
+/// Accepts IRC connections until shutdown, within the same admission
+/// limits as native ones.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    context: Arc<Context>,
+    admissions: Arc<Admissions>,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "IRC gateway listening");
+    }
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    warn!(%err, "IRC accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        match admissions.admit(peer.ip(), &context.config) {
+            Ok(admission) => {
+                let context = context.clone();
+                context
+                    .tasks
+                    .clone()
+                    .spawn(serve_connection(stream, peer, context, admission));
+            }
+            Err((_, text)) => {
+                context
+                    .hub
+                    .metrics()
+                    .connection(ConnectionOutcome::RefusedByLimits);
+                let mut stream = stream;
+                let line = line::format("", "", "ERROR", &[&text]);
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    stream.write_all(line.as_bytes()),
+                )
+                .await;
+            }
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    context: Arc<Context>,
+    mut admission: Admission,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read, mut write) = stream.into_split();
+    let mut reader = LineReader::new(read);
+    let Some(entered) = registration::register(&mut reader, &mut write, peer, &context).await
+    else {
+        context
+            .hub
+            .metrics()
+            .connection(ConnectionOutcome::RefusedHello);
+        return;
+    };
+    admission.greeted();
+    context.hub.metrics().connection(ConnectionOutcome::Greeted);
+    let registration::Entered {
+        mut session,
+        mut dispatcher,
+        queue,
+        outbound,
+    } = entered;
+    info!(%peer, nick = %dispatcher.nick, "IRC user connected");
+    let end = chat(
+        &mut reader,
+        &mut write,
+        &mut session,
+        &mut dispatcher,
+        &queue,
+        &outbound,
+        &context,
+    )
+    .await;
+    let reason = match &end {
+        Departure::Quit(reason) => reason.clone(),
+        other => huddle_protocol::ShortText::lossy(&other.to_string()),
+    };
+    let announce = (end != Departure::Shutdown).then_some(&reason);
+    context.hub.quit(
+        dispatcher.conn,
+        &dispatcher.nick,
+        &dispatcher.rooms,
+        announce,
+    );
+    // Last words (a Bye, an ERROR), briefly.
+    let mut out = String::new();
+    if let Ok(frames) =
+        tokio::time::timeout(std::time::Duration::from_millis(10), queue.next()).await
+    {
+        translate_all(&mut session, frames.unwrap_or_default(), &mut out);
+    }
+    if out.is_empty() {
+        out = line::format("", "", "ERROR", &[&format!("Closing link: {end}")]);
+    }
+    let _ = tokio::time::timeout(
+        context.config.flush_timeout,
+        write.write_all(out.as_bytes()),
+    )
+    .await;
+    info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
+}
+
+fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
+    for frame in frames {
+        let payload = frame
+            .get(huddle_protocol::codec::HEADER_LEN..)
+            .unwrap_or_default();
+        match huddle_protocol::decode_payload(payload) {
+            Ok(message) => session.translate(message, out),
+            Err(err) => debug!(%err, "a queued frame did not decode"),
+        }
+    }
+}
+
+/// The registered user's life: commands in, the hub's frames out.
+async fn chat(
+    reader: &mut LineReader,
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    session: &mut Session,
+    dispatcher: &mut Dispatcher,
+    queue: &ForeignQueue,
+    outbound: &crate::outbound::Outbound,
+    context: &Context,
+) -> Departure {
+    loop {
+        let mut out = String::new();
+        tokio::select! {
+            biased;
+            () = outbound.killed() => return Departure::Slow,
+            () = context.shutdown.cancelled() => return Departure::Shutdown,
+            () = tokio::time::sleep_until(dispatcher.keepalive_deadline()) => {
+                if let Some(end) = dispatcher.keepalive_due(tokio::time::Instant::now()) {
+                    return end;
+                }
+            }
+            frames = queue.next() => match frames {
+                Some(frames) => translate_all(session, frames, &mut out),
+                None => return Departure::Slow,
+            },
+            read = reader.next() => match read {
+                Read::Closed => return Departure::Closed,
+                Read::TooLong => session.numeric("417", &["Input line was too long"], &mut out),
+                Read::Line(raw) => {
+                    let Some(line) = line::parse(&raw) else { continue };
+                    let outcome = session.command(&line);
+                    out.push_str(&outcome.lines);
+                    if let Some(reason) = outcome.quit {
+                        return Departure::Quit(huddle_protocol::ShortText::lossy(&reason));
+                    }
+                    let now = tokio::time::Instant::now();
+                    for request in outcome.requests {
+                        if let Some(end) = dispatcher.on_message(request, now) {
+                            return end;
+                        }
+                    }
+                }
+            },
+        }
+        if !out.is_empty() {
+            // A reader too slow for this is dropped by its queue's bound.
+            tokio::select! {
+                () = outbound.killed() => return Departure::Slow,
+                written = write.write_all(out.as_bytes()) => {
+                    if written.is_err() {
+                        return Departure::Closed;
+                    }
+                }
+            }
+        }
+    }
+}

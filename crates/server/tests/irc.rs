@@ -1,0 +1,280 @@
+//! The IRC gateway with a raw IRC client over a real socket, beside native
+//! clients of the same server: registration, the commands, one room seen
+//! the same from both sides, history on join, and hostile lines.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, PATIENCE, start};
+use huddle_protocol::ServerMessage;
+use huddle_server::{RunningServer, ServerConfig};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpStream, tcp::OwnedReadHalf},
+};
+
+/// A raw IRC client: writes lines, reads lines.
+struct Irc {
+    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
+    write: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Irc {
+    async fn connect(server: &RunningServer) -> Self {
+        let stream = TcpStream::connect(server.irc_addr.unwrap()).await.unwrap();
+        let (read, write) = stream.into_split();
+        Self {
+            lines: BufReader::new(read).lines(),
+            write,
+        }
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.write
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+    }
+
+    async fn line(&mut self) -> String {
+        match tokio::time::timeout(PATIENCE, self.lines.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            other => panic!("no IRC line: {other:?}"),
+        }
+    }
+
+    /// Lines until one contains `needle`; returns them all, that one last.
+    async fn until(&mut self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self.line().await;
+            let done = line.contains(needle);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Connects and registers as `nick` with server-time and echo-message.
+    async fn registered(server: &RunningServer, nick: &str) -> (Self, Vec<String>) {
+        let mut irc = Self::connect(server).await;
+        irc.send("CAP LS 302").await;
+        irc.send(&format!("NICK {nick}")).await;
+        irc.send(&format!("USER {nick} 0 * :{nick} on IRC")).await;
+        let ls = irc.line().await;
+        assert!(
+            ls.contains("CAP * LS") && ls.contains("server-time"),
+            "{ls}"
+        );
+        irc.send("CAP REQ :server-time echo-message").await;
+        let ack = irc.line().await;
+        assert!(ack.contains("ACK") && ack.contains("echo-message"), "{ack}");
+        irc.send("CAP END").await;
+        let welcome = irc.until(" 422 ").await;
+        (irc, welcome)
+    }
+}
+
+fn gateway() -> ServerConfig {
+    ServerConfig {
+        irc_bind: Some(([127, 0, 0, 1], 0).into()),
+        ..ServerConfig::loopback()
+    }
+}
+
+#[tokio::test]
+async fn registration_says_welcome_and_an_isupport_that_tells_the_truth() {
+    let server = start(gateway()).await;
+    let (_irc, welcome) = Irc::registered(&server, "alice").await;
+    for numeric in [" 001 alice ", " 002 ", " 003 ", " 004 ", " 005 ", " 422 "] {
+        assert!(
+            welcome.iter().any(|l| l.contains(numeric)),
+            "no{numeric}in {welcome:?}"
+        );
+    }
+    let isupport = welcome.iter().find(|l| l.contains(" 005 ")).unwrap();
+    for token in [
+        "CHANTYPES=#",
+        "NICKLEN=32",
+        "CHANNELLEN=64",
+        "CASEMAPPING=ascii",
+    ] {
+        assert!(isupport.contains(token), "{isupport}");
+    }
+    assert_eq!(server.clients(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_native_and_an_irc_user_share_a_room_each_message_once_in_one_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ServerConfig {
+        data_dir: Some(dir.path().to_owned()),
+        ..gateway()
+    })
+    .await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    for i in 0..3 {
+        bob.say("#lan", &format!("before {i}")).await;
+    }
+    bob.sync().await;
+    let (mut irc, _) = Irc::registered(&server, "alice").await;
+    irc.send("JOIN #lan").await;
+    let joined = irc.until(" 366 ").await;
+    assert!(
+        joined[0].starts_with(":alice!alice@huddle JOIN #lan"),
+        "{joined:?}"
+    );
+    let names = joined.iter().find(|l| l.contains(" 353 ")).unwrap();
+    assert!(names.contains("alice") && names.contains("bob"), "{names}");
+    // History on join, with the original times.
+    for i in 0..3 {
+        let line = irc.line().await;
+        assert!(
+            line.starts_with("@time=20") && line.ends_with(&format!("PRIVMSG #lan :before {i}")),
+            "{line}"
+        );
+    }
+    bob.recv_until(|m| matches!(m, ServerMessage::Presence(_)))
+        .await;
+    // Interleaved from both sides.
+    for i in 0..10 {
+        bob.say("#lan", &format!("native {i}")).await;
+        irc.send(&format!("PRIVMSG #lan :irc {i}")).await;
+    }
+    let mut irc_saw = Vec::new();
+    while irc_saw.len() < 20 {
+        let line = irc.line().await;
+        if let Some((_, text)) = line.split_once("PRIVMSG #lan :") {
+            irc_saw.push(text.to_owned());
+        }
+    }
+    let mut bob_saw = Vec::new();
+    while bob_saw.len() < 10 {
+        bob_saw.push(bob.next_chat().await);
+    }
+    let expect = |prefix: &str| (0..10).map(|i| format!("{prefix} {i}")).collect::<Vec<_>>();
+    assert_eq!(bob_saw, expect("irc"));
+    let natives: Vec<String> = irc_saw
+        .iter()
+        .filter(|t| t.starts_with("native"))
+        .cloned()
+        .collect();
+    let echoes: Vec<String> = irc_saw
+        .iter()
+        .filter(|t| t.starts_with("irc"))
+        .cloned()
+        .collect();
+    assert_eq!(natives, expect("native"));
+    assert_eq!(
+        echoes,
+        expect("irc"),
+        "echo-message: each own message once, in order"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_commands_weechat_and_irssi_send_are_answered() {
+    let server = start(gateway()).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    let (mut irc, _) = Irc::registered(&server, "alice").await;
+    irc.send("JOIN #lan").await;
+    irc.until(" 366 ").await;
+    let asks = [
+        ("MODE #lan", " 324 alice #lan +"),
+        ("MODE #lan b", " 368 alice #lan"),
+        ("WHO #lan", " 315 alice #lan"),
+        ("NAMES #lan", " 366 alice #lan"),
+        ("LIST", " 323 alice"),
+        (
+            "TOPIC #lan :plans for friday",
+            "TOPIC #lan :plans for friday",
+        ),
+        ("TOPIC #lan", " 332 alice #lan :plans for friday"),
+        ("WHOIS bob", " 318 alice bob"),
+        ("WHOIS nobody", " 401 alice nobody"),
+        ("AWAY :lunch", " 306 alice"),
+        ("AWAY", " 305 alice"),
+        ("PING abc", "PONG huddle abc"),
+        ("FROB", " 421 alice FROB"),
+        ("PRIVMSG nobody :hi", " 401 alice"),
+        ("PART #nowhere", " 442 alice"),
+        ("NICK bob", " 433 alice"),
+        ("NICK alicia", ":alice!alice@huddle NICK alicia"),
+    ];
+    for (ask, answer) in asks {
+        irc.send(ask).await;
+        irc.until(answer).await;
+    }
+    // The native side saw the rename and the topic.
+    bob.recv_until(|m| matches!(m, ServerMessage::Topic { .. }))
+        .await;
+    irc.send("PRIVMSG bob :\u{1}ACTION waves\u{1}").await;
+    let waved = bob
+        .recv_until(|m| matches!(m, ServerMessage::Chat(_)))
+        .await;
+    let ServerMessage::Chat(chat) = waved else {
+        unreachable!()
+    };
+    assert_eq!(
+        (chat.from.as_str(), chat.text.as_str()),
+        ("alicia", "waves")
+    );
+    assert_eq!(chat.kind, huddle_protocol::MessageKind::Action);
+    irc.send("QUIT :bye now").await;
+    irc.until("ERROR").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_lines_get_a_numeric_and_nobody_else_notices() {
+    let server = start(gateway()).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    let mut carol = Client::joined(server.addr, "carol", &["#lan"]).await;
+    let (mut irc, _) = Irc::registered(&server, "mallory").await;
+    irc.send("JOIN #lan").await;
+    irc.until(" 366 ").await;
+    // 10 KB without a line end, then one.
+    irc.write.write_all(&vec![b'A'; 10 * 1024]).await.unwrap();
+    irc.send("").await;
+    irc.until(" 417 ").await;
+    irc.send("PRIVMSG #lan :nul \0 inside").await;
+    irc.until(" 417 ").await;
+    irc.write
+        .write_all(b"PRIVMSG #lan :caf\xff\r\n")
+        .await
+        .unwrap();
+    irc.send(&format!("FROB {}", "x ".repeat(1000))).await;
+    irc.until(" 421 ").await;
+    irc.send("CAP GARBAGE").await;
+    irc.until(" 410 ").await;
+    irc.send("CAP REQ :sasl-unknown").await;
+    irc.until("NAK").await;
+    irc.send("PING still-here").await;
+    irc.until("PONG huddle still-here").await;
+    // The invalid UTF-8 arrived, replaced; the others carry on.
+    assert_eq!(bob.next_chat().await, "caf\u{fffd}");
+    carol.say("#lan", "all fine").await;
+    assert_eq!(bob.next_chat().await, "all fine");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_taken_nick_is_refused_until_another_is_given() {
+    let server = start(gateway()).await;
+    let _bob = Client::joined(server.addr, "bob", &[]).await;
+    let mut irc = Irc::connect(&server).await;
+    irc.send("NICK bob").await;
+    irc.send("USER b 0 * :b").await;
+    irc.until(" 433 * bob").await;
+    irc.send("NICK bobby").await;
+    irc.until(" 001 bobby ").await;
+    let _ = tokio::time::timeout(Duration::from_millis(50), irc.line()).await;
+    assert_eq!(server.clients(), 2);
+    server.stop().await;
+}
