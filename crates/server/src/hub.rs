@@ -260,6 +260,17 @@ impl Hub {
     /// Claims `nick` for a new connection, and makes sure the client's
     /// accepted message ids are at hand for its resends.
     pub(crate) fn register(&self, caller: Caller<'_>) -> Result<(), Refusal> {
+        self.enter(caller, true)
+    }
+
+    /// Claims `nick` for a connection without a key (an IRC user): it
+    /// may not take a bound nick, and binds none (nobody could prove to
+    /// be it later, so a binding would only lock the nick away).
+    pub(crate) fn register_keyless(&self, caller: Caller<'_>) -> Result<(), Refusal> {
+        self.enter(caller, false)
+    }
+
+    fn enter(&self, caller: Caller<'_>, binds: bool) -> Result<(), Refusal> {
         if let Some(store) = &self.store
             && !self.dedup().knows(caller.client)
         {
@@ -278,7 +289,9 @@ impl Hub {
                 User::of(caller, caller.nick),
             );
         }
-        self.claim_nick(caller.nick, caller.client);
+        if binds {
+            self.claim_nick(caller.nick, caller.client);
+        }
         Ok(())
     }
 

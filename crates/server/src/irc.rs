@@ -14,6 +14,7 @@
 
 mod line;
 mod registration;
+mod replay;
 mod replies;
 mod session;
 
@@ -102,6 +103,7 @@ pub(crate) async fn serve(
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "IRC gateway listening");
     }
+    let marks = Arc::new(replay::ReplayMarks::default());
     loop {
         let (stream, peer) = tokio::select! {
             () = context.shutdown.cancelled() => return,
@@ -116,11 +118,10 @@ pub(crate) async fn serve(
         };
         match admissions.admit(peer.ip(), &context.config) {
             Ok(admission) => {
-                let context = context.clone();
+                let gateway = (context.clone(), marks.clone());
                 context
                     .tasks
-                    .clone()
-                    .spawn(serve_connection(stream, peer, context, admission));
+                    .spawn(serve_connection(stream, peer, gateway, admission));
             }
             Err((_, text)) => {
                 context
@@ -142,13 +143,14 @@ pub(crate) async fn serve(
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    context: Arc<Context>,
+    (context, marks): (Arc<Context>, Arc<replay::ReplayMarks>),
     mut admission: Admission,
 ) {
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let mut reader = LineReader::new(read);
-    let Some(entered) = registration::register(&mut reader, &mut write, peer, &context).await
+    let Some(entered) =
+        registration::register(&mut reader, &mut write, peer, (&context, &marks)).await
     else {
         context
             .hub
@@ -186,6 +188,7 @@ async fn serve_connection(
         &dispatcher.rooms,
         announce,
     );
+    session.save_marks();
     // Last words (a Bye, an ERROR), briefly.
     let mut out = String::new();
     if let Ok(frames) =

@@ -91,10 +91,14 @@ pub(crate) fn hub() -> Hub {
     )
 }
 
-/// Registers a new client under `name`.
+/// Registers a new client under `name` with a key, as a native client
+/// is (an IRC user has none: `Hub::register_keyless`).
 pub(crate) fn connect(hub: &Hub, name: &str) -> Peer {
     let peer = unregistered(name);
     hub.register(peer.caller()).unwrap();
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(peer.client.as_uuid().as_bytes());
+    hub.set_key(peer.conn, &peer.nick, huddle_protocol::PublicKey(key));
     peer
 }
 

@@ -278,3 +278,45 @@ async fn a_taken_nick_is_refused_until_another_is_given() {
     assert_eq!(server.clients(), 2);
     server.stop().await;
 }
+
+/// Lines until the end of NAMES, then what follows within a short while.
+async fn after_join(irc: &mut Irc) -> Vec<String> {
+    irc.until(" 366 ").await;
+    let mut replayed = Vec::new();
+    while let Ok(line) = tokio::time::timeout(Duration::from_millis(300), irc.line()).await {
+        replayed.push(line);
+    }
+    replayed
+}
+
+#[tokio::test]
+async fn a_reconnecting_irc_client_is_not_shown_the_same_history_twice() {
+    let server = start(gateway()).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    bob.say("#lan", "one").await;
+    bob.say("#lan", "two").await;
+    bob.sync().await;
+    let (mut irc, _) = Irc::registered(&server, "alice").await;
+    irc.send("JOIN #lan").await;
+    let first = after_join(&mut irc).await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    irc.send("QUIT :brb").await;
+    irc.until("ERROR").await;
+    bob.say("#lan", "three").await;
+    bob.sync().await;
+    let (mut irc, _) = Irc::registered(&server, "alice").await;
+    irc.send("JOIN #lan").await;
+    let again = after_join(&mut irc).await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(again[0].ends_with("PRIVMSG #lan three"), "{again:?}");
+    // Another device (username) of the same nick sees it all.
+    irc.send("QUIT").await;
+    irc.until("ERROR").await;
+    let mut other = Irc::connect(&server).await;
+    other.send("NICK alice").await;
+    other.send("USER laptop 0 * :alice").await;
+    other.until(" 422 ").await;
+    other.send("JOIN #lan").await;
+    assert_eq!(after_join(&mut other).await.len(), 3);
+    server.stop().await;
+}

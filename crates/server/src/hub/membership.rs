@@ -344,8 +344,10 @@ impl Hub {
             && let Some(user) = users.remove(nick.folded())
         {
             drop(users);
-            // The hold time counts from letting go.
-            self.release_nick(nick, user.client);
+            // The hold time counts from letting go (keyed users only).
+            if user.key.is_some() {
+                self.release_nick(nick, user.client);
+            }
         }
     }
 }

@@ -148,7 +148,7 @@ impl Hub {
     ) -> Result<(), Refusal> {
         super::lookalike::check_nick(&lock(&self.users), new, caller.conn)?;
         self.check_binding(new, caller.client)?;
-        {
+        let keyed = {
             let mut users = lock(&self.users);
             super::lookalike::check_nick(&users, new, caller.conn)?;
             let old = users.remove(caller.nick.folded());
@@ -158,11 +158,15 @@ impl Hub {
                 user.since = old.since;
                 user.away = old.away;
             }
+            let keyed = user.key.is_some();
             users.insert(new.folded().to_owned(), user);
-        }
+            keyed
+        };
         // The old nick stays this key's for the hold time, as on quitting.
-        self.release_nick(caller.nick, caller.client);
-        self.claim_nick(new, caller.client);
+        if keyed {
+            self.release_nick(caller.nick, caller.client);
+            self.claim_nick(new, caller.client);
+        }
         for name in rooms {
             let Some(room) = self.room(name) else {
                 continue;

@@ -3,7 +3,7 @@
 //! registered in the hub like a native client's and the welcome numerics
 //! (001–005, with an ISUPPORT that tells the truth) and the MOTD are sent.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
     ClientId, ConnectionId, Nick,
@@ -14,6 +14,7 @@ use tokio::{io::AsyncWriteExt, net::tcp::OwnedWriteHalf};
 use super::{
     LineReader, Read,
     line::{Line, format},
+    replay::ReplayMarks,
     session::{CAPS, Caps, Session},
 };
 use crate::{
@@ -73,7 +74,8 @@ pub(crate) fn cap_reply(server: &str, nick: &str, line: &Line, caps: &mut Caps) 
 #[derive(Debug, Default)]
 struct Said {
     nick: Option<String>,
-    user: bool,
+    /// The username from `USER`, once given.
+    user: Option<String>,
     negotiating: bool,
     caps: Caps,
 }
@@ -83,7 +85,7 @@ pub(crate) async fn register(
     reader: &mut LineReader,
     write: &mut OwnedWriteHalf,
     peer: SocketAddr,
-    context: &Context,
+    gateway: (&Context, &Arc<ReplayMarks>),
 ) -> Option<Entered> {
     let deadline = tokio::time::Instant::now() + REGISTRATION_TIMEOUT;
     let mut said = Said::default();
@@ -105,11 +107,12 @@ pub(crate) async fn register(
             },
         };
         write.write_all(out.as_bytes()).await.ok()?;
-        if said.user
+        if let Some(user) = said.user.as_deref()
             && !said.negotiating
             && let Some(nick) = said.nick.take()
         {
-            match enter(&nick, said.caps, peer, context) {
+            let device = format!("{user}/{}", nick.to_lowercase());
+            match enter(&nick, (said.caps, device), peer, gateway) {
                 Ok((entered, welcome)) => {
                     write.write_all(welcome.as_bytes()).await.ok()?;
                     return Some(entered);
@@ -146,7 +149,7 @@ fn step(line: &Line, said: &mut Said) -> String {
             &["*", "USER", "Not enough parameters"],
         ),
         "USER" => {
-            said.user = true;
+            said.user = Some(line.param(0).to_owned());
             String::new()
         }
         "PASS" => String::new(),
@@ -158,9 +161,9 @@ fn step(line: &Line, said: &mut Said) -> String {
 /// Registers `nick` in the hub; the welcome to write, or the refusal.
 fn enter(
     nick: &str,
-    caps: Caps,
+    (caps, device): (Caps, String),
     peer: SocketAddr,
-    context: &Context,
+    (context, marks): (&Context, &Arc<ReplayMarks>),
 ) -> Result<(Entered, String), String> {
     let nick = Nick::new(nick)
         .map_err(|err| format("", SERVER_NAME, "432", &["*", nick, &err.to_string()]))?;
@@ -177,7 +180,7 @@ fn enter(
         nick: &nick,
         outbound: &outbound,
     };
-    if let Err(refusal) = context.hub.register(caller) {
+    if let Err(refusal) = context.hub.register_keyless(caller) {
         return Err(format(
             "",
             SERVER_NAME,
@@ -185,7 +188,12 @@ fn enter(
             &["*", nick.as_str(), &refusal.text],
         ));
     }
-    let session = Session::new(SERVER_NAME.to_owned(), nick.to_string(), caps);
+    let session = Session::new(
+        (SERVER_NAME.to_owned(), nick.to_string()),
+        caps,
+        device,
+        marks.clone(),
+    );
     let welcome = welcome(&session, context);
     let greeted = Greeted {
         conn,

@@ -45,8 +45,10 @@ impl Session {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();
                 self.names(&room, &names, out);
                 // The room's recent history, as weechat and irssi (which
-                // speak no CHATHISTORY) can show it: with its own times.
-                for message in &history {
+                // speak no CHATHISTORY) can show it: with its own times;
+                // once per device (a reconnect replays only what is new).
+                let before = self.marks.seen(&self.device, &room.to_lowercase());
+                for message in history.iter().filter(|m| before.is_none_or(|b| m.id > b)) {
                     self.chat(message, out);
                 }
             }
@@ -192,9 +194,12 @@ impl Session {
     }
 
     /// A chat message (someone else's, or history) as PRIVMSG lines.
-    fn chat(&self, chat: &ChatMessage, out: &mut String) {
+    fn chat(&mut self, chat: &ChatMessage, out: &mut String) {
         let target = match &chat.target {
-            Target::Room(room) => room.to_string(),
+            Target::Room(room) => {
+                self.shown(room, chat.id);
+                room.to_string()
+            }
             Target::Direct(_) => self.nick.clone(),
         };
         self.privmsg(

@@ -3,13 +3,19 @@
 //! by the same dispatcher; what IRC needs remembered to word the answers
 //! (queries waiting for their reply, own messages to echo) is kept here.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-
-use huddle_protocol::{
-    ChatText, ClientMessage, ClientMsgId, MessageKind, Nick, RoomName, ShortText,
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
 };
 
-use super::line::{Line, format};
+use huddle_protocol::{
+    ChatText, ClientMessage, ClientMsgId, MessageId, MessageKind, Nick, RoomName, ShortText,
+};
+
+use super::{
+    line::{Line, format},
+    replay::ReplayMarks,
+};
 
 /// IRCv3 capabilities this gateway offers.
 pub(crate) const CAPS: &str = "server-time echo-message message-tags away-notify";
@@ -78,6 +84,12 @@ pub(crate) struct Session {
     pub(crate) notices: HashSet<ClientMsgId>,
     /// Users whose QUIT or NICK was written (each shared room reports it).
     pub(crate) gone: HashSet<String>,
+    /// Who this is across reconnects (`replay.rs`): username and nick.
+    pub(crate) device: String,
+    /// The newest message shown per room (folded name) this connection.
+    pub(crate) seen: HashMap<String, MessageId>,
+    /// What every device was shown before.
+    pub(crate) marks: Arc<ReplayMarks>,
 }
 
 /// Most entries of the maps above (a misbehaving peer cannot grow them).
@@ -93,16 +105,38 @@ pub(crate) struct Outcome {
 }
 
 impl Session {
-    pub(crate) fn new(server: String, nick: String, caps: Caps) -> Self {
+    pub(crate) fn new(
+        (server, nick): (String, String),
+        caps: Caps,
+        device: String,
+        marks: Arc<ReplayMarks>,
+    ) -> Self {
         Self {
             server,
             nick,
             caps,
+            device,
+            seen: HashMap::new(),
+            marks,
             pending: VecDeque::new(),
             echoes: HashMap::new(),
             notices: HashSet::new(),
             gone: HashSet::new(),
         }
+    }
+
+    /// Notes that room message `id` was shown.
+    pub(crate) fn shown(&mut self, room: &RoomName, id: MessageId) {
+        if self.seen.len() < MAX_REMEMBERED || self.seen.contains_key(room.folded()) {
+            let newest = self.seen.entry(room.folded().to_owned()).or_insert(id);
+            *newest = (*newest).max(id);
+        }
+    }
+
+    /// Remembers, for the next connection of this device, what was shown.
+    pub(crate) fn save_marks(&mut self) {
+        self.marks
+            .save(&self.device, std::mem::take(&mut self.seen));
     }
 
     /// Records that `folded` quit or was renamed; false if already recorded.
