@@ -69,3 +69,8 @@ fn the_deb_and_the_crates_hold_what_they_should() {
 fn the_tui_is_photographed_for_the_readme() {
     run_script("tui_screenshot.sh");
 }
+
+#[test]
+fn weechat_and_irssi_chat_with_a_huddle_tui_through_the_gateway() {
+    run_script("irc_e2e.sh");
+}

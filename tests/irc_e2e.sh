@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# weechat and irssi in one huddle room with a native huddle TUI, all under
+# tmux, through a real huddle-server with its IRC gateway (durable store,
+# default limits): both IRC clients get the room's history on joining,
+# messages cross both ways exactly once, and irssi reconnecting is not
+# shown the history twice.
+#
+# usage: irc_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+huddle=$1 server=$2
+
+ensure_command tmux tmux || skip "tmux cannot be installed here"
+ensure_command irssi irssi || skip "irssi cannot be installed here"
+ensure_command weechat weechat-curses || skip "weechat cannot be installed here"
+
+work=$(mktemp -d)
+socket="huddle-irc-$$"
+server_pid=
+cleanup() {
+    tmux -L "$socket" kill-server 2>/dev/null || true
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    # The IRC clients may still be writing their configs as they die.
+    sleep 0.3
+    rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+NO_COLOR=1 "$server" --bind 127.0.0.1:0 --irc-bind 127.0.0.1:0 --no-discovery --data-dir "$work/data" \
+    --name "irc e2e" >"$work/server.log" 2>&1 &
+server_pid=$!
+port=$(listening_port "$work/server.log")
+wait_until "grep -q 'IRC gateway listening' '$work/server.log'" 10 || { cat "$work/server.log"; exit 1; }
+irc_port=$(sed -n 's/.*IRC gateway listening.*addr=[^ ]*:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
+
+tmuxc() { tmux -L "$socket" "$@"; }
+# Whole scrollback, so counts see every line ever shown.
+pane() { tmuxc capture-pane -p -J -S - -t "$1"; }
+count() { pane "$1" | grep -c -- "$2" || true; }
+fail() { echo "$1"; for p in alice irssi weechat; do echo "--- $p"; pane "$p" 2>/dev/null | tail -25; done; exit 1; }
+
+mkdir -p "$work/alice" "$work/irssi" "$work/weechat"
+tmuxc new-session -d -s alice -x 110 -y 30 \
+    "HOME='$work/alice' XDG_DATA_HOME='$work/alice/data' '$huddle' --connect 127.0.0.1:$port --nick alice \
+     --room '#lan' --config '$work/alice/config.toml'; sleep 60"
+wait_until "pane alice | grep -q 'You joined #lan'" 15 || fail "alice never joined"
+tmuxc send-keys -t alice 'said before the irc users came' Enter
+sleep 0.5
+
+# irssi: connect, join, see the history.
+tmuxc new-session -d -s irssi -x 110 -y 30 \
+    "TERM=screen-256color irssi --home='$work/irssi' -n ircbob -c 127.0.0.1 -p $irc_port; sleep 60"
+wait_until "pane irssi | grep -q 'Welcome to irc e2e'" 20 || fail "irssi never registered"
+tmuxc send-keys -t irssi '/join #lan' Enter
+wait_until "pane irssi | grep -q 'said before the irc users came'" 15 || fail "irssi got no history"
+wait_until "pane alice | grep -q 'ircbob joined #lan'" 15 || fail "alice never saw ircbob join"
+
+# weechat: the same, its server and autojoin given on the command line.
+tmuxc new-session -d -s weechat -x 110 -y 30 \
+    "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$irc_port -notls -nicks=wcarol -autojoin=#lan;/connect lan'; sleep 60"
+wait_until "pane weechat | grep -q 'said before the irc users came'" 25 || fail "weechat got no history"
+wait_until "pane alice | grep -q 'wcarol joined #lan'" 15 || fail "alice never saw wcarol join"
+
+# Both ways, each once.
+tmuxc send-keys -t irssi 'hello from irssi' Enter
+tmuxc send-keys -t weechat 'hello from weechat' Enter
+wait_until "pane alice | grep -q 'ircbob: hello from irssi'" 15 || fail "alice never got irssi's message"
+wait_until "pane alice | grep -q 'wcarol: hello from weechat'" 15 || fail "alice never got weechat's message"
+tmuxc send-keys -t alice 'hello irc people' Enter
+wait_until "pane irssi | grep -q 'hello irc people'" 15 || fail "irssi never got alice's message"
+wait_until "pane weechat | grep -q 'hello irc people'" 15 || fail "weechat never got alice's message"
+wait_until "pane irssi | grep -q 'hello from weechat'" 15 || fail "irssi never got weechat's message"
+wait_until "pane weechat | grep -q 'hello from irssi'" 15 || fail "weechat never got irssi's message"
+sleep 1
+for who in "alice:hello from irssi" "alice:hello from weechat" "irssi:hello irc people" "weechat:hello irc people" \
+    "irssi:hello from weechat" "weechat:hello from irssi" "irssi:said before the irc users came"; do
+    [ "$(count "${who%%:*}" "${who#*:}")" = 1 ] || fail "${who%%:*} shows '${who#*:}' $(count "${who%%:*}" "${who#*:}") times"
+done
+
+# irssi reconnects (and rejoins): nothing shown twice, and it still chats.
+tmuxc send-keys -t irssi '/reconnect' Enter
+wait_until "[ \$(count alice 'ircbob joined #lan') -ge 2 ]" 30 || fail "irssi did not reconnect and rejoin"
+tmuxc send-keys -t alice 'after the reconnect' Enter
+wait_until "pane irssi | grep -q 'after the reconnect'" 20 || fail "irssi lost the room after reconnecting"
+sleep 1
+for line in 'said before the irc users came' 'hello irc people' 'hello from weechat'; do
+    [ "$(count irssi "$line")" = 1 ] || fail "irssi shows '$line' $(count irssi "$line") times after reconnecting"
+done
+echo "weechat and irssi chatted with a huddle TUI: history on join, each message once, reconnect without duplicates"
