@@ -151,7 +151,10 @@ pub(crate) async fn connect(
                     joined = true;
                 } else if command == b"366" {
                     break;
-                } else if line.starts_with(b"ERROR") || command.first() == Some(&b'4') {
+                } else if line.starts_with(b"ERROR")
+                    // 422 (no MOTD) is an error numeric that harms nothing.
+                    || (command.first() == Some(&b'4') && command != b"422")
+                {
                     bail!("{nick}: {}", String::from_utf8_lossy(&line));
                 }
             }

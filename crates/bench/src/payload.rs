@@ -81,9 +81,12 @@ pub(crate) fn huddle_chat_text(payload: &[u8]) -> Option<&[u8]> {
 /// The text of an IRC `PRIVMSG` line.
 pub(crate) fn irc_privmsg_text(line: &[u8]) -> Option<&[u8]> {
     let at = line.windows(9).position(|w| w == b" PRIVMSG ")?;
+    // The target, a space, then the text: trailing (`:`) or, without
+    // spaces in it, a plain last parameter (both are valid IRC).
     let rest = &line[at + 9..];
-    let colon = rest.windows(2).position(|w| w == b" :")?;
-    Some(&rest[colon + 2..])
+    let space = rest.iter().position(|b| *b == b' ')?;
+    let text = &rest[space + 1..];
+    Some(text.strip_prefix(b":").unwrap_or(text))
 }
 
 #[cfg(test)]

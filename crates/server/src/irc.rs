@@ -20,6 +20,7 @@ mod session;
 
 use std::{net::SocketAddr, sync::Arc};
 
+use huddle_protocol::ServerMessage;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream, tcp::OwnedReadHalf},
@@ -207,14 +208,99 @@ async fn serve_connection(
     info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
 }
 
+/// Frames decoded lately on this thread, each kept with the frame (so its
+/// address is not reused while here): a room message reaches many IRC
+/// users as one shared frame, and is decoded (and validated) once. Enough
+/// for every frame of a busy pass to stay while each user takes its batch.
+const DECODED_KEPT: usize = 4096;
+
+/// A frame's identity: its address and length.
+type FrameKey = (usize, usize);
+
+/// Hashes a frame's address: already unique, so no SipHash is needed.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.0 = (self.0 ^ value as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+#[derive(Default)]
+struct DecodedFrames {
+    by_frame: std::collections::HashMap<
+        FrameKey,
+        (bytes::Bytes, std::rc::Rc<Decoded>),
+        std::hash::BuildHasherDefault<AddressHasher>,
+    >,
+    order: std::collections::VecDeque<FrameKey>,
+}
+
+/// A decoded frame and, for a room message, its IRC line as written to
+/// users without and with `server-time` (the same for every member).
+struct Decoded {
+    message: ServerMessage,
+    room_lines: [std::cell::OnceCell<String>; 2],
+}
+
+thread_local! {
+    static DECODED: std::cell::RefCell<DecodedFrames> = std::cell::RefCell::default();
+}
+
+/// `frame` decoded, from the thread's cache when another user had it.
+fn decoded(frame: &bytes::Bytes) -> Option<std::rc::Rc<Decoded>> {
+    let key = (frame.as_ptr() as usize, frame.len());
+    DECODED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, message)) = cache.by_frame.get(&key) {
+            return Some(message.clone());
+        }
+        let payload = frame.get(huddle_protocol::codec::HEADER_LEN..)?;
+        let message = match huddle_protocol::decode_payload::<ServerMessage>(payload) {
+            Ok(message) => std::rc::Rc::new(Decoded {
+                message,
+                room_lines: Default::default(),
+            }),
+            Err(err) => {
+                debug!(%err, "a queued frame did not decode");
+                return None;
+            }
+        };
+        if cache.order.len() == DECODED_KEPT
+            && let Some(oldest) = cache.order.pop_front()
+        {
+            cache.by_frame.remove(&oldest);
+        }
+        cache.order.push_back(key);
+        cache.by_frame.insert(key, (frame.clone(), message.clone()));
+        Some(message)
+    })
+}
+
 fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
+    out.reserve(frames.len() * 128);
     for frame in frames {
-        let payload = frame
-            .get(huddle_protocol::codec::HEADER_LEN..)
-            .unwrap_or_default();
-        match huddle_protocol::decode_payload(payload) {
-            Ok(message) => session.translate(message, out),
-            Err(err) => debug!(%err, "a queued frame did not decode"),
+        let Some(decoded) = decoded(&frame) else {
+            continue;
+        };
+        match &decoded.message {
+            ServerMessage::Chat(chat) if let huddle_protocol::Target::Room(room) = &chat.target => {
+                session.shown(room, chat.id);
+                let tagged = usize::from(session.caps.server_time);
+                out.push_str(decoded.room_lines[tagged].get_or_init(|| session.room_line(chat)));
+            }
+            message => session.translate(message, out),
         }
     }
 }

@@ -28,9 +28,9 @@ fn iso_time(millis: u64) -> String {
 
 impl Session {
     /// The lines for one frame the hub queued (none for some).
-    pub(crate) fn translate(&mut self, message: ServerMessage, out: &mut String) {
+    pub(crate) fn translate(&mut self, message: &ServerMessage, out: &mut String) {
         match message {
-            ServerMessage::Chat(chat) => self.chat(&chat, out),
+            ServerMessage::Chat(chat) => self.chat(chat, out),
             ServerMessage::Joined {
                 room,
                 topic,
@@ -60,7 +60,7 @@ impl Session {
                     &[room.as_str()],
                 ));
             }
-            ServerMessage::Presence(presence) => self.presence(presence, out),
+            ServerMessage::Presence(presence) => self.presence(presence.clone(), out),
             ServerMessage::Topic { room, topic, by } => {
                 let line = format(
                     "",
@@ -79,7 +79,7 @@ impl Session {
                 ));
                 self.nick = new.to_string();
             }
-            ServerMessage::Ack { id, timestamp, .. } => self.echo(id, timestamp, out),
+            ServerMessage::Ack { id, timestamp, .. } => self.echo(*id, *timestamp, out),
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();
                 match self.pending.pop_front() {
@@ -101,7 +101,7 @@ impl Session {
                 }
                 _ => {
                     self.numeric("321", &["Channel", "Users  Name"], out);
-                    for room in &rooms {
+                    for room in rooms {
                         let members = room.members.to_string();
                         self.numeric(
                             "322",
@@ -137,7 +137,7 @@ impl Session {
                 );
                 self.numeric("318", &[&nick, "End of /WHOIS list"], out);
             }
-            ServerMessage::Error(report) => self.error(report, out),
+            ServerMessage::Error(report) => self.error(report.clone(), out),
             ServerMessage::Notice { text } => {
                 for piece in split_text(text.as_str(), 100) {
                     out.push_str(&format("", &self.server, "NOTICE", &[&self.nick, piece]));
@@ -191,6 +191,24 @@ impl Session {
             );
         }
         self.numeric("315", &[room, "End of /WHO list"], out);
+    }
+
+    /// A room message's lines, as every member with these caps gets them.
+    pub(crate) fn room_line(&self, chat: &ChatMessage) -> String {
+        let mut out = String::new();
+        let target = match &chat.target {
+            Target::Room(room) => room.as_str(),
+            Target::Direct(_) => self.nick.as_str(),
+        };
+        self.privmsg(
+            chat.from.as_str(),
+            target,
+            chat.kind,
+            chat.text.as_str(),
+            chat.timestamp,
+            &mut out,
+        );
+        out
     }
 
     /// A chat message (someone else's, or history) as PRIVMSG lines.

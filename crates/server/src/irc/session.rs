@@ -127,9 +127,13 @@ impl Session {
 
     /// Notes that room message `id` was shown.
     pub(crate) fn shown(&mut self, room: &RoomName, id: MessageId) {
-        if self.seen.len() < MAX_REMEMBERED || self.seen.contains_key(room.folded()) {
-            let newest = self.seen.entry(room.folded().to_owned()).or_insert(id);
-            *newest = (*newest).max(id);
+        let full = self.seen.len() >= MAX_REMEMBERED;
+        match self.seen.get_mut(room.folded()) {
+            Some(newest) => *newest = (*newest).max(id),
+            None if !full => {
+                self.seen.insert(room.folded().to_owned(), id);
+            }
+            None => {}
         }
     }
 
