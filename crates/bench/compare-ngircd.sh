@@ -4,7 +4,8 @@
 # side by side with the ratio. Server pinned to core 0, generator to core 1.
 # huddle runs twice per workload, each against a fresh server: over TLS
 # (what users run) and over plain TCP (--insecure-plaintext), so the last
-# column is what TLS costs.
+# column is what TLS costs; and a fourth time through its IRC gateway
+# (--irc-bind), with the same IRC generator as ngircd.
 #
 # usage: crates/bench/compare-ngircd.sh [--quick]
 #   --quick  shorter runs and 2,000 idle connections instead of 10,000
@@ -63,7 +64,7 @@ start_servers() {
     taskset -c 0 ngircd -n -f "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &
     ngircd_pid=$!
     pids+=("$ngircd_pid")
-    taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --no-discovery --ephemeral --no-rate-limit --insecure-plaintext \
+    taskset -c 0 target/release/huddle-server --bind 127.0.0.1:17007 --irc-bind 127.0.0.1:16668 --no-discovery --ephemeral --no-rate-limit --insecure-plaintext \
         --max-clients 100000 --max-clients-per-ip 100000 --max-pending-handshakes-per-ip 100000 --log warn >"$work/huddle.log" 2>&1 &
     huddle_pid=$!
     pids+=("$huddle_pid")
@@ -100,6 +101,12 @@ run() {
         --insecure-plaintext --label "$name" --json "$@" >"$work/$name.plain.json" 2>"$work/$name.plain.err" \
         || { cat "$work/$name.plain.err" >&2; echo '{}' >"$work/$name.plain.json"; }
     stop_servers
+    # The same server's IRC gateway, with the same IRC generator as ngircd.
+    start_servers
+    taskset -c 1 "$bench" --protocol irc --server 127.0.0.1:16668 --pid "$huddle_pid" --connect-parallel 8 \
+        --label "$name" --json "$@" >"$work/$name.gw.json" 2>"$work/$name.gw.err" \
+        || { cat "$work/$name.gw.err" >&2; echo '{}' >"$work/$name.gw.json"; }
+    stop_servers
 }
 
 echo "workload 1: 1,000 clients, one room, one sender as fast as delivered, 64 B" >&2
@@ -129,10 +136,11 @@ def ratio(a, b):
     ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b
     return f"{a / b:.2f}" if ok else "-"
 fmt = lambda v: "-" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else str(v))
-print(f"{'figure':<42} {'ngircd':>12} {'huddle TLS':>12} {'huddle plain':>12} {'TLS/ngircd':>11} {'TLS/plain':>10}")
+print(f"{'figure':<42} {'ngircd':>12} {'huddle TLS':>12} {'huddle plain':>12} {'IRC gateway':>12} {'TLS/ngircd':>11} {'TLS/plain':>10} {'gw/ngircd':>10}")
 for workload, key, title, _ in rows:
     irc = json.load(open(f"{work}/{workload}.irc.json")).get(key)
     tls = json.load(open(f"{work}/{workload}.huddle.json")).get(key)
     plain = json.load(open(f"{work}/{workload}.plain.json")).get(key)
-    print(f"{title:<42} {fmt(irc):>12} {fmt(tls):>12} {fmt(plain):>12} {ratio(tls, irc):>11} {ratio(tls, plain):>10}")
+    gw = json.load(open(f"{work}/{workload}.gw.json")).get(key)
+    print(f"{title:<42} {fmt(irc):>12} {fmt(tls):>12} {fmt(plain):>12} {fmt(gw):>12} {ratio(tls, irc):>11} {ratio(tls, plain):>10} {ratio(gw, irc):>10}")
 PY
