@@ -115,6 +115,10 @@ pub struct Args {
     /// 0.0.0.0:6667: they join the same rooms (plain TCP; off by default).
     #[arg(long, value_name = "ADDR")]
     pub irc_bind: Option<SocketAddr>,
+    /// The IRC gateway over TLS too, on this address (e.g. 0.0.0.0:6697),
+    /// with the server's certificate: pin its fingerprint in the client.
+    #[arg(long, value_name = "ADDR")]
+    pub irc_tls_bind: Option<SocketAddr>,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     pub no_discovery: bool,
@@ -178,6 +182,7 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
         nick_binding: Duration::from_secs(args.nick_binding_days.saturating_mul(86_400)),
         http: args.http,
         irc_bind: args.irc_bind,
+        irc_tls_bind: args.irc_tls_bind,
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;

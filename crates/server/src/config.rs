@@ -87,6 +87,9 @@ pub struct ServerConfig {
     /// Where the IRC gateway listens (plain TCP); `None` (the default):
     /// no gateway.
     pub irc_bind: Option<SocketAddr>,
+    /// Where the IRC gateway listens over TLS (the server's own
+    /// certificate); `None` (the default): not at all.
+    pub irc_tls_bind: Option<SocketAddr>,
 }
 
 /// The UDP discovery responder's settings.
@@ -160,6 +163,7 @@ impl Default for ServerConfig {
             discovery: None,
             http: None,
             irc_bind: None,
+            irc_tls_bind: None,
         }
     }
 }

@@ -12,22 +12,26 @@
 //! USER, the 001–005 numerics and the MOTD). The mapping rules are written
 //! down in docs/IRC.md.
 
+mod decoded;
 mod line;
 mod registration;
 mod replay;
 mod replies;
 mod session;
+mod stream;
 
 use std::{net::SocketAddr, sync::Arc};
 
 use huddle_protocol::ServerMessage;
+use stream::{IrcWrite, LineReader, Read};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream, tcp::OwnedReadHalf},
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
 };
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 pub(crate) use registration::cap_reply;
+pub(crate) use replay::ReplayMarks;
 use session::Session;
 
 use crate::{
@@ -38,73 +42,18 @@ use crate::{
     outbound::ForeignQueue,
 };
 
-/// Reads lines off a socket: one buffer, bounded; a line longer than IRC
-/// allows is answered (417) and skipped, never buffered whole.
-#[derive(Debug)]
-struct LineReader {
-    socket: OwnedReadHalf,
-    buffer: Vec<u8>,
-    /// Skipping the rest of an overlong line.
-    skipping: bool,
-}
-
-/// What the reader produced.
-#[derive(Debug)]
-enum Read {
-    Line(Vec<u8>),
-    TooLong,
-    Closed,
-}
-
-impl LineReader {
-    fn new(socket: OwnedReadHalf) -> Self {
-        Self {
-            socket,
-            buffer: Vec::new(),
-            skipping: false,
-        }
-    }
-
-    async fn next(&mut self) -> Read {
-        let limit = line::MAX_TAGS + line::MAX_LINE;
-        loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if std::mem::take(&mut self.skipping) {
-                    continue;
-                }
-                return Read::Line(line);
-            }
-            if self.buffer.len() > limit {
-                self.buffer.clear();
-                if !std::mem::replace(&mut self.skipping, true) {
-                    return Read::TooLong;
-                }
-            }
-            let mut chunk = [0u8; 2048];
-            match self.socket.read(&mut chunk).await {
-                Ok(0) | Err(_) => return Read::Closed,
-                Ok(read) => self.buffer.extend_from_slice(&chunk[..read]),
-            }
-        }
-    }
-}
-
 /// Accepts IRC connections until shutdown, within the same admission
-/// limits as native ones.
+/// limits as native ones; over TLS when `tls`. `marks` is shared by the
+/// plain and the TLS port (a device is the same on both).
 pub(crate) async fn serve(
-    listener: TcpListener,
+    (listener, tls): (TcpListener, bool),
     context: Arc<Context>,
     admissions: Arc<Admissions>,
+    marks: Arc<ReplayMarks>,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        info!(%addr, "IRC gateway listening");
+        info!(%addr, tls, "IRC gateway listening");
     }
-    let marks = Arc::new(replay::ReplayMarks::default());
     loop {
         let (stream, peer) = tokio::select! {
             () = context.shutdown.cancelled() => return,
@@ -122,7 +71,7 @@ pub(crate) async fn serve(
                 let gateway = (context.clone(), marks.clone());
                 context
                     .tasks
-                    .spawn(serve_connection(stream, peer, gateway, admission));
+                    .spawn(serve_connection(stream, peer, gateway, admission, tls));
             }
             Err((_, text)) => {
                 context
@@ -146,9 +95,12 @@ async fn serve_connection(
     peer: SocketAddr,
     (context, marks): (Arc<Context>, Arc<replay::ReplayMarks>),
     mut admission: Admission,
+    tls: bool,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let Some((read, mut write)) = stream::open(stream, tls, peer, &context).await else {
+        (context.hub.metrics()).connection(ConnectionOutcome::FailedTransport);
+        return;
+    };
     let mut reader = LineReader::new(read);
     let Some(entered) =
         registration::register(&mut reader, &mut write, peer, (&context, &marks)).await
@@ -208,90 +160,10 @@ async fn serve_connection(
     info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
 }
 
-/// Frames decoded lately on this thread, each kept with the frame (so its
-/// address is not reused while here): a room message reaches many IRC
-/// users as one shared frame, and is decoded (and validated) once. Enough
-/// for every frame of a busy pass to stay while each user takes its batch.
-const DECODED_KEPT: usize = 4096;
-
-/// A frame's identity: its address and length.
-type FrameKey = (usize, usize);
-
-/// Hashes a frame's address: already unique, so no SipHash is needed.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.0 = (self.0 ^ value as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-#[derive(Default)]
-struct DecodedFrames {
-    by_frame: std::collections::HashMap<
-        FrameKey,
-        (bytes::Bytes, std::rc::Rc<Decoded>),
-        std::hash::BuildHasherDefault<AddressHasher>,
-    >,
-    order: std::collections::VecDeque<FrameKey>,
-}
-
-/// A decoded frame and, for a room message, its IRC line as written to
-/// users without and with `server-time` (the same for every member).
-struct Decoded {
-    message: ServerMessage,
-    room_lines: [std::cell::OnceCell<String>; 2],
-}
-
-thread_local! {
-    static DECODED: std::cell::RefCell<DecodedFrames> = std::cell::RefCell::default();
-}
-
-/// `frame` decoded, from the thread's cache when another user had it.
-fn decoded(frame: &bytes::Bytes) -> Option<std::rc::Rc<Decoded>> {
-    let key = (frame.as_ptr() as usize, frame.len());
-    DECODED.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some((_, message)) = cache.by_frame.get(&key) {
-            return Some(message.clone());
-        }
-        let payload = frame.get(huddle_protocol::codec::HEADER_LEN..)?;
-        let message = match huddle_protocol::decode_payload::<ServerMessage>(payload) {
-            Ok(message) => std::rc::Rc::new(Decoded {
-                message,
-                room_lines: Default::default(),
-            }),
-            Err(err) => {
-                debug!(%err, "a queued frame did not decode");
-                return None;
-            }
-        };
-        if cache.order.len() == DECODED_KEPT
-            && let Some(oldest) = cache.order.pop_front()
-        {
-            cache.by_frame.remove(&oldest);
-        }
-        cache.order.push_back(key);
-        cache.by_frame.insert(key, (frame.clone(), message.clone()));
-        Some(message)
-    })
-}
-
 fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
     out.reserve(frames.len() * 128);
     for frame in frames {
-        let Some(decoded) = decoded(&frame) else {
+        let Some(decoded) = decoded::decoded(&frame) else {
             continue;
         };
         match &decoded.message {
@@ -308,7 +180,7 @@ fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut Str
 /// The registered user's life: commands in, the hub's frames out.
 async fn chat(
     reader: &mut LineReader,
-    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    write: &mut IrcWrite,
     session: &mut Session,
     dispatcher: &mut Dispatcher,
     queue: &ForeignQueue,

@@ -79,6 +79,8 @@ pub struct Server {
     status: Option<TcpListener>,
     /// The IRC gateway's listener, with `--irc-bind`.
     irc: Option<TcpListener>,
+    /// The IRC gateway's TLS listener, with `--irc-tls-bind`.
+    irc_tls: Option<TcpListener>,
 }
 
 /// Binds a listener with the given backlog (the kernel's queue of
@@ -120,6 +122,8 @@ pub struct RunningServer {
     pub status_addr: Option<SocketAddr>,
     /// The IRC gateway's address, if any.
     pub irc_addr: Option<SocketAddr>,
+    /// The IRC gateway's TLS address, if any.
+    pub irc_tls_addr: Option<SocketAddr>,
     /// The server's id, as in its beacons and `Welcome`.
     pub server_id: ServerId,
     /// The SHA-256 of its certificate.
@@ -178,12 +182,14 @@ impl Server {
             }
             None => None,
         };
-        let irc = match config.irc_bind {
-            Some(addr) => {
-                Some(listen(addr, 128).map_err(|source| ServerError::Irc { addr, source })?)
-            }
-            None => None,
+        let irc_listener = |bind: Option<SocketAddr>| match bind {
+            Some(addr) => listen(addr, 128)
+                .map(Some)
+                .map_err(|source| ServerError::Irc { addr, source }),
+            None => Ok(None),
         };
+        let irc = irc_listener(config.irc_bind)?;
+        let irc_tls = irc_listener(config.irc_tls_bind)?;
         let store = match &config.data_dir {
             Some(dir) => {
                 let limits = StoreLimits {
@@ -229,6 +235,7 @@ impl Server {
             discovery,
             status,
             irc,
+            irc_tls,
         })
     }
 
@@ -247,6 +254,11 @@ impl Server {
     /// The IRC gateway's address actually bound, with `--irc-bind`.
     pub fn irc_addr(&self) -> Option<SocketAddr> {
         self.irc.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    /// The IRC gateway's TLS address actually bound, with `--irc-tls-bind`.
+    pub fn irc_tls_addr(&self) -> Option<SocketAddr> {
+        self.irc_tls.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     /// The HTTP status address actually bound, with `--http`.
@@ -272,6 +284,7 @@ impl Server {
             discovery_addr: self.discovery_addr(),
             status_addr: self.status_addr(),
             irc_addr: self.irc_addr(),
+            irc_tls_addr: self.irc_tls_addr(),
             server_id: self.server_id(),
             fingerprint: self.fingerprint(),
             discovery_stats: self.discovery.as_ref().map(|d| d.stats.clone()),
@@ -290,6 +303,7 @@ impl Server {
             discovery,
             status,
             irc,
+            irc_tls,
         } = self;
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
@@ -309,8 +323,17 @@ impl Server {
             tracker.spawn(discovery.run(context.clone(), port, context.shutdown.clone()));
         }
         let admissions = Arc::new(Admissions::default());
-        if let Some(irc) = irc {
-            tracker.spawn(crate::irc::serve(irc, context.clone(), admissions.clone()));
+        let marks = Arc::new(crate::irc::ReplayMarks::default());
+        for (listener, tls) in [(irc, false), (irc_tls, true)] {
+            if let Some(listener) = listener {
+                let gateway = crate::irc::serve(
+                    (listener, tls),
+                    context.clone(),
+                    admissions.clone(),
+                    marks.clone(),
+                );
+                tracker.spawn(gateway);
+            }
         }
         loop {
             let accepted = tokio::select! {

@@ -13,19 +13,26 @@ use huddle_protocol::ServerMessage;
 use huddle_server::{RunningServer, ServerConfig};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpStream, tcp::OwnedReadHalf},
+    net::TcpStream,
 };
+
+type Read = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+type Write = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
 
 /// A raw IRC client: writes lines, reads lines.
 struct Irc {
-    lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
-    write: tokio::net::tcp::OwnedWriteHalf,
+    lines: tokio::io::Lines<BufReader<Read>>,
+    write: Write,
 }
 
 impl Irc {
     async fn connect(server: &RunningServer) -> Self {
         let stream = TcpStream::connect(server.irc_addr.unwrap()).await.unwrap();
         let (read, write) = stream.into_split();
+        Self::over(Box::new(read), Box::new(write))
+    }
+
+    fn over(read: Read, write: Write) -> Self {
         Self {
             lines: BufReader::new(read).lines(),
             write,
@@ -250,7 +257,9 @@ async fn hostile_lines_get_a_numeric_and_nobody_else_notices() {
         .await
         .unwrap();
     irc.send(&format!("FROB {}", "x ".repeat(1000))).await;
-    irc.until(" 421 ").await;
+    let unknown = irc.until(" 421 ").await;
+    // Every line within IRC's 512 bytes, CR LF included.
+    assert!(unknown.iter().all(|l| l.len() <= 510), "{unknown:?}");
     irc.send("CAP GARBAGE").await;
     irc.until(" 410 ").await;
     irc.send("CAP REQ :sasl-unknown").await;
@@ -318,5 +327,55 @@ async fn a_reconnecting_irc_client_is_not_shown_the_same_history_twice() {
     other.until(" 422 ").await;
     other.send("JOIN #lan").await;
     assert_eq!(after_join(&mut other).await.len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_tls_port_speaks_irc_with_the_servers_own_certificate() {
+    let server = start(ServerConfig {
+        irc_tls_bind: Some(([127, 0, 0, 1], 0).into()),
+        ..gateway()
+    })
+    .await;
+    // As an IRC client does it: no ALPN, the certificate pinned by its
+    // fingerprint (`huddle-server --fingerprint`).
+    let mut config = (*huddle_protocol::tls::client_config().unwrap()).clone();
+    config.alpn_protocols.clear();
+    let tcp = TcpStream::connect(server.irc_tls_addr.unwrap())
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(huddle_protocol::tls::server_name(), tcp)
+        .await
+        .unwrap();
+    let presented = huddle_protocol::tls::peer_fingerprint(tls.get_ref().1).unwrap();
+    assert_eq!(presented, server.fingerprint);
+    let (read, write) = tokio::io::split(tls);
+    let mut irc = Irc::over(Box::new(read), Box::new(write));
+    irc.send("NICK secure").await;
+    irc.send("USER s 0 * :s").await;
+    irc.until(" 001 secure ").await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    irc.send("JOIN #lan").await;
+    irc.until(" 366 ").await;
+    irc.send("PRIVMSG #lan :over tls").await;
+    assert_eq!(bob.next_chat().await, "over tls");
+    // Plain text to the TLS port gets no IRC at all: the handshake fails
+    // and the connection ends.
+    let mut plain = TcpStream::connect(server.irc_tls_addr.unwrap())
+        .await
+        .unwrap();
+    plain
+        .write_all(b"NICK plain\r\nUSER p 0 * :p\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut plain, &mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the plain connection was not closed");
+    assert!(!String::from_utf8_lossy(&answer).contains(" 001 "));
     server.stop().await;
 }

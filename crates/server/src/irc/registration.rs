@@ -9,13 +9,13 @@ use huddle_protocol::{
     ClientId, ConnectionId, Nick,
     limits::{MAX_NICK_BYTES, MAX_ROOM_BYTES, MAX_SHORT_TEXT_BYTES},
 };
-use tokio::{io::AsyncWriteExt, net::tcp::OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
 
 use super::{
-    LineReader, Read,
     line::{Line, format},
     replay::ReplayMarks,
     session::{CAPS, Caps, Session},
+    stream::{IrcWrite, LineReader, Read},
 };
 use crate::{
     connection::Context,
@@ -83,7 +83,7 @@ struct Said {
 /// Runs registration; `None` if the user left, timed out or was refused.
 pub(crate) async fn register(
     reader: &mut LineReader,
-    write: &mut OwnedWriteHalf,
+    write: &mut IrcWrite,
     peer: SocketAddr,
     gateway: (&Context, &Arc<ReplayMarks>),
 ) -> Option<Entered> {

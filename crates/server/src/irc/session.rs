@@ -273,7 +273,14 @@ impl Session {
                 outcome.lines = super::cap_reply(&self.server, &self.nick, line, &mut self.caps)
             }
             "USER" | "PASS" => self.numeric_into("462", &["You may not reregister"], &mut outcome),
-            other => self.numeric_into("421", &[other, "Unknown command"], &mut outcome),
+            other => {
+                // Echoed within reason: a command is a word, not a page.
+                let mut cut = other.len().min(32);
+                while !other.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                self.numeric_into("421", &[&other[..cut], "Unknown command"], &mut outcome);
+            }
         }
         outcome
     }
