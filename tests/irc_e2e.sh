@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # weechat and irssi in one huddle room with a native huddle TUI, all under
 # tmux, through a real huddle-server with its IRC gateway (durable store,
-# default limits): both IRC clients get the room's history on joining,
+# default limits; weechat over TLS with the server's fingerprint pinned,
+# irssi in plain text): both IRC clients get the room's history on joining,
 # messages cross both ways exactly once, and irssi reconnecting is not
 # shown the history twice.
 #
@@ -27,12 +28,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-NO_COLOR=1 "$server" --bind 127.0.0.1:0 --irc-bind 127.0.0.1:0 --no-discovery --data-dir "$work/data" \
-    --name "irc e2e" >"$work/server.log" 2>&1 &
+# The identity first, so weechat can pin its fingerprint.
+fingerprint=$("$server" --fingerprint --data-dir "$work/data" | head -1)
+NO_COLOR=1 "$server" --bind 127.0.0.1:0 --irc-bind 127.0.0.1:0 --irc-tls-bind 127.0.0.1:0 --no-discovery \
+    --data-dir "$work/data" --name "irc e2e" >"$work/server.log" 2>&1 &
 server_pid=$!
 port=$(listening_port "$work/server.log")
 wait_until "grep -q 'IRC gateway listening' '$work/server.log'" 10 || { cat "$work/server.log"; exit 1; }
-irc_port=$(sed -n 's/.*IRC gateway listening.*addr=[^ ]*:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
+wait_until "[ \$(grep -c 'IRC gateway listening' '$work/server.log') = 2 ]" 10 || { cat "$work/server.log"; exit 1; }
+irc_port=$(sed -n 's/.*IRC gateway listening.*addr=[^ ]*:\([0-9]*\) tls=false.*/\1/p' "$work/server.log" | head -1)
+tls_port=$(sed -n 's/.*IRC gateway listening.*addr=[^ ]*:\([0-9]*\) tls=true.*/\1/p' "$work/server.log" | head -1)
 
 tmuxc() { tmux -L "$socket" "$@"; }
 # Whole scrollback, so counts see every line ever shown.
@@ -56,9 +61,11 @@ tmuxc send-keys -t irssi '/join #lan' Enter
 wait_until "pane irssi | grep -q 'said before the irc users came'" 15 || fail "irssi got no history"
 wait_until "pane alice | grep -q 'ircbob joined #lan'" 15 || fail "alice never saw ircbob join"
 
-# weechat: the same, its server and autojoin given on the command line.
+# weechat: over TLS, the certificate pinned by its fingerprint (weechat
+# 3.8 spells the options ssl; 4.x tls), server and autojoin given on the
+# command line.
 tmuxc new-session -d -s weechat -x 110 -y 30 \
-    "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$irc_port -notls -nicks=wcarol -autojoin=#lan;/connect lan'; sleep 60"
+    "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$tls_port -ssl -ssl_fingerprint=${fingerprint#SHA256:} -nicks=wcarol -autojoin=#lan;/connect lan'; sleep 60"
 wait_until "pane weechat | grep -q 'said before the irc users came'" 25 || fail "weechat got no history"
 wait_until "pane alice | grep -q 'wcarol joined #lan'" 15 || fail "alice never saw wcarol join"
 
