@@ -97,13 +97,20 @@ async fn serve_connection(
     mut admission: Admission,
     tls: bool,
 ) {
-    let Some((read, mut write)) = stream::open(stream, tls, peer, &context).await else {
+    // Boxed, like the registration: done once, they would otherwise size
+    // every idle connection's task.
+    let Some((read, mut write)) = Box::pin(stream::open(stream, tls, peer, &context)).await else {
         (context.hub.metrics()).connection(ConnectionOutcome::FailedTransport);
         return;
     };
     let mut reader = LineReader::new(read);
-    let Some(entered) =
-        registration::register(&mut reader, &mut write, peer, (&context, &marks)).await
+    let Some(entered) = Box::pin(registration::register(
+        &mut reader,
+        &mut write,
+        peer,
+        (&context, &marks),
+    ))
+    .await
     else {
         context
             .hub
@@ -142,12 +149,23 @@ async fn serve_connection(
         announce,
     );
     session.save_marks();
-    // Last words (a Bye, an ERROR), briefly.
+    Box::pin(last_words(&mut session, &queue, &mut write, &end, &context)).await;
+    info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
+}
+
+/// The last words to a leaving user (a `Bye` as ERROR, or ours), briefly.
+async fn last_words(
+    session: &mut Session,
+    queue: &ForeignQueue,
+    write: &mut IrcWrite,
+    end: &Departure,
+    context: &Context,
+) {
     let mut out = String::new();
     if let Ok(frames) =
         tokio::time::timeout(std::time::Duration::from_millis(10), queue.next()).await
     {
-        translate_all(&mut session, frames.unwrap_or_default(), &mut out);
+        translate_all(session, frames.unwrap_or_default(), &mut out);
     }
     if out.is_empty() {
         out = line::format("", "", "ERROR", &[&format!("Closing link: {end}")]);
@@ -157,7 +175,6 @@ async fn serve_connection(
         write.write_all(out.as_bytes()),
     )
     .await;
-    info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
 }
 
 fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
@@ -232,5 +249,33 @@ async fn chat(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An IRC connection's task is as large as its largest state, idle or
+    /// not (like a native one's: `connection.rs`): the transport, the
+    /// registration and the last words are boxed. 3,072 bytes before they
+    /// were; 2,160 after.
+    #[tokio::test]
+    async fn an_irc_connections_task_stays_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let config = crate::config::ServerConfig::loopback();
+        let hub = std::sync::Arc::new(crate::testkit::hub());
+        let context = std::sync::Arc::new(crate::testkit::context(config.clone(), hub));
+        let admission = std::sync::Arc::new(crate::admission::Admissions::default())
+            .admit(addr.ip(), &config)
+            .unwrap();
+        let marks = std::sync::Arc::default();
+        let task = super::serve_connection(stream, addr, (context, marks), admission, false);
+        let size = std::mem::size_of_val(&task);
+        eprintln!("IRC task: {size} bytes");
+        assert!(
+            size <= 100_000,
+            "an IRC connection's task takes {size} bytes"
+        );
     }
 }

@@ -18,8 +18,10 @@ pub(crate) type IrcRead = Box<dyn AsyncRead + Unpin + Send>;
 /// The writing half of an IRC connection.
 pub(crate) type IrcWrite = Box<dyn AsyncWrite + Unpin + Send>;
 
-/// Bytes asked of the socket per read.
+/// Bytes asked of the socket per read while a line is under way.
 const READ_CHUNK: usize = 2048;
+/// Bytes reserved while waiting between lines (most lines are shorter).
+const IDLE_CHUNK: usize = 256;
 
 /// Splits `stream` into halves, after a TLS handshake (within the Hello
 /// timeout) when `tls`; `None` if that fails.
@@ -113,8 +115,15 @@ impl LineReader {
                 }
             }
             // Into the buffer's own spare room: no array in this future,
-            // which every connection's task would carry while idle.
-            self.buffer.reserve(READ_CHUNK);
+            // which every connection's task would carry while idle. An
+            // idle connection waits with a small room; a line under way
+            // gets more.
+            let room = if self.buffer.is_empty() {
+                IDLE_CHUNK
+            } else {
+                READ_CHUNK
+            };
+            self.buffer.reserve(room);
             match self.socket.read_buf(&mut self.buffer).await {
                 Ok(0) | Err(_) => return Read::Closed,
                 Ok(_) => {}
