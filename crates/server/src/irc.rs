@@ -13,6 +13,8 @@
 //! down in docs/IRC.md.
 
 mod decoded;
+mod errors;
+mod history;
 mod line;
 mod registration;
 mod replay;
@@ -186,7 +188,8 @@ fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut Str
         match &decoded.message {
             ServerMessage::Chat(chat) if let huddle_protocol::Target::Room(room) = &chat.target => {
                 session.shown(room, chat.id);
-                let tagged = usize::from(session.caps.server_time);
+                let caps = session.caps;
+                let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
                 out.push_str(decoded.room_lines[tagged].get_or_init(|| session.room_line(chat)));
             }
             message => session.translate(message, out),

@@ -379,3 +379,65 @@ async fn the_tls_port_speaks_irc_with_the_servers_own_certificate() {
     assert!(!String::from_utf8_lossy(&answer).contains(" 001 "));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn chathistory_pages_come_in_a_batch_with_message_ids() {
+    let server = start(gateway()).await;
+    let mut bob = Client::joined(server.addr, "bob", &["#lan"]).await;
+    for i in 0..5 {
+        bob.say("#lan", &format!("m{i}")).await;
+    }
+    bob.sync().await;
+    let mut irc = Irc::connect(&server).await;
+    irc.send("CAP LS 302").await;
+    irc.send("NICK hist").await;
+    irc.send("USER hist 0 * :hist").await;
+    irc.send("CAP REQ :batch draft/chathistory message-tags server-time")
+        .await;
+    irc.until("ACK").await;
+    irc.send("CAP END").await;
+    let welcome = irc.until(" 422 ").await;
+    assert!(
+        welcome.iter().any(|l| l.contains("CHATHISTORY=200")),
+        "{welcome:?}"
+    );
+    irc.send("JOIN #lan").await;
+    after_join(&mut irc).await;
+    irc.send("CHATHISTORY LATEST #lan * 3").await;
+    let page = irc.until("BATCH -").await;
+    assert!(
+        page[0].contains("BATCH +") && page[0].ends_with("chathistory #lan"),
+        "{page:?}"
+    );
+    let lines: Vec<&String> = page.iter().filter(|l| l.contains("PRIVMSG")).collect();
+    assert_eq!(lines.len(), 3, "{page:?}");
+    for (line, text) in lines.iter().zip(["m2", "m3", "m4"]) {
+        assert!(
+            line.starts_with("@batch=") && line.contains(";msgid=") && line.ends_with(text),
+            "{line}"
+        );
+    }
+    // Older than the first of them, by its msgid.
+    let first = lines[0]
+        .split("msgid=")
+        .nth(1)
+        .unwrap()
+        .split([';', ' '])
+        .next()
+        .unwrap()
+        .to_owned();
+    irc.send(&format!("CHATHISTORY BEFORE #lan msgid={first} 10"))
+        .await;
+    let older = irc.until("BATCH -").await;
+    let texts: Vec<&str> = older
+        .iter()
+        .filter_map(|l| l.split("PRIVMSG #lan ").nth(1))
+        .collect();
+    assert_eq!(texts, ["m0", "m1"]);
+    irc.send("CHATHISTORY AROUND #lan * 5").await;
+    irc.until("FAIL CHATHISTORY UNKNOWN_COMMAND").await;
+    irc.send("CHATHISTORY LATEST #elsewhere * 5").await;
+    irc.until("FAIL CHATHISTORY INVALID_TARGET #elsewhere")
+        .await;
+    server.stop().await;
+}

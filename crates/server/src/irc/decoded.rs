@@ -49,10 +49,10 @@ struct DecodedFrames {
 }
 
 /// A decoded frame and, for a room message, its IRC line as written to
-/// users without and with `server-time` (the same for every member).
+/// users, by caps: `server-time` (bit 0), `message-tags` (bit 1) — the same for every member.
 pub(crate) struct Decoded {
     pub(crate) message: ServerMessage,
-    pub(crate) room_lines: [OnceCell<String>; 2],
+    pub(crate) room_lines: [OnceCell<String>; 4],
 }
 
 thread_local! {

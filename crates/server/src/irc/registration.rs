@@ -51,6 +51,8 @@ pub(crate) fn cap_reply(server: &str, nick: &str, line: &Line, caps: &mut Caps) 
                 (caps.echo_message, "echo-message"),
                 (caps.message_tags, "message-tags"),
                 (caps.away_notify, "away-notify"),
+                (caps.batch, "batch"),
+                (caps.chathistory, "draft/chathistory"),
             ]
             .into_iter()
             .filter_map(|(on, name)| on.then_some(name))
@@ -252,6 +254,8 @@ fn welcome(session: &Session, context: &Context) -> String {
         format!("CHANLIMIT=#:{}", config.limits.max_rooms_per_client),
         "CHANMODES=,k,,".into(),
         "PREFIX=()".into(),
+        format!("CHATHISTORY={}", huddle_protocol::limits::MAX_HISTORY_PAGE),
+        "MSGREFTYPES=msgid,timestamp".into(),
     ];
     let mut params: Vec<&str> = isupport.iter().map(String::as_str).collect();
     params.push("are supported by this server");

@@ -1,15 +1,30 @@
 //! What an IRC user is sent: each frame the hub queued for it, as a native
 //! client would get it, written as IRC lines (`Session::translate`).
 
-use huddle_protocol::{
-    ChatMessage, ErrorCode, ErrorReport, MessageKind, Presence, PresenceEvent, RequestKind,
-    ServerMessage, Target,
-};
+use huddle_protocol::{ChatMessage, MessageKind, Presence, PresenceEvent, ServerMessage, Target};
 
 use super::{
     line::{format, split_text},
     session::{Query, Session},
 };
+
+/// What a message's tags say: when, its id, the batch it is in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp<'a> {
+    pub(crate) time: u64,
+    pub(crate) id: Option<huddle_protocol::MessageId>,
+    pub(crate) batch: Option<&'a str>,
+}
+
+impl Stamp<'_> {
+    fn of(chat: &ChatMessage) -> Self {
+        Self {
+            time: chat.timestamp,
+            id: Some(chat.id),
+            batch: None,
+        }
+    }
+}
 
 /// `nick!nick@huddle`: the prefix of a user's lines.
 pub(crate) fn user_prefix(nick: &str) -> String {
@@ -79,12 +94,28 @@ impl Session {
                 ));
                 self.nick = new.to_string();
             }
-            ServerMessage::Ack { id, timestamp, .. } => self.echo(*id, *timestamp, out),
+            ServerMessage::Ack {
+                id,
+                message_id,
+                timestamp,
+            } => {
+                let stamp = Stamp {
+                    time: *timestamp,
+                    id: Some(*message_id),
+                    batch: None,
+                };
+                self.echo(*id, stamp, out);
+            }
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();
                 match self.pending.pop_front() {
                     Some(Query::Who) => self.who(room.as_str(), &names, out),
                     _ => self.names(room.as_str(), &names, out),
+                }
+            }
+            ServerMessage::HistoryPage { messages, .. } => {
+                if let Some(Query::History(room)) = self.pending.pop_front() {
+                    self.history_page(&room, messages, out);
                 }
             }
             ServerMessage::RoomList { rooms } => match self.pending.pop_front() {
@@ -200,12 +231,13 @@ impl Session {
             Target::Room(room) => room.as_str(),
             Target::Direct(_) => self.nick.as_str(),
         };
+        let stamp = Stamp::of(chat);
         self.privmsg(
             chat.from.as_str(),
             target,
             chat.kind,
             chat.text.as_str(),
-            chat.timestamp,
+            stamp,
             &mut out,
         );
         out
@@ -213,6 +245,16 @@ impl Session {
 
     /// A chat message (someone else's, or history) as PRIVMSG lines.
     fn chat(&mut self, chat: &ChatMessage, out: &mut String) {
+        self.chat_in_batch(chat, None, out);
+    }
+
+    /// A chat message as PRIVMSG lines, in `batch` if any.
+    pub(crate) fn chat_in_batch(
+        &mut self,
+        chat: &ChatMessage,
+        batch: Option<&str>,
+        out: &mut String,
+    ) {
         let target = match &chat.target {
             Target::Room(room) => {
                 self.shown(room, chat.id);
@@ -220,12 +262,16 @@ impl Session {
             }
             Target::Direct(_) => self.nick.clone(),
         };
+        let stamp = Stamp {
+            batch,
+            ..Stamp::of(chat)
+        };
         self.privmsg(
             chat.from.as_str(),
             &target,
             chat.kind,
             chat.text.as_str(),
-            chat.timestamp,
+            stamp,
             out,
         );
     }
@@ -236,13 +282,20 @@ impl Session {
         target: &str,
         kind: MessageKind,
         text: &str,
-        timestamp: u64,
+        stamp: Stamp<'_>,
         out: &mut String,
     ) {
-        let tags = match self.caps.server_time {
-            true => format!("time={}", iso_time(timestamp)),
-            false => String::new(),
-        };
+        let mut tags = Vec::new();
+        if let Some(batch) = stamp.batch.filter(|_| self.caps.batch) {
+            tags.push(format!("batch={batch}"));
+        }
+        if self.caps.server_time {
+            tags.push(format!("time={}", iso_time(stamp.time)));
+        }
+        if let Some(id) = stamp.id.filter(|_| self.caps.message_tags) {
+            tags.push(format!("msgid={id}"));
+        }
+        let tags = tags.join(";");
         let prefix = user_prefix(from);
         let overhead = prefix.len() + target.len() + 20;
         for piece in split_text(text, overhead) {
@@ -291,65 +344,13 @@ impl Session {
 
     /// With echo-message: the user's own accepted message, at the time
     /// the server accepted it.
-    fn echo(&mut self, id: huddle_protocol::ClientMsgId, timestamp: u64, out: &mut String) {
+    fn echo(&mut self, id: huddle_protocol::ClientMsgId, stamp: Stamp<'_>, out: &mut String) {
         self.notices.remove(&id);
         if let Some(echo) = self.echoes.remove(&id)
             && self.caps.echo_message
         {
             let nick = self.nick.clone();
-            self.privmsg(&nick, &echo.target, echo.kind, &echo.text, timestamp, out);
-        }
-    }
-
-    fn error(&mut self, report: ErrorReport, out: &mut String) {
-        let ErrorReport {
-            code,
-            text,
-            request,
-            id,
-        } = report;
-        if let Some(id) = id {
-            self.echoes.remove(&id);
-            // No automatic reply to a NOTICE, errors included (RFC 2812).
-            if self.notices.remove(&id) {
-                return;
-            }
-        }
-        let text = text.to_string();
-        let numeric = match (request, code) {
-            (RequestKind::ListMembers | RequestKind::ListRooms | RequestKind::Whois, _) => {
-                self.query_failed(code, &text, out);
-                return;
-            }
-            (_, ErrorCode::NoSuchNick) => ("401", "*"),
-            (_, ErrorCode::NoSuchRoom) => ("403", "*"),
-            (RequestKind::Say, ErrorCode::NotInRoom) => ("404", "*"),
-            (_, ErrorCode::NotInRoom) => ("442", "*"),
-            (_, ErrorCode::TooManyRooms) => ("405", "*"),
-            (_, ErrorCode::BadPassword) => ("475", "*"),
-            (_, ErrorCode::InvalidRoom) => ("479", "*"),
-            (_, ErrorCode::NickInUse | ErrorCode::NickBound) => ("433", "*"),
-            (_, ErrorCode::InvalidNick) => ("432", "*"),
-            _ => {
-                out.push_str(&format("", &self.server, "NOTICE", &[&self.nick, &text]));
-                return;
-            }
-        };
-        self.numeric(numeric.0, &[numeric.1, &text], out);
-    }
-
-    fn query_failed(&mut self, code: ErrorCode, text: &str, out: &mut String) {
-        match self.pending.pop_front() {
-            Some(Query::Whois(nick)) => {
-                self.numeric("401", &[&nick, text], out);
-                self.numeric("318", &[&nick, "End of /WHOIS list"], out);
-            }
-            Some(Query::Names(room)) => self.numeric("366", &[&room, "End of /NAMES list"], out),
-            Some(Query::Who) => self.numeric("315", &["*", "End of /WHO list"], out),
-            _ => {
-                let _ = code;
-                out.push_str(&format("", &self.server, "NOTICE", &[&self.nick, text]));
-            }
+            self.privmsg(&nick, &echo.target, echo.kind, &echo.text, stamp, out);
         }
     }
 }

@@ -18,7 +18,8 @@ use super::{
 };
 
 /// IRCv3 capabilities this gateway offers.
-pub(crate) const CAPS: &str = "server-time echo-message message-tags away-notify";
+pub(crate) const CAPS: &str =
+    "server-time echo-message message-tags away-notify batch draft/chathistory";
 
 /// The capabilities a client asked for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,6 +28,8 @@ pub(crate) struct Caps {
     pub(crate) echo_message: bool,
     pub(crate) message_tags: bool,
     pub(crate) away_notify: bool,
+    pub(crate) batch: bool,
+    pub(crate) chathistory: bool,
 }
 
 impl Caps {
@@ -44,6 +47,8 @@ impl Caps {
                 "echo-message" => next.echo_message = on,
                 "message-tags" => next.message_tags = on,
                 "away-notify" => next.away_notify = on,
+                "batch" => next.batch = on,
+                "draft/chathistory" => next.chathistory = on,
                 _ => return false,
             }
         }
@@ -60,6 +65,8 @@ pub(crate) enum Query {
     List,
     Topic(String),
     Whois(String),
+    /// A CHATHISTORY page for this room (as the client named it).
+    History(String),
 }
 
 /// An own message to echo once acknowledged (echo-message).
@@ -90,6 +97,8 @@ pub(crate) struct Session {
     pub(crate) seen: HashMap<String, MessageId>,
     /// What every device was shown before.
     pub(crate) marks: Arc<ReplayMarks>,
+    /// Batches opened so far (their references).
+    batches: u64,
 }
 
 /// Most entries of the maps above (a misbehaving peer cannot grow them).
@@ -118,11 +127,18 @@ impl Session {
             device,
             seen: HashMap::new(),
             marks,
+            batches: 0,
             pending: VecDeque::new(),
             echoes: HashMap::new(),
             notices: HashSet::new(),
             gone: HashSet::new(),
         }
+    }
+
+    /// A fresh batch reference number.
+    pub(crate) fn next_batch(&mut self) -> u64 {
+        self.batches += 1;
+        self.batches
     }
 
     /// Notes that room message `id` was shown.
@@ -264,6 +280,10 @@ impl Session {
                 self.numeric_into(code, &[text], &mut outcome);
             }
             "MODE" => self.mode(line, &mut outcome),
+            "CHATHISTORY" => match super::history::request(line) {
+                Ok((room, request)) => self.query(Query::History(room), request, &mut outcome),
+                Err(fail) => outcome.lines = fail,
+            },
             "PING" => outcome.lines = format("", &self.server, "PONG", &[&self.server, p(0)]),
             "PONG" => outcome.requests.push(ClientMessage::Pong {
                 token: p(0).parse().unwrap_or(0),
