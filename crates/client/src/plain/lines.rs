@@ -168,6 +168,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             Command::Quit(_) => return Ok(false),
             Command::Topic(None)
             | Command::Query(_)
+            | Command::Buffer(_)
             | Command::Close
             | Command::Clear
             | Command::Connect(_)

@@ -390,6 +390,21 @@ impl App {
         &self.buffers[self.current]
     }
 
+    /// A buffer by number (from 1, as listed) or by name (`#room`, `nick`
+    /// or `@nick`, `status`), case-insensitively.
+    pub(super) fn find_buffer(&self, which: &str) -> Option<usize> {
+        if let Ok(number) = which.parse::<usize>() {
+            return (1..=self.buffers.len())
+                .contains(&number)
+                .then(|| number - 1);
+        }
+        let wanted = which.to_lowercase();
+        self.buffers.iter().position(|buffer| {
+            let title = buffer.title().to_lowercase();
+            title == wanted || title.strip_prefix('@') == Some(wanted.as_str())
+        })
+    }
+
     pub(super) fn switch_to(&mut self, index: usize) {
         if index < self.buffers.len() {
             if index != self.current

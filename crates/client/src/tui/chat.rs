@@ -400,6 +400,13 @@ impl App {
                 self.buffers[self.current].clear();
                 Vec::new()
             }
+            Command::Buffer(which) => {
+                match self.find_buffer(&which) {
+                    Some(index) => self.switch_to(index),
+                    None => self.error_here(format!("no buffer {which}: see the list on the left")),
+                }
+                Vec::new()
+            }
             Command::Help => {
                 self.help = true;
                 Vec::new()

@@ -30,6 +30,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("/close", "", "close the current direct conversation"),
     (
+        "/buffer",
+        "N | #room | nick",
+        "switch buffer (also /window, Alt+1..9)",
+    ),
+    (
         "/send",
         "PATH [NICK]",
         "offer a file to the room (or to NICK)",
@@ -107,6 +112,9 @@ pub enum Command {
         text: String,
     },
     Query(String),
+    /// Switch to a buffer by number (from 1) or name (weechat's `/buffer`,
+    /// irssi's `/window`).
+    Buffer(String),
     Me(String),
     Topic(Option<String>),
     Who(Option<String>),
@@ -194,6 +202,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "query" | "q" => match words.as_slice() {
             [nick] => Ok(Command::Query((*nick).into())),
             _ => usage("query"),
+        },
+        "buffer" | "b" | "window" | "win" => match words.as_slice() {
+            [which] => Ok(Command::Buffer((*which).to_owned())),
+            _ => usage("buffer"),
         },
         "me" if !args.is_empty() => Ok(Command::Me(args.to_owned())),
         "me" => usage("me"),

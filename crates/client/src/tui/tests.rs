@@ -463,3 +463,23 @@ fn presence_updates_members_and_renames_conversations() {
     );
     let _ = ClientMsgId::random();
 }
+
+#[test]
+fn buffer_and_window_switch_by_number_or_name_as_in_weechat_and_irssi() {
+    let mut app = connected_app();
+    type_line(&mut app, "/query bob");
+    assert_eq!(app.current_buffer().title(), "@bob");
+    type_line(&mut app, "/buffer 1");
+    assert_eq!(app.current_buffer().title(), "status");
+    type_line(&mut app, "/buffer #LAN");
+    assert_eq!(app.current_buffer().title(), "#lan");
+    type_line(&mut app, "/window bob");
+    assert_eq!(app.current_buffer().title(), "@bob");
+    type_line(&mut app, "/buffer 9");
+    assert_eq!(app.current_buffer().title(), "@bob");
+    assert!(
+        last_text(&app).contains("no buffer 9"),
+        "{}",
+        last_text(&app)
+    );
+}
