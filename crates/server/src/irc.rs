@@ -181,19 +181,47 @@ async fn last_words(
 
 fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
     out.reserve(frames.len() * 128);
+    let caps = session.caps;
+    let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
+    // The newest room message of a run in one room: noted once per run,
+    // not per message (a batch is mostly one busy room).
+    let mut newest: Option<(std::rc::Rc<decoded::Decoded>, huddle_protocol::MessageId)> = None;
     for frame in frames {
         let Some(decoded) = decoded::decoded(&frame) else {
             continue;
         };
         match &decoded.message {
             ServerMessage::Chat(chat) if let huddle_protocol::Target::Room(room) = &chat.target => {
-                session.shown(room, chat.id);
-                let caps = session.caps;
-                let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
                 out.push_str(decoded.room_lines[tagged].get_or_init(|| session.room_line(chat)));
+                let same_room = newest.as_ref().is_some_and(|(last, _)| {
+                    room_of(last).is_some_and(|r| r.folded() == room.folded())
+                });
+                if !same_room && let Some((last, id)) = newest.take() {
+                    note_shown(session, &last, id);
+                }
+                newest = Some((decoded.clone(), chat.id));
             }
             message => session.translate(message, out),
         }
+    }
+    if let Some((last, id)) = newest {
+        note_shown(session, &last, id);
+    }
+}
+
+fn room_of(decoded: &decoded::Decoded) -> Option<&huddle_protocol::RoomName> {
+    match &decoded.message {
+        ServerMessage::Chat(chat) => match &chat.target {
+            huddle_protocol::Target::Room(room) => Some(room),
+            huddle_protocol::Target::Direct(_) => None,
+        },
+        _ => None,
+    }
+}
+
+fn note_shown(session: &mut Session, decoded: &decoded::Decoded, id: huddle_protocol::MessageId) {
+    if let Some(room) = room_of(decoded) {
+        session.shown(room, id);
     }
 }
 
