@@ -36,3 +36,17 @@ listening_port() {
     wait_until "grep -q 'listening' '$log'" 10 || { cat "$log" >&2; return 1; }
     sed -n 's/.*addr=[^ ]*:\([0-9]*\).*/\1/p' "$log" | head -1
 }
+
+# Runs headless Chromium with a fresh profile in $work/chrome (the caller's
+# temporary directory) and the flags this machine's closed network needs;
+# its stderr goes to $work/chrome.log. Bounded to 60 s.
+headless_chromium() {
+    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$work/chrome" "$@" 2>>"$work/chrome.log"
+}
+
+# Succeeds if "$1" starts with the PNG signature.
+is_png() {
+    [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+}

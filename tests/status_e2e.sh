@@ -56,12 +56,7 @@ tail -1 "$work/openmetrics.txt" | grep -qx '# EOF' || { echo "OpenMetrics withou
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$http/healthz")" = 200 ] || { echo "not healthy"; exit 1; }
 
 # A real browser: the DOM holds the room's name and topic as text.
-chrome() {
-    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$work/chrome" "$@" 2>>"$work/chrome.log"
-}
-chrome --dump-dom "$http/" >"$work/dom.html" || { cat "$work/chrome.log"; echo "chromium failed"; exit 1; }
+headless_chromium --dump-dom "$http/" >"$work/dom.html" || { cat "$work/chrome.log"; echo "chromium failed"; exit 1; }
 grep -qF '#&lt;i&gt;design&lt;/i&gt;' "$work/dom.html" || { cat "$work/dom.html"; echo "room not on the page"; exit 1; }
 grep -qF '&lt;script&gt;alert(1)&lt;/script&gt; plans' "$work/dom.html" || { cat "$work/dom.html"; echo "topic not on the page"; exit 1; }
 grep -qF 'lab &lt;b&gt;floor 2&lt;/b&gt;' "$work/dom.html" || { echo "server name not on the page"; exit 1; }
@@ -78,9 +73,9 @@ if [ -n "$screenshot" ]; then
         >"$work/carol.out" 2>&1 || { cat "$work/carol.out"; echo "carol's plain client failed"; exit 1; }
     sleep 1.2
 fi
-chrome --screenshot="$work/status.png" --window-size=1000,760 --hide-scrollbars "$http/" \
+headless_chromium --screenshot="$work/status.png" --window-size=1000,760 --hide-scrollbars "$http/" \
     || { cat "$work/chrome.log"; echo "no screenshot"; exit 1; }
-[ "$(head -c 8 "$work/status.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "the screenshot is not a PNG"; exit 1; }
+is_png "$work/status.png" || { echo "the screenshot is not a PNG"; exit 1; }
 if [ -n "$screenshot" ]; then
     cp "$work/status.png" "$screenshot"
 fi

@@ -69,11 +69,8 @@ tmux -L "$socket" capture-pane -e -p -t alice >"$work/alice.ansi"
     aha --no-header --black <"$work/alice.ansi"
     printf '</pre></body></html>'
 } >"$work/tui.html"
-timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$work/chrome" --hide-scrollbars --window-size=950,510 \
-    --screenshot="$work/tui.png" "file://$work/tui.html" 2>"$work/chrome.log" \
+headless_chromium --hide-scrollbars --window-size=950,510 --screenshot="$work/tui.png" "file://$work/tui.html" \
     || { cat "$work/chrome.log"; echo "chromium failed"; exit 1; }
-[ "$(head -c 8 "$work/tui.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "no PNG"; exit 1; }
+is_png "$work/tui.png" || { echo "no PNG"; exit 1; }
 [ -n "$out" ] && cp "$work/tui.png" "$out"
 echo "TUI screenshot: $(stat -c %s "$work/tui.png") bytes"

@@ -76,7 +76,7 @@ pub(crate) enum ConnectionOutcome {
 }
 
 impl ConnectionOutcome {
-    /// Every outcome, in the order of [`Metrics::connections`].
+    /// Every outcome, in the order of their counters (their discriminants).
     pub(crate) const ALL: [ConnectionOutcome; 4] = [
         Self::Greeted,
         Self::RefusedByLimits,
@@ -98,14 +98,19 @@ impl ConnectionOutcome {
 /// Error codes are counted by number; codes past this share the last slot.
 const REFUSAL_SLOTS: usize = 32;
 
+/// Where `code` is counted.
+fn refusal_slot(code: ErrorCode) -> usize {
+    usize::from(code.as_u16()).min(REFUSAL_SLOTS - 1)
+}
+
 /// The server's counters; one per server, shared by everything that
 /// counts (the hub, dispatchers, frame readers, flushers, the committer).
 #[derive(Debug)]
 pub(crate) struct Metrics {
     /// When the server started (uptime).
     pub(crate) started: Instant,
-    /// Connection attempts by outcome (indexed like `ConnectionOutcome::ALL`).
-    connections: [AtomicU64; 4],
+    /// Connection attempts by outcome (indexed by its discriminant).
+    connections: [AtomicU64; ConnectionOutcome::ALL.len()],
     /// Room messages accepted (given an id and fanned out).
     pub(crate) room_messages: HotCounter,
     /// Direct messages accepted.
@@ -159,26 +164,22 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts a connection attempt's outcome.
     pub(crate) fn connection(&self, outcome: ConnectionOutcome) {
-        let index = ConnectionOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
-        self.connections[index].fetch_add(1, Ordering::Relaxed);
+        self.connections[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Connection attempts with this outcome so far.
     pub(crate) fn connections(&self, outcome: ConnectionOutcome) -> u64 {
-        let index = ConnectionOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
-        self.connections[index].load(Ordering::Relaxed)
+        self.connections[outcome as usize].load(Ordering::Relaxed)
     }
 
     /// Counts a request refused with `code`.
     pub(crate) fn refused(&self, code: ErrorCode) {
-        let slot = usize::from(code.as_u16()).min(REFUSAL_SLOTS - 1);
-        self.refusals[slot].fetch_add(1, Ordering::Relaxed);
+        self.refusals[refusal_slot(code)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests refused with `code` so far.
+    pub(crate) fn refused_with(&self, code: ErrorCode) -> u64 {
+        self.refusals[refusal_slot(code)].load(Ordering::Relaxed)
     }
 
     /// Refusals so far, by code, leaving out codes never used.
@@ -249,6 +250,13 @@ mod tests {
         assert!(refusals.contains(&(ErrorCode::NoSuchRoom, 1)));
         assert!(refusals.contains(&(ErrorCode::Unknown(31), 1)));
         assert_eq!(refusals.len(), 3);
+    }
+
+    #[test]
+    fn outcomes_are_listed_in_the_order_of_their_counters() {
+        for (index, outcome) in ConnectionOutcome::ALL.iter().enumerate() {
+            assert_eq!(*outcome as usize, index);
+        }
     }
 
     #[test]

@@ -95,6 +95,17 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
+/// A listener on `bind` if one is configured (the side doors: status page,
+/// IRC gateway); a bind failure is `error`'s.
+fn listen_if(
+    bind: Option<SocketAddr>,
+    backlog: u32,
+    error: impl Fn(SocketAddr, std::io::Error) -> ServerError,
+) -> Result<Option<TcpListener>, ServerError> {
+    bind.map(|addr| listen(addr, backlog).map_err(|source| error(addr, source)))
+        .transpose()
+}
+
 /// Raises this process's soft limit on open files to its hard limit, once:
 /// every connection is a file, and the common soft limit of 1,024 would
 /// stop the server far below `max_clients`. Logs both limits.
@@ -176,20 +187,13 @@ impl Server {
             None => None,
         };
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let status = match config.http {
-            Some(addr) => {
-                Some(listen(addr, 64).map_err(|source| ServerError::Http { addr, source })?)
-            }
-            None => None,
-        };
-        let irc_listener = |bind: Option<SocketAddr>| match bind {
-            Some(addr) => listen(addr, 128)
-                .map(Some)
-                .map_err(|source| ServerError::Irc { addr, source }),
-            None => Ok(None),
-        };
-        let irc = irc_listener(config.irc_bind)?;
-        let irc_tls = irc_listener(config.irc_tls_bind)?;
+        let status = listen_if(config.http, 64, |addr, source| ServerError::Http {
+            addr,
+            source,
+        })?;
+        let irc_error = |addr, source| ServerError::Irc { addr, source };
+        let irc = listen_if(config.irc_bind, 128, irc_error)?;
+        let irc_tls = listen_if(config.irc_tls_bind, 128, irc_error)?;
         let store = match &config.data_dir {
             Some(dir) => {
                 let limits = StoreLimits {

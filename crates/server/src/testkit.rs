@@ -1,6 +1,8 @@
 //! The server's in-crate test kit: a hub with peers whose frames are
 //! captured instead of written, for tests of the hub and the dispatcher
-//! that need no socket and no sleep.
+//! that need no socket and no sleep. Compiled only for tests
+//! (`#[cfg(test)] mod testkit` in `lib.rs`): its `unwrap`s panic a test,
+//! never a server, and no network input reaches them.
 
 use huddle_protocol::{
     ChatText, ClientId, ClientMsgId, ConnectionId, MessageId, MessageKind, Nick, RoomName,

@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::{
     line::{Line, format},
     replay::ReplayMarks,
-    session::{CAPS, Caps, Session},
+    session::{Caps, Session},
     stream::{IrcWrite, LineReader, Read},
 };
 use crate::{
@@ -44,21 +44,8 @@ pub(crate) struct Entered {
 pub(crate) fn cap_reply(server: &str, nick: &str, line: &Line, caps: &mut Caps) -> String {
     let nick = if nick.is_empty() { "*" } else { nick };
     match line.param(0).to_ascii_uppercase().as_str() {
-        "LS" => format("", server, "CAP", &[nick, "LS", CAPS]),
-        "LIST" => {
-            let on: Vec<&str> = [
-                (caps.server_time, "server-time"),
-                (caps.echo_message, "echo-message"),
-                (caps.message_tags, "message-tags"),
-                (caps.away_notify, "away-notify"),
-                (caps.batch, "batch"),
-                (caps.chathistory, "draft/chathistory"),
-            ]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
-            format("", server, "CAP", &[nick, "LIST", &on.join(" ")])
-        }
+        "LS" => format("", server, "CAP", &[nick, "LS", &Caps::offered()]),
+        "LIST" => format("", server, "CAP", &[nick, "LIST", &caps.taken()]),
         "REQ" => {
             let verdict = if caps.request(line.param(1)) {
                 "ACK"

@@ -17,10 +17,6 @@ use super::{
     replay::ReplayMarks,
 };
 
-/// IRCv3 capabilities this gateway offers.
-pub(crate) const CAPS: &str =
-    "server-time echo-message message-tags away-notify batch draft/chathistory";
-
 /// The capabilities a client asked for.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Caps {
@@ -33,6 +29,33 @@ pub(crate) struct Caps {
 }
 
 impl Caps {
+    /// Each capability's name and flag: the one list `CAP LS`, `CAP LIST`
+    /// and `CAP REQ` all read.
+    fn flags(&mut self) -> [(&'static str, &mut bool); 6] {
+        [
+            ("server-time", &mut self.server_time),
+            ("echo-message", &mut self.echo_message),
+            ("message-tags", &mut self.message_tags),
+            ("away-notify", &mut self.away_notify),
+            ("batch", &mut self.batch),
+            ("draft/chathistory", &mut self.chathistory),
+        ]
+    }
+
+    /// Every capability offered, space-separated (`CAP LS`).
+    pub(crate) fn offered() -> String {
+        let names: Vec<&str> = Self::default().flags().map(|(name, _)| name).into();
+        names.join(" ")
+    }
+
+    /// The capabilities taken, space-separated (`CAP LIST`).
+    pub(crate) fn taken(mut self) -> String {
+        let names: Vec<&str> = (self.flags().into_iter())
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect();
+        names.join(" ")
+    }
+
     /// Takes the capabilities `requested` (space-separated, `-cap` to drop
     /// one) if this gateway has them all; false (nothing taken) otherwise.
     pub(crate) fn request(&mut self, requested: &str) -> bool {
@@ -42,14 +65,9 @@ impl Caps {
                 Some(name) => (false, name),
                 None => (true, cap),
             };
-            match name {
-                "server-time" => next.server_time = on,
-                "echo-message" => next.echo_message = on,
-                "message-tags" => next.message_tags = on,
-                "away-notify" => next.away_notify = on,
-                "batch" => next.batch = on,
-                "draft/chathistory" => next.chathistory = on,
-                _ => return false,
+            match next.flags().into_iter().find(|(known, _)| *known == name) {
+                Some((_, flag)) => *flag = on,
+                None => return false,
             }
         }
         *self = next;

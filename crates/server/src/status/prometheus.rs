@@ -196,7 +196,10 @@ impl Collector for ServerCollector {
             &refusals,
         )?;
         let limited = [
-            ("dropped".to_owned(), refused(&refusals, "RateLimited")),
+            (
+                "dropped".to_owned(),
+                metrics.refused_with(huddle_protocol::ErrorCode::RateLimited),
+            ),
             (
                 "disconnected".to_owned(),
                 metrics.floods.load(Ordering::Relaxed),
@@ -363,13 +366,6 @@ impl Collector for ServerCollector {
         }
         Ok(())
     }
-}
-
-fn refused(refusals: &[(String, u64)], reason: &str) -> u64 {
-    refusals
-        .iter()
-        .find(|(name, _)| name == reason)
-        .map_or(0, |(_, n)| *n)
 }
 
 #[cfg(test)]
