@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode};
 
 use super::{
     app::{App, Effect, Event, Screen},
-    tests::{connected_app, key, nick, room, server, type_line},
+    tests::{buffer_texts, connected_app, key, nick, room, server, type_line},
 };
 use crate::net::NetEvent;
 
@@ -38,12 +38,7 @@ fn the_room_list_separates_the_topic_and_counts_members_in_words() {
             room("#vault", 1, "", true),
         ],
     })));
-    let texts: Vec<String> = app
-        .current_buffer()
-        .lines
-        .iter()
-        .map(|l| l.text.clone())
-        .collect();
+    let texts = buffer_texts(&app);
     assert!(
         texts.contains(&"  #ops — 2 members: deploys and incidents".to_owned()),
         "{texts:?}"

@@ -79,7 +79,7 @@ impl App {
 mod tests {
     use crate::tui::{
         buffer::LineKind,
-        tests::{chat, connected_app, room, server, type_line},
+        tests::{buffer_texts, chat, connected_app, room, server, type_line},
     };
     use huddle_protocol::Target;
 
@@ -90,12 +90,7 @@ mod tests {
         server(&mut app, chat("bob", lan.clone(), "the Deploy is done"));
         server(&mut app, chat("carol", lan, "lunch?"));
         type_line(&mut app, "/search deploy");
-        let texts: Vec<String> = app
-            .current_buffer()
-            .lines
-            .iter()
-            .map(|l| l.text.clone())
-            .collect();
+        let texts = buffer_texts(&app);
         let at = texts
             .iter()
             .position(|t| t.contains("1 line(s) contain"))

@@ -97,18 +97,13 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::tests::{connected_app, type_line};
+    use crate::tui::tests::{buffer_texts, connected_app, type_line};
 
     #[test]
     fn set_lists_changes_and_refuses_nonsense() {
         let mut app = connected_app();
         type_line(&mut app, "/set");
-        let texts: Vec<String> = app
-            .current_buffer()
-            .lines
-            .iter()
-            .map(|l| l.text.clone())
-            .collect();
+        let texts = buffer_texts(&app);
         assert!(
             texts.iter().any(|t| t.starts_with("notify = on")),
             "{texts:?}"

@@ -126,6 +126,13 @@ pub(super) fn chat_lines(buffer: &Buffer) -> impl Iterator<Item = &Line> {
         .filter(|l| matches!(l.kind, LineKind::Chat { .. }))
 }
 
+/// Every line of the current buffer, as text.
+pub(super) fn buffer_texts(app: &App) -> Vec<String> {
+    (app.current_buffer().lines.iter())
+        .map(|l| l.text.clone())
+        .collect()
+}
+
 pub(super) fn last_text(app: &App) -> &str {
     &app.current_buffer().lines.last().unwrap().text
 }
