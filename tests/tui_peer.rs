@@ -90,7 +90,7 @@ impl Peer {
                 nick: Nick::new(nick).unwrap(),
                 security: huddle_e2e::any_server(),
                 key: huddle_e2e::fresh_key(),
-                ping_every: Duration::from_secs(10),
+                retry_nick: true,
             },
             tx,
         );
@@ -104,18 +104,30 @@ impl Peer {
         }
     }
 
+    /// Carries out the network's effects, as `tui/run.rs` does.
     fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
-            if let Effect::Send(message) = effect {
-                self.net.send(message);
+            match effect {
+                Effect::Write(message) => self.net.send(message),
+                Effect::DropConnection => self.net.reconnect("stale"),
+                _ => {}
             }
         }
     }
 
-    /// Handles every network event that has arrived.
+    /// Handles every network event that has arrived, and the core's timer
+    /// (pacing, pings) if it is due.
     pub(crate) fn pump(&mut self) {
         while let Ok(event) = self.events.try_recv() {
             let effects = self.app.update(Event::Net(event));
+            self.apply(effects);
+        }
+        if self
+            .app
+            .next_wake()
+            .is_some_and(|at| at <= tokio::time::Instant::now())
+        {
+            let effects = self.app.update(Event::Tick);
             self.apply(effects);
         }
     }

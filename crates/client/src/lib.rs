@@ -4,6 +4,7 @@
 
 pub mod chatlog;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod core;
 pub mod detach;

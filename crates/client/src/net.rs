@@ -1,19 +1,15 @@
-//! The network side of a client: the handshake (`net/connect.rs`), and a
-//! session task that
-//! keeps a connection up (reconnecting with exponential backoff and jitter),
-//! answers keepalive pings, measures latency, paces what it sends to the
-//! server's advertised rate (`core/pacer.rs`), and reports everything as
-//! [`NetEvent`]s.
+//! The network side of a client, and nothing else: the handshake
+//! (`net/connect.rs`) and a session task that keeps a connection up
+//! (reconnecting with exponential backoff and jitter), writes the frames it
+//! is given and reports what arrives as [`NetEvent`]s. What to send, when,
+//! and what a frame means is the client core's (`core.rs`), which the TUI
+//! and plain mode drive with these events.
 
-use std::{
-    collections::VecDeque,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientMessage, ClientMsgId, CodecError, ErrorCode, IdentityKey, Nick, ServerMessage, ShortText,
-    Welcome,
+    ClientMessage, CodecError, ErrorCode, IdentityKey, Nick, ServerMessage, ShortText, Welcome,
 };
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -22,10 +18,7 @@ mod connect;
 
 pub use connect::{ConnectError, Connection, Introduction, PeerIdentity, connect, hello};
 
-use crate::{
-    core::{pacer::Pacer, sleep_until_some},
-    trust::Security,
-};
+use crate::trust::Security;
 
 /// What the session task reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,8 +34,6 @@ pub enum NetEvent {
     Connected(Box<Welcome>),
     /// A frame from the server.
     Message(ServerMessage),
-    /// A round trip of our own ping.
-    Latency(Duration),
     /// The connection was lost; a retry follows after `retry_in`.
     Disconnected {
         /// Why.
@@ -72,28 +63,43 @@ pub struct SessionConfig {
     pub key: std::sync::Arc<IdentityKey>,
     /// TLS and whom to trust.
     pub security: Security,
-    /// Time between latency pings.
-    pub ping_every: Duration,
+    /// Whether a taken nick is retried with `_` appended (the TUI) or is
+    /// a failure (plain mode: a script asked for that nick).
+    pub retry_nick: bool,
+}
+
+/// What the session task is told to do.
+#[derive(Debug)]
+enum Outgoing {
+    /// Write a frame (dropped if no connection is up).
+    Frame(ClientMessage),
+    /// Drop the connection and make a new one (the core found it stale).
+    Drop(String),
 }
 
 /// The handle the UI keeps to a running session.
 #[derive(Debug)]
 pub struct NetHandle {
-    outgoing: mpsc::UnboundedSender<ClientMessage>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl NetHandle {
-    /// Queues a message for the server.
+    /// Writes a frame to the server (the core decided it may go now).
     pub fn send(&self, message: ClientMessage) {
-        let _ = self.outgoing.send(message);
+        let _ = self.outgoing.send(Outgoing::Frame(message));
+    }
+
+    /// Drops the connection (it went silent) and connects again.
+    pub fn reconnect(&self, reason: &str) {
+        let _ = self.outgoing.send(Outgoing::Drop(reason.to_owned()));
     }
 
     /// Says `Quit` (if connected), waits briefly for it to go out, and ends
     /// the session.
     pub async fn shutdown(self, reason: &str) {
-        let _ = self.outgoing.send(ClientMessage::Quit {
+        self.send(ClientMessage::Quit {
             reason: ShortText::lossy(reason),
         });
         let mut task = self.task;
@@ -138,7 +144,7 @@ enum Ended {
 async fn run_session(
     config: SessionConfig,
     events: mpsc::UnboundedSender<NetEvent>,
-    mut outgoing: mpsc::UnboundedReceiver<ClientMessage>,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     stop: CancellationToken,
 ) {
     let emit = |event| {
@@ -157,25 +163,17 @@ async fn run_session(
                 attempt = 0;
                 emit(NetEvent::Identity(identity));
                 nick = welcome.nick.clone();
-                let limits = welcome.limits;
+                // Frames meant for the connection that was lost are stale.
+                while outgoing.try_recv().is_ok() {}
                 emit(NetEvent::Connected(Box::new(welcome)));
-                let paced = Paced::new(&limits);
-                match serve(
-                    connection,
-                    paced,
-                    &mut outgoing,
-                    &events,
-                    &stop,
-                    config.ping_every,
-                )
-                .await
-                {
+                match serve(connection, &mut outgoing, &events, &stop).await {
                     Ended::Quit => return,
                     Ended::Lost(reason) => reason,
                 }
             }
             Err(ConnectError::Rejected(reject))
-                if matches!(reject.code, ErrorCode::NickInUse | ErrorCode::NickBound) =>
+                if config.retry_nick
+                    && matches!(reject.code, ErrorCode::NickInUse | ErrorCode::NickBound) =>
             {
                 // The nick is taken (perhaps by our own ghost): try another.
                 let wanted = nick.to_string();
@@ -200,143 +198,62 @@ async fn run_session(
         let retry_in = backoff(attempt);
         attempt = attempt.saturating_add(1);
         emit(NetEvent::Disconnected { reason, retry_in });
-        // Messages queued while disconnected are dropped: the UI only sends
-        // while connected and re-joins its rooms on reconnect.
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(retry_in) => {}
             quit = wait_for_quit(&mut outgoing) => if quit { return },
         }
-        while outgoing.try_recv().is_ok() {}
     }
 }
 
-/// Resolves true when a `Quit` (or the end of the channel) arrives.
-async fn wait_for_quit(outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>) -> bool {
+/// Resolves true when a `Quit` (or the end of the channel) arrives; other
+/// frames, meant for a connection that is gone, are dropped.
+async fn wait_for_quit(outgoing: &mut mpsc::UnboundedReceiver<Outgoing>) -> bool {
     loop {
         match outgoing.recv().await {
-            None | Some(ClientMessage::Quit { .. }) => return true,
+            None | Some(Outgoing::Frame(ClientMessage::Quit { .. })) => return true,
             Some(_) => {}
         }
     }
 }
 
-/// The session's pacing: what the UI sends waits in a [`Pacer`] until the
-/// server's rate allows it (a paste of many lines is never refused for its
-/// rate), and a message still refused with `RateLimited` is sent again
-/// instead of being reported as failed.
-struct Paced {
-    pacer: Pacer,
-    /// Messages sent lately, by id, for a `RateLimited` answer.
-    recent: VecDeque<(ClientMsgId, ClientMessage)>,
-}
-
-/// Messages remembered for a `RateLimited` answer (far more than one
-/// burst).
-const RECENT_SENT: usize = 512;
-
-impl Paced {
-    fn new(limits: &huddle_protocol::Limits) -> Self {
-        Self {
-            pacer: Pacer::new(limits, tokio::time::Instant::now()),
-            recent: VecDeque::new(),
-        }
-    }
-
-    fn sent(&mut self, message: &ClientMessage) {
-        if let Some(id) = message.client_msg_id() {
-            if self.recent.len() == RECENT_SENT {
-                self.recent.pop_front();
-            }
-            self.recent.push_back((id, message.clone()));
-        }
-    }
-
-    /// Takes back a message the server refused for its rate, if it is ours.
-    fn refused_for_rate(&mut self, message: &ServerMessage) -> bool {
-        let ServerMessage::Error(report) = message else {
-            return false;
-        };
-        if report.code != ErrorCode::RateLimited {
-            return false;
-        }
-        let Some(at) = report
-            .id
-            .and_then(|id| self.recent.iter().position(|(sent, _)| *sent == id))
-        else {
-            return false;
-        };
-        if let Some((_, message)) = self.recent.remove(at) {
-            self.pacer.requeue(message);
-        }
-        true
-    }
-}
-
 async fn serve(
     mut connection: Connection,
-    mut paced: Paced,
-    outgoing: &mut mpsc::UnboundedReceiver<ClientMessage>,
+    outgoing: &mut mpsc::UnboundedReceiver<Outgoing>,
     events: &mpsc::UnboundedSender<NetEvent>,
     stop: &CancellationToken,
-    ping_every: Duration,
 ) -> Ended {
-    let started = Instant::now();
-    let mut pinger = tokio::time::interval(ping_every);
     loop {
-        let wake = paced.pacer.poll_timeout();
         tokio::select! {
             () = stop.cancelled() => return Ended::Quit,
-            _ = pinger.tick() => {
-                let token = started.elapsed().as_micros() as u64;
-                paced.pacer.charge(tokio::time::Instant::now());
-                if connection.send(ClientMessage::Ping { token }).await.is_err() {
-                    return Ended::Lost("the connection failed".into());
+            order = outgoing.recv() => match order {
+                None => return Ended::Quit,
+                Some(Outgoing::Drop(reason)) => return Ended::Lost(reason),
+                Some(Outgoing::Frame(message @ ClientMessage::Quit { .. })) => {
+                    if let Err(err) = connection.send(message).await {
+                        return Ended::Lost(err.to_string());
+                    }
+                    // Wait briefly for the server's Bye so the Quit is not lost.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Some(Ok(message)) = connection.next().await {
+                            if matches!(message, ServerMessage::Bye { .. }) {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                    return Ended::Quit;
                 }
-            }
-            () = sleep_until_some(wake) => {
-                while let Some(message) = paced.pacer.poll_transmit(tokio::time::Instant::now()) {
-                    paced.sent(&message);
+                Some(Outgoing::Frame(message)) => {
                     if let Err(err) = connection.send(message).await {
                         return Ended::Lost(err.to_string());
                     }
                 }
-            }
-            message = outgoing.recv() => {
-                let Some(message) = message else { return Ended::Quit };
-                let quitting = matches!(message, ClientMessage::Quit { .. });
-                if !quitting {
-                    // Waits its turn (the branch above sends it).
-                    paced.pacer.push(message);
-                    continue;
-                }
-                if let Err(err) = connection.send(message).await {
-                    return Ended::Lost(err.to_string());
-                }
-                // Wait briefly for the server's Bye so the Quit is not lost.
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    while let Some(Ok(message)) = connection.next().await {
-                        if matches!(message, ServerMessage::Bye { .. }) {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                return Ended::Quit;
-            }
+            },
             frame = connection.next() => match frame {
                 None => return Ended::Lost("the server closed the connection".into()),
                 Some(Err(CodecError::Io(err))) => return Ended::Lost(err.to_string()),
                 Some(Err(err)) => return Ended::Lost(format!("protocol error: {err}")),
-                Some(Ok(ServerMessage::Ping { token })) => {
-                    paced.pacer.charge(tokio::time::Instant::now());
-                    let _ = connection.send(ClientMessage::Pong { token }).await;
-                }
-                Some(Ok(ServerMessage::Pong { token })) => {
-                    let sent = Duration::from_micros(token);
-                    let _ = events.send(NetEvent::Latency(started.elapsed().saturating_sub(sent)));
-                }
-                Some(Ok(message)) if paced.refused_for_rate(&message) => {}
                 Some(Ok(message)) => {
                     let bye = match &message {
                         ServerMessage::Bye { reason, .. } => Some(reason.to_string()),

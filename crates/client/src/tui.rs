@@ -7,7 +7,6 @@ mod away;
 mod browser;
 pub mod buffer;
 mod chat;
-pub mod commands;
 mod direct;
 #[cfg(test)]
 mod direct_tests;

@@ -7,6 +7,7 @@ use huddle_protocol::{
 use tokio::io::AsyncWrite;
 
 use super::{Plain, PlainError, format_event};
+use crate::core::CoreEvent;
 
 impl<W: AsyncWrite + Unpin> Plain<W> {
     /// Prints the newest `count` messages of `room`, marked as history, so
@@ -20,21 +21,20 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         let mut before = None;
         while messages.len() < count {
             let want = (count - messages.len()).min(usize::from(MAX_HISTORY_PAGE));
-            self.queue(ClientMessage::FetchHistory {
+            self.request(ClientMessage::FetchHistory {
                 room: room.clone(),
                 before,
                 after: None,
                 limit: u16::try_from(want).unwrap_or(MAX_HISTORY_PAGE),
             });
-            self.flush().await?;
             let (page, more) = loop {
-                match self.next().await? {
-                    ServerMessage::HistoryPage {
+                match self.next_event().await? {
+                    CoreEvent::Frame(ServerMessage::HistoryPage {
                         room: of,
                         messages,
                         more,
-                    } if of == *room => break (messages, more),
-                    other => self.on_message(other).await?,
+                    }) if of == *room => break (messages, more),
+                    other => self.on_event(other).await?,
                 }
             };
             before = page.first().map(|m| m.id);

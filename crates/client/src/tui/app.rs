@@ -6,21 +6,36 @@
 
 use std::time::Duration;
 
-use huddle_protocol::{ClientMessage, ClientMsgId, Nick};
+use huddle_protocol::{ClientMessage, Nick};
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
+use tokio::time::Instant;
 use tui_input::{Input, InputRequest};
 
 pub use super::browser::{BrowserState, PromptKind};
 use super::buffer::{Buffer, BufferKind, Line, LineKind};
-use crate::{discovery::FoundServer, net::NetEvent};
+use crate::{
+    core::{ClientCore, CoreConfig},
+    discovery::FoundServer,
+    net::NetEvent,
+};
+
+/// Direct messages fetched on the first connection, to restore recent
+/// conversations.
+const RESTORED_ON_CONNECT: u16 = 50;
 
 /// What the event loop must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Send a frame to the server.
+    /// A request for the server. Handlers return it; [`App::update`] hands
+    /// it to the client core, which turns it into `Write`s (paced, kept in
+    /// the outbox): the loop never sees one.
     Send(ClientMessage),
+    /// Write this frame to the connection now (the core released it).
+    Write(ClientMessage),
+    /// Drop the connection and make a new one (the core found it stale).
+    DropConnection,
     /// Connect to a server (`host:port`) with the current nick.
     Connect(String),
     /// Host a server here and connect to it.
@@ -70,6 +85,8 @@ pub enum Event {
     Net(NetEvent),
     Servers(Vec<FoundServer>),
     Transfer(crate::transfer::TransferEvent),
+    /// The instant [`App::next_wake`] asked for has come (pacing, pings).
+    Tick,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,14 +152,11 @@ pub struct App {
     pub(super) ever_connected: bool,
     /// The room a `/join` asked for, to switch to when joined.
     pub(super) switch_to: Option<String>,
-    /// Sent (or to be sent) but not yet acknowledged, oldest first: resent
-    /// with the same ids after a reconnect, so nothing is lost and the
-    /// server's de-duplication keeps anything from arriving twice.
-    pub(super) outbox: Vec<(ClientMsgId, ClientMessage)>,
+    /// Delivery: the outbox, pacing, rejoin, gap fill, de-duplication,
+    /// keepalive (`core.rs`). The app is its view.
+    pub core: ClientCore,
     /// Where each transfer's progress line is.
     pub(super) transfer_lines: std::collections::HashMap<huddle_protocol::TransferId, BufferKind>,
-    /// Paging forward through direct messages missed while disconnected.
-    pub(super) direct_catching_up: bool,
     /// Rooms the server listed (`/list`), for completing `/join #…`.
     pub(super) listed_rooms: Vec<huddle_protocol::RoomName>,
     /// A quit waiting for a yes (others use the server this client hosts),
@@ -205,9 +219,11 @@ impl App {
             server_id: None,
             ever_connected: false,
             switch_to: None,
-            outbox: Vec::new(),
+            core: ClientCore::new(CoreConfig {
+                restore_direct: RESTORED_ON_CONNECT,
+                ..CoreConfig::default()
+            }),
             transfer_lines: std::collections::HashMap::new(),
-            direct_catching_up: false,
             listed_rooms: Vec::new(),
             confirm_quit: None,
             quit_confirmed: false,
@@ -241,8 +257,57 @@ impl App {
         self.notice_status(format!("Connecting to {addr}…"));
     }
 
+    /// Applies `event`; returns what the loop must do. Requests the
+    /// handlers made go through the client core, and the frames it
+    /// releases come back as [`Effect::Write`].
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        let now = Instant::now();
+        let effects = self.react(now, event);
+        self.through_core(now, effects)
+    }
+
+    /// Hands requests made outside an update (a file transfer's replies)
+    /// to the core; returns the frames it releases.
+    pub fn send_requests(&mut self, requests: Vec<ClientMessage>) -> Vec<Effect> {
+        let requests = requests.into_iter().map(Effect::Send).collect();
+        self.through_core(Instant::now(), requests)
+    }
+
+    /// When the core wants an [`Event::Tick`].
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.core.poll_timeout()
+    }
+
+    /// Hands requests to the core, shows what the core reports (which may
+    /// make more requests), and collects the frames it releases.
+    fn through_core(&mut self, now: Instant, mut effects: Vec<Effect>) -> Vec<Effect> {
+        let mut out = Vec::new();
+        loop {
+            for effect in effects.drain(..) {
+                match effect {
+                    Effect::Send(message) => self.core.send(now, message),
+                    other => out.push(other),
+                }
+            }
+            while let Some(event) = self.core.poll_event() {
+                effects.extend(self.on_core(event));
+            }
+            if effects.is_empty() {
+                break;
+            }
+        }
+        while let Some(message) = self.core.poll_transmit(now) {
+            out.push(Effect::Write(message));
+        }
+        out
+    }
+
+    fn react(&mut self, now: Instant, event: Event) -> Vec<Effect> {
         match event {
+            Event::Tick => {
+                self.core.handle_timeout(now);
+                Vec::new()
+            }
             Event::Terminal(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => {
                 match self.confirm_quit.take() {
                     Some(reason) => self.answer_quit(key, reason),
@@ -263,7 +328,7 @@ impl App {
                 Vec::new()
             }
             Event::Terminal(_) => Vec::new(),
-            Event::Net(event) => self.on_net(event),
+            Event::Net(event) => self.on_net(now, event),
             Event::Transfer(event) => {
                 self.on_transfer(event);
                 Vec::new()

@@ -76,7 +76,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|effect| match effect {
-                Effect::Send(huddle_protocol::ClientMessage::Join { room, .. }) => {
+                Effect::Write(huddle_protocol::ClientMessage::Join { room, .. }) => {
                     Some(room.to_string())
                 }
                 _ => None,

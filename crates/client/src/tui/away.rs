@@ -68,14 +68,14 @@ mod tests {
         let effects = type_line(&mut app, "/away lunch");
         assert_eq!(
             effects,
-            [Effect::Send(ClientMessage::SetAway {
+            [Effect::Write(ClientMessage::SetAway {
                 message: ShortText::new("lunch").unwrap()
             })]
         );
         let effects = type_line(&mut app, "back now");
         assert_eq!(
             effects.first(),
-            Some(&Effect::Send(ClientMessage::SetAway {
+            Some(&Effect::Write(ClientMessage::SetAway {
                 message: ShortText::default()
             }))
         );

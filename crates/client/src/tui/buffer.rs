@@ -76,12 +76,6 @@ pub struct Buffer {
     pub fetching: bool,
     /// Still a member (rooms only): false after parting or disconnecting.
     pub joined: bool,
-    /// Fetching what was said while disconnected.
-    pub catching_up: bool,
-    /// The newest id the server's stream for this buffer brought (live
-    /// messages and history pages, not acks of our own): everything before
-    /// it has arrived, so a reconnect asks for what came after it.
-    pub streamed: Option<MessageId>,
     /// Where the user stopped reading: the newest line (its time and id)
     /// when they last left this buffer. Lines after it are drawn below a
     /// marker line, as weechat does, until they leave again.
@@ -102,8 +96,6 @@ impl Buffer {
             history_complete: false,
             fetching: false,
             joined: false,
-            catching_up: false,
-            streamed: None,
             read_marker: None,
         }
     }
@@ -113,11 +105,6 @@ impl Buffer {
         let (time, id) = read;
         line.time > time
             || (line.time == time && matches!((line.id, id), (Some(new), Some(old)) if new > old))
-    }
-
-    /// Notes that the stream brought everything up to `id`.
-    pub fn mark_streamed(&mut self, id: MessageId) {
-        self.streamed = self.streamed.max(Some(id));
     }
 
     /// The name shown in the buffer list.

@@ -1,16 +1,17 @@
 //! The chat screen's input side: keys, the input line, slash commands,
 //! completion and scrolling.
 
-use huddle_protocol::{
-    ChatText, ClientMessage, ClientMsgId, MessageKind, Nick, RoomName, ShortText,
-};
+use huddle_protocol::{ClientMessage, MessageKind, Nick};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 
 use super::{
     app::{App, Completion, ConnState, Effect, NEWLINE_MARK, edit_input},
     buffer::{BufferKind, Line, LineKind},
-    commands::{Command, complete_command, parse},
+};
+use crate::{
+    command::{Command, complete_command, parse},
+    core::requests::{Here, request_for},
 };
 
 /// Lines of history asked for when scrolling past the top.
@@ -225,83 +226,33 @@ impl App {
 
     fn run(&mut self, command: Command) -> Vec<Effect> {
         match command {
-            Command::Say(text) => self.say(text, MessageKind::Normal),
-            Command::Me(text) => self.say(text, MessageKind::Action),
-            Command::Join { room, password } => {
-                let Ok(room) = RoomName::new(room).map_err(|err| self.error_here(err.to_string()))
-                else {
-                    return Vec::new();
-                };
-                let password = match password.map(ShortText::new).transpose() {
-                    Ok(password) => password,
+            Command::Msg { ref nick, .. } | Command::Query(ref nick) => {
+                match Nick::new(nick.clone()) {
+                    Ok(peer) => {
+                        let index = self.buffer_for(BufferKind::Direct(peer));
+                        self.switch_to(index);
+                    }
                     Err(err) => {
                         self.error_here(err.to_string());
                         return Vec::new();
                     }
-                };
-                if !self.connected() {
-                    return Vec::new();
                 }
-                self.switch_to = Some(room.folded().to_owned());
-                vec![Effect::Send(ClientMessage::Join { room, password })]
-            }
-            Command::Part { room, reason } => {
-                let room = match room {
-                    Some(room) => RoomName::new(room).map_err(|err| err.to_string()),
-                    None => match &self.buffers[self.current].kind {
-                        BufferKind::Room(room) => Ok(room.clone()),
-                        _ => Err("/part needs a room here: /part #room".into()),
-                    },
-                };
-                match room {
-                    Ok(room) if self.connected() => {
-                        vec![Effect::Send(ClientMessage::Part {
-                            room,
-                            reason: ShortText::lossy(&reason),
-                        })]
-                    }
-                    Ok(_) => Vec::new(),
-                    Err(err) => {
-                        self.error_here(err);
-                        Vec::new()
-                    }
+                match command {
+                    Command::Query(_) => Vec::new(),
+                    command => self.request(&command),
                 }
             }
-            Command::Nick(nick) => match Nick::new(nick) {
-                Err(err) => {
-                    self.error_here(err.to_string());
-                    Vec::new()
-                }
-                Ok(nick) if self.conn == ConnState::Connected => {
-                    vec![Effect::Send(ClientMessage::ChangeNick { nick })]
-                }
+            Command::Nick(nick) if self.conn != ConnState::Connected => match Nick::new(nick) {
                 Ok(nick) => {
                     self.nick = nick.to_string();
                     self.notice_here(format!("You will be known as {nick} when connected"));
                     vec![Effect::SaveNick(nick.to_string())]
                 }
-            },
-            Command::Msg { nick, text } => match Nick::new(nick) {
-                Ok(nick) => {
-                    let index = self.buffer_for(BufferKind::Direct(nick));
-                    self.switch_to(index);
-                    self.say(text, MessageKind::Normal)
-                }
                 Err(err) => {
                     self.error_here(err.to_string());
                     Vec::new()
                 }
             },
-            Command::Query(nick) => {
-                match Nick::new(nick) {
-                    Ok(nick) => {
-                        let index = self.buffer_for(BufferKind::Direct(nick));
-                        self.switch_to(index);
-                    }
-                    Err(err) => self.error_here(err.to_string()),
-                }
-                Vec::new()
-            }
             Command::Topic(None) => {
                 let buffer = &self.buffers[self.current];
                 let text = match (&buffer.kind, buffer.topic.is_empty()) {
@@ -312,43 +263,6 @@ impl App {
                 self.notice_here(text);
                 Vec::new()
             }
-            Command::Topic(Some(topic)) => {
-                let BufferKind::Room(room) = self.buffers[self.current].kind.clone() else {
-                    self.error_here("topics belong to rooms: switch to a room first".into());
-                    return Vec::new();
-                };
-                match ShortText::new(topic) {
-                    Ok(topic) if self.connected() => {
-                        vec![Effect::Send(ClientMessage::SetTopic { room, topic })]
-                    }
-                    Ok(_) => Vec::new(),
-                    Err(err) => {
-                        self.error_here(err.to_string());
-                        Vec::new()
-                    }
-                }
-            }
-            Command::Who(room) => {
-                let room = match room {
-                    Some(room) => RoomName::new(room).map_err(|err| err.to_string()),
-                    None => match &self.buffers[self.current].kind {
-                        BufferKind::Room(room) => Ok(room.clone()),
-                        _ => Err("/who needs a room here: /who #room".into()),
-                    },
-                };
-                match room {
-                    Ok(room) if self.connected() => {
-                        vec![Effect::Send(ClientMessage::ListMembers { room })]
-                    }
-                    Ok(_) => Vec::new(),
-                    Err(err) => {
-                        self.error_here(err);
-                        Vec::new()
-                    }
-                }
-            }
-            Command::List if self.connected() => vec![Effect::Send(ClientMessage::ListRooms)],
-            Command::List => Vec::new(),
             Command::Close => match self.buffers[self.current].kind.clone() {
                 BufferKind::Direct(_) => {
                     self.buffers.remove(self.current);
@@ -364,29 +278,7 @@ impl App {
                     Vec::new()
                 }
             },
-            Command::Send { path, nick } => {
-                let target = match nick {
-                    Some(nick) => match Nick::new(nick) {
-                        Ok(nick) => huddle_protocol::Target::Direct(nick),
-                        Err(err) => {
-                            self.error_here(err.to_string());
-                            return Vec::new();
-                        }
-                    },
-                    None => match &self.buffers[self.current].kind {
-                        BufferKind::Room(room) => huddle_protocol::Target::Room(room.clone()),
-                        BufferKind::Direct(nick) => huddle_protocol::Target::Direct(nick.clone()),
-                        BufferKind::Status => {
-                            self.error_here("/send needs a room or a conversation: switch to one, or /send PATH NICK".into());
-                            return Vec::new();
-                        }
-                    },
-                };
-                if !self.connected() {
-                    return Vec::new();
-                }
-                vec![Effect::SendFile { path, target }]
-            }
+            Command::Send { path, nick } => self.send_file(path, nick),
             Command::Accept(prefix) => vec![Effect::AnswerFile {
                 prefix,
                 accept: true,
@@ -422,67 +314,102 @@ impl App {
             Command::Server => self.show_server(),
             Command::Disconnect => self.disconnect(),
             Command::Quit(reason) => vec![Effect::Quit(reason)],
+            command => self.request(&command),
         }
     }
 
-    fn say(&mut self, text: String, kind: MessageKind) -> Vec<Effect> {
-        let text = match ChatText::new(text) {
-            Ok(text) => text,
+    /// A command for the server, made into a request by the core's rules
+    /// (`core/requests.rs`) where it was typed.
+    fn request(&mut self, command: &Command) -> Vec<Effect> {
+        let request = {
+            let here = match &self.buffers[self.current].kind {
+                BufferKind::Room(room) => Here::Room(room),
+                BufferKind::Direct(peer) => Here::Direct(peer),
+                BufferKind::Status => Here::Nowhere,
+            };
+            request_for(command, here)
+        };
+        let request = match request {
+            Ok(Some(request)) => request,
+            Ok(None) => return Vec::new(),
             Err(err) => {
-                self.error_here(err.to_string());
+                self.error_here(err);
                 return Vec::new();
             }
         };
-        let target = self.buffers[self.current].kind.clone();
-        if target == BufferKind::Status {
-            self.error_here("this is the status buffer: /join a room or /msg someone".into());
+        match request {
+            ClientMessage::Say { .. } | ClientMessage::Direct { .. } => self.say(request),
+            _ if !self.connected() => Vec::new(),
+            ClientMessage::Join { room, password } => {
+                self.switch_to = Some(room.folded().to_owned());
+                vec![Effect::Send(ClientMessage::Join { room, password })]
+            }
+            request => vec![Effect::Send(request)],
+        }
+    }
+
+    fn send_file(&mut self, path: String, nick: Option<String>) -> Vec<Effect> {
+        let target = match nick {
+            Some(nick) => match Nick::new(nick) {
+                Ok(nick) => huddle_protocol::Target::Direct(nick),
+                Err(err) => {
+                    self.error_here(err.to_string());
+                    return Vec::new();
+                }
+            },
+            None => match &self.buffers[self.current].kind {
+                BufferKind::Room(room) => huddle_protocol::Target::Room(room.clone()),
+                BufferKind::Direct(nick) => huddle_protocol::Target::Direct(nick.clone()),
+                BufferKind::Status => {
+                    self.error_here(
+                        "/send needs a room or a conversation: switch to one, or /send PATH NICK"
+                            .into(),
+                    );
+                    return Vec::new();
+                }
+            },
+        };
+        if !self.connected() {
             return Vec::new();
         }
+        vec![Effect::SendFile { path, target }]
+    }
+
+    /// Shows our message as pending and hands it to the core, which keeps
+    /// it in its outbox until the server acknowledges it (sending it again
+    /// after a reconnect).
+    fn say(&mut self, message: ClientMessage) -> Vec<Effect> {
+        let (ClientMessage::Say { id, kind, text, .. }
+        | ClientMessage::Direct { id, kind, text, .. }) = &message
+        else {
+            return Vec::new();
+        };
         // Before the first connection, or after giving up, there is nobody
         // to send to; while reconnecting, the message waits in the outbox.
         if !self.ever_connected || matches!(self.conn, ConnState::Failed(_)) {
             self.error_here("not connected: the message was not sent".into());
             return Vec::new();
         }
-        let back = self.back_on_sending();
-        let id = ClientMsgId::random();
-        let message = match target {
-            BufferKind::Room(room) => ClientMessage::Say {
-                room,
-                id,
-                kind,
-                text: text.clone(),
-            },
-            BufferKind::Direct(to) => ClientMessage::Direct {
-                to,
-                id,
-                kind,
-                text: text.clone(),
-            },
-            BufferKind::Status => return Vec::new(),
-        };
         let mut line = Line::new(
             LineKind::Chat {
                 from: self.nick.clone(),
-                action: kind == MessageKind::Action,
+                action: *kind == MessageKind::Action,
                 pending: true,
                 mention: false,
                 own: true,
             },
             text.to_string(),
         );
-        line.client_id = Some(id);
+        line.client_id = Some(*id);
         let current = self.current;
         let buffer = &mut self.buffers[current];
         buffer.scroll_down(usize::MAX);
         buffer.push(line);
-        self.outbox.push((id, message.clone()));
-        let mut effects: Vec<Effect> = back.into_iter().collect();
-        if self.conn == ConnState::Connected {
-            effects.push(Effect::Send(message));
-        } else {
+        let mut effects: Vec<Effect> = self.back_on_sending().into_iter().collect();
+        if self.conn != ConnState::Connected {
             self.notice_here("(not connected: it will be sent when the connection is back)".into());
         }
+        effects.push(Effect::Send(message));
         effects
     }
 }

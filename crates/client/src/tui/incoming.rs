@@ -2,7 +2,8 @@
 //! notifications (the connection's own events are in `net_events.rs`).
 
 use huddle_protocol::{
-    ChatMessage, ClientMessage, ClientMsgId, MessageKind, PresenceEvent, ServerMessage, Target,
+    ChatMessage, ClientMsgId, ErrorReport, MessageId, MessageKind, PresenceEvent, RoomName,
+    ServerMessage, Target,
 };
 
 use super::{
@@ -73,13 +74,6 @@ impl App {
                     .map(|m| self.chat_line(m).0)
                     .collect();
                 let buffer = &mut self.buffers[index];
-                // The last few messages only: after a reconnect they do not
-                // join up with what we had, so the gap fill keeps its anchor.
-                if buffer.streamed.is_none()
-                    && let Some(newest) = history.iter().map(|m| m.id).max()
-                {
-                    buffer.mark_streamed(newest);
-                }
                 buffer.joined = true;
                 buffer.members = members;
                 buffer.topic = topic.to_string();
@@ -109,20 +103,10 @@ impl App {
                 };
                 let direct = matches!(kind, BufferKind::Direct(_));
                 if self.ignored.iter().any(|n| n == message.from.folded()) {
-                    // Hidden, but its place in the stream still counts.
-                    if let Some(index) = self.buffers.iter().position(|b| b.kind == kind) {
-                        self.buffers[index].mark_streamed(message.id);
-                    }
                     return Vec::new();
                 }
+                // The core gives each message once (`core/seen.rs`).
                 let index = self.buffer_for(kind);
-                self.buffers[index].mark_streamed(message.id);
-                if self.buffers[index].has_id(message.id) || self.buffers[index].absorb_copy(&line)
-                {
-                    // Already shown: from history fetched after a reconnect,
-                    // or accepted before a server crash and again after it.
-                    return Vec::new();
-                }
                 self.push_to(index, line);
                 if mention && index != self.current {
                     self.buffers[index].mention = true;
@@ -135,44 +119,6 @@ impl App {
                         .into_iter()
                         .chain(notify)
                         .collect();
-                }
-            }
-            ServerMessage::Ack {
-                id,
-                message_id,
-                timestamp,
-            } => {
-                self.outbox.retain(|(queued, _)| *queued != id);
-                for buffer in &mut self.buffers {
-                    let Some(at) = buffer.lines.iter().rposition(|l| l.client_id == Some(id))
-                    else {
-                        continue;
-                    };
-                    if let Some(shown) = buffer.lines.iter().position(|l| l.id == Some(message_id))
-                    {
-                        // History fetched after a reconnect already showed it:
-                        // keep our line, where it was typed, and drop the copy.
-                        buffer.lines.remove(shown);
-                        let at = if shown < at { at - 1 } else { at };
-                        let line = &mut buffer.lines[at];
-                        if let LineKind::Chat { pending, .. } = &mut line.kind {
-                            *pending = false;
-                        }
-                        line.id = Some(message_id);
-                        line.time = timestamp;
-                        buffer.reorder_acked(at);
-                    } else {
-                        let line = &mut buffer.lines[at];
-                        if let LineKind::Chat { pending, .. } = &mut line.kind {
-                            *pending = false;
-                        }
-                        line.id = Some(message_id);
-                        line.time = timestamp;
-                        // Lines that arrived after ours was typed may have
-                        // been accepted before it (after a reconnect, say).
-                        buffer.reorder_acked(at);
-                    }
-                    break;
                 }
             }
             ServerMessage::Presence(presence) => {
@@ -265,42 +211,15 @@ impl App {
                     .filter(|m| !self.is_ignored(&m.from))
                     .map(|m| self.chat_line(m).0)
                     .collect();
+                // Older history the user scrolled to (the gap after a
+                // reconnect comes as a `RoomBacklog`).
                 let buffer = &mut self.buffers[index];
                 buffer.merge_history(lines);
-                if buffer.catching_up {
-                    // A page forward is a contiguous run of the stream.
-                    if let Some(newest) = messages.iter().map(|m| m.id).max() {
-                        buffer.mark_streamed(newest);
-                    }
-                    // Filling the gap after a reconnect: page forward until done.
-                    match (more, buffer.streamed) {
-                        (true, Some(after)) => {
-                            return vec![Effect::Send(ClientMessage::FetchHistory {
-                                room,
-                                before: None,
-                                after: Some(after),
-                                limit: huddle_protocol::limits::MAX_HISTORY_PAGE,
-                            })];
-                        }
-                        _ => buffer.catching_up = false,
-                    }
-                } else {
-                    buffer.fetching = false;
-                    buffer.history_complete = !more;
-                }
+                buffer.fetching = false;
+                buffer.history_complete = !more;
             }
-            ServerMessage::Error(report) => {
-                if let Some(id) = report.id {
-                    self.outbox.retain(|(queued, _)| *queued != id);
-                    let why = report.text.to_string();
-                    self.resolve_pending(id, |line| {
-                        line.kind = LineKind::Error;
-                        line.text = format!("{} (not delivered: {why})", line.text);
-                    });
-                } else {
-                    self.error_here(format!("error: {}", report.text));
-                }
-            }
+            // Refusals of our messages come as `CoreEvent::Refused`.
+            ServerMessage::Error(report) => self.error_here(format!("error: {}", report.text)),
             ServerMessage::DirectHistoryPage {
                 with,
                 messages,
@@ -340,7 +259,8 @@ impl App {
             ServerMessage::Welcome(_)
             | ServerMessage::Reject(_)
             | ServerMessage::Ping { .. }
-            | ServerMessage::Pong { .. } => {}
+            | ServerMessage::Pong { .. }
+            | ServerMessage::Ack { .. } => {}
             // File frames are handled by the transfer engine (`transfer.rs`).
             ServerMessage::FileOffered { .. }
             | ServerMessage::FileAnswered { .. }
@@ -349,6 +269,52 @@ impl App {
             | ServerMessage::FileCancelled { .. } => {}
         }
         Vec::new()
+    }
+}
+
+impl App {
+    /// Our message `id` was accepted: the line is no longer pending, gets
+    /// its server id and time, and moves to its place in the room's order
+    /// (a resend may have been overtaken).
+    pub(super) fn on_acked(&mut self, id: ClientMsgId, message_id: MessageId, timestamp: u64) {
+        for buffer in &mut self.buffers {
+            let Some(at) = buffer.lines.iter().rposition(|l| l.client_id == Some(id)) else {
+                continue;
+            };
+            let line = &mut buffer.lines[at];
+            if let LineKind::Chat { pending, .. } = &mut line.kind {
+                *pending = false;
+            }
+            line.id = Some(message_id);
+            line.time = timestamp;
+            buffer.reorder_acked(at);
+            return;
+        }
+    }
+
+    /// Our message `id` was refused: its line says so.
+    pub(super) fn on_refused(&mut self, id: ClientMsgId, report: &ErrorReport) {
+        let why = report.text.to_string();
+        self.resolve_pending(id, |line| {
+            line.kind = LineKind::Error;
+            line.text = format!("{} (not delivered: {why})", line.text);
+        });
+    }
+
+    /// What was said in `room` while we were away, in its place.
+    pub(super) fn on_room_backlog(&mut self, room: &RoomName, messages: &[ChatMessage]) {
+        let lines: Vec<Line> = messages
+            .iter()
+            .filter(|m| !self.is_ignored(&m.from))
+            .map(|m| self.chat_line(m).0)
+            .collect();
+        let index = self.room_buffer(room);
+        let buffer = &mut self.buffers[index];
+        let count = lines.len();
+        buffer.merge_history(lines);
+        if index != self.current {
+            buffer.unread += count;
+        }
     }
 }
 

@@ -111,9 +111,7 @@ fn the_chat_screen_shows_buffers_messages_members_input_and_status() {
         &mut app,
         chat("bob", Target::Room(room("#lan")), "the build is green"),
     );
-    app.update(Event::Net(crate::net::NetEvent::Latency(
-        std::time::Duration::from_micros(1500),
-    )));
+    app.latency = Some(std::time::Duration::from_micros(1500));
     for c in "typing".chars() {
         key(&mut app, KeyCode::Char(c));
     }
@@ -156,7 +154,7 @@ fn the_help_overlay_lists_every_command_and_key() {
     key(&mut app, KeyCode::PageDown);
     let second = screen(&app, 100, 40);
     let text = format!("{first}\n{second}");
-    for (command, _, _) in super::commands::COMMANDS {
+    for (command, _, _) in crate::command::COMMANDS {
         assert!(text.contains(command), "{command} missing from help");
     }
     for expected in ["Ctrl+W", "PgUp", "Tab", "Alt+1..9"] {

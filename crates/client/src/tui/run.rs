@@ -29,6 +29,7 @@ use super::{
 use crate::trust::{KnownServers, Security, Trust};
 use crate::{
     config::Config,
+    core::sleep_until_some,
     discovery::{Browser, BrowserConfig},
     host::{HostOptions, Hosted, host},
     net::{NetEvent, NetHandle, SessionConfig, spawn_session},
@@ -209,9 +210,17 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let result = loop {
         for effect in std::mem::take(&mut effects) {
             match effect {
-                Effect::Send(message) => {
+                Effect::Write(message) => {
                     if let Some(net) = &net {
                         net.send(message);
+                    }
+                }
+                // `App::update` hands requests to the core; one that gets
+                // here still goes through it.
+                Effect::Send(message) => effects.extend(app.send_requests(vec![message])),
+                Effect::DropConnection => {
+                    if let Some(net) = &net {
+                        net.reconnect("the server stopped answering");
                     }
                 }
                 Effect::Connect(addr) => {
@@ -233,7 +242,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         nick,
                         security,
                         key: options.key.clone(),
-                        ping_every: Duration::from_secs(10),
+                        retry_nick: true,
                     };
                     if let Some(old) = net.replace(spawn_session(session, net_tx.clone())) {
                         old.shutdown("switching servers").await;
@@ -334,7 +343,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                             if !accept {
                                 app.notice_here("File offer declined".into());
                             }
-                            send_all(&net, vec![answer]);
+                            effects.extend(app.send_requests(vec![answer]));
                         }
                         Some(Err(err)) => app.notice_here(err.to_string()),
                         None => app.notice_here("No file offer is waiting".into()),
@@ -345,7 +354,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         .resolve(prefix.as_deref(), Among::Active)
                         .and_then(|id| transfers.cancel(id, "cancelled"));
                     match cancel {
-                        Some(cancel) => send_all(&net, vec![cancel]),
+                        Some(cancel) => effects.extend(app.send_requests(vec![cancel])),
                         None => app.notice_here("No transfer to cancel".into()),
                     }
                 }
@@ -399,7 +408,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 match &event {
                     NetEvent::Message(message) => {
                         let (replies, events) = transfers.on_message(message);
-                        send_all(&net, replies);
+                        effects.extend(app.send_requests(replies));
                         for transfer_event in events {
                             effects.extend(app.update(Event::Transfer(transfer_event)));
                         }
@@ -432,12 +441,15 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 match prepared {
                     Ok(prepared) => {
                         let (_, offer) = transfers.offer_prepared(prepared, target);
-                        send_all(&net, vec![offer]);
+                        app.send_requests(vec![offer])
                     }
-                    Err(err) => app.error_for(&target, format!("Cannot send {path}: {err}")),
+                    Err(err) => {
+                        app.error_for(&target, format!("Cannot send {path}: {err}"));
+                        Vec::new()
+                    }
                 }
-                Vec::new()
             }
+            () = sleep_until_some(app.next_wake()) => app.update(Event::Tick),
             else => break Ok(()),
         };
     };
@@ -446,14 +458,6 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         hosted.server.stop().await;
     }
     result
-}
-
-fn send_all(net: &Option<NetHandle>, messages: Vec<huddle_protocol::ClientMessage>) {
-    if let Some(net) = net {
-        for message in messages {
-            net.send(message);
-        }
-    }
 }
 
 fn save(options: &Options) {

@@ -92,7 +92,7 @@ pub(super) fn connected_app() -> App {
         nick: nick("alice"),
         limits: Limits::default(),
     }))));
-    assert!(effects.contains(&Effect::Send(ClientMessage::Join {
+    assert!(effects.contains(&Effect::Write(ClientMessage::Join {
         room: room("#lan"),
         password: None
     })));
@@ -112,7 +112,7 @@ pub(super) fn sent(effects: &[Effect]) -> Vec<&ClientMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send(m) => Some(m),
+            Effect::Write(m) => Some(m),
             _ => None,
         })
         .collect()
@@ -228,7 +228,7 @@ fn a_refused_message_is_marked_not_delivered() {
     server(
         &mut app,
         ServerMessage::Error(huddle_protocol::ErrorReport {
-            code: huddle_protocol::ErrorCode::RateLimited,
+            code: huddle_protocol::ErrorCode::NotInRoom,
             text: ShortText::new("slow down").unwrap(),
             request: huddle_protocol::RequestKind::Say,
             id: Some(*id),
@@ -357,7 +357,7 @@ fn scrolling_up_stays_put_and_loads_older_history_at_the_top() {
         fetched.extend(key(&mut app, KeyCode::PageUp));
     }
     let [
-        Effect::Send(ClientMessage::FetchHistory {
+        Effect::Write(ClientMessage::FetchHistory {
             room: r,
             before: Some(_),
             ..

@@ -12,10 +12,12 @@ use ratatui::{
 use super::{
     app::{App, ConnState, PromptKind, Screen},
     buffer::{Buffer, BufferKind},
-    commands::{COMMANDS, KEYS},
     text::{nick_color, rows},
 };
-use crate::sanitize::sanitize;
+use crate::{
+    command::{COMMANDS, KEYS},
+    sanitize::sanitize,
+};
 
 /// Below this width the side panels are hidden.
 const NARROW: u16 = 60;

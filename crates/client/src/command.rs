@@ -1,5 +1,6 @@
-//! Slash commands: parsing the input line into a [`Command`], and the help
-//! text that lists every command and key.
+//! Slash commands, shared by the TUI and plain mode: parsing the input line
+//! into a [`Command`] (`core/requests.rs` turns one into a request for the
+//! server), and the help text that lists every command and key.
 
 /// Every command, with its arguments and what it does, for `/help` and Tab
 /// completion.

@@ -1,0 +1,344 @@
+//! Plain mode's loop around the client core: the session task's events go
+//! into the core, the frames it releases go out, and what it reports is
+//! printed. Each input line's message is remembered by id only to name
+//! the line if the server refuses it.
+
+use std::collections::HashMap;
+
+use huddle_protocol::{ClientMessage, ClientMsgId, RoomName, ServerMessage, TransferId};
+use tokio::{
+    io::{AsyncWrite, AsyncWriteExt},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use super::{ACK_TIMEOUT, PlainError, PlainOptions, format_event, progress::Progress};
+use crate::{
+    core::{ClientCore, CoreConfig, CoreEvent, sleep_until_some},
+    net::{NetEvent, NetHandle, SessionConfig, spawn_session},
+    sanitize::sanitize,
+    transfer::{TransferEvent, Transfers, describe},
+    trust::Verdict,
+};
+
+/// How long reconnecting is tried before plain mode gives up (longer than
+/// a server's ping timeout, after which it frees our nick).
+pub(crate) const RECONNECT_FOR: Duration = Duration::from_secs(120);
+
+pub(super) struct Plain<W> {
+    net: NetHandle,
+    events: mpsc::UnboundedReceiver<NetEvent>,
+    pub(super) core: ClientCore,
+    out: W,
+    addr: String,
+    /// Where lines without a command go.
+    pub(super) room: Option<RoomName>,
+    /// Rooms joined, in order.
+    joined: Vec<RoomName>,
+    /// Each message's input line, until it is settled.
+    lines_of: HashMap<ClientMsgId, usize>,
+    /// The input line being handled (1-based).
+    pub(super) line_number: usize,
+    /// Input lines refused, by this client or the server.
+    pub(super) refused: Vec<usize>,
+    pub(super) transfers: Transfers,
+    /// The last tenth of each transfer printed, so progress is not a flood.
+    shown_progress: HashMap<TransferId, u64>,
+    transfer_failures: usize,
+    /// Lines acknowledged by the server so far.
+    delivered: u64,
+    progress: Progress,
+    /// Since when the connection is lost, and why.
+    lost: Option<(Instant, String)>,
+}
+
+impl<W: AsyncWrite + Unpin> Plain<W> {
+    /// Starts the session and waits for the first connection: a server
+    /// that cannot be reached (or refuses us) is an error at once.
+    pub(super) async fn connect(options: &PlainOptions, out: W) -> Result<Self, PlainError> {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let session = SessionConfig {
+            addr: options.addr.clone(),
+            nick: options.nick.clone(),
+            key: options.key.clone(),
+            security: options.security.clone(),
+            retry_nick: false,
+        };
+        let mut plain = Self {
+            net: spawn_session(session, events_tx),
+            events,
+            core: ClientCore::new(CoreConfig::default()),
+            out,
+            addr: options.addr.clone(),
+            room: None,
+            joined: Vec::new(),
+            lines_of: HashMap::new(),
+            line_number: 0,
+            refused: Vec::new(),
+            transfers: Transfers::new(options.downloads.clone(), options.accept.clone()),
+            shown_progress: HashMap::new(),
+            transfer_failures: 0,
+            delivered: 0,
+            progress: Progress::new(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            lost: None,
+        };
+        loop {
+            let event = plain.next_event().await?;
+            let connected = matches!(event, CoreEvent::Connected { .. });
+            plain.on_event(event).await?;
+            if connected {
+                return Ok(plain);
+            }
+        }
+    }
+
+    pub(super) async fn print(&mut self, line: &str) -> Result<(), PlainError> {
+        self.out.write_all(line.as_bytes()).await?;
+        self.out.write_all(b"\n").await?;
+        self.out.flush().await?;
+        Ok(())
+    }
+
+    /// Hands a request to the core; a message is remembered with its
+    /// input line.
+    pub(super) fn request(&mut self, message: ClientMessage) {
+        if let Some(id) = message.client_msg_id() {
+            self.lines_of.insert(id, self.line_number);
+        }
+        self.core.send(Instant::now(), message);
+        self.flush();
+    }
+
+    /// Writes what the core releases now.
+    fn flush(&mut self) {
+        while let Some(message) = self.core.poll_transmit(Instant::now()) {
+            self.net.send(message);
+        }
+    }
+
+    /// Says why the current input line is refused (and remembers it).
+    pub(super) async fn refuse(&mut self, why: &str) -> Result<bool, PlainError> {
+        let line = self.line_number;
+        self.refused.push(line);
+        self.print(&format!("error: line {line}: {why}")).await?;
+        Ok(true)
+    }
+
+    /// The core's next report, feeding it the session's events and its
+    /// timers on the way. Cancel-safe (it is raced with reading input).
+    pub(super) async fn next_event(&mut self) -> Result<CoreEvent, PlainError> {
+        loop {
+            if let Some(event) = self.core.poll_event() {
+                return Ok(event);
+            }
+            self.flush();
+            tokio::select! {
+                event = self.events.recv() => self.on_net(event)?,
+                () = sleep_until_some(self.core.poll_timeout()) => {
+                    self.core.handle_timeout(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn on_net(&mut self, event: Option<NetEvent>) -> Result<(), PlainError> {
+        let now = Instant::now();
+        let Some(event) = event else {
+            return Err(PlainError::Connection("the session ended".into()));
+        };
+        match event {
+            NetEvent::Connecting { .. } => {}
+            NetEvent::Identity(identity) => {
+                if identity.verdict == Some(Verdict::FirstUse)
+                    && let Some(fingerprint) = identity.fingerprint
+                {
+                    let addr = sanitize(&self.addr);
+                    eprintln!("huddle: new server {addr}, fingerprint {fingerprint} (recorded)");
+                }
+            }
+            NetEvent::Connected(welcome) => {
+                self.core.handle_connected(now, &welcome);
+            }
+            NetEvent::Message(message) => self.core.handle_frame(now, message),
+            NetEvent::Disconnected { reason, .. } | NetEvent::Failed(reason)
+                if !self.core.ever_connected() =>
+            {
+                return Err(PlainError::Connect(sanitize(&reason)));
+            }
+            NetEvent::Failed(reason) => return Err(PlainError::Connection(sanitize(&reason))),
+            NetEvent::Disconnected { reason, .. } => {
+                if self.core.is_connected() {
+                    self.core.handle_disconnected(now, &reason);
+                }
+                let since = self.lost.get_or_insert((now, reason.clone())).0;
+                if now.duration_since(since) > RECONNECT_FOR {
+                    return Err(PlainError::Connection(format!(
+                        "{}; reconnecting failed: {}",
+                        sanitize(&self.lost.take().map(|(_, why)| why).unwrap_or_default()),
+                        sanitize(&reason)
+                    )));
+                }
+            }
+            NetEvent::NickTaken { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Prints (and acts on) one report of the core.
+    pub(super) async fn on_event(&mut self, event: CoreEvent) -> Result<(), PlainError> {
+        match event {
+            CoreEvent::Connected {
+                welcome,
+                reconnected,
+                ..
+            } => {
+                let line = match (reconnected, self.lost.take()) {
+                    (true, Some((_, lost))) => format!("-!- connection lost ({lost}); reconnected"),
+                    _ => format!(
+                        "-!- connected to {} as {}",
+                        welcome.server_name, welcome.nick
+                    ),
+                };
+                self.print(&sanitize(&line)).await?;
+            }
+            CoreEvent::Disconnected { .. } | CoreEvent::Latency(_) => {}
+            CoreEvent::Stale => self.net.reconnect("the server stopped answering"),
+            CoreEvent::Frame(message) => self.on_frame(message).await?,
+            CoreEvent::RoomBacklog { messages, .. } => {
+                for message in messages {
+                    self.on_frame(ServerMessage::Chat(message)).await?;
+                }
+            }
+            CoreEvent::DirectBacklog { entries, .. } => {
+                for entry in entries.into_iter().filter(|e| !e.outgoing) {
+                    self.on_frame(ServerMessage::Chat(entry.message)).await?;
+                }
+            }
+            CoreEvent::Acked { id, .. } => {
+                if self.lines_of.remove(&id).is_some() {
+                    self.delivered += 1;
+                }
+                let waiting = self.core.waiting();
+                let (read, delivered) = (self.line_number, self.delivered);
+                self.progress
+                    .report(read, delivered, waiting, Instant::now());
+            }
+            CoreEvent::Refused { id, report } => {
+                let line = self.lines_of.remove(&id).unwrap_or(self.line_number);
+                self.refused.push(line);
+                let text = format!("error: line {line}: {}", sanitize(&report.text));
+                self.print(&text).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_frame(&mut self, message: ServerMessage) -> Result<(), PlainError> {
+        let (replies, events) = self.transfers.on_message(&message);
+        for reply in replies {
+            self.request(reply);
+        }
+        for event in events {
+            self.on_transfer(&event).await?;
+        }
+        // Lines go to the room joined last; a rejoin after a reconnect (of
+        // a room already joined) changes nothing.
+        match &message {
+            ServerMessage::Joined { room, .. } if !self.joined.contains(room) => {
+                self.joined.push(room.clone());
+                self.room = Some(room.clone());
+            }
+            ServerMessage::Parted { room } => self.joined.retain(|r| r != room),
+            _ => {}
+        }
+        if let Some(line) = format_event(&message) {
+            self.print(&line).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_transfer(&mut self, event: &TransferEvent) -> Result<(), PlainError> {
+        if let TransferEvent::Progress { id, done, size, .. } = event {
+            let tenth = if *size == 0 { 10 } else { done * 10 / size };
+            if self.shown_progress.insert(*id, tenth) == Some(tenth) {
+                return Ok(());
+            }
+        }
+        if matches!(event, TransferEvent::Failed { .. }) {
+            self.transfer_failures += 1;
+        }
+        self.print(&format!("-!- {}", describe(event))).await
+    }
+
+    /// Joins `room`, waiting for the answer.
+    pub(super) async fn join(&mut self, room: RoomName) -> Result<(), PlainError> {
+        self.request(ClientMessage::Join {
+            room: room.clone(),
+            password: None,
+        });
+        loop {
+            let event = self.next_event().await?;
+            let done = match &event {
+                CoreEvent::Frame(ServerMessage::Joined { room: joined, .. }) if *joined == room => {
+                    Some(Ok(()))
+                }
+                CoreEvent::Frame(ServerMessage::Error(report))
+                    if report.request == huddle_protocol::RequestKind::Join =>
+                {
+                    Some(Err(PlainError::Join {
+                        room: room.to_string(),
+                        reason: sanitize(&report.text),
+                    }))
+                }
+                _ => None,
+            };
+            self.on_event(event).await?;
+            if let Some(done) = done {
+                return done;
+            }
+        }
+    }
+
+    /// End of input: everything sent at the rate allowed and acknowledged
+    /// (waiting out reconnects; giving up after [`ACK_TIMEOUT`] without
+    /// progress while connected), transfers finished, then `Quit`.
+    pub(super) async fn finish(mut self) -> Result<(), PlainError> {
+        let mut progress = Instant::now();
+        while !self.core.is_settled() {
+            let deadline = self.core.is_connected().then_some(progress + ACK_TIMEOUT);
+            tokio::select! {
+                event = self.next_event() => {
+                    let event = event?;
+                    if matches!(event, CoreEvent::Acked { .. } | CoreEvent::Connected { .. }) {
+                        progress = Instant::now();
+                    }
+                    self.on_event(event).await?;
+                }
+                () = sleep_until_some(deadline) => break,
+            }
+        }
+        while !self.transfers.is_idle() {
+            match tokio::time::timeout(ACK_TIMEOUT, self.next_event()).await {
+                Ok(event) => self.on_event(event?).await?,
+                Err(_) => {
+                    self.print("error: a file transfer stalled; giving up")
+                        .await?;
+                    self.transfer_failures += 1;
+                    break;
+                }
+            }
+        }
+        let (read, delivered, waiting) = (self.line_number, self.delivered, self.core.waiting());
+        self.progress.finish(read, delivered, waiting);
+        let unacknowledged = self.core.unacknowledged();
+        self.net.shutdown("end of input").await;
+        let mut refused = std::mem::take(&mut self.refused);
+        refused.sort_unstable();
+        match () {
+            () if !refused.is_empty() => Err(PlainError::Refused(refused)),
+            () if unacknowledged > 0 => Err(PlainError::Unacknowledged(unacknowledged)),
+            () if self.transfer_failures > 0 => Err(PlainError::Transfers(self.transfer_failures)),
+            () => Ok(()),
+        }
+    }
+}
