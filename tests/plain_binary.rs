@@ -226,6 +226,14 @@ async fn a_server_killed_mid_pipe_loses_nothing_and_doubles_nothing() {
     let addr = format!("127.0.0.1:{port}");
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(port, data.path()).await;
+    // A reader in the room, as a user runs one: it is cut off by the kill
+    // too, and must still print every line once, in order.
+    let mut watcher = huddle_e2e::PlainWatcher::start(&addr, "watcher", "#ops");
+    assert!(
+        watcher.wait_for(|line| line.contains("joined"), Duration::from_secs(10)),
+        "{:?}",
+        watcher.seen
+    );
     const LINES: usize = 300;
     let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
     let client = tokio::spawn({
@@ -248,4 +256,15 @@ async fn a_server_killed_mid_pipe_loses_nothing_and_doubles_nothing() {
     );
     let expected: Vec<String> = (1..=LINES).map(|n| n.to_string()).collect();
     assert_eq!(whole_history(&addr, "#ops").await, expected);
+    let last = format!("<ci> {LINES}");
+    let printed = tokio::task::block_in_place(|| {
+        watcher.wait_for(|line| line.ends_with(&last), Duration::from_secs(30))
+    });
+    let said: Vec<&str> = watcher
+        .seen
+        .iter()
+        .filter_map(|line| line.strip_prefix("[#ops] <ci> "))
+        .collect();
+    assert!(printed, "the reader stopped at {:?}", said.last());
+    assert_eq!(said, expected, "the reader saw each line once, in order");
 }

@@ -160,3 +160,83 @@ pub async fn reader_in(addr: &str, nick: &str, room: &str) -> huddle::net::Conne
         .expect("the join is sent");
     connection
 }
+
+/// A `huddle --plain` that stays in a room (its input kept open), whose
+/// output lines are read as they come: a reader as a user runs it.
+#[derive(Debug)]
+pub struct PlainWatcher {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every line printed so far.
+    pub seen: Vec<String>,
+    _home: tempfile::TempDir,
+}
+
+impl PlainWatcher {
+    /// Starts `huddle --plain --connect ADDR --nick NICK --room ROOM` with
+    /// a config of its own (its own key).
+    #[allow(clippy::expect_used)] // A test helper: failing is its way to report.
+    pub fn start(addr: &str, nick: &str, room: &str) -> Self {
+        use std::{
+            io::BufRead,
+            process::{Command, Stdio},
+        };
+        let home = tempfile::tempdir().expect("a temporary directory");
+        let mut child = Command::new(workspace_binary("huddle"))
+            .args(["--plain", "--connect", addr, "--nick", nick, "--room", room])
+            .arg("--config")
+            .arg(home.path().join("config.toml"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the huddle binary is built by `cargo test --workspace`");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            _home: home,
+        }
+    }
+
+    /// Waits (up to `limit`) until a line satisfying `done` is printed;
+    /// false if it never is.
+    pub fn wait_for(&mut self, done: impl Fn(&str) -> bool, limit: Duration) -> bool {
+        if self.seen.iter().any(|line| done(line)) {
+            return true;
+        }
+        let deadline = std::time::Instant::now() + limit;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = done(&line);
+                    self.seen.push(line);
+                    if found {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+impl Drop for PlainWatcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -252,6 +252,13 @@ async fn serve(
             },
             frame = connection.next() => match frame {
                 None => return Ended::Lost("the server closed the connection".into()),
+                // rustls words a server that died as "peer closed connection
+                // without sending TLS close_notify: https://…".
+                Some(Err(CodecError::Io(err)))
+                    if err.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Ended::Lost("the server closed the connection".into());
+                }
                 Some(Err(CodecError::Io(err))) => return Ended::Lost(err.to_string()),
                 Some(Err(err)) => return Ended::Lost(format!("protocol error: {err}")),
                 Some(Ok(message)) => {

@@ -50,14 +50,21 @@ impl ClientCore {
                 history,
             } => {
                 self.streams.join_answered();
-                // The join backlog joins up with the stream only when
-                // nothing was seen yet; otherwise the gap fill anchors it.
-                if self.streams.watermark(&room).is_none()
-                    && let Some(newest) = history.iter().map(|m| m.id).max()
-                {
-                    self.streams.streamed(&room, newest);
-                }
-                let history = self.unseen(history);
+                // A rejoin whose gap is being filled: the backlog (the
+                // newest few) would come before the older messages missed,
+                // so the view gets them all from the gap fill, in order.
+                let history = if self.streams.gap_pending(&room) {
+                    Vec::new()
+                } else {
+                    // The join backlog joins up with the stream only when
+                    // nothing was seen yet.
+                    if self.streams.watermark(&room).is_none()
+                        && let Some(newest) = history.iter().map(|m| m.id).max()
+                    {
+                        self.streams.streamed(&room, newest);
+                    }
+                    self.unseen(history)
+                };
                 self.events
                     .push_back(CoreEvent::Frame(ServerMessage::Joined {
                         room,

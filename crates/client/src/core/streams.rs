@@ -4,9 +4,11 @@
 //! exactly the gap after a reconnect), and who asked for each history page
 //! in flight (the server answers a connection's requests in order, so a
 //! queue tells the core's gap pages from the view's pages of older
-//! history). **Invariant:** a watermark only moves over a contiguous run
+//! history). **Invariants:** a watermark only moves over a contiguous run
 //! of the stream — live messages, the join backlog when nothing was seen,
-//! pages of the gap — never over a page the view asked for.
+//! pages of the gap — never over a page the view asked for; and a room's
+//! messages reach the view in the room's order (a rejoin's backlog is left
+//! to the gap fill, which pages forward from the oldest missed).
 
 use std::collections::VecDeque;
 
@@ -121,6 +123,13 @@ impl Streams {
         };
         at.and_then(|at| self.pages_asked.remove(at))
             .map_or(Asker::View, |(_, asker)| asker)
+    }
+
+    /// Whether a page of `room`'s gap is on its way.
+    pub(crate) fn gap_pending(&self, room: &RoomName) -> bool {
+        self.pages_asked
+            .iter()
+            .any(|(r, asker)| r == room && *asker == Asker::Gap)
     }
 
     /// The connection is gone: nothing in flight will be answered.

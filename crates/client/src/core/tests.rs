@@ -585,3 +585,48 @@ fn the_mailbox_gap_is_filled_after_a_reconnect() {
         .collect();
     assert_eq!(missed, [id(4), id(5)]);
 }
+
+#[test]
+fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
+    let now = Instant::now();
+    let mut core = connected(now);
+    core.handle_frame(
+        now,
+        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
+    );
+    core.handle_disconnected(now, "reset");
+    core.handle_connected(now, &welcome(20, 100));
+    transmit(&mut core, now);
+    // Said while away: 2..=5; the rejoin's backlog is the newest two.
+    let missed: Vec<ChatMessage> = (2..=5)
+        .map(|n| said(n, "bob", ClientMsgId::random()))
+        .collect();
+    core.handle_frame(
+        now,
+        ServerMessage::Joined {
+            room: room("#lan"),
+            topic: ShortText::new("").unwrap(),
+            members: vec![],
+            history: missed[2..].to_vec(),
+        },
+    );
+    core.handle_frame(
+        now,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: missed.clone(),
+            more: false,
+        },
+    );
+    let mut given = Vec::new();
+    for event in events(&mut core) {
+        match event {
+            CoreEvent::Frame(ServerMessage::Joined { history, .. }) => {
+                given.extend(history.iter().map(|m| m.id))
+            }
+            CoreEvent::RoomBacklog { messages, .. } => given.extend(messages.iter().map(|m| m.id)),
+            _ => {}
+        }
+    }
+    assert_eq!(given, (2..=5).map(id).collect::<Vec<_>>());
+}

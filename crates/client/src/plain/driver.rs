@@ -242,7 +242,9 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             self.on_transfer(&event).await?;
         }
         // Lines go to the room joined last; a rejoin after a reconnect (of
-        // a room already joined) changes nothing.
+        // a room already joined) changes nothing. (A join's backlog is not
+        // printed: `--history N` asks for it; what was missed while
+        // disconnected comes from the core's gap fill, in order.)
         match &message {
             ServerMessage::Joined { room, .. } if !self.joined.contains(room) => {
                 self.joined.push(room.clone());
