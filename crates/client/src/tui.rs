@@ -10,6 +10,7 @@ mod chat;
 mod direct;
 #[cfg(test)]
 mod direct_tests;
+mod files;
 mod incoming;
 mod net_events;
 mod notify;
@@ -25,6 +26,7 @@ mod server_commands;
 #[cfg(test)]
 mod session_tests;
 mod settings;
+mod terminal;
 #[cfg(test)]
 mod tests;
 pub mod text;

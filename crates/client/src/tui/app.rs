@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use huddle_protocol::{ClientMessage, Nick};
+use huddle_protocol::ClientMessage;
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
@@ -61,30 +61,24 @@ pub enum Effect {
     Notify { title: String, body: String },
     /// Leave, telling the server why.
     Quit(String),
-    /// Offer the file at `path` to `target`.
+    /// Read and hash the file at `path` (off the UI thread) and hand it
+    /// back as [`Event::Prepared`] to be offered to `target`.
     SendFile {
         path: String,
         target: huddle_protocol::Target,
     },
-    /// Accept or decline the offer whose id starts with `prefix` (the latest
-    /// if none).
-    AnswerFile {
-        prefix: Option<String>,
-        accept: bool,
-    },
-    /// Stop the transfer whose id starts with `prefix` (the latest if none).
-    CancelFile { prefix: Option<String> },
     /// Stop trying to reach the server (it was never reached).
     Disconnect,
 }
 
 /// Everything that can happen to the app.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Event {
     Terminal(TermEvent),
     Net(NetEvent),
     Servers(Vec<FoundServer>),
-    Transfer(crate::transfer::TransferEvent),
+    /// A file read and hashed for `/send` (or why it cannot be sent).
+    Prepared(Box<super::files::Prepared>),
     /// The instant [`App::next_wake`] asked for has come (pacing, pings).
     Tick,
 }
@@ -186,6 +180,9 @@ pub struct App {
     pub away: Option<String>,
     /// Who else is away.
     pub away_nicks: super::away::AwayNicks,
+    /// File transfers under way (`files.rs`): fed the server's file frames,
+    /// they answer through the core like any request.
+    pub transfers: crate::transfer::Transfers,
 }
 
 /// The marker for a newline inside the one-line input (pasted text).
@@ -237,6 +234,10 @@ impl App {
             highlight_words: Vec::new(),
             away: None,
             away_nicks: super::away::AwayNicks::default(),
+            transfers: crate::transfer::Transfers::new(
+                std::env::temp_dir(),
+                crate::transfer::AcceptPolicy::default(),
+            ),
         };
         if nick.is_none() {
             app.browser.prompt = Some((PromptKind::Nick, Input::new(default_nick.to_owned())));
@@ -329,10 +330,7 @@ impl App {
             }
             Event::Terminal(_) => Vec::new(),
             Event::Net(event) => self.on_net(now, event),
-            Event::Transfer(event) => {
-                self.on_transfer(event);
-                Vec::new()
-            }
+            Event::Prepared(prepared) => self.offer_prepared(*prepared),
             Event::Servers(servers) => {
                 self.browser.servers = servers;
                 self.browser.selected = self.browser.selected.min(self.browser.servers.len());
@@ -389,66 +387,6 @@ impl App {
     /// The status buffer's last line, for the browser's message bar.
     pub fn last_status(&self) -> Option<&str> {
         self.buffers[0].lines.last().map(|l| l.text.as_str())
-    }
-
-    /// Shows a transfer event: one line per transfer, updated in place.
-    fn on_transfer(&mut self, event: crate::transfer::TransferEvent) {
-        use crate::transfer::TransferEvent;
-        let text = crate::transfer::describe(&event);
-        let (id, finished) = match &event {
-            TransferEvent::Progress { id, .. } => (Some(*id), false),
-            TransferEvent::Completed { id, .. } | TransferEvent::Failed { id, .. } => {
-                (Some(*id), true)
-            }
-            TransferEvent::Offered { id, .. } => (Some(*id), false),
-            TransferEvent::Notice(_) => (None, false),
-        };
-        let kind = if matches!(event, TransferEvent::Failed { .. }) {
-            LineKind::Error
-        } else {
-            LineKind::Notice
-        };
-        let existing =
-            id.and_then(|id| self.transfer_lines.get(&id).cloned().map(|kind| (id, kind)));
-        let updated = existing.and_then(|(id, buffer)| {
-            let index = self.buffer_index(&buffer)?;
-            let line = self.buffers[index]
-                .lines
-                .iter_mut()
-                .rev()
-                .find(|l| l.transfer == Some(id))?;
-            line.text = text.clone();
-            line.kind = kind.clone();
-            Some(())
-        });
-        if updated.is_none() {
-            let buffer = match &event {
-                TransferEvent::Offered {
-                    target: huddle_protocol::Target::Room(room),
-                    ..
-                } => self.buffer_for(BufferKind::Room(room.clone())),
-                TransferEvent::Offered { from, .. } => match Nick::new(from.clone()) {
-                    Ok(nick) => self.buffer_for(BufferKind::Direct(nick)),
-                    Err(_) => self.current,
-                },
-                _ => self.current,
-            };
-            let mut line = Line::new(kind, text);
-            line.transfer = id;
-            if let Some(id) = id {
-                self.transfer_lines
-                    .insert(id, self.buffers[buffer].kind.clone());
-            }
-            let is_offer = matches!(event, TransferEvent::Offered { .. });
-            let target = &mut self.buffers[buffer];
-            target.push(line);
-            if is_offer && buffer != self.current {
-                target.unread += 1;
-            }
-        }
-        if finished && let Some(id) = id {
-            self.transfer_lines.remove(&id);
-        }
     }
 
     pub fn current_buffer(&self) -> &Buffer {

@@ -279,15 +279,9 @@ impl App {
                 }
             },
             Command::Send { path, nick } => self.send_file(path, nick),
-            Command::Accept(prefix) => vec![Effect::AnswerFile {
-                prefix,
-                accept: true,
-            }],
-            Command::Reject(prefix) => vec![Effect::AnswerFile {
-                prefix,
-                accept: false,
-            }],
-            Command::Cancel(prefix) => vec![Effect::CancelFile { prefix }],
+            Command::Accept(prefix) => self.answer_file(prefix.as_deref(), true),
+            Command::Reject(prefix) => self.answer_file(prefix.as_deref(), false),
+            Command::Cancel(prefix) => self.cancel_file(prefix.as_deref()),
             Command::Clear => {
                 self.buffers[self.current].clear();
                 Vec::new()

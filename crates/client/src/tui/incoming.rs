@@ -261,12 +261,11 @@ impl App {
             | ServerMessage::Ping { .. }
             | ServerMessage::Pong { .. }
             | ServerMessage::Ack { .. } => {}
-            // File frames are handled by the transfer engine (`transfer.rs`).
             ServerMessage::FileOffered { .. }
             | ServerMessage::FileAnswered { .. }
             | ServerMessage::FileChunk(_)
             | ServerMessage::FileCredit { .. }
-            | ServerMessage::FileCancelled { .. } => {}
+            | ServerMessage::FileCancelled { .. } => return self.on_file_frame(&message),
         }
         Vec::new()
     }

@@ -166,6 +166,7 @@ impl App {
 
     fn on_disconnected(&mut self, reason: &str, unacknowledged: usize) {
         self.latency = None;
+        self.abandon_transfers();
         let text = match &self.conn {
             ConnState::Reconnecting { retry_in } => format!(
                 "Disconnected: {reason}; reconnecting in {:.1} s",

@@ -1,5 +1,8 @@
-//! The event loop: terminal setup and guaranteed restore, one channel per
-//! source (terminal, network, discovery), and the effects of each update.
+//! The event loop, an interpreter of effects: one channel per source
+//! (terminal, network, discovery, prepared files, the core's timer) feeds
+//! [`App::update`], and each effect it returns is carried out here (writes
+//! to the connection, sessions started and stopped, files saved). The
+//! terminal itself is `terminal.rs`.
 
 use std::{
     io::{Write, stdout},
@@ -13,17 +16,12 @@ use std::{
 
 use anyhow::Context as _;
 use huddle_protocol::Nick;
-use ratatui::crossterm::{
-    event::{
-        self, DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-        EnableFocusChange, EnableMouseCapture,
-    },
-    execute,
-};
 use tokio::sync::mpsc;
 
 use super::{
     app::{App, Effect, Event},
+    files::Prepared,
+    terminal::{self, spawn_terminal_reader},
     ui,
 };
 use crate::trust::{KnownServers, Security, Trust};
@@ -33,7 +31,7 @@ use crate::{
     discovery::{Browser, BrowserConfig},
     host::{HostOptions, Hosted, host},
     net::{NetEvent, NetHandle, SessionConfig, spawn_session},
-    transfer::{Among, Transfers, prepare_offer},
+    transfer::{Transfers, prepare_offer},
 };
 
 /// Where the TUI starts.
@@ -69,57 +67,6 @@ pub struct Options {
     pub notes: Vec<String>,
     /// TLS and whom to trust (the hosted server is always pinned).
     pub security: crate::trust::Security,
-}
-
-/// Restores the terminal when dropped: on quit, on error, and (through the
-/// panic hook) on panic.
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        let _ = execute!(
-            stdout(),
-            DisableMouseCapture,
-            DisableBracketedPaste,
-            DisableFocusChange
-        );
-        ratatui::restore();
-    }
-}
-
-fn install_panic_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(
-            stdout(),
-            DisableMouseCapture,
-            DisableBracketedPaste,
-            DisableFocusChange
-        );
-        ratatui::restore();
-        previous(info);
-    }));
-}
-
-/// Reads terminal events on a thread (crossterm's reader blocks) until
-/// `stop` is set.
-fn spawn_terminal_reader(tx: mpsc::UnboundedSender<event::Event>, stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match event::poll(Duration::from_millis(100)) {
-                Ok(true) => match event::read() {
-                    Ok(event) => {
-                        if tx.send(event).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => return,
-                },
-                Ok(false) => {}
-                Err(_) => return,
-            }
-        }
-    });
 }
 
 fn spawn_discovery(
@@ -159,16 +106,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     app.logging = options.config.logging.unwrap_or(true);
     app.highlight_words = options.config.highlight.clone();
 
-    let mut terminal = ratatui::init();
-    install_panic_hook();
-    let _guard = TerminalGuard;
-    execute!(
-        stdout(),
-        EnableMouseCapture,
-        EnableBracketedPaste,
-        EnableFocusChange
-    )
-    .context("cannot set up the terminal")?;
+    let (mut terminal, _guard) = terminal::open()?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (term_tx, mut term_rx) = mpsc::unbounded_channel();
@@ -178,13 +116,13 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     let (prepared_tx, mut prepared_rx) = mpsc::unbounded_channel();
 
     let mut net: Option<NetHandle> = None;
-    let mut transfers = Transfers::new(options.downloads.clone(), options.accept.clone());
+    app.transfers = Transfers::new(options.downloads.clone(), options.accept.clone());
     let mut hosted: Option<Hosted> = None;
     let mut effects = Vec::new();
     match options.start.clone() {
         Start::Browser => {
             if let Err(err) = spawn_discovery(options.browser.clone(), servers_tx) {
-                app.update(Event::Net(crate::net::NetEvent::Failed(format!("{err:#}"))));
+                effects = app.update(Event::Net(crate::net::NetEvent::Failed(format!("{err:#}"))));
             }
         }
         Start::Connect { addr, rooms } => {
@@ -257,8 +195,8 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                         hosted = Some(server);
                     }
                     Err(err) => {
-                        app.update(Event::Net(crate::net::NetEvent::Failed(format!(
-                            "cannot host a server: {err}"
+                        effects.extend(app.update(Event::Net(crate::net::NetEvent::Failed(
+                            format!("cannot host a server: {err}"),
                         ))));
                     }
                 },
@@ -324,39 +262,13 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                     app.notice_here(format!("Reading {path} to offer it…"));
                     let prepared_tx = prepared_tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let prepared = prepare_offer(std::path::Path::new(&path));
-                        let _ = prepared_tx.send((path, target, prepared));
-                    });
-                }
-                Effect::AnswerFile { prefix, accept } => {
-                    let answer = transfers
-                        .resolve(prefix.as_deref(), Among::Offers)
-                        .map(|id| {
-                            if accept {
-                                transfers.accept(id)
-                            } else {
-                                transfers.reject(id)
-                            }
+                        let offer = prepare_offer(std::path::Path::new(&path));
+                        let _ = prepared_tx.send(Prepared {
+                            path,
+                            target,
+                            offer,
                         });
-                    match answer {
-                        Some(Ok(answer)) => {
-                            if !accept {
-                                app.notice_here("File offer declined".into());
-                            }
-                            effects.extend(app.send_requests(vec![answer]));
-                        }
-                        Some(Err(err)) => app.notice_here(err.to_string()),
-                        None => app.notice_here("No file offer is waiting".into()),
-                    }
-                }
-                Effect::CancelFile { prefix } => {
-                    let cancel = transfers
-                        .resolve(prefix.as_deref(), Among::Active)
-                        .and_then(|id| transfers.cancel(id, "cancelled"));
-                    match cancel {
-                        Some(cancel) => effects.extend(app.send_requests(vec![cancel])),
-                        None => app.notice_here("No transfer to cancel".into()),
-                    }
+                    });
                 }
                 Effect::Disconnect => {
                     if let Some(net) = net.take() {
@@ -403,31 +315,13 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         effects = tokio::select! {
             Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
             Some(event) = net_rx.recv() => {
-                // File frames feed the transfer engine, whose events the app shows.
-                let mut effects = Vec::new();
-                match &event {
-                    NetEvent::Message(message) => {
-                        let (replies, events) = transfers.on_message(message);
-                        effects.extend(app.send_requests(replies));
-                        for transfer_event in events {
-                            effects.extend(app.update(Event::Transfer(transfer_event)));
-                        }
-                    }
-                    NetEvent::Disconnected { .. } => {
-                        for transfer_event in transfers.abandon_all("the connection was lost") {
-                            effects.extend(app.update(Event::Transfer(transfer_event)));
-                        }
-                    }
-                    _ => {}
-                }
                 if let NetEvent::Connected(welcome) = &event {
                     logged_server = Some((welcome.server_name.to_string(), welcome.server_id));
                     if let Some(logs) = &mut chat_logs {
                         logs.set_server(welcome.server_name.as_str(), welcome.server_id);
                     }
                 }
-                effects.extend(app.update(Event::Net(event)));
-                effects
+                app.update(Event::Net(event))
             }
             Some(mut servers) = servers_rx.recv() => {
                 if let Security::Tls(Trust::KnownServers(path)) = &options.security
@@ -437,18 +331,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 }
                 app.update(Event::Servers(servers))
             }
-            Some((path, target, prepared)) = prepared_rx.recv() => {
-                match prepared {
-                    Ok(prepared) => {
-                        let (_, offer) = transfers.offer_prepared(prepared, target);
-                        app.send_requests(vec![offer])
-                    }
-                    Err(err) => {
-                        app.error_for(&target, format!("Cannot send {path}: {err}"));
-                        Vec::new()
-                    }
-                }
-            }
+            Some(prepared) = prepared_rx.recv() => app.update(Event::Prepared(Box::new(prepared))),
             () = sleep_until_some(app.next_wake()) => app.update(Event::Tick),
             else => break Ok(()),
         };

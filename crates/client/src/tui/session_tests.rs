@@ -165,43 +165,52 @@ fn file_transfers_show_as_one_line_each_updated_in_place() {
             target: Target::Room(room("#lan"))
         }]
     );
-    assert_eq!(
-        type_line(&mut app, "/accept"),
-        [Effect::AnswerFile {
-            prefix: None,
-            accept: true
-        }]
-    );
-    assert_eq!(
-        type_line(&mut app, "/cancel 3f2a"),
-        [Effect::CancelFile {
-            prefix: Some("3f2a".into())
-        }]
-    );
+    assert!(type_line(&mut app, "/accept").is_empty());
+    assert_eq!(last_text(&app), "No file offer is waiting");
+    assert!(type_line(&mut app, "/cancel 3f2a").is_empty());
+    assert_eq!(last_text(&app), "No transfer to cancel");
 
+    // The server's offer frame goes to the transfer engine; /accept answers
+    // it through the core.
+    let downloads = tempfile::tempdir().unwrap();
+    app.transfers = crate::transfer::Transfers::new(
+        downloads.path().to_owned(),
+        crate::transfer::AcceptPolicy::default(),
+    );
     let id = huddle_protocol::TransferId::random();
-    app.update(Event::Transfer(TransferEvent::Offered {
-        id,
-        from: "bob".into(),
-        name: "slides.pdf".into(),
-        size: 3 * 1024 * 1024,
-        target: Target::Room(room("#lan")),
-    }));
+    server(
+        &mut app,
+        ServerMessage::FileOffered {
+            from: nick("bob"),
+            offer: huddle_protocol::FileOffer {
+                transfer: id,
+                target: Target::Room(room("#lan")),
+                name: ShortText::new("slides.pdf").unwrap(),
+                size: 3 * 1024 * 1024,
+                sha256: [0; 32],
+            },
+        },
+    );
     let offer = last_text(&app).to_owned();
     assert!(
         offer.starts_with("bob offers slides.pdf (3.0 MiB) to #lan: /accept "),
         "{offer}"
     );
+    let effects = type_line(&mut app, "/accept");
+    assert!(
+        matches!(sent(&effects)[..], [ClientMessage::FileAnswer { transfer, accept: true }] if *transfer == id),
+        "{effects:?}"
+    );
     let lines = app.current_buffer().lines.len();
     for done in [1u64, 2, 3] {
-        app.update(Event::Transfer(TransferEvent::Progress {
+        app.on_transfer(TransferEvent::Progress {
             id,
             direction: Direction::Receiving,
             name: "slides.pdf".into(),
             done: done * 1024 * 1024,
             size: 3 * 1024 * 1024,
             bytes_per_second: 1024.0 * 1024.0,
-        }));
+        });
     }
     assert_eq!(
         app.current_buffer().lines.len(),
@@ -213,12 +222,12 @@ fn file_transfers_show_as_one_line_each_updated_in_place() {
         "{}",
         last_text(&app)
     );
-    app.update(Event::Transfer(TransferEvent::Completed {
+    app.on_transfer(TransferEvent::Completed {
         id,
         direction: Direction::Receiving,
         name: "slides.pdf".into(),
         saved: Some("/home/a/Downloads/slides.pdf".into()),
-    }));
+    });
     assert_eq!(
         last_text(&app),
         "received slides.pdf → saved as /home/a/Downloads/slides.pdf"
