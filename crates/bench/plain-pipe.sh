@@ -42,11 +42,12 @@ client() { # HOME per client: its own key, config and known servers
         "$bin/huddle" --plain --connect "127.0.0.1:$port" --nick "$who" --room '#pipe' "$@"
 }
 start_server
-# The reader's input stays open as long as this script runs.
+# The reader's input stays open as long as this script runs (opened for
+# writing after the reader started, so no child inherits the write end).
 mkfifo "$work/reader.in"
-exec 7<>"$work/reader.in"
 client reader <"$work/reader.in" >"$work/reader.out" 2>"$work/reader.err" &
 reader_pid=$!
+exec 7>"$work/reader.in"
 for _ in $(seq 100); do
     grep -q "joined" "$work/reader.out" 2>/dev/null && break
     sleep 0.1

@@ -25,6 +25,8 @@ use huddle_protocol::{
 };
 use tokio::time::{Duration, Instant};
 
+#[cfg(test)]
+mod gap_tests;
 mod keepalive;
 mod outbox;
 pub mod pacer;
