@@ -6,7 +6,6 @@
 
 use std::{ffi::OsString, process::Command, time::Duration};
 
-use futures_util::StreamExt;
 use huddle_protocol::ServerMessage;
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -51,16 +50,11 @@ async fn a_detached_host_keeps_serving_after_its_client_quits() {
     let stop = Stop(pid);
 
     // The client is gone; the server is not, and it kept the message.
-    let mut reader = huddle_e2e::reader_in(&format!("127.0.0.1:{port}"), "reader", "#ops").await;
-    let history = tokio::time::timeout(PATIENCE, async {
-        loop {
-            if let Some(Ok(ServerMessage::Joined { history, .. })) = reader.next().await {
-                return history;
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (mut reader, _) = huddle_testkit::Client::connect(addr, "reader").await;
+    let ServerMessage::Joined { history, .. } = reader.join("#ops").await else {
+        panic!("#ops could not be joined")
+    };
     assert!(
         history.iter().any(|m| m.text.as_str() == "left for later"),
         "{history:?}"

@@ -240,26 +240,11 @@ async fn a_flood_of_probes_cannot_make_a_server_flood_back() {
 /// far over 1200 bytes), and the client that keeps them open.
 async fn busy_server(port: u16) -> (huddle_server::RunningServer, impl Sized) {
     let server = discoverable_server("busy", port).await.unwrap();
-    let (mut client, _, _) = huddle::net::connect(
-        &server.addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(huddle_protocol::Nick::new("joiner").unwrap()),
-    )
-    .await
-    .unwrap();
-    use futures_util::{SinkExt, StreamExt};
+    let (mut client, _) = huddle_testkit::Client::connect(server.addr, "joiner").await;
     for n in 0..45 {
-        let room = huddle_protocol::RoomName::new(format!("#{n:0>63}")).unwrap();
-        client
-            .send(huddle_protocol::ClientMessage::Join {
-                room,
-                password: None,
-            })
-            .await
-            .unwrap();
         assert!(matches!(
-            client.next().await,
-            Some(Ok(huddle_protocol::ServerMessage::Joined { .. }))
+            client.join(&format!("#{n:0>63}")).await,
+            huddle_protocol::ServerMessage::Joined { .. }
         ));
     }
     (server, client)

@@ -10,7 +10,6 @@ mod tui_peer;
 
 use std::{collections::HashMap, time::Duration};
 
-use huddle_protocol::Nick;
 use tui_peer::{Peer, cutting_proxy, free_loopback_addr, pump_until, start_server};
 
 const SENDERS: [&str; 3] = ["alice", "bob", "carol"];
@@ -182,47 +181,13 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
     }
 
     // And the store has every message acknowledged before the kill.
-    let (mut reader, _, _) = huddle::net::connect(
-        &addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("auditor").unwrap()),
-    )
-    .await
-    .unwrap();
-    use futures_util::{SinkExt, StreamExt};
-    reader
-        .send(huddle_protocol::ClientMessage::Join {
-            room: huddle_protocol::RoomName::new("#load").unwrap(),
-            password: None,
-        })
+    let (mut auditor, _) = huddle_testkit::Client::connect(addr, "auditor").await;
+    let stored: Vec<String> = auditor
+        .whole_history("#load")
         .await
-        .unwrap();
-    let mut stored = Vec::new();
-    let mut before = None;
-    loop {
-        reader
-            .send(huddle_protocol::ClientMessage::FetchHistory {
-                room: huddle_protocol::RoomName::new("#load").unwrap(),
-                before,
-                after: None,
-                limit: 200,
-            })
-            .await
-            .unwrap();
-        let page = loop {
-            match reader.next().await.unwrap().unwrap() {
-                huddle_protocol::ServerMessage::HistoryPage { messages, more, .. } => {
-                    break (messages, more);
-                }
-                _ => continue,
-            }
-        };
-        before = page.0.first().map(|m| m.id);
-        stored.extend(page.0.into_iter().map(|m| m.text.to_string()));
-        if !page.1 {
-            break;
-        }
-    }
+        .iter()
+        .map(|m| m.text.to_string())
+        .collect();
     for text in &acked_before_kill {
         assert!(
             stored.contains(text),

@@ -120,13 +120,7 @@ async fn a_clean_run_exits_ok_once_everything_is_acked() {
         .await
         .unwrap();
     // History proves the server stored all 50 before the bot quit.
-    let (mut reader, _, _) = huddle::net::connect(
-        &server.addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
-    )
-    .await
-    .unwrap();
+    let (mut reader, _) = huddle_testkit::Client::connect(server.addr, "reader").await;
     let texts = joined_history(&mut reader, "#general").await;
     assert_eq!(
         texts,
@@ -212,13 +206,7 @@ async fn every_room_given_is_joined_and_lines_go_to_the_first() {
     assert!(out.contains("[#a] -!- joined"), "{out}");
     assert!(out.contains("[#b] -!- joined"), "{out}");
     // The line went to #a: it is in #a's history, not #b's.
-    let (mut reader, _, _) = huddle::net::connect(
-        &server.addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("reader").unwrap()),
-    )
-    .await
-    .unwrap();
+    let (mut reader, _) = huddle_testkit::Client::connect(server.addr, "reader").await;
     for (room, expected) in [("#a", vec!["to the first"]), ("#b", vec![])] {
         let texts = joined_history(&mut reader, room).await;
         assert_eq!(texts, expected, "{room}");
@@ -259,17 +247,8 @@ async fn history_n_prints_the_last_messages_of_each_room_marked() {
 
 /// Joins `room` on `reader` and returns the texts of the history the
 /// server's `Joined` answer carries.
-async fn joined_history(reader: &mut huddle::net::Connection, room: &str) -> Vec<String> {
-    use futures_util::{SinkExt, StreamExt};
-    reader
-        .send(huddle_protocol::ClientMessage::Join {
-            room: RoomName::new(room).unwrap(),
-            password: None,
-        })
-        .await
-        .unwrap();
-    let Some(Ok(huddle_protocol::ServerMessage::Joined { history, .. })) = reader.next().await
-    else {
+async fn joined_history(reader: &mut huddle_testkit::Client, room: &str) -> Vec<String> {
+    let huddle_protocol::ServerMessage::Joined { history, .. } = reader.join(room).await else {
         panic!("{room}: no Joined answer")
     };
     history.iter().map(|m| m.text.to_string()).collect()

@@ -10,8 +10,6 @@ use std::{
     time::Duration,
 };
 
-use futures_util::{SinkExt, StreamExt};
-use huddle_protocol::{ClientMessage, Nick, RoomName, ServerMessage};
 use huddle_server::{Server, ServerConfig};
 
 /// Runs `huddle --plain` on `input` (killed after `limit`).
@@ -51,17 +49,13 @@ async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
         .await
         .unwrap()
         .spawn();
-    let mut reader = huddle_e2e::reader_in(&server.addr.to_string(), "reader", "#ops").await;
+    let mut reader = huddle_testkit::Client::joined(server.addr, "reader", &["#ops"]).await;
     const LINES: usize = 300;
     let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
     let collect = tokio::spawn(async move {
         let mut texts = Vec::new();
         while texts.len() < LINES {
-            match reader.next().await {
-                Some(Ok(ServerMessage::Chat(chat))) => texts.push(chat.text.to_string()),
-                Some(Ok(_)) => {}
-                other => panic!("reader: {other:?}"),
-            }
+            texts.push(reader.next_chat().await);
         }
         texts
     });
@@ -170,50 +164,11 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Every message of `room`, oldest first, read through history pages.
+/// Every message of `room`, oldest first, as the server keeps them.
 async fn whole_history(addr: &str, room: &str) -> Vec<String> {
-    let (mut auditor, _, _) = huddle::net::connect(
-        addr,
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("auditor").unwrap()),
-    )
-    .await
-    .unwrap();
-    let room = RoomName::new(room).unwrap();
-    auditor
-        .send(ClientMessage::Join {
-            room: room.clone(),
-            password: None,
-        })
-        .await
-        .unwrap();
-    let mut after = Some(huddle_protocol::MessageId::from_uuid(uuid::Uuid::nil()));
-    let mut texts = Vec::new();
-    loop {
-        auditor
-            .send(ClientMessage::FetchHistory {
-                room: room.clone(),
-                before: None,
-                after,
-                limit: 200,
-            })
-            .await
-            .unwrap();
-        let (messages, more) = loop {
-            match auditor.next().await {
-                Some(Ok(ServerMessage::HistoryPage { messages, more, .. })) => {
-                    break (messages, more);
-                }
-                Some(Ok(_)) => {}
-                other => panic!("auditor: {other:?}"),
-            }
-        };
-        after = messages.last().map(|m| m.id).or(after);
-        texts.extend(messages.iter().map(|m| m.text.to_string()));
-        if !more {
-            return texts;
-        }
-    }
+    let (mut auditor, _) = huddle_testkit::Client::connect(addr.parse().unwrap(), "auditor").await;
+    let messages = auditor.whole_history(room).await;
+    messages.iter().map(|m| m.text.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

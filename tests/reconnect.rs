@@ -118,28 +118,8 @@ async fn losing_the_server_shows_then_reconnects_and_rejoins() {
     assert!(said, "the buffer does not say it rejoined");
 
     // And it really is in the room again: a message from bob arrives.
-    let (mut bob, _, _) = huddle::net::connect(
-        &addr.to_string(),
-        &huddle_e2e::any_server(),
-        &huddle::net::Introduction::fresh(Nick::new("bob").unwrap()),
-    )
-    .await
-    .unwrap();
-    use futures_util::SinkExt;
-    bob.send(huddle_protocol::ClientMessage::Join {
-        room: huddle_protocol::RoomName::new("#lan").unwrap(),
-        password: None,
-    })
-    .await
-    .unwrap();
-    bob.send(huddle_protocol::ClientMessage::Say {
-        room: huddle_protocol::RoomName::new("#lan").unwrap(),
-        id: huddle_protocol::ClientMsgId::random(),
-        kind: huddle_protocol::MessageKind::Normal,
-        text: huddle_protocol::ChatText::new("welcome back").unwrap(),
-    })
-    .await
-    .unwrap();
+    let mut bob = huddle_testkit::Client::joined(addr, "bob", &["#lan"]).await;
+    bob.say("#lan", "welcome back").await;
     pump(&mut app, &mut events, &net, |app| {
         app.current_buffer()
             .lines

@@ -142,25 +142,6 @@ pub fn fresh_key() -> std::sync::Arc<huddle_protocol::IdentityKey> {
     std::sync::Arc::new(huddle_protocol::IdentityKey::generate().expect("a random key"))
 }
 
-/// A one-off client (new key) connected to `addr` over TLS (trusting what
-/// answers) that has asked to join `room`; its `Joined` is still to read.
-#[allow(clippy::expect_used)] // A test helper: failing is its way to report.
-pub async fn reader_in(addr: &str, nick: &str, room: &str) -> huddle::net::Connection {
-    use futures_util::SinkExt;
-    let who = huddle::net::Introduction::fresh(huddle_protocol::Nick::new(nick).expect("a nick"));
-    let (mut connection, _, _) = huddle::net::connect(addr, &any_server(), &who)
-        .await
-        .expect("the server answers");
-    connection
-        .send(huddle_protocol::ClientMessage::Join {
-            room: huddle_protocol::RoomName::new(room).expect("a room name"),
-            password: None,
-        })
-        .await
-        .expect("the join is sent");
-    connection
-}
-
 /// A `huddle --plain` that stays in a room (its input kept open), whose
 /// output lines are read as they come: a reader as a user runs it.
 #[derive(Debug)]

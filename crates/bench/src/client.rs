@@ -7,8 +7,8 @@ use std::{cell::RefCell, net::SocketAddr, rc::Rc, time::Instant};
 use anyhow::{Context as _, bail};
 use bytes::{Buf, BytesMut};
 use huddle_protocol::{
-    ChatText, ClientMessage, ClientMsgId, Hello, IdentityKey, MessageKind, Nick, PROTOCOL_VERSION,
-    RoomName, ShortText, encode_frame,
+    ChatText, ClientMessage, ClientMsgId, Hello, IdentityKey, MessageKind, Nick, RoomName,
+    ShortText, encode_frame,
 };
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
@@ -100,14 +100,13 @@ pub(crate) async fn connect(
     match protocol {
         Protocol::Huddle => {
             let key = IdentityKey::generate()?;
-            let hello = ClientMessage::Hello(Hello {
-                version: PROTOCOL_VERSION,
-                public_key: key.public_key(),
-                proof: key.prove(&binding),
-                nick: Nick::new(nick)?,
-                client_name: ShortText::new("huddle-bench")?,
-                client_version: ShortText::new(env!("CARGO_PKG_VERSION"))?,
-            });
+            let hello = ClientMessage::Hello(Hello::proving(
+                &key,
+                Nick::new(nick)?,
+                &binding,
+                ShortText::new("huddle-bench")?,
+                ShortText::new(env!("CARGO_PKG_VERSION"))?,
+            ));
             let join = ClientMessage::Join {
                 room: RoomName::new(room)?,
                 password: None,

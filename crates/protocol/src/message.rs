@@ -46,6 +46,28 @@ pub struct Hello {
     pub client_version: ShortText,
 }
 
+impl Hello {
+    /// A `Hello` for this protocol version from the holder of `key`,
+    /// proving it for the connection whose channel binding is `binding`
+    /// (zeros over plain TCP): what every client sends first.
+    pub fn proving(
+        key: &crate::proof::IdentityKey,
+        nick: Nick,
+        binding: &[u8; crate::proof::CHANNEL_BINDING_LEN],
+        client_name: ShortText,
+        client_version: ShortText,
+    ) -> Self {
+        Self {
+            version: crate::PROTOCOL_VERSION,
+            public_key: key.public_key(),
+            proof: key.prove(binding),
+            nick,
+            client_name,
+            client_version,
+        }
+    }
+}
+
 /// Whether a chat message is plain speech or an action (`/me waves`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MessageKind {

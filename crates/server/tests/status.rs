@@ -86,7 +86,14 @@ async fn chat(server: &huddle_server::RunningServer, count: usize) -> (Client, C
     for _ in 0..count {
         bob.next_chat().await;
     }
-    alice.sync().await;
+    // Acknowledged means committed: the commit is counted by then (a
+    // `sync` could come back before the commit, which the fan-out does not
+    // wait for).
+    for _ in 0..count {
+        alice
+            .recv_until(|m| matches!(m, ServerMessage::Ack { .. }))
+            .await;
+    }
     (alice, bob)
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use huddle_protocol::{
-    ClientCodec, ClientMessage, ErrorCode, Hello, IdentityKey, Nick, PROTOCOL_VERSION, Reject,
-    ServerMessage, ShortText, Welcome,
+    ClientCodec, ClientMessage, ErrorCode, Hello, IdentityKey, Nick, Reject, ServerMessage,
+    ShortText, Welcome,
 };
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -103,14 +103,13 @@ impl Introduction {
 
 /// The `Hello` this program sends on a connection with `binding`.
 pub fn hello(who: &Introduction, binding: &[u8; 32]) -> Hello {
-    Hello {
-        version: PROTOCOL_VERSION,
-        public_key: who.key.public_key(),
-        proof: who.key.prove(binding),
-        nick: who.nick.clone(),
-        client_name: ShortText::lossy("huddle"),
-        client_version: ShortText::lossy(env!("CARGO_PKG_VERSION")),
-    }
+    Hello::proving(
+        &who.key,
+        who.nick.clone(),
+        binding,
+        ShortText::lossy("huddle"),
+        ShortText::lossy(env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// Who the server turned out to be.
