@@ -77,16 +77,21 @@ async fn refused_lines_exit_1_and_a_failed_connection_exits_2() {
         .await
         .unwrap()
         .spawn();
-    let input = "fine\n/frobnicate\n/msg nobody hi\nalso fine\n".to_owned();
+    // Refused by huddle (2: unknown command), by the server with the
+    // message's id (3: nobody is called that), by the server without one
+    // (5: the nick is someone else's).
+    let (_taken, _) = huddle_testkit::Client::connect(server.addr, "taken").await;
+    let input = "fine\n/frobnicate\n/msg nobody hi\nalso fine\n/nick taken\n".to_owned();
     let output = plain(&server.addr.to_string(), input, Duration::from_secs(30)).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("line 2, 3"), "{stderr}");
+    assert!(stderr.contains("line 2, 3, 5"), "{stderr}");
     assert!(
         stdout.contains("error: line 2: unknown command"),
         "{stdout}"
     );
+    assert!(stdout.contains("error: line 5: "), "{stdout}");
     // Nothing listens on the port the server had.
     let addr = server.addr.to_string();
     server.stop().await;

@@ -113,7 +113,13 @@ pub enum CoreEvent {
     Latency(Duration),
     /// Nothing arrived for three ping intervals: drop the connection.
     Stale,
+    /// Everything asked before [`ClientCore::sync`] has been answered.
+    Synced,
 }
+
+/// The ping token of [`ClientCore::sync`] (keepalive tokens count
+/// microseconds since the connection came up and never get near it).
+const SYNC_TOKEN: u64 = u64::MAX;
 
 /// A connection that is up.
 #[derive(Debug)]
@@ -231,6 +237,13 @@ impl ClientCore {
             None if self.held.len() < MAX_HELD => self.held.push_back(message),
             None => {}
         }
+    }
+
+    /// Asks for a round trip behind everything queued: the server answers
+    /// in order, so [`CoreEvent::Synced`] means every earlier request was
+    /// answered (or refused). Nothing happens while disconnected.
+    pub fn sync(&mut self) {
+        self.queue(ClientMessage::Ping { token: SYNC_TOKEN }, Asker::View);
     }
 
     /// The next frame to write, if the rate allows one now.

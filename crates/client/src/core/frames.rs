@@ -17,6 +17,9 @@ impl ClientCore {
         }
         match message {
             ServerMessage::Ping { token } => self.send(now, ClientMessage::Pong { token }),
+            ServerMessage::Pong { token } if token == super::SYNC_TOKEN => {
+                self.events.push_back(CoreEvent::Synced);
+            }
             ServerMessage::Pong { token } => {
                 if let Some(live) = &self.live {
                     let latency = live.keepalive.latency(token, now);

@@ -377,3 +377,18 @@ fn requests_made_while_disconnected_wait_and_messages_are_kept_for_the_connectio
         "a stale pong is dropped"
     );
 }
+
+#[test]
+fn sync_waits_behind_what_is_queued_and_says_when_it_is_answered() {
+    let now = Instant::now();
+    let mut core = connected(now);
+    core.send(now, ClientMessage::ListRooms);
+    core.sync();
+    let out = transmit(&mut core, now);
+    assert_eq!(out[0], ClientMessage::ListRooms, "the round trip goes last");
+    let [_, ClientMessage::Ping { token }] = out[..] else {
+        panic!("{out:?}")
+    };
+    core.handle_frame(now, ServerMessage::Pong { token });
+    assert_eq!(events(&mut core), [CoreEvent::Synced]);
+}

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use huddle_protocol::{ClientMessage, ClientMsgId, RoomName, ServerMessage, TransferId};
+use huddle_protocol::{
+    ClientMessage, ClientMsgId, RequestKind, RoomName, ServerMessage, TransferId,
+};
 use tokio::{
     io::{AsyncWrite, AsyncWriteExt},
     sync::mpsc,
@@ -37,6 +39,9 @@ pub(super) struct Plain<W> {
     joined: Vec<RoomName>,
     /// Each message's input line, until it is settled.
     lines_of: HashMap<ClientMsgId, usize>,
+    /// The last input line that made each other kind of request (`/join`,
+    /// `/nick`…), to name it if the server refuses it: those carry no id.
+    last_line_of: HashMap<RequestKind, usize>,
     /// The input line being handled (1-based).
     pub(super) line_number: usize,
     /// Input lines refused, by this client or the server.
@@ -73,6 +78,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             room: None,
             joined: Vec::new(),
             lines_of: HashMap::new(),
+            last_line_of: HashMap::new(),
             line_number: 0,
             refused: Vec::new(),
             transfers: Transfers::new(options.downloads.clone(), options.accept.clone()),
@@ -102,9 +108,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     /// Hands a request to the core; a message is remembered with its
     /// input line.
     pub(super) fn request(&mut self, message: ClientMessage) {
-        if let Some(id) = message.client_msg_id() {
-            self.lines_of.insert(id, self.line_number);
-        }
+        match message.client_msg_id() {
+            Some(id) => self.lines_of.insert(id, self.line_number),
+            None => self.last_line_of.insert(message.kind(), self.line_number),
+        };
         self.core.send(Instant::now(), message);
         self.flush();
     }
@@ -201,8 +208,22 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 };
                 self.print(&sanitize(&line)).await?;
             }
-            CoreEvent::Disconnected { .. } | CoreEvent::Latency(_) => {}
+            CoreEvent::Disconnected { .. } | CoreEvent::Latency(_) | CoreEvent::Synced => {}
             CoreEvent::Stale => self.net.reconnect("the server stopped answering"),
+            CoreEvent::Frame(ServerMessage::Error(report))
+                if report.id.is_none()
+                    && self
+                        .last_line_of
+                        .get(&report.request)
+                        .is_some_and(|line| *line > 0) =>
+            {
+                // A line's request refused (a taken nick, a wrong password):
+                // named by its line, and counted.
+                let line = self.last_line_of[&report.request];
+                self.refused.push(line);
+                let text = format!("error: line {line}: {}", sanitize(&report.text));
+                self.print(&text).await?;
+            }
             CoreEvent::Frame(message) => self.on_frame(message).await?,
             CoreEvent::RoomBacklog { messages, .. } => {
                 for message in messages {
@@ -317,6 +338,23 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     self.on_event(event).await?;
                 }
                 () = sleep_until_some(deadline) => break,
+            }
+        }
+        // Requests without an id (a /nick, a /join) are settled when sent:
+        // one round trip more brings their answers, refusals included.
+        if self.core.is_connected() {
+            self.core.sync();
+            let synced = tokio::time::timeout(ACK_TIMEOUT, async {
+                loop {
+                    match self.next_event().await? {
+                        CoreEvent::Synced => return Ok(()),
+                        event => self.on_event(event).await?,
+                    }
+                }
+            })
+            .await;
+            if let Ok(Err(err)) = synced {
+                return Err(err);
             }
         }
         while !self.transfers.is_idle() {

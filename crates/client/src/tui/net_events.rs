@@ -101,6 +101,7 @@ impl App {
             } => self.on_acked(id, message_id, timestamp),
             CoreEvent::Refused { id, report } => self.on_refused(id, &report),
             CoreEvent::Latency(latency) => self.latency = Some(latency),
+            CoreEvent::Synced => {}
             CoreEvent::Stale => return vec![Effect::DropConnection],
         }
         Vec::new()

@@ -156,7 +156,7 @@ pub enum ClientMessage {
 }
 
 /// Which kind of request an `Error` answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RequestKind {
     /// A frame that could not be decoded at all.
     Unparsed,
