@@ -12,6 +12,8 @@ mod direct;
 mod direct_tests;
 mod files;
 mod incoming;
+mod input;
+mod navigation;
 mod net_events;
 mod notify;
 #[cfg(test)]

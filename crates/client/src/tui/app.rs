@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use tokio::time::Instant;
-use tui_input::{Input, InputRequest};
+use tui_input::Input;
 
 pub use super::browser::{BrowserState, PromptKind};
 use super::buffer::{Buffer, BufferKind, Line, LineKind};
@@ -184,9 +184,6 @@ pub struct App {
     /// they answer through the core like any request.
     pub transfers: crate::transfer::Transfers,
 }
-
-/// The marker for a newline inside the one-line input (pasted text).
-pub const NEWLINE_MARK: char = '↵';
 
 impl App {
     /// A new app. Without a nick it asks for one first (suggesting
@@ -363,22 +360,6 @@ impl App {
         }
     }
 
-    fn on_paste(&mut self, text: &str) {
-        // CR, LF and CRLF are all line breaks (tmux's `paste-buffer -p` and
-        // many terminals send CR between lines).
-        let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        let text = text.trim_end_matches('\n');
-        let input = match (self.screen, &mut self.browser.prompt) {
-            (Screen::Browser, Some((_, input))) => input,
-            (Screen::Browser, None) => return,
-            (Screen::Chat, _) => &mut self.input,
-        };
-        for c in text.chars() {
-            let c = if c == '\n' { NEWLINE_MARK } else { c };
-            input.handle(InputRequest::InsertChar(c));
-        }
-    }
-
     /// Adds a line to the status buffer.
     pub fn notice_status(&mut self, text: String) {
         self.buffers[0].push(Line::new(LineKind::Notice, text));
@@ -388,80 +369,4 @@ impl App {
     pub fn last_status(&self) -> Option<&str> {
         self.buffers[0].lines.last().map(|l| l.text.as_str())
     }
-
-    pub fn current_buffer(&self) -> &Buffer {
-        &self.buffers[self.current]
-    }
-
-    /// A buffer by number (from 1, as listed) or by name (`#room`, `nick`
-    /// or `@nick`, `status`), case-insensitively.
-    pub(super) fn find_buffer(&self, which: &str) -> Option<usize> {
-        if let Ok(number) = which.parse::<usize>() {
-            return (1..=self.buffers.len())
-                .contains(&number)
-                .then(|| number - 1);
-        }
-        let wanted = which.to_lowercase();
-        self.buffers.iter().position(|buffer| {
-            let title = buffer.title().to_lowercase();
-            title == wanted || title.strip_prefix('@') == Some(wanted.as_str())
-        })
-    }
-
-    pub(super) fn switch_to(&mut self, index: usize) {
-        if index < self.buffers.len() {
-            if index != self.current
-                && let Some(left) = self.buffers.get_mut(self.current)
-            {
-                left.read_marker = left.lines.last().map(|line| (line.time, line.id));
-            }
-            self.current = index;
-            let buffer = &mut self.buffers[index];
-            buffer.unread = 0;
-            buffer.mention = false;
-        }
-    }
-
-    pub(super) fn buffer_index(&self, kind: &BufferKind) -> Option<usize> {
-        self.buffers.iter().position(|b| &b.kind == kind)
-    }
-
-    /// The buffer for `kind`, created at the end if missing.
-    pub(super) fn buffer_for(&mut self, kind: BufferKind) -> usize {
-        match self.buffer_index(&kind) {
-            Some(index) => index,
-            None => {
-                self.buffers.push(Buffer::new(kind));
-                self.buffers.len() - 1
-            }
-        }
-    }
-}
-
-/// Applies an editing key to a one-line input.
-pub(super) fn edit_input(input: &mut Input, key: KeyEvent) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let alt = key.modifiers.contains(KeyModifiers::ALT);
-    let request = match key.code {
-        KeyCode::Char('a') if ctrl => InputRequest::GoToStart,
-        KeyCode::Char('e') if ctrl => InputRequest::GoToEnd,
-        KeyCode::Char('w') if ctrl => InputRequest::DeletePrevWord,
-        KeyCode::Char('u') if ctrl => InputRequest::DeleteFromStart,
-        KeyCode::Char('k') if ctrl => InputRequest::DeleteTillEnd,
-        KeyCode::Char('b') if alt => InputRequest::GoToPrevWord,
-        KeyCode::Char('f') if alt => InputRequest::GoToNextWord,
-        KeyCode::Char('d') if alt => InputRequest::DeleteNextWord,
-        KeyCode::Char(c) if !ctrl && !alt => InputRequest::InsertChar(c),
-        KeyCode::Backspace if alt || ctrl => InputRequest::DeletePrevWord,
-        KeyCode::Backspace => InputRequest::DeletePrevChar,
-        KeyCode::Delete => InputRequest::DeleteNextChar,
-        KeyCode::Left if ctrl || alt => InputRequest::GoToPrevWord,
-        KeyCode::Right if ctrl || alt => InputRequest::GoToNextWord,
-        KeyCode::Left => InputRequest::GoToPrevChar,
-        KeyCode::Right => InputRequest::GoToNextChar,
-        KeyCode::Home => InputRequest::GoToStart,
-        KeyCode::End => InputRequest::GoToEnd,
-        _ => return,
-    };
-    input.handle(request);
 }

@@ -6,7 +6,10 @@ use huddle_protocol::Nick;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 
-use super::app::{App, ConnState, Effect, Screen, edit_input};
+use super::{
+    app::{App, ConnState, Effect, Screen},
+    input::edit_input,
+};
 use crate::discovery::FoundServer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

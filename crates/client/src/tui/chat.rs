@@ -6,8 +6,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 
 use super::{
-    app::{App, Completion, ConnState, Effect, NEWLINE_MARK, edit_input},
+    app::{App, Completion, ConnState, Effect},
     buffer::{BufferKind, Line, LineKind},
+    input::{NEWLINE_MARK, edit_input},
 };
 use crate::{
     command::{Command, complete_command, parse},
