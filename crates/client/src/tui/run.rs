@@ -34,6 +34,9 @@ use crate::{
     transfer::{Transfers, prepare_offer},
 };
 
+/// The shortest time between two frames (60 a second at most).
+const FRAME: Duration = Duration::from_millis(16);
+
 /// Where the TUI starts.
 #[derive(Debug, Clone)]
 pub enum Start {
@@ -145,6 +148,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         Some(false) => None,
         _ => logs_root(),
     };
+    // Whether the app changed since the last frame, and when that was.
+    let mut changed = true;
+    let mut last_frame: Option<tokio::time::Instant> = None;
     let result = loop {
         for effect in std::mem::take(&mut effects) {
             match effect {
@@ -301,10 +307,19 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         if !effects.is_empty() {
             continue;
         }
-        let size = terminal.size().context("cannot read the terminal size")?;
-        app.page_height = usize::from(size.height.saturating_sub(3)).max(1);
-        if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
-            break Err(anyhow::Error::new(err).context("cannot draw"));
+        // A frame at most every FRAME: a burst of events (a busy room, a
+        // gap filled) is drawn once, not once per event; nothing is drawn
+        // without an event.
+        let now = tokio::time::Instant::now();
+        let frame_due = last_frame.map_or(now, |at| at + FRAME);
+        if changed && now >= frame_due {
+            let size = terminal.size().context("cannot read the terminal size")?;
+            app.page_height = usize::from(size.height.saturating_sub(3)).max(1);
+            if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
+                break Err(anyhow::Error::new(err).context("cannot draw"));
+            }
+            last_frame = Some(now);
+            changed = false;
         }
         // Debug builds only: lets the tmux end-to-end test prove that a
         // panic in the middle of a session still restores the terminal.
@@ -312,7 +327,10 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         if std::env::var_os("HUDDLE_DEBUG_PANIC").is_some() {
             panic!("HUDDLE_DEBUG_PANIC is set: panicking with the terminal in raw mode");
         }
+        let draw_at = changed.then_some(frame_due);
+        changed = true;
         effects = tokio::select! {
+            () = sleep_until_some(draw_at) => Vec::new(),
             Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
             Some(event) = net_rx.recv() => {
                 if let NetEvent::Connected(welcome) = &event {
