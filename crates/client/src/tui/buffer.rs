@@ -3,8 +3,8 @@
 
 use huddle_protocol::{ClientMsgId, MessageId, Nick, RoomName};
 
-/// Most lines kept per buffer; older ones are dropped (and can be fetched
-/// again from the server's history).
+/// Lines kept per buffer (up to a tenth more between trims); older ones
+/// are dropped (and can be fetched again from the server's history).
 const MAX_LINES: usize = 5000;
 
 /// What a buffer shows.
@@ -123,7 +123,9 @@ impl Buffer {
             self.scroll += 1;
             self.new_below = true;
         }
-        if self.lines.len() > MAX_LINES {
+        // Trimmed in steps of a tenth, so a busy room does not move every
+        // line for every message that arrives.
+        if self.lines.len() > MAX_LINES + MAX_LINES / 10 {
             let excess = self.lines.len() - MAX_LINES;
             self.lines.drain(..excess);
             self.history_complete = false;
