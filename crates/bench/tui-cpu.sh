@@ -7,7 +7,9 @@
 # and its resident memory at the end. The server runs with
 # --no-rate-limit so one sender can offer RATE a second.
 #
-# usage: crates/bench/tui-cpu.sh [SECONDS] [RATE]   (builds the release binaries first)
+# usage: [HUDDLE_BIN=path] crates/bench/tui-cpu.sh [SECONDS] [RATE]
+#        (builds the release binaries first; HUDDLE_BIN measures another
+#        build of the TUI, an older commit's say)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60} rate=${2:-1000}
@@ -16,6 +18,7 @@ ensure_command tmux tmux || { echo "tmux is needed" >&2; exit 1; }
 ensure_command weechat weechat-curses || { echo "weechat is needed" >&2; exit 1; }
 cargo build --release -p huddle-chat -p huddle-chat-server -p huddle-chat-bench >&2
 bin=$PWD/target/release
+tui=${HUDDLE_BIN:-$bin/huddle}
 work=$(mktemp -d)
 socket="huddle-tui-cpu-$$"
 server_pid=''
@@ -35,7 +38,7 @@ wait_until "(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null" 10 || { echo "no ser
 pane() { tmux -L "$socket" capture-pane -p -t "$1"; }
 mkdir -p "$work/home" "$work/weechat"
 tmux -L "$socket" new-session -d -s huddle -x 200 -y 50 \
-    "HOME='$work/home' XDG_DATA_HOME='$work/home/data' '$bin/huddle' --connect 127.0.0.1:$port --nick tui --room '#bench0' --config '$work/huddle.toml'; sleep 600"
+    "HOME='$work/home' XDG_DATA_HOME='$work/home/data' '$tui' --connect 127.0.0.1:$port --nick tui --room '#bench0' --config '$work/huddle.toml'; sleep 600"
 tmux -L "$socket" new-session -d -s weechat -x 200 -y 50 \
     "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$irc_port -nicks=wee -autojoin=#bench0;/connect lan'; sleep 600"
 wait_until "pane huddle | grep -q 'You joined #bench0'" 20 || { pane huddle; echo "huddle never joined" >&2; exit 1; }
