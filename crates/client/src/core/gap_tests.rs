@@ -12,6 +12,22 @@ use super::{
     tests::{connected, events, id, nick, room, said, say, transmit, welcome},
 };
 
+/// The ids of the room messages the core gave the view (in a join's
+/// backlog or a gap's), in order, draining its events.
+fn given_to_the_view(core: &mut super::ClientCore) -> Vec<MessageId> {
+    let mut given = Vec::new();
+    for event in events(core) {
+        match event {
+            CoreEvent::Frame(ServerMessage::Joined { history, .. }) => {
+                given.extend(history.iter().map(|m| m.id));
+            }
+            CoreEvent::RoomBacklog { messages, .. } => given.extend(messages.iter().map(|m| m.id)),
+            _ => {}
+        }
+    }
+    given
+}
+
 #[test]
 fn a_gap_of_three_pages_is_fetched_page_by_page_and_given_once() {
     let now = Instant::now();
@@ -41,7 +57,6 @@ fn a_gap_of_three_pages_is_fetched_page_by_page_and_given_once() {
             history: vec![said(1, "bob", bob), two.clone()],
         },
     );
-    let mut given = Vec::new();
     for page in 0..3u128 {
         let messages: Vec<ChatMessage> = (0..3)
             .map(|n| {
@@ -80,15 +95,7 @@ fn a_gap_of_three_pages_is_fetched_page_by_page_and_given_once() {
             assert!(next.is_empty(), "the gap is closed");
         }
     }
-    for event in events(&mut core) {
-        match event {
-            CoreEvent::Frame(ServerMessage::Joined { history, .. }) => {
-                given.extend(history.iter().map(|m| m.id))
-            }
-            CoreEvent::RoomBacklog { messages, .. } => given.extend(messages.iter().map(|m| m.id)),
-            _ => {}
-        }
-    }
+    let given = given_to_the_view(&mut core);
     let expected: Vec<MessageId> = (2..=10).map(id).collect();
     assert_eq!(
         given, expected,
@@ -254,15 +261,6 @@ fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
             more: false,
         },
     );
-    let mut given = Vec::new();
-    for event in events(&mut core) {
-        match event {
-            CoreEvent::Frame(ServerMessage::Joined { history, .. }) => {
-                given.extend(history.iter().map(|m| m.id))
-            }
-            CoreEvent::RoomBacklog { messages, .. } => given.extend(messages.iter().map(|m| m.id)),
-            _ => {}
-        }
-    }
+    let given = given_to_the_view(&mut core);
     assert_eq!(given, (2..=5).map(id).collect::<Vec<_>>());
 }

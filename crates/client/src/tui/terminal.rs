@@ -46,26 +46,26 @@ pub(super) struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = execute!(
-            stdout(),
-            DisableMouseCapture,
-            DisableBracketedPaste,
-            DisableFocusChange
-        );
-        ratatui::restore();
+        restore();
     }
+}
+
+/// Gives the terminal back as it was: modes off, raw mode and the
+/// alternate screen left.
+fn restore() {
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        DisableFocusChange
+    );
+    ratatui::restore();
 }
 
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(
-            stdout(),
-            DisableMouseCapture,
-            DisableBracketedPaste,
-            DisableFocusChange
-        );
-        ratatui::restore();
+        restore();
         previous(info);
     }));
 }
