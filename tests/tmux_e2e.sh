@@ -158,4 +158,10 @@ for nick in alice bob; do
     [ "$(grep -c 'hello from alice, bob' "$log")" = 1 ] || { cat "$log"; echo "$nick's log has alice's message twice"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+# The nick given with --nick is kept in each config file, so the next run
+# without it is the same user.
+for nick in alice bob dave; do
+    grep -q "^nick = \"$nick\"" "$work/$nick.toml" || { cat "$work/$nick.toml"; echo "$nick's --nick was not kept"; exit 1; }
+done
+
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room and its --nick in its config, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"

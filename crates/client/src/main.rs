@@ -230,17 +230,7 @@ async fn run_main() -> anyhow::Result<()> {
             }
             (None, false, _) => bail!("plain mode needs --connect HOST[:PORT] or --host"),
         };
-        // The nick is kept (and the key, in its own file), so the next run,
-        // plain or TUI, is the same user.
-        let remembered = config.nick.as_deref() == Some(nick.as_str());
-        if !remembered {
-            config.nick = Some(nick.clone());
-            if let Some(path) = &config_path
-                && let Err(err) = config.save(path)
-            {
-                eprintln!("warning: {err}");
-            }
-        }
+        remember_nick(&mut config, config_path.as_deref(), &nick);
         let options = PlainOptions {
             addr,
             security,
@@ -278,6 +268,9 @@ async fn run_main() -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(anyhow::Error::new(NeedsTerminal));
     }
+    if let Some(nick) = &args.nick {
+        remember_nick(&mut config, config_path.as_deref(), nick);
+    }
     run::run(run::Options {
         config,
         config_path,
@@ -295,6 +288,21 @@ async fn run_main() -> anyhow::Result<()> {
         notes: detached.iter().map(|detached| detached.note()).collect(),
     })
     .await
+}
+
+/// Keeps the nick given on the command line in the config file (the key
+/// is in its own file), so the next run, plain or TUI, with or without
+/// `--nick`, is the same user.
+fn remember_nick(config: &mut Config, path: Option<&std::path::Path>, nick: &str) {
+    if config.nick.as_deref() == Some(nick) {
+        return;
+    }
+    config.nick = Some(nick.to_owned());
+    if let Some(path) = path
+        && let Err(err) = config.save(path)
+    {
+        eprintln!("warning: {err}");
+    }
 }
 
 /// How `--host` (and its detached server) hosts.
