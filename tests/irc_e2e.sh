@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The identity first, so weechat can pin its fingerprint.
-fingerprint=$("$server" --fingerprint --data-dir "$work/data" | head -1)
+fingerprint=$("$server" --fingerprint --data-dir "$work/data" | sed -n 1p)
 NO_COLOR=1 "$server" --bind 127.0.0.1:0 --irc-bind 127.0.0.1:0 --irc-tls-bind 127.0.0.1:0 --no-discovery \
     --data-dir "$work/data" --name "irc e2e" >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -1,5 +1,7 @@
 //! `huddle-server`: host huddle chat rooms on this machine's network.
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 use clap::Parser;
 use huddle_server::{
@@ -41,9 +43,15 @@ async fn main() -> anyhow::Result<()> {
         let identity = huddle_server::ServerIdentity::load_or_create(dir)
             .context("cannot read the server's identity")?;
         let fingerprint = identity.fingerprint();
-        println!("{fingerprint}");
-        println!("{}", fingerprint.short());
-        return Ok(());
+        // `huddle-server --fingerprint | head -1` closes the pipe early:
+        // that is not an error (println! would panic on it).
+        let printed = writeln!(std::io::stdout(), "{fingerprint}\n{}", fingerprint.short());
+        return match printed {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(anyhow::Error::new(err).context("cannot print the fingerprint"))
+            }
+            _ => Ok(()),
+        };
     }
     init_logging(&args)?;
     match &config.data_dir {
