@@ -82,6 +82,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "scroll (older history loads at the top)",
     ),
     ("Up / Down", "input history"),
+    (
+        "Ctrl+R",
+        "search the buffer as you type (again: older, Ctrl+S newer, Enter stays, Esc back)",
+    ),
     ("Tab", "complete a nick or command"),
     ("Ctrl+A / Ctrl+E, Home / End", "start / end of line"),
     (

@@ -11,6 +11,7 @@ mod direct;
 #[cfg(test)]
 mod direct_tests;
 mod files;
+mod find;
 mod incoming;
 mod input;
 mod navigation;

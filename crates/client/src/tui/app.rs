@@ -180,6 +180,8 @@ pub struct App {
     pub away: Option<String>,
     /// Who else is away.
     pub away_nicks: super::away::AwayNicks,
+    /// A Ctrl+R search in the current buffer (`find.rs`), while one runs.
+    pub find: Option<super::find::Find>,
     /// File transfers under way (`files.rs`): fed the server's file frames,
     /// they answer through the core like any request.
     pub transfers: crate::transfer::Transfers,
@@ -231,6 +233,7 @@ impl App {
             highlight_words: Vec::new(),
             away: None,
             away_nicks: super::away::AwayNicks::default(),
+            find: None,
             transfers: crate::transfer::Transfers::new(
                 std::env::temp_dir(),
                 crate::transfer::AcceptPolicy::default(),

@@ -22,6 +22,10 @@ impl App {
     pub(super) fn chat_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if self.find.is_some() {
+            self.find_key(key);
+            return Vec::new();
+        }
         if key.code != KeyCode::Tab {
             self.completion = None;
         }
@@ -47,6 +51,7 @@ impl App {
             KeyCode::Char(c @ '1'..='9') if alt => self.switch_to(c as usize - '1' as usize),
             KeyCode::Char('0') if alt => self.switch_to(9),
             KeyCode::Char('l' | 'L') if alt => self.hide_members = !self.hide_members,
+            KeyCode::Char('r') if ctrl => self.start_find(),
             KeyCode::Char('n') if ctrl => self.switch_to((self.current + 1) % self.buffers.len()),
             KeyCode::Char('p') if ctrl => {
                 self.switch_to((self.current + self.buffers.len() - 1) % self.buffers.len());

@@ -34,6 +34,8 @@ impl App {
                 left.read_marker = left.lines.last().map(|line| (line.time, line.id));
             }
             self.current = index;
+            // A search belongs to the buffer it began in.
+            self.find = None;
             let buffer = &mut self.buffers[index];
             buffer.unread = 0;
             buffer.mention = false;

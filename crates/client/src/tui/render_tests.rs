@@ -365,3 +365,40 @@ fn the_read_marker_sits_where_you_left_a_buffer() {
     let rows = super::render_tests::rows(&render(&app, 80, 16));
     assert!(!rows.iter().any(|r| r.contains("────────")), "{rows:#?}");
 }
+
+#[test]
+fn ctrl_r_draws_the_match_reversed_others_underlined_and_the_query_as_input() {
+    let mut app = super::find::tests::app_with(&["deploy one", "lunch?", "deploy two", "later"]);
+    chord(&mut app, KeyCode::Char('r'), KeyModifiers::CONTROL);
+    for c in "deploy".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let cells = render(&app, 100, 14);
+    let text = rows(&cells);
+    let row_of = |needle: &str| text.iter().position(|r| r.contains(needle)).unwrap() as u16;
+    let column = |row: u16| {
+        text[row as usize]
+            .find("deploy")
+            .map(|at| text[row as usize][..at].chars().count() as u16)
+            .unwrap()
+    };
+    let style_at = |needle: &str| {
+        let row = row_of(needle);
+        cells[(column(row), row)].modifier
+    };
+    use ratatui::style::Modifier;
+    assert!(
+        style_at("deploy two").contains(Modifier::REVERSED),
+        "{text:?}"
+    );
+    assert!(
+        style_at("deploy one").contains(Modifier::UNDERLINED),
+        "{text:?}"
+    );
+    assert!(!style_at("deploy one").contains(Modifier::REVERSED));
+    let input = text
+        .iter()
+        .find(|r| r.contains("(search, Esc back)"))
+        .unwrap();
+    assert!(input.contains("deploy"), "{input}");
+}

@@ -300,7 +300,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
     // The read marker goes above the first line after it, if any is.
     let mut marker = buffer.read_marker;
     let mut newer_shown = false;
-    for line in buffer.lines[..visible_end].iter().rev() {
+    for (index, line) in buffer.lines[..visible_end].iter().enumerate().rev() {
         if let Some(read) = marker
             && !Buffer::after_marker(line, read)
         {
@@ -314,6 +314,16 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
         }
         newer_shown |= marker.is_some();
         let mut line_rows = rows(line, width);
+        // Ctrl+R: the match reversed, other lines that match underlined.
+        if let Some(find) = app.find.as_ref().filter(|find| find.matches(line)) {
+            let modifier = match find.matched == Some(index) {
+                true => Modifier::REVERSED,
+                false => Modifier::UNDERLINED,
+            };
+            for row in &mut line_rows {
+                row.style = row.style.add_modifier(modifier);
+            }
+        }
         line_rows.reverse();
         rendered.extend(line_rows);
         if rendered.len() >= height {
@@ -339,7 +349,13 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
 }
 
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
-    let prompt = format!("[{}] ", sanitize(&app.current_buffer().title()));
+    let (prompt, input) = match &app.find {
+        Some(find) => ("(search, Esc back) ".to_owned(), &find.query),
+        None => (
+            format!("[{}] ", sanitize(&app.current_buffer().title())),
+            &app.input,
+        ),
+    };
     let prompt_width = unicode_width::UnicodeWidthStr::width(prompt.as_str()) as u16;
     let prompt_width = prompt_width.min(area.width / 2);
     let [prompt_area, text_area] =
@@ -349,13 +365,13 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
         prompt_area,
     );
     let width = text_area.width.max(1) as usize;
-    let scroll = app.input.visual_scroll(width);
+    let scroll = input.visual_scroll(width);
     frame.render_widget(
-        Paragraph::new(app.input.value()).scroll((0, scroll as u16)),
+        Paragraph::new(input.value()).scroll((0, scroll as u16)),
         text_area,
     );
     if !app.help {
-        let cursor = app.input.visual_cursor().saturating_sub(scroll) as u16;
+        let cursor = input.visual_cursor().saturating_sub(scroll) as u16;
         frame.set_cursor_position(Position::new(text_area.x + cursor, text_area.y));
     }
 }
