@@ -4,10 +4,12 @@ use std::{net::UdpSocket, time::Duration};
 
 use huddle_server::{DiscoveryConfig, RunningServer, Server, ServerConfig};
 
-/// A UDP port free right now on loopback, for a test's discovery traffic
-/// (servers share it with SO_REUSEPORT, so it is bound again after this).
+/// A UDP port free right now on every address (the discovery socket binds
+/// the wildcard address, which collides with any other socket on the port,
+/// even one on another address), for a test's discovery traffic (servers
+/// share it with SO_REUSEPORT, so it is bound again after this).
 pub fn free_udp_port() -> std::io::Result<u16> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(UdpSocket::bind("0.0.0.0:0")?.local_addr()?.port())
 }
 
 /// A server on loopback with discovery on `discovery_port`, announcing to

@@ -18,7 +18,8 @@ fn huddle() -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discover_prints_the_servers_found_as_json() {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+    // Free on every address: the discovery socket binds the wildcard.
+    let port = std::net::UdpSocket::bind("0.0.0.0:0")
         .unwrap()
         .local_addr()
         .unwrap()
