@@ -35,6 +35,8 @@ pub(crate) enum Protocol {
 
 /// A connected, joined client.
 pub(crate) struct Client {
+    /// What the server advertised in `Welcome` (huddle only).
+    pub(crate) limits: Option<huddle_protocol::Limits>,
     pub(crate) reader: Reader,
     pub(crate) writer: Rc<Mutex<Writer>>,
     /// Bytes read during the handshake that belong to later frames.
@@ -97,6 +99,7 @@ pub(crate) async fn connect(
     let (mut reader, mut writer, binding) =
         secure(stream, tls && protocol == Protocol::Huddle).await?;
     let mut buffer = BytesMut::with_capacity(4096);
+    let mut limits = None;
     match protocol {
         Protocol::Huddle => {
             let key = IdentityKey::generate()?;
@@ -118,6 +121,13 @@ pub(crate) async fn connect(
             loop {
                 let payload = read_frame(&mut reader, &mut buffer).await?;
                 match payload.first() {
+                    Some(0) => {
+                        if let Ok(huddle_protocol::ServerMessage::Welcome(welcome)) =
+                            huddle_protocol::decode_payload(&payload)
+                        {
+                            limits = Some(welcome.limits);
+                        }
+                    }
                     Some(1) => bail!("{nick}: the server rejected the handshake"),
                     Some(12) => bail!("{nick}: the server refused to join {room}"),
                     Some(2) => break,
@@ -160,6 +170,7 @@ pub(crate) async fn connect(
         }
     }
     Ok(Client {
+        limits,
         reader,
         writer: Rc::new(Mutex::new(writer)),
         leftover: buffer,
@@ -272,6 +283,17 @@ pub(crate) async fn read_loop(
                         }
                     }
                     Protocol::Huddle if item.first() == Some(&5) => stats.acked += 1,
+                    Protocol::Huddle if item.first() == Some(&12) => {
+                        let refused = huddle_protocol::decode_payload::<
+                            huddle_protocol::ServerMessage,
+                        >(item)
+                        .is_ok_and(|m| {
+                            matches!(m, huddle_protocol::ServerMessage::Error(report) if report.id.is_some())
+                        });
+                        if refused {
+                            stats.refused_in_room[receiver.room()] += 1;
+                        }
+                    }
                     Protocol::Irc if item.starts_with(b"PING") => {
                         let mut pong = b"PONG".to_vec();
                         pong.extend_from_slice(&item[4..]);

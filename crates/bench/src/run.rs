@@ -36,6 +36,11 @@ pub(crate) struct Report {
     sent: u64,
     expected_deliveries: u64,
     delivered: u64,
+    /// Messages the server refused (never delivered, so not lost).
+    refused: u64,
+    /// The rate each sender was held to: the server's advertised rate
+    /// (90 % of it) when it limits, else what was offered.
+    paced_rate: Option<f64>,
     lost: u64,
     duplicated: u64,
     disconnected: u64,
@@ -84,8 +89,15 @@ impl Report {
                 format!("{} / {}", self.expected_deliveries, self.delivered),
             ),
             (
-                "lost / duplicated",
-                format!("{} / {}", self.lost, self.duplicated),
+                "refused / lost / duplicated",
+                format!("{} / {} / {}", self.refused, self.lost, self.duplicated),
+            ),
+            (
+                "paced to",
+                match self.paced_rate {
+                    Some(rate) => format!("{rate:.0} msg/s per sender (the server's limit)"),
+                    None => "-".into(),
+                },
             ),
             ("clients disconnected", self.disconnected.to_string()),
             (
@@ -178,6 +190,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let connect_seconds = connect_started.elapsed().as_secs_f64();
     clients.sort_by_key(|(index, _)| *index);
 
+    // A server that limits the rate is not offered more than 90 % of it
+    // (as the client core paces), so nothing is refused for its rate.
+    let advertised = clients
+        .first()
+        .and_then(|(_, client)| client.limits)
+        .filter(|limits| limits.rate_per_second < u32::MAX)
+        .map(|limits| f64::from(limits.rate_per_second) * 0.9);
+    let rate = match (args.rate > 0.0, advertised) {
+        (true, Some(limit)) => args.rate.min(limit),
+        (false, Some(limit)) => limit,
+        (_, None) => args.rate,
+    };
     // Every client reads from now on.
     let mut writers = Vec::with_capacity(clients.len());
     for (index, client) in clients {
@@ -198,7 +222,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let connected = args.pid.and_then(process::usage);
 
     let mut sent = 0u64;
-    let mut expected = 0u64;
+    let mut sent_in_room = vec![0u64; args.rooms];
+    // Deliveries expected: every message sent and not refused, to every
+    // other member of its room.
+    let expected = |stats: &Stats, sent_in_room: &[u64]| -> u64 {
+        (0..args.rooms)
+            .map(|r| {
+                sent_in_room[r].saturating_sub(stats.refused_in_room[r])
+                    * members[r].saturating_sub(1)
+            })
+            .sum()
+    };
     let send_started = Instant::now();
     if !args.idle && senders > 0 {
         let deadline = send_started + Duration::from_secs_f64(args.duration);
@@ -212,10 +246,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
                 let mut seq = 0u64;
                 let mut tick = tokio::time::interval(Duration::from_millis(1));
                 while Instant::now() < deadline {
-                    let due = if args.rate > 0.0 {
+                    let due = if rate > 0.0 {
                         tick.tick().await;
-                        ((send_started.elapsed().as_secs_f64() * args.rate) as u64)
-                            .saturating_sub(seq)
+                        ((send_started.elapsed().as_secs_f64() * rate) as u64).saturating_sub(seq)
                     } else {
                         // Stay at most `window` messages ahead of the room's deliveries
                         // (shared by the room's senders, so approximate).
@@ -265,13 +298,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
                 done = tasks.join_next() => if let Some(done) = done {
                     let (room, count) = done??;
                     sent += count;
-                    expected += count * members[room].saturating_sub(1);
+                    sent_in_room[room] += count;
                 },
             }
         }
         // Drain: wait for the last deliveries.
         let drain_deadline = Instant::now() + Duration::from_secs_f64(args.drain);
-        while stats.borrow().delivered + stats.borrow().duplicated < expected
+        while stats.borrow().delivered + stats.borrow().duplicated
+            < expected(&stats.borrow(), &sent_in_room)
             && Instant::now() < drain_deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -285,6 +319,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let after = args.pid.and_then(process::usage);
 
     let stats = stats.borrow();
+    let expected = expected(&stats, &sent_in_room);
     let quantile = |q: f64| stats.latency.value_at_quantile(q);
     let (cpu, cpu_percent) = match (before, after) {
         (Some(b), Some(a)) => {
@@ -315,6 +350,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         sent,
         expected_deliveries: expected,
         delivered: stats.delivered,
+        refused: stats.refused_in_room.iter().sum(),
+        paced_rate: advertised.map(|_| rate),
         lost: expected.saturating_sub(stats.delivered),
         duplicated: stats.duplicated,
         disconnected: stats.disconnected,

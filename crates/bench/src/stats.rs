@@ -12,6 +12,9 @@ pub(crate) struct Stats {
     /// Deliveries per room, for the senders' flow control.
     pub(crate) delivered_in_room: Vec<u64>,
     pub(crate) acked: u64,
+    /// Messages the server refused (an `Error` naming the message's id:
+    /// the rate limit, say), per room: never delivered, so not lost.
+    pub(crate) refused_in_room: Vec<u64>,
     pub(crate) disconnected: u64,
 }
 
@@ -23,6 +26,7 @@ impl Stats {
             duplicated: 0,
             delivered_in_room: vec![0; rooms],
             acked: 0,
+            refused_in_room: vec![0; rooms],
             disconnected: 0,
         })
     }
@@ -42,6 +46,11 @@ impl Receiver {
             room,
             next: vec![0; senders],
         }
+    }
+
+    /// The room this client is in.
+    pub(crate) fn room(&self) -> usize {
+        self.room
     }
 
     pub(crate) fn record(&mut self, stats: &mut Stats, sender: u32, seq: u64, latency_nanos: u64) {

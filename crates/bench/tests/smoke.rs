@@ -55,5 +55,40 @@ async fn a_short_run_delivers_everything_and_reports_json() {
     assert_eq!(report["duplicated"], 0);
     assert!(report["latency_us_p99"].as_u64().unwrap() > 0);
     assert!(report["server_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        report["paced_rate"].is_null(),
+        "a server without a rate limit says so: {report}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_default_server_the_bench_paces_to_the_advertised_rate() {
+    // The default server: 20 messages a second per client.
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let addr = server.addr.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_huddle-bench"))
+            .args(["--server", &addr, "--clients", "3", "--senders", "1"])
+            .args(["--rate", "500", "--duration", "2", "--drain", "2", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["paced_rate"].as_f64(), Some(18.0), "{report}");
+    let sent = report["sent"].as_u64().unwrap();
+    assert!(
+        (30..=40).contains(&sent),
+        "about 18 a second for 2 s: {report}"
+    );
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["delivered"].as_u64(), Some(sent * 2), "{report}");
     server.stop().await;
 }

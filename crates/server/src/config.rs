@@ -128,6 +128,22 @@ impl Default for DiscoveryConfig {
     }
 }
 
+impl ServerConfig {
+    /// The limits told to each client in `Welcome`: the configured ones,
+    /// except that a server without a rate limit says so (`u32::MAX` for
+    /// the rate and the burst), so paced clients do not wait for nothing.
+    pub fn advertised_limits(&self) -> huddle_protocol::Limits {
+        match self.rate_limit {
+            true => self.limits,
+            false => huddle_protocol::Limits {
+                rate_per_second: u32::MAX,
+                rate_burst: u32::MAX,
+                ..self.limits
+            },
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {

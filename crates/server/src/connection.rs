@@ -174,7 +174,7 @@ fn enter(
             .as_ref()
             .and_then(|m| ChatText::new(m.clone()).ok()),
         nick: nick.clone(),
-        limits: config.limits,
+        limits: config.advertised_limits(),
     }));
     let caller = Caller {
         conn,
