@@ -25,6 +25,14 @@ use crate::{
 /// conversations.
 const RESTORED_ON_CONNECT: u16 = 50;
 
+/// The core for a connection to a server not connected to yet.
+fn new_core() -> ClientCore {
+    ClientCore::new(CoreConfig {
+        restore_direct: RESTORED_ON_CONNECT,
+        ..CoreConfig::default()
+    })
+}
+
 /// What the event loop must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -215,10 +223,7 @@ impl App {
             server_id: None,
             ever_connected: false,
             switch_to: None,
-            core: ClientCore::new(CoreConfig {
-                restore_direct: RESTORED_ON_CONNECT,
-                ..CoreConfig::default()
-            }),
+            core: new_core(),
             transfer_lines: std::collections::HashMap::new(),
             listed_rooms: Vec::new(),
             confirm_quit: None,
@@ -251,6 +256,9 @@ impl App {
         self.server_addr = addr.to_owned();
         self.conn = ConnState::Connecting;
         self.ever_connected = false;
+        // Another server (or the same one afresh): nothing the old
+        // connection left (rooms, watermarks, outbox) belongs to it.
+        self.core = new_core();
         self.rooms_named = !rooms.is_empty();
         if !rooms.is_empty() {
             self.autojoin = rooms;

@@ -131,6 +131,23 @@ fn connect_server_and_disconnect_commands() {
         app.autojoin.contains(&"#lan".to_owned()),
         "the open rooms follow"
     );
+    // The new server is joined afresh: the rooms, and nothing of the old
+    // server's gaps or mailbox asked for after ids it never gave.
+    let effects = app.update(super::session_tests::welcome());
+    let sent = super::tests::sent(&effects);
+    assert!(
+        sent.iter()
+            .any(|m| matches!(m, huddle_protocol::ClientMessage::Join { room, .. } if room.as_str() == "#lan")),
+        "{sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|m| matches!(
+            m,
+            huddle_protocol::ClientMessage::FetchHistory { after: Some(_), .. }
+                | huddle_protocol::ClientMessage::FetchDirectHistory { after: Some(_), .. }
+        )),
+        "{sent:?}"
+    );
     let effects = type_line(&mut app, "/disconnect");
     assert_eq!(effects, [Effect::Disconnect]);
     assert_eq!(app.screen, Screen::Browser);

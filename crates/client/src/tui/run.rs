@@ -296,12 +296,8 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
                 }
             }
         }
-        if let Some(logs) = &mut chat_logs
-            && let Some(failed) = logs.record(&app)
-        {
-            app.notice_status(failed);
-        }
         if app.quit {
+            record_logs(&mut chat_logs, &mut app);
             break Ok(());
         }
         if !effects.is_empty() {
@@ -313,6 +309,8 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         let now = tokio::time::Instant::now();
         let frame_due = last_frame.map_or(now, |at| at + FRAME);
         if changed && now >= frame_due {
+            // The logs are written with the frame: once per burst too.
+            record_logs(&mut chat_logs, &mut app);
             let size = terminal.size().context("cannot read the terminal size")?;
             app.page_height = usize::from(size.height.saturating_sub(3)).max(1);
             if let Err(err) = terminal.draw(|frame| ui::draw(frame, &app)) {
@@ -359,6 +357,16 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         hosted.server.stop().await;
     }
     result
+}
+
+/// Appends to the chat logs what the buffers gained since the last call;
+/// says so in the status buffer if writing fails.
+fn record_logs(chat_logs: &mut Option<crate::chatlog::ChatLogs>, app: &mut App) {
+    if let Some(logs) = chat_logs
+        && let Some(failed) = logs.record(app)
+    {
+        app.notice_status(failed);
+    }
 }
 
 fn save(options: &Options) {
