@@ -2,7 +2,7 @@
 //! update, and what one frame costs to draw at 200×50 with a full room
 //! (the buffer keeps its newest 5,000 to 5,500 lines however many arrive:
 //! 100,000 were received here), on ratatui's `TestBackend`. The real TUI draws at
-//! most 60 frames a second. Run: `cargo bench -p huddle-chat-bench --bench tui`.
+//! most 20 frames a second while only messages arrive (60 after a key). Run: `cargo bench -p huddle-chat-bench --bench tui`.
 //! (`crates/bench/tui-cpu.sh` measures the real binary's CPU beside
 //! weechat's.)
 

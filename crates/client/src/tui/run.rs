@@ -34,8 +34,13 @@ use crate::{
     transfer::{Transfers, prepare_offer},
 };
 
-/// The shortest time between two frames (60 a second at most).
+/// The shortest time between two frames after a key (60 a second at
+/// most): what is typed shows at once.
 const FRAME: Duration = Duration::from_millis(16);
+
+/// The shortest time between two frames when only the network changed
+/// things (20 a second at most): a busy room costs a third of the drawing.
+const BUSY_FRAME: Duration = Duration::from_millis(50);
 
 /// Where the TUI starts.
 #[derive(Debug, Clone)]
@@ -151,6 +156,9 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
     // Whether the app changed since the last frame, and when that was.
     let mut changed = true;
     let mut last_frame: Option<tokio::time::Instant> = None;
+    // Whether the user did something since the last frame (a key, the
+    // mouse, a resize): then the next frame comes sooner.
+    let mut user_acted = true;
     let result = loop {
         for effect in std::mem::take(&mut effects) {
             match effect {
@@ -303,11 +311,12 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         if !effects.is_empty() {
             continue;
         }
-        // A frame at most every FRAME: a burst of events (a busy room, a
-        // gap filled) is drawn once, not once per event; nothing is drawn
-        // without an event.
+        // A frame at most every FRAME after a key, BUSY_FRAME otherwise: a
+        // burst of events (a busy room, a gap filled) is drawn once, not
+        // once per event; nothing is drawn without an event.
         let now = tokio::time::Instant::now();
-        let frame_due = last_frame.map_or(now, |at| at + FRAME);
+        let gap = if user_acted { FRAME } else { BUSY_FRAME };
+        let frame_due = last_frame.map_or(now, |at| at + gap);
         if changed && now >= frame_due {
             // The logs are written with the frame: once per burst too.
             record_logs(&mut chat_logs, &mut app);
@@ -318,6 +327,7 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
             }
             last_frame = Some(now);
             changed = false;
+            user_acted = false;
         }
         // Debug builds only: lets the tmux end-to-end test prove that a
         // panic in the middle of a session still restores the terminal.
@@ -329,7 +339,10 @@ pub async fn run(mut options: Options) -> anyhow::Result<()> {
         changed = true;
         effects = tokio::select! {
             () = sleep_until_some(draw_at) => Vec::new(),
-            Some(event) = term_rx.recv() => app.update(Event::Terminal(event)),
+            Some(event) = term_rx.recv() => {
+                user_acted = true;
+                app.update(Event::Terminal(event))
+            }
             Some(event) = net_rx.recv() => {
                 if let NetEvent::Connected(welcome) = &event {
                     logged_server = Some((welcome.server_name.to_string(), welcome.server_id));
