@@ -31,6 +31,8 @@ mod session_tests;
 mod settings;
 mod terminal;
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
 pub mod text;
 pub mod ui;

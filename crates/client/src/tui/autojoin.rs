@@ -57,7 +57,7 @@ mod tests {
     use super::*;
     use crate::{
         net::NetEvent,
-        tui::{app::Event, tests::room},
+        tui::{app::Event, testkit::room},
     };
 
     fn connect(app: &mut App, server: ServerId) -> Vec<Effect> {

@@ -58,7 +58,7 @@ impl App {
 mod tests {
     use huddle_protocol::{Presence, PresenceEvent, ServerMessage, Target};
 
-    use crate::tui::tests::{chat, connected_app, nick, room, server, type_line};
+    use crate::tui::testkit::{chat, connected_app, nick, room, server, type_line};
 
     use super::*;
 

@@ -9,7 +9,7 @@ use super::{
     app::Event,
     buffer::BufferKind,
     session_tests::welcome,
-    tests::{chat, chat_lines, connected_app, nick, sent, server},
+    testkit::{chat, chat_lines, connected_app, nick, sent, server},
 };
 use crate::net::NetEvent;
 
@@ -118,7 +118,7 @@ fn a_conversation_pages_back_at_its_top_and_the_first_connection_restores_recent
         .position(|b| b.kind == BufferKind::Direct(nick("bob")))
         .expect("the conversation is restored");
     app.current = index;
-    let effects = super::tests::key(&mut app, ratatui::crossterm::event::KeyCode::PageUp);
+    let effects = super::testkit::key(&mut app, ratatui::crossterm::event::KeyCode::PageUp);
     let ServerMessage::Chat(ChatMessage { id: old_id, .. }) = &old else {
         unreachable!()
     };

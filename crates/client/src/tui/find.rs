@@ -99,7 +99,7 @@ pub(super) mod tests {
 
     use super::super::{
         app::App,
-        tests::{chat, chord, connected_app, key, room, server},
+        testkit::{chat, chord, connected_app, key, room, server},
     };
 
     fn ctrl(app: &mut App, c: char) {

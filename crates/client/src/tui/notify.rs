@@ -61,7 +61,7 @@ mod tests {
     use super::*;
     use crate::tui::{
         app::Event,
-        tests::{chat, chord, connected_app, nick, room, server},
+        testkit::{chat, chord, connected_app, nick, room, server},
     };
 
     fn notified(effects: &[Effect]) -> Option<&str> {

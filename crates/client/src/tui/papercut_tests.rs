@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{Event as TermEvent, KeyCode};
 
 use super::{
     app::{App, Effect, Event, Screen},
-    tests::{buffer_texts, connected_app, key, nick, room, server, type_line},
+    testkit::{buffer_texts, connected_app, key, nick, room, server, type_line},
 };
 use crate::net::NetEvent;
 
@@ -134,7 +134,7 @@ fn connect_server_and_disconnect_commands() {
     // The new server is joined afresh: the rooms, and nothing of the old
     // server's gaps or mailbox asked for after ids it never gave.
     let effects = app.update(super::session_tests::welcome());
-    let sent = super::tests::sent(&effects);
+    let sent = super::testkit::sent(&effects);
     assert!(
         sent.iter()
             .any(|m| matches!(m, huddle_protocol::ClientMessage::Join { room, .. } if room.as_str() == "#lan")),
@@ -184,7 +184,7 @@ fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
     let before = lines(&app);
     server(
         &mut app,
-        super::tests::chat("bob", huddle_protocol::Target::Room(room("#lan")), "spam"),
+        super::testkit::chat("bob", huddle_protocol::Target::Room(room("#lan")), "spam"),
     );
     assert_eq!(lines(&app), before, "an ignored nick's message was shown");
     // Nor in a history page (scrolling back, or the gap after a reconnect).
@@ -192,7 +192,7 @@ fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
         &mut app,
         ServerMessage::HistoryPage {
             room: room("#lan"),
-            messages: vec![match super::tests::chat(
+            messages: vec![match super::testkit::chat(
                 "bob",
                 huddle_protocol::Target::Room(room("#lan")),
                 "old spam",
@@ -223,7 +223,7 @@ fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
     assert_eq!(effects, [Effect::SaveIgnored(Vec::new())]);
     server(
         &mut app,
-        super::tests::chat(
+        super::testkit::chat(
             "bob",
             huddle_protocol::Target::Room(room("#lan")),
             "hello again",

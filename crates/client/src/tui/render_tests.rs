@@ -11,7 +11,7 @@ use ratatui::{
 use super::{
     app::{App, Event},
     buffer::{Line, LineKind},
-    tests::{chat, chord, connected_app, key, nick, room, server, type_line},
+    testkit::{chat, chord, connected_app, key, nick, room, server, type_line},
     ui::draw,
 };
 

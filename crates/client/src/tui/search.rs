@@ -79,7 +79,7 @@ impl App {
 mod tests {
     use crate::tui::{
         buffer::LineKind,
-        tests::{buffer_texts, chat, connected_app, room, server, type_line},
+        testkit::{buffer_texts, chat, connected_app, room, server, type_line},
     };
     use huddle_protocol::Target;
 

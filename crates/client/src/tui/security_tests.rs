@@ -7,7 +7,7 @@ use ratatui::{Terminal, backend::TestBackend, crossterm::event::KeyCode, style::
 
 use super::{
     app::{App, Effect, Event, Screen},
-    tests::{connected_app, found_server, key, type_line},
+    testkit::{connected_app, found_server, key, type_line},
     ui::draw,
 };
 use crate::{net::NetEvent, net::PeerIdentity, trust::Verdict};

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     app::{ConnState, Effect, Event},
     buffer::LineKind,
-    tests::{chat, chat_lines, connected_app, last_text, nick, room, sent, server, type_line},
+    testkit::{chat, chat_lines, connected_app, last_text, nick, room, sent, server, type_line},
 };
 use crate::net::NetEvent;
 

@@ -97,7 +97,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::tests::{buffer_texts, connected_app, type_line};
+    use crate::tui::testkit::{buffer_texts, connected_app, type_line};
 
     #[test]
     fn set_lists_changes_and_refuses_nonsense() {
