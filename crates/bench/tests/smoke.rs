@@ -7,6 +7,22 @@ use std::process::Command;
 
 use huddle_server::{Server, ServerConfig};
 
+/// Runs huddle-bench with `args` and `--json`; its report.
+async fn bench(args: &[&str]) -> serde_json::Value {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_huddle-bench"))
+            .args(&args)
+            .arg("--json")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_delivers_everything_and_reports_json() {
     let config = ServerConfig {
@@ -16,28 +32,25 @@ async fn a_short_run_delivers_everything_and_reports_json() {
     let server = Server::bind(config).await.unwrap().spawn();
     let addr = server.addr.to_string();
     let pid = std::process::id().to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_huddle-bench"))
-            .args([
-                "--server",
-                &addr,
-                "--clients",
-                "6",
-                "--rooms",
-                "2",
-                "--senders",
-                "2",
-                "--rate",
-                "200",
-            ])
-            .args(["--duration", "1", "--drain", "3", "--pid", &pid, "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = bench(&[
+        "--server",
+        &addr,
+        "--clients",
+        "6",
+        "--rooms",
+        "2",
+        "--senders",
+        "2",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--drain",
+        "3",
+        "--pid",
+        &pid,
+    ])
+    .await;
     let sent = report["sent"].as_u64().unwrap();
     assert!(sent >= 100, "{report}");
     // Two rooms of three: each message reaches the two others in its room.
@@ -70,17 +83,21 @@ async fn against_a_default_server_the_bench_paces_to_the_advertised_rate() {
         .unwrap()
         .spawn();
     let addr = server.addr.to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_huddle-bench"))
-            .args(["--server", &addr, "--clients", "3", "--senders", "1"])
-            .args(["--rate", "500", "--duration", "2", "--drain", "2", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = bench(&[
+        "--server",
+        &addr,
+        "--clients",
+        "3",
+        "--senders",
+        "1",
+        "--rate",
+        "500",
+        "--duration",
+        "2",
+        "--drain",
+        "2",
+    ])
+    .await;
     assert_eq!(report["paced_rate"].as_f64(), Some(18.0), "{report}");
     let sent = report["sent"].as_u64().unwrap();
     assert!(

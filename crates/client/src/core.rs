@@ -20,8 +20,8 @@
 use std::collections::VecDeque;
 
 use huddle_protocol::{
-    ChatMessage, ClientMessage, ClientMsgId, ErrorCode, ErrorReport, MessageId, RequestKind,
-    RoomName, Target, limits::MAX_HISTORY_PAGE,
+    ChatMessage, ClientMessage, ClientMsgId, ErrorReport, MessageId, RoomName,
+    limits::MAX_HISTORY_PAGE,
 };
 use tokio::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ pub mod requests;
 mod seen;
 mod streams;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use keepalive::Keepalive;
 use outbox::Outbox;
@@ -329,24 +329,6 @@ impl ClientCore {
             limit,
         };
         self.queue(request, Asker::View);
-    }
-}
-
-/// Whether `report` refuses our message for its rate (to be sent again).
-fn rate_refusal(report: &ErrorReport) -> bool {
-    report.code == ErrorCode::RateLimited
-}
-
-/// Whether `report` answers a history request.
-fn answers_history(report: &ErrorReport) -> bool {
-    report.request == RequestKind::FetchHistory
-}
-
-/// The room or mailbox a chat message belongs to.
-fn is_room(message: &ChatMessage) -> Option<&RoomName> {
-    match &message.target {
-        Target::Room(room) => Some(room),
-        Target::Direct(_) => None,
     }
 }
 

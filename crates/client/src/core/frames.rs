@@ -1,11 +1,11 @@
 //! What the core does with each frame from the server, and which frames
 //! reach the view.
 
-use huddle_protocol::{ChatMessage, ClientMessage, DirectEntry, RoomName, ServerMessage};
+use huddle_protocol::{ChatMessage, ClientMessage, DirectEntry, RoomName, ServerMessage, Target};
 use tokio::time::Instant;
 
 use super::{
-    ClientCore, CoreEvent, answers_history, is_room, rate_refusal,
+    ClientCore, CoreEvent,
     streams::{Asker, DirectAsk},
 };
 
@@ -113,7 +113,7 @@ impl ClientCore {
     }
 
     fn on_error(&mut self, report: huddle_protocol::ErrorReport) {
-        if answers_history(&report) {
+        if report.request == huddle_protocol::RequestKind::FetchHistory {
             self.streams.page_answered(None);
         }
         if report.request == huddle_protocol::RequestKind::Join
@@ -123,7 +123,7 @@ impl ClientCore {
             self.streams.forget(&room);
         }
         match report.id.filter(|id| self.outbox.get(*id).is_some()) {
-            Some(id) if rate_refusal(&report) => {
+            Some(id) if report.code == huddle_protocol::ErrorCode::RateLimited => {
                 // Paced, this is rare (frames bunched on the way): the
                 // message goes back first in line, not lost.
                 if let (Some(live), Some(message)) = (&mut self.live, self.outbox.get(id)) {
@@ -138,9 +138,9 @@ impl ClientCore {
     }
 
     fn on_chat(&mut self, message: ChatMessage) {
-        match is_room(&message) {
-            Some(room) => self.streams.streamed(&room.clone(), message.id),
-            None => {
+        match &message.target {
+            Target::Room(room) => self.streams.streamed(room, message.id),
+            Target::Direct(_) => {
                 self.streams.direct_streamed = self.streams.direct_streamed.max(Some(message.id));
             }
         }

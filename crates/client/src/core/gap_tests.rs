@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::{
     CoreEvent,
-    tests::{connected, events, id, nick, room, said, say, transmit, welcome},
+    tests::{connected, events, id, nick, reconnect, room, said, say, transmit},
 };
 
 /// The ids of the room messages the core gave the view (in a join's
@@ -34,9 +34,7 @@ fn a_gap_of_three_pages_is_fetched_page_by_page_and_given_once() {
     let mut core = connected(now);
     let bob = ClientMsgId::random();
     core.handle_frame(now, ServerMessage::Chat(said(1, "bob", bob)));
-    core.handle_disconnected(now, "reset");
-    core.handle_connected(now, &welcome(20, 100));
-    let out = transmit(&mut core, now);
+    let out = reconnect(&mut core, now);
     assert!(
         out.contains(&ClientMessage::FetchHistory {
             room: room("#lan"),
@@ -129,9 +127,7 @@ fn our_message_found_in_history_counts_as_acknowledged() {
         now,
         ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
     );
-    core.handle_disconnected(now, "reset");
-    core.handle_connected(now, &welcome(20, 100));
-    transmit(&mut core, now);
+    reconnect(&mut core, now);
     core.handle_frame(
         now,
         ServerMessage::HistoryPage {
@@ -179,9 +175,7 @@ fn the_mailbox_gap_is_filled_after_a_reconnect() {
         },
     };
     core.handle_frame(now, ServerMessage::Chat(direct(3).message));
-    core.handle_disconnected(now, "reset");
-    core.handle_connected(now, &welcome(20, 100));
-    let out = transmit(&mut core, now);
+    let out = reconnect(&mut core, now);
     assert!(
         out.contains(&ClientMessage::FetchDirectHistory {
             with: None,
@@ -237,9 +231,7 @@ fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
         now,
         ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
     );
-    core.handle_disconnected(now, "reset");
-    core.handle_connected(now, &welcome(20, 100));
-    transmit(&mut core, now);
+    reconnect(&mut core, now);
     // Said while away: 2..=5; the rejoin's backlog is the newest two.
     let missed: Vec<ChatMessage> = (2..=5)
         .map(|n| said(n, "bob", ClientMsgId::random()))

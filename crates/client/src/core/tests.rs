@@ -21,7 +21,9 @@ pub(super) fn nick(name: &str) -> Nick {
     Nick::new(name).unwrap()
 }
 
-pub(super) fn welcome(rate: u32, burst: u32) -> Welcome {
+/// A `Welcome` to alice from a server allowing `rate` a second and
+/// `burst` (the TUI's tests use it too).
+pub(crate) fn welcome(rate: u32, burst: u32) -> Welcome {
     Welcome {
         version: PROTOCOL_VERSION,
         server_id: ServerId::random(),
@@ -118,6 +120,22 @@ pub(super) fn connected(now: Instant) -> ClientCore {
     joined(&mut core, now, vec![]);
     events(&mut core);
     core
+}
+
+/// A core (not connected) that pings every `every`.
+fn pinging_every(every: Duration) -> ClientCore {
+    ClientCore::new(CoreConfig {
+        ping_every: every,
+        ..CoreConfig::default()
+    })
+}
+
+/// Loses the connection and makes it again; returns what the core sends
+/// on the new one.
+pub(super) fn reconnect(core: &mut ClientCore, now: Instant) -> Vec<ClientMessage> {
+    core.handle_disconnected(now, "reset");
+    core.handle_connected(now, &welcome(20, 100));
+    transmit(core, now)
 }
 
 fn is_say(message: &ClientMessage, wanted: ClientMsgId) -> bool {
@@ -230,10 +248,7 @@ fn acks_overtaking_older_messages_settle_each_once() {
 #[test]
 fn pacing_keeps_to_the_rate_and_a_rate_refusal_goes_first_in_line() {
     let start = Instant::now();
-    let mut core = ClientCore::new(CoreConfig {
-        ping_every: Duration::from_secs(3600),
-        ..CoreConfig::default()
-    });
+    let mut core = pinging_every(Duration::from_secs(3600));
     core.handle_connected(start, &welcome(10, 5));
     let anchor = transmit(&mut core, start);
     assert_eq!(anchor.len(), 1);
@@ -314,9 +329,7 @@ fn refusals_settle_the_message_and_reach_the_view_others_pass_through() {
         now,
         refusal(ErrorCode::BadPassword, RequestKind::Join, None),
     );
-    core.handle_disconnected(now, "reset");
-    core.handle_connected(now, &welcome(20, 100));
-    let rejoined: Vec<ClientMessage> = transmit(&mut core, now)
+    let rejoined: Vec<ClientMessage> = reconnect(&mut core, now)
         .into_iter()
         .filter(|m| matches!(m, ClientMessage::Join { .. }))
         .collect();
@@ -326,10 +339,7 @@ fn refusals_settle_the_message_and_reach_the_view_others_pass_through() {
 #[test]
 fn pings_answered_latency_measured_and_a_silent_server_is_stale() {
     let start = Instant::now();
-    let mut core = ClientCore::new(CoreConfig {
-        ping_every: Duration::from_secs(10),
-        ..CoreConfig::default()
-    });
+    let mut core = pinging_every(Duration::from_secs(10));
     core.handle_connected(start, &welcome(20, 100));
     transmit(&mut core, start);
     core.handle_frame(start, ServerMessage::Ping { token: 7 });

@@ -148,14 +148,13 @@ pub struct App {
     pub remembered_rooms: super::autojoin::RememberedRooms,
     /// The server connected to (its id), once known.
     pub(super) server_id: Option<huddle_protocol::ServerId>,
-    /// Whether this server was ever reached: after a reconnect the rooms
-    /// are rejoined and the gaps filled; if never, a failure returns to the
-    /// browser instead of retrying a wrong address forever.
-    pub(super) ever_connected: bool,
     /// The room a `/join` asked for, to switch to when joined.
     pub(super) switch_to: Option<String>,
     /// Delivery: the outbox, pacing, rejoin, gap fill, de-duplication,
-    /// keepalive (`core.rs`). The app is its view.
+    /// keepalive (`core.rs`). The app is its view. Whether this server
+    /// was ever reached is the core's (`ClientCore::ever_connected`): a
+    /// failure before returns to the browser instead of retrying a wrong
+    /// address forever.
     pub core: ClientCore,
     /// Where each transfer's progress line is.
     pub(super) transfer_lines: std::collections::HashMap<huddle_protocol::TransferId, BufferKind>,
@@ -221,7 +220,6 @@ impl App {
             rooms_named: false,
             remembered_rooms: Default::default(),
             server_id: None,
-            ever_connected: false,
             switch_to: None,
             core: new_core(),
             transfer_lines: std::collections::HashMap::new(),
@@ -255,7 +253,6 @@ impl App {
         self.screen = Screen::Chat;
         self.server_addr = addr.to_owned();
         self.conn = ConnState::Connecting;
-        self.ever_connected = false;
         // Another server (or the same one afresh): nothing the old
         // connection left (rooms, watermarks, outbox) belongs to it.
         self.core = new_core();

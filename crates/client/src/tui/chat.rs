@@ -386,7 +386,7 @@ impl App {
         };
         // Before the first connection, or after giving up, there is nobody
         // to send to; while reconnecting, the message waits in the outbox.
-        if !self.ever_connected || matches!(self.conn, ConnState::Failed(_)) {
+        if !self.core.ever_connected() || matches!(self.conn, ConnState::Failed(_)) {
             self.error_here("not connected: the message was not sent".into());
             return Vec::new();
         }

@@ -8,8 +8,7 @@ use huddle_protocol::{ChatMessage, ClientMessage, DirectEntry, ServerMessage, Ta
 use super::{
     app::Event,
     buffer::BufferKind,
-    session_tests::welcome,
-    testkit::{chat, chat_lines, connected_app, nick, sent, server},
+    testkit::{chat, chat_lines, connected_app, nick, sent, server, welcome},
 };
 use crate::net::NetEvent;
 

@@ -36,7 +36,7 @@ impl App {
             NetEvent::Connected(welcome) => self.core.handle_connected(now, &welcome),
             NetEvent::Message(message) => self.core.handle_frame(now, message),
             NetEvent::Disconnected { reason, .. } | NetEvent::Failed(reason)
-                if !self.ever_connected =>
+                if !self.core.ever_connected() =>
             {
                 return self.give_up(&reason);
             }
@@ -132,7 +132,6 @@ impl App {
                 self.notice_status(format!("MOTD: {line}"));
             }
         }
-        self.ever_connected = true;
         if reconnected {
             let rooms = self
                 .buffers

@@ -133,7 +133,7 @@ fn connect_server_and_disconnect_commands() {
     );
     // The new server is joined afresh: the rooms, and nothing of the old
     // server's gaps or mailbox asked for after ids it never gave.
-    let effects = app.update(super::session_tests::welcome());
+    let effects = app.update(super::testkit::welcome());
     let sent = super::testkit::sent(&effects);
     assert!(
         sent.iter()

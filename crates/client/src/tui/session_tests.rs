@@ -4,29 +4,19 @@
 use std::time::Duration;
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMessage, ClientMsgId, ConnectionId, Limits, MessageId,
-    MessageKind, PROTOCOL_VERSION, ServerId, ServerMessage, ShortText, Target, Welcome,
+    ChatMessage, ChatText, ClientMessage, ClientMsgId, MessageId, MessageKind, ServerMessage,
+    ShortText, Target,
 };
 use uuid::Uuid;
 
 use super::{
     app::{ConnState, Effect, Event},
     buffer::LineKind,
-    testkit::{chat, chat_lines, connected_app, last_text, nick, room, sent, server, type_line},
+    testkit::{
+        chat, chat_lines, connected_app, last_text, nick, room, sent, server, type_line, welcome,
+    },
 };
 use crate::net::NetEvent;
-
-pub(super) fn welcome() -> Event {
-    Event::Net(NetEvent::Connected(Box::new(Welcome {
-        version: PROTOCOL_VERSION,
-        server_id: ServerId::random(),
-        connection_id: ConnectionId::random(),
-        server_name: ShortText::new("office").unwrap(),
-        motd: None,
-        nick: nick("alice"),
-        limits: Limits::default(),
-    })))
-}
 
 #[test]
 fn messages_wait_while_reconnecting_and_go_out_again_with_the_same_ids() {

@@ -2,8 +2,8 @@
 //! and lines typed, frames from the server, and what the app sent back.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMessage, ConnectionId, Limits, MessageId, MessageKind, Nick,
-    PROTOCOL_VERSION, RoomName, ServerId, ServerMessage, ShortText, Target, Welcome,
+    ChatMessage, ChatText, ClientMessage, MessageId, MessageKind, Nick, PROTOCOL_VERSION, RoomName,
+    ServerId, ServerMessage, ShortText, Target, Welcome,
 };
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use super::{
     app::{App, Effect, Event},
     buffer::{Buffer, Line, LineKind},
 };
-use crate::net::NetEvent;
+use crate::{core::tests::welcome as core_welcome, net::NetEvent};
 
 pub(super) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     app.update(Event::Terminal(TermEvent::Key(KeyEvent::new(
@@ -84,13 +84,8 @@ pub(super) fn connected_app() -> App {
     let mut app = App::new(Some("alice".into()), "alice");
     app.start_chat("10.0.0.5:7007", vec!["#lan".into()]);
     let effects = app.update(Event::Net(NetEvent::Connected(Box::new(Welcome {
-        version: PROTOCOL_VERSION,
-        server_id: ServerId::random(),
-        connection_id: ConnectionId::random(),
-        server_name: ShortText::new("office").unwrap(),
         motd: Some(ChatText::new("be nice").unwrap()),
-        nick: nick("alice"),
-        limits: Limits::default(),
+        ..core_welcome(20, 100)
     }))));
     assert!(effects.contains(&Effect::Write(ClientMessage::Join {
         room: room("#lan"),
@@ -135,4 +130,9 @@ pub(super) fn buffer_texts(app: &App) -> Vec<String> {
 
 pub(super) fn last_text(app: &App) -> &str {
     &app.current_buffer().lines.last().unwrap().text
+}
+
+/// The session's news that a default server greeted alice.
+pub(super) fn welcome() -> Event {
+    Event::Net(NetEvent::Connected(Box::new(core_welcome(20, 100))))
 }
