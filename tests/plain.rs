@@ -253,3 +253,42 @@ async fn joined_history(reader: &mut huddle_testkit::Client, room: &str) -> Vec<
     };
     history.iter().map(|m| m.text.to_string()).collect()
 }
+
+#[tokio::test]
+async fn search_prints_the_servers_matches_newest_first() {
+    let server = Server::bind(ServerConfig::loopback())
+        .await
+        .unwrap()
+        .spawn();
+    let mut ignored = Vec::new();
+    let said = "deploy one\nlunch\nDeploy two\n";
+    run(
+        options(server.addr, "earlier"),
+        said.as_bytes(),
+        &mut ignored,
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let asked = "/search DEPLOY\n/search -all nothing-like-it\n/search\n";
+    let result = run(options(server.addr, "bot"), asked.as_bytes(), &mut out).await;
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        matches!(result, Err(PlainError::Refused(ref lines)) if lines == &[3]),
+        "{result:?}\n{out}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("-!- search \"DEPLOY\": 2 match(es), newest first"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[at + 1].starts_with("[#general] (found "), "{out}");
+    assert!(lines[at + 1].ends_with("<earlier> Deploy two"), "{out}");
+    assert!(lines[at + 2].ends_with("<earlier> deploy one"), "{out}");
+    assert!(
+        out.contains("-!- search \"nothing-like-it\": 0 match(es)"),
+        "{out}"
+    );
+    assert!(out.contains("error: line 3: usage: /search"), "{out}");
+    server.stop().await;
+}

@@ -97,6 +97,14 @@ tmux -L "$socket" send-keys -t bob '/accept' Enter
 wait_until "cmp -s '$work/alice-home/photo.bin' '$work/bob-downloads/photo.bin'" 20 \
     || { pane alice; pane bob; echo "the file did not arrive intact"; exit 1; }
 
+# /search -all in a TUI started after alice spoke: the server finds her
+# message in what it stores (the local search would say "line(s)").
+start_tui erin "XDG_DATA_HOME='$work/erin-data'"
+wait_until "pane erin | grep -q 'You joined #e2e'" 15 || { pane erin; echo "erin never joined"; exit 1; }
+tmux -L "$socket" send-keys -t erin '/search -all HELLO FROM ALICE' Enter
+wait_until "pane erin | grep -q 'stored message(s) contain'" 15 || { pane erin; echo "the server never answered erin's search"; exit 1; }
+pane erin | grep -q '#e2e: .*<alice> hello from alice' || { pane erin; echo "erin's search did not find alice's message"; exit 1; }
+
 # A TUI that panics mid-session (debug builds honour HUDDLE_DEBUG_PANIC)
 # must still leave its terminal restored, with the panic message readable.
 start_tui carol "RUST_BACKTRACE=0 HUDDLE_DEBUG_PANIC=1"
@@ -104,10 +112,10 @@ wait_until "[ -s '$work/carol.exit' ]" 15 || { pane carol; echo "carol did not e
 grep -qx 'EXIT=101' "$work/carol.exit" || { cat "$work/carol.exit"; echo "carol did not exit by panicking"; exit 1; }
 pane carol | grep -q 'HUDDLE_DEBUG_PANIC is set' || { pane carol; echo "the panic message is not visible"; exit 1; }
 
-for nick in alice bob; do
+for nick in alice bob erin; do
     tmux -L "$socket" send-keys -t "$nick" '/quit bye' Enter
 done
-for nick in alice bob carol; do
+for nick in alice bob carol erin; do
     wait_until "[ -s '$work/$nick.exit' ]" 15 || { pane "$nick"; echo "$nick did not exit"; exit 1; }
     [ "$nick" = carol ] || grep -qx 'EXIT=0' "$work/$nick.exit" || { cat "$work/$nick.exit"; echo "$nick exited with an error"; exit 1; }
     modes=$(tmux -L "$socket" display -p -t "$nick" '#{alternate_on} #{cursor_flag}')
@@ -164,4 +172,4 @@ for nick in alice bob dave; do
     grep -q "^nick = \"$nick\"" "$work/$nick.toml" || { cat "$work/$nick.toml"; echo "$nick's --nick was not kept"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), a wrong address returned to the browser, each kept a log of the room and its --nick in its config, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), erin's /search -all was answered by the server, a wrong address returned to the browser, each kept a log of the room and its --nick in its config, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"

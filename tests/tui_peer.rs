@@ -222,6 +222,37 @@ fn describe(peers: &[Peer]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+        + &missing(peers)
+}
+
+/// What the peer with the fewest room lines lacks of the one with most.
+fn missing(peers: &[Peer]) -> String {
+    let (Some(fewest), Some(most)) = (
+        peers.iter().min_by_key(|p| p.chat().len()),
+        peers.iter().max_by_key(|p| p.chat().len()),
+    ) else {
+        return String::new();
+    };
+    let has: std::collections::HashSet<String> =
+        fewest.chat().into_iter().map(|(t, _)| t).collect();
+    let lacks: Vec<String> = most
+        .chat()
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| !has.contains(t))
+        .collect();
+    let notices: Vec<String> = fewest
+        .app
+        .buffers
+        .iter()
+        .flat_map(|b| b.lines.iter())
+        .filter(|l| !matches!(l.kind, LineKind::Chat { .. }))
+        .map(|l| l.text.clone())
+        .collect();
+    format!(
+        "\n{} lacks {lacks:?}\nits notices: {notices:?}",
+        fewest.nick
+    )
 }
 
 /// A TCP proxy whose live connections can be cut at will.

@@ -18,7 +18,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/topic", "[text]", "show or set the room's topic"),
     ("/who", "[#room]", "list the members of a room"),
     ("/list", "", "list the server's rooms"),
-    ("/whois", "NICK", "who holds a nick: its key and rooms"),
+    (
+        "/whois",
+        "NICK",
+        "who holds a nick: key, rooms, idle time, program",
+    ),
     (
         "/away",
         "[message]",
@@ -26,8 +30,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "/search",
-        "[-all] TEXT",
-        "list the lines containing TEXT (-all: every buffer)",
+        "[-all] TEXT | -more",
+        "lines containing TEXT here (-all: all the server stores for you)",
     ),
     ("/close", "", "close the current direct conversation"),
     (

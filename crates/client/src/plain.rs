@@ -103,15 +103,39 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
             format!("[{room}] -!- members: {}", names.join(", "))
         }
         ServerMessage::WhoisReply {
-            nick, key, rooms, ..
+            nick,
+            key,
+            rooms,
+            idle_secs,
+            client,
+            ..
         } => {
             let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
-            format!("-!- {nick}: key {} · in {}", key.short(), rooms.join(", "))
+            let key = key
+                .as_ref()
+                .map_or_else(|| "none".into(), |key| key.short());
+            format!(
+                "-!- {nick}: key {key} · in {} · idle {idle_secs} s · using {client}",
+                rooms.join(", ")
+            )
         }
         ServerMessage::Error(report) => format!("error: {}", report.text),
         ServerMessage::Notice { text } => format!("-!- {text}"),
         ServerMessage::NickChanged { new, .. } => format!("-!- you are now known as {new}"),
         ServerMessage::Bye { reason, .. } => format!("-!- the server said goodbye: {reason}"),
+        ServerMessage::SearchResults {
+            query, hits, next, ..
+        } => {
+            let older = match next {
+                Some(_) => "; older ones exist: narrow the search",
+                None => "",
+            };
+            format!(
+                "-!- search {:?}: {} match(es), newest first{older}",
+                query.as_str(),
+                hits.len()
+            )
+        }
         _ => return None,
     };
     // Each event is exactly one line, whatever the text held.

@@ -32,6 +32,9 @@ pub const MAX_CHUNK_LEN: usize = 64 * 1024;
 /// Most messages one history page may carry.
 pub const MAX_HISTORY_PAGE: u16 = 200;
 
+/// Most matches one `SearchResults` may carry.
+pub const MAX_SEARCH_RESULTS: u16 = 100;
+
 /// The limits a server enforces on a connection, sent in `Welcome` so a client
 /// can respect them instead of discovering them by error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

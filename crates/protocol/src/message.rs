@@ -138,6 +138,25 @@ pub struct ChatMessage {
     pub client_msg_id: ClientMsgId,
 }
 
+/// One match of a `Search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SearchHit {
+    /// A room message.
+    Room(ChatMessage),
+    /// One of the caller's own direct messages.
+    Direct(DirectEntry),
+}
+
+impl SearchHit {
+    /// The message matched.
+    pub fn message(&self) -> &ChatMessage {
+        match self {
+            SearchHit::Room(message) => message,
+            SearchHit::Direct(entry) => &entry.message,
+        }
+    }
+}
+
 /// Something that happened to a room's membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PresenceEvent {

@@ -15,7 +15,7 @@ use huddle_protocol::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-const HELLO: &str = "00 00 00 76 00 06 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 40 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
+const HELLO: &str = "00 00 00 76 00 07 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 40 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
 const SAY: &str =
     "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
 const PING: &str = "00 00 00 04 0a fb 2c 01";
@@ -23,19 +23,21 @@ const REJECT: &str = "00 00 00 07 01 01 05 03 76 35 3f";
 const CHAT: &str = "00 00 00 39 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 01 01 03 62 6f 62 02 61 6c 01 05 77 61 76 65 73 fd 00 68 e5 cf 8b 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ab";
 const FETCH_DIRECT_HISTORY: &str =
     "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32";
-const PROBE: &str = "48 55 44 4c 00 06 00 fb 34 12 03 00 00 00";
+const SEARCH: &str = "00 00 00 10 15 06 64 65 70 6c 6f 79 01 04 23 6f 70 73 00 14";
+const PROBE: &str = "48 55 44 4c 00 07 00 fb 34 12 03 00 00 00";
 
 /// Every vector above, in the order `docs/PROTOCOL.md` §9 prints them.
-const VERSION_ONLY: &str = "48 55 44 4c 00 06";
-const SIGNED_BEACON: &str = "48 55 44 4c 00 06 01 04 c0 c1 c2 c3 27 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 6c 61 62 fb 5f 1b 02 01 02 23 61 02 00 00 fb 34 12 00 01 fb a8 1b 40 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a";
+const VERSION_ONLY: &str = "48 55 44 4c 00 07";
+const SIGNED_BEACON: &str = "48 55 44 4c 00 07 01 04 c0 c1 c2 c3 27 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 6c 61 62 fb 5f 1b 02 01 02 23 61 02 00 00 fb 34 12 00 01 fb a8 1b 40 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a";
 
-const IN_SPEC_ORDER: [&str; 9] = [
+const IN_SPEC_ORDER: [&str; 10] = [
     HELLO,
     SAY,
     PING,
     REJECT,
     CHAT,
     FETCH_DIRECT_HISTORY,
+    SEARCH,
     PROBE,
     SIGNED_BEACON,
     VERSION_ONLY,
@@ -67,7 +69,7 @@ fn id(n: u128) -> Uuid {
 fn hello() {
     check(
         &ClientMessage::Hello(Hello {
-            version: 6,
+            version: 7,
             public_key: huddle_protocol::PublicKey([0x11; 32]),
             proof: bytes::Bytes::from(vec![0x22; 64]),
             nick: Nick::new("alice").unwrap(),
@@ -134,6 +136,19 @@ fn fetch_direct_history() {
             limit: 50,
         },
         FETCH_DIRECT_HISTORY,
+    );
+}
+
+#[test]
+fn search() {
+    check(
+        &ClientMessage::Search {
+            query: ShortText::new("deploy").unwrap(),
+            room: Some(RoomName::new("#ops").unwrap()),
+            before: None,
+            limit: 20,
+        },
+        SEARCH,
     );
 }
 
@@ -241,6 +256,7 @@ fn the_fuzz_corpus_holds_the_golden_vectors() {
     for (target, vector) in [
         ("frame_decoder", HELLO),
         ("client_message", hello_payload),
+        ("client_message", SEARCH.splitn(5, ' ').nth(4).unwrap()),
         ("datagram", PROBE),
         ("datagram", SIGNED_BEACON),
         ("datagram", VERSION_ONLY),

@@ -150,8 +150,13 @@ fn enter(
 > {
     debug!(%peer, nick = %hello.nick, client = %hello.client_name, version = %hello.client_version, "greeted");
     let Hello {
-        nick, public_key, ..
+        nick,
+        public_key,
+        client_name,
+        client_version,
+        ..
     } = hello;
+    let program = ShortText::lossy(format!("{client_name} {client_version}").trim());
     let client = public_key.client_id();
     let config = &context.config;
     let conn = ConnectionId::random();
@@ -186,7 +191,9 @@ fn enter(
         info!(%peer, %nick, "handshake refused: {}", refusal.text);
         return Err((write, reject(refusal.code, refusal.text)));
     }
-    context.hub.set_key(conn, &nick, public_key);
+    context
+        .hub
+        .set_identity(conn, &nick, Some(public_key), program);
     let writer = context.tasks.spawn(run_writer(write, queue));
     info!(%peer, %nick, "connected");
     let greeted = Greeted {

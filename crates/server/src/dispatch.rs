@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::ServerConfig,
     connection::Context,
-    hub::{Caller, Hub, Refusal},
+    hub::{Caller, Hub, Refusal, SearchRequest},
     inbound::{FrameReader, refusal},
     keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
@@ -429,6 +429,25 @@ impl Dispatcher {
             ClientMessage::Whois { nick } => {
                 let reply = hub.whois(self.conn, &nick)?;
                 self.send(&reply);
+                Ok(())
+            }
+            ClientMessage::Search {
+                query,
+                room,
+                before,
+                limit,
+            } => {
+                if self.config.rate_limit {
+                    self.throttles.search(now)?;
+                }
+                let request = SearchRequest {
+                    query,
+                    room,
+                    before,
+                    limit,
+                };
+                let results = hub.search(self.caller(), &self.rooms, request)?;
+                self.send(&results);
                 Ok(())
             }
             ClientMessage::Pong { .. } | ClientMessage::Quit { .. } => Ok(()),

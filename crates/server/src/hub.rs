@@ -16,7 +16,7 @@ use std::{
 };
 
 use huddle_protocol::{
-    ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, encode_frame,
+    ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, ShortText, encode_frame,
 };
 
 use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_millis};
@@ -34,6 +34,8 @@ mod membership;
 mod nick_bindings;
 mod queries;
 mod relay;
+mod search;
+pub(crate) use search::SearchRequest;
 
 use dedup::Dedup;
 pub(crate) use durable::acknowledge;
@@ -72,6 +74,8 @@ struct User {
     key: Option<huddle_protocol::PublicKey>,
     /// When it connected (Unix ms), for `Whois`.
     since: u64,
+    /// The program it came in with (`huddle 0.1.0`, `IRC`), for `Whois`.
+    program: ShortText,
     /// Its away message, if away (`away.rs`).
     away: Option<Box<away::Away>>,
     outbound: Outbound,
@@ -87,6 +91,7 @@ impl User {
             outbound: caller.outbound.clone(),
             key: None,
             since: now_millis(),
+            program: ShortText::default(),
             away: None,
         }
     }
@@ -204,12 +209,20 @@ impl Hub {
         }
     }
 
-    /// Records the key connection `conn`, registered as `nick`, proved.
-    pub(crate) fn set_key(&self, conn: ConnectionId, nick: &Nick, key: huddle_protocol::PublicKey) {
+    /// Records who connection `conn`, registered as `nick`, is: the key it
+    /// proved (none through the IRC gateway) and the program it uses.
+    pub(crate) fn set_identity(
+        &self,
+        conn: ConnectionId,
+        nick: &Nick,
+        key: Option<huddle_protocol::PublicKey>,
+        program: ShortText,
+    ) {
         if let Some(user) = lock(&self.users).get_mut(nick.folded())
             && user.conn == conn
         {
-            user.key = Some(key);
+            user.key = key;
+            user.program = program;
         }
     }
 
@@ -339,5 +352,9 @@ impl Hub {
 mod files_tests;
 #[cfg(test)]
 mod membership_tests;
+#[cfg(test)]
+mod queries_tests;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,11 @@ impl Mailboxes {
         }
     }
 
+    /// `owner`'s mailbox in memory, oldest first.
+    pub(crate) fn entries(&self, owner: ClientId) -> impl DoubleEndedIterator<Item = &DirectEntry> {
+        self.boxes.get(&owner).into_iter().flatten()
+    }
+
     /// Files `entry` in `owner`'s mailbox, in id order.
     pub(crate) fn record(&mut self, owner: ClientId, entry: DirectEntry) {
         if self.per_box == 0 || self.max_boxes == 0 {

@@ -30,7 +30,7 @@ use std::{
     collections::VecDeque,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -101,6 +101,10 @@ struct Shared {
     slow: AtomicBool,
     /// Wakes whoever waits in [`Outbound::killed`] once `slow` is set.
     kill: Notify,
+    /// When the client last said something (Unix ms; 0: not yet), for
+    /// `Whois`'s idle time. Kept here because this is the state the hub
+    /// and the connection's task already share, so it costs no allocation.
+    spoke_at: AtomicU64,
 }
 
 /// A poisoned lock only means a panic elsewhere; the queue stays valid.
@@ -209,6 +213,19 @@ pub(crate) enum PushError {
 }
 
 impl Outbound {
+    /// The client said something at `at` (Unix ms).
+    pub(crate) fn note_spoke(&self, at: u64) {
+        self.shared.spoke_at.store(at, Ordering::Relaxed);
+    }
+
+    /// When the client last said something (Unix ms), if it has.
+    pub(crate) fn spoke_at(&self) -> Option<u64> {
+        match self.shared.spoke_at.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(at),
+        }
+    }
+
     /// Queues one encoded frame, never waiting.
     pub(crate) fn push(&self, frame: Bytes) -> Result<(), PushError> {
         self.enqueue(frame, false)
@@ -307,6 +324,7 @@ pub(crate) fn outbound(
         max_bytes,
         slow: AtomicBool::new(false),
         kill: Notify::new(),
+        spoke_at: AtomicU64::new(0),
     });
     (
         Outbound {

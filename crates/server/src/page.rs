@@ -132,7 +132,10 @@ pub(crate) fn merge<T: Identified>(
     merged.extend(recent.items);
     merged.sort_by_key(Identified::message_id);
     merged.dedup_by_key(|m| m.message_id());
-    let more = stored.more || merged.len() > request.limit;
+    // Either side knowing of more beyond its page means there are more:
+    // memory can hold a full page past the anchor while the disk, behind
+    // on its commits, holds fewer.
+    let more = stored.more || recent.more || merged.len() > request.limit;
     if merged.len() > request.limit {
         if request.forward() {
             merged.truncate(request.limit);
@@ -143,5 +146,162 @@ pub(crate) fn merge<T: Identified>(
     Page {
         items: merged,
         more,
+    }
+}
+
+/// What a search found in one place (a room or a mailbox, in memory or
+/// on disk): its matches, newest first, and how far back it looked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scanned<T> {
+    /// The matches, newest first.
+    pub(crate) hits: Vec<T>,
+    /// When the scan stopped before the oldest item (at its limit of
+    /// matches or of items looked at): the oldest id it looked at, so
+    /// every item from there up to where it started was looked at. `None`
+    /// when it looked at everything older than where it started.
+    pub(crate) frontier: Option<MessageId>,
+}
+
+impl<T> Scanned<T> {
+    /// Looks through `items`, newest first: at most `limit` of them that
+    /// `keep` accepts, looking at most at `budget` (both at least 1).
+    pub(crate) fn newest(
+        items: impl Iterator<Item = T>,
+        id: impl Fn(&T) -> MessageId,
+        keep: impl Fn(&T) -> bool,
+        limit: usize,
+        budget: usize,
+    ) -> Self {
+        let (limit, budget) = (limit.max(1), budget.max(1));
+        let mut hits = Vec::new();
+        let mut oldest_looked = None;
+        for (looked, item) in items.enumerate() {
+            if looked == budget || hits.len() == limit {
+                return Self {
+                    hits,
+                    frontier: oldest_looked,
+                };
+            }
+            oldest_looked = Some(id(&item));
+            if keep(&item) {
+                hits.push(item);
+            }
+        }
+        Self {
+            hits,
+            frontier: None,
+        }
+    }
+}
+
+/// The newest items of `items` (in id order) older than `before` that
+/// `keep` accepts: at most `limit`, looking at most at `budget` items.
+pub(crate) fn newest_matching<'a, T: Identified + Clone + 'a>(
+    items: impl DoubleEndedIterator<Item = &'a T>,
+    before: Option<MessageId>,
+    keep: impl Fn(&T) -> bool,
+    limit: usize,
+    budget: usize,
+) -> Scanned<T> {
+    let older = items
+        .rev()
+        .filter(|item| before.is_none_or(|before| item.message_id() < before));
+    let scanned = Scanned::newest(
+        older,
+        |item| item.message_id(),
+        |item| keep(item),
+        limit,
+        budget,
+    );
+    Scanned {
+        hits: scanned.hits.into_iter().cloned().collect(),
+        frontier: scanned.frontier,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use huddle_protocol::MessageId;
+    use uuid::Uuid;
+
+    use super::Scanned;
+
+    fn scan(limit: usize, budget: usize) -> Scanned<u128> {
+        let id = |n: &u128| MessageId::from_uuid(Uuid::from_u128(*n));
+        Scanned::newest((1..=10u128).rev(), id, |n| n % 2 == 0, limit, budget)
+    }
+
+    #[test]
+    fn a_full_page_from_memory_says_more_when_memory_has_more() {
+        use super::{Anchor, Page, PageRequest, merge};
+        use huddle_protocol::{ChatMessage, ChatText, ClientMsgId, MessageKind, Nick, Target};
+        let message = |n: u128| ChatMessage {
+            id: MessageId::from_uuid(Uuid::from_u128(n)),
+            target: Target::Direct(Nick::new("bob").unwrap()),
+            from: Nick::new("al").unwrap(),
+            kind: MessageKind::Normal,
+            text: ChatText::new("hi").unwrap(),
+            timestamp: 0,
+            client_msg_id: ClientMsgId::random(),
+        };
+        let request = PageRequest {
+            anchor: Anchor::After(MessageId::from_uuid(Uuid::from_u128(0))),
+            limit: 3,
+        };
+        // The disk has committed two; memory has five past the anchor.
+        let stored = Page {
+            items: (1..=2).map(message).collect(),
+            more: false,
+        };
+        let memory: Vec<ChatMessage> = (1..=5).map(message).collect();
+        let recent = super::page(memory.iter(), request);
+        let merged = merge(stored, recent, request);
+        assert_eq!(merged.items.len(), 3);
+        assert!(merged.more, "messages 4 and 5 are beyond this page");
+    }
+
+    #[test]
+    fn a_scan_says_how_far_back_it_looked() {
+        let frontier = |n: u128| Some(MessageId::from_uuid(Uuid::from_u128(n)));
+        // Everything looked at: no frontier.
+        assert_eq!(
+            scan(10, 100),
+            Scanned {
+                hits: vec![10, 8, 6, 4, 2],
+                frontier: None
+            }
+        );
+        // Stopped at two matches: looked at 10 and 9 and 8.
+        assert_eq!(
+            scan(2, 100),
+            Scanned {
+                hits: vec![10, 8],
+                frontier: frontier(8)
+            }
+        );
+        // Stopped at three items looked at: 10, 9, 8.
+        assert_eq!(
+            scan(10, 3),
+            Scanned {
+                hits: vec![10, 8],
+                frontier: frontier(8)
+            }
+        );
+        assert_eq!(
+            scan(10, 4),
+            Scanned {
+                hits: vec![10, 8],
+                frontier: frontier(7)
+            }
+        );
+        // The last match at the limit, with nothing after it: complete.
+        let all = Scanned::newest(
+            [2u128].into_iter(),
+            |n| MessageId::from_uuid(Uuid::from_u128(*n)),
+            |_| true,
+            1,
+            5,
+        );
+        assert_eq!(all.frontier, None);
     }
 }

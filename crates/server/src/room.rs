@@ -141,6 +141,11 @@ impl Room {
     pub(crate) fn page(&self, request: PageRequest) -> Page<ChatMessage> {
         crate::page::page(self.history.iter(), request)
     }
+
+    /// The history in memory, oldest first.
+    pub(crate) fn history(&self) -> impl DoubleEndedIterator<Item = &ChatMessage> {
+        self.history.iter()
+    }
 }
 
 #[cfg(test)]

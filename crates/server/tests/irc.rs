@@ -218,9 +218,31 @@ async fn the_commands_weechat_and_irssi_send_are_answered() {
         irc.send(ask).await;
         irc.until(answer).await;
     }
-    // The native side saw the rename and the topic.
+    // WHOIS names the native user's program and idle time.
+    irc.send("WHOIS bob").await;
+    let whois = irc.until(" 318 alicia bob").await.join("\n");
+    assert!(
+        whois.contains(" 311 alicia bob bob huddle * :test 0"),
+        "{whois}"
+    );
+    assert!(whois.contains(" 317 alicia bob 0 "), "{whois}");
+    // The native side saw the rename and the topic, and sees an IRC user
+    // as one without a key.
     bob.recv_until(|m| matches!(m, ServerMessage::Topic { .. }))
         .await;
+    bob.send(huddle_protocol::ClientMessage::Whois {
+        nick: huddle_protocol::Nick::new("alicia").unwrap(),
+    })
+    .await;
+    match bob
+        .recv_until(|m| matches!(m, ServerMessage::WhoisReply { .. }))
+        .await
+    {
+        ServerMessage::WhoisReply { key, client, .. } => {
+            assert_eq!((key, client.as_str()), (None, "IRC"));
+        }
+        _ => unreachable!(),
+    }
     irc.send("PRIVMSG bob :\u{1}ACTION waves\u{1}").await;
     let waved = bob
         .recv_until(|m| matches!(m, ServerMessage::Chat(_)))

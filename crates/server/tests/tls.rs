@@ -98,12 +98,16 @@ async fn whois_shows_the_key_proved_at_hello_and_only_rooms_the_asker_may_see() 
         rooms,
         away,
         since,
+        idle_secs,
+        client,
     } = bob.recv().await
     else {
         panic!("no whois reply")
     };
     assert_eq!(nick.as_str(), "alice");
-    assert_eq!(key, common::key_of(alice_id).public_key());
+    assert_eq!(key, Some(common::key_of(alice_id).public_key()));
+    assert_eq!(client.as_str(), "test 0", "the program its Hello named");
+    assert!(idle_secs < 60, "idle for {idle_secs} s");
     assert_eq!(rooms, [common::room("#pub")], "#secret is not bob's to see");
     assert!(away.is_empty());
     let now = std::time::SystemTime::now()

@@ -277,6 +277,16 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         if let Some(line) = format_event(&message) {
             self.print(&line).await?;
         }
+        if let ServerMessage::SearchResults { hits, .. } = &message {
+            for hit in hits {
+                let chat = ServerMessage::Chat(hit.message().clone());
+                if let Some(line) = format_event(&chat) {
+                    let time = super::history::utc(hit.message().timestamp);
+                    self.print(&line.replacen("] ", &format!("] (found {time}) "), 1))
+                        .await?;
+                }
+            }
+        }
         Ok(())
     }
 

@@ -45,10 +45,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             }
         }
         for message in &messages {
-            let time = chrono::DateTime::from_timestamp_millis(message.timestamp as i64)
-                .map_or_else(String::new, |t| {
-                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-                });
+            let time = utc(message.timestamp);
             if let Some(line) = format_event(&ServerMessage::Chat(message.clone())) {
                 let line = line.replacen("] ", &format!("] (history {time}) "), 1);
                 self.print(&line).await?;
@@ -56,4 +53,12 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         }
         Ok(())
     }
+}
+
+/// A server timestamp (Unix ms) as `2026-11-30 10:00:00 UTC`.
+pub(super) fn utc(timestamp: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(timestamp).unwrap_or(0))
+        .map_or_else(String::new, |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        })
 }

@@ -54,11 +54,10 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     .refuse("/set works in the TUI; edit the config file")
                     .await;
             }
-            Command::Search(_) => {
-                return self
-                    .refuse("/search works in the TUI; plain mode prints everything it receives")
-                    .await;
-            }
+            Command::Search(args) => match self.search_request(&args) {
+                Ok(request) => request,
+                Err(why) => return self.refuse(&why).await,
+            },
             Command::Topic(None)
             | Command::Query(_)
             | Command::Buffer(_)
@@ -104,5 +103,34 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
             }
             Err(err) => self.refuse(&err.to_string()).await,
         }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Plain<W> {
+    /// `/search TEXT` (the current room) or `/search -all TEXT` (every room
+    /// joined and the direct messages): the server's newest matches.
+    fn search_request(&self, args: &str) -> Result<huddle_protocol::ClientMessage, String> {
+        let (all, needle) = match args.strip_prefix("-all ") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, args.trim()),
+        };
+        let query = huddle_protocol::ShortText::new(needle)
+            .ok()
+            .filter(|query| !query.is_empty())
+            .ok_or("usage: /search [-all] TEXT (one line, at most 390 bytes)")?;
+        let room = match all {
+            true => None,
+            false => Some(
+                self.room
+                    .clone()
+                    .ok_or("join a room first, or use /search -all")?,
+            ),
+        };
+        Ok(huddle_protocol::ClientMessage::Search {
+            query,
+            room,
+            before: None,
+            limit: huddle_protocol::limits::MAX_SEARCH_RESULTS,
+        })
     }
 }

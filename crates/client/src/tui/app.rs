@@ -189,6 +189,8 @@ pub struct App {
     pub away_nicks: super::away::AwayNicks,
     /// A Ctrl+R search in the current buffer (`find.rs`), while one runs.
     pub find: Option<super::find::Find>,
+    /// The last `/search -all` the server answers (`search.rs`).
+    pub server_search: Option<super::search::ServerSearch>,
     /// File transfers under way (`files.rs`): fed the server's file frames,
     /// they answer through the core like any request.
     pub transfers: crate::transfer::Transfers,
@@ -237,6 +239,7 @@ impl App {
             away: None,
             away_nicks: super::away::AwayNicks::default(),
             find: None,
+            server_search: None,
             transfers: crate::transfer::Transfers::new(
                 std::env::temp_dir(),
                 crate::transfer::AcceptPolicy::default(),

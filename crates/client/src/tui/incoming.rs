@@ -178,15 +178,10 @@ impl App {
                     self.buffers[current].push(Line::new(LineKind::Notice, text));
                 }
             }
-            ServerMessage::WhoisReply {
-                nick,
-                key,
-                rooms,
-                away,
-                since,
-            } => {
-                return self.on_whois(&nick, &key, &rooms, &away, since);
-            }
+            reply @ ServerMessage::WhoisReply { .. } => return self.on_whois(reply),
+            ServerMessage::SearchResults {
+                query, hits, next, ..
+            } => self.on_search_results(&query, &hits, next),
             ServerMessage::MemberList { room, members } => {
                 let names: Vec<String> = members.iter().map(ToString::to_string).collect();
                 let text = format!(

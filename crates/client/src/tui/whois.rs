@@ -3,7 +3,7 @@
 //! remembered (in the config file); a nick that shows up with a different
 //! key later is marked loudly: another person, or a reinstall.
 
-use huddle_protocol::{ClientMessage, Nick, PublicKey, RoomName};
+use huddle_protocol::{ClientMessage, Nick, PublicKey, ServerMessage};
 
 use super::{
     app::{App, Effect},
@@ -22,33 +22,47 @@ impl App {
         }
     }
 
-    /// The server's answer: shown where the user is, compared with the key
-    /// this nick had before.
-    pub(super) fn on_whois(
-        &mut self,
-        nick: &Nick,
-        key: &PublicKey,
-        rooms: &[RoomName],
-        away: &huddle_protocol::ShortText,
-        since: u64,
-    ) -> Vec<Effect> {
-        let short = key.short();
-        let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
-        let text = match rooms.is_empty() {
-            true => format!("{nick}: key {short}"),
-            false => format!("{nick}: key {short} · in {}", rooms.join(", ")),
+    /// The server's answer (a `WhoisReply`): shown where the user is,
+    /// its key compared with the key this nick had before.
+    pub(super) fn on_whois(&mut self, reply: ServerMessage) -> Vec<Effect> {
+        let ServerMessage::WhoisReply {
+            nick,
+            key,
+            rooms,
+            away,
+            since,
+            idle_secs,
+            client,
+        } = reply
+        else {
+            return Vec::new();
         };
+        let short = key.as_ref().map(PublicKey::short);
+        let mut parts = vec![match &short {
+            Some(short) => format!("{nick}: key {short}"),
+            None => format!("{nick}: no key (came in without one, as IRC users do)"),
+        }];
+        if !rooms.is_empty() {
+            let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
+            parts.push(format!("in {}", rooms.join(", ")));
+        }
         let since = chrono::DateTime::from_timestamp_millis(i64::try_from(since).unwrap_or(0))
             .unwrap_or_default()
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M");
-        let text = format!("{text} · connected since {since}");
-        let text = match away.is_empty() {
-            true => text,
-            false => format!("{text} · away: {away}"),
-        };
+        parts.push(format!("connected since {since}"));
+        parts.push(format!("idle {}", idle_time(idle_secs)));
+        if !client.is_empty() {
+            parts.push(format!("using {client}"));
+        }
+        if !away.is_empty() {
+            parts.push(format!("away: {away}"));
+        }
         let current = self.current;
-        self.buffers[current].push(Line::new(LineKind::Notice, text));
+        self.buffers[current].push(Line::new(LineKind::Notice, parts.join(" · ")));
+        let Some(short) = short else {
+            return Vec::new();
+        };
         let before = self
             .nick_keys
             .insert(nick.folded().to_owned(), short.clone());
@@ -66,11 +80,22 @@ impl App {
     }
 }
 
+/// An idle time as people say it: `42 s`, `5 min`, `2 h 5 min`, `3 d 4 h`.
+fn idle_time(secs: u64) -> String {
+    let (mins, hours, days) = (secs / 60, secs / 3600, secs / 86_400);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, _) => format!("{mins} min"),
+        (0, _, _) => format!("{hours} h {} min", mins % 60),
+        _ => format!("{days} d {} h", hours % 24),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tui::app::Event;
-    use huddle_protocol::{IdentityKey, ServerMessage};
+    use huddle_protocol::{IdentityKey, RoomName};
 
     #[test]
     fn whois_shows_the_key_and_marks_a_changed_one() {
@@ -80,10 +105,12 @@ mod tests {
         let reply = |key: &IdentityKey| {
             Event::Net(crate::net::NetEvent::Message(ServerMessage::WhoisReply {
                 nick: alice.clone(),
-                key: key.public_key(),
+                key: Some(key.public_key()),
                 rooms: vec![RoomName::new("#lan").unwrap()],
                 away: Default::default(),
                 since: 1_700_000_000_000,
+                idle_secs: 3_900,
+                client: huddle_protocol::ShortText::new("huddle 0.1.0").unwrap(),
             }))
         };
         let first = IdentityKey::generate().unwrap();
@@ -95,6 +122,10 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("connected since 2023-11-1"), "{shown}");
+        assert!(
+            shown.contains("idle 1 h 5 min · using huddle 0.1.0"),
+            "{shown}"
+        );
         // The same key again: nothing to say or save.
         assert!(app.update(reply(&first)).is_empty());
         // Another key: marked.
@@ -107,5 +138,11 @@ mod tests {
             "{}",
             last.text
         );
+    }
+
+    #[test]
+    fn idle_times_read_as_people_say_them() {
+        let said: Vec<String> = [42, 300, 7_500, 273_600].map(super::idle_time).into();
+        assert_eq!(said, ["42 s", "5 min", "2 h 5 min", "3 d 4 h"]);
     }
 }

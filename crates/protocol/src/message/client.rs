@@ -153,6 +153,20 @@ pub enum ClientMessage {
         /// Why, or empty: back.
         message: ShortText,
     },
+    /// 21: the stored messages that contain `query` (case-insensitively):
+    /// in `room` if given (the caller must be a member), else in every
+    /// room the caller is in and in its own direct messages. Newest first,
+    /// strictly older than `before` if given. Answered by `SearchResults`.
+    Search {
+        /// What to look for: at least one character.
+        query: ShortText,
+        /// Only this room.
+        room: Option<RoomName>,
+        /// Only messages older than this id (the `next` of the page before).
+        before: Option<MessageId>,
+        /// At most this many (capped at [`crate::limits::MAX_SEARCH_RESULTS`]).
+        limit: u16,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -202,6 +216,8 @@ pub enum RequestKind {
     Whois,
     /// `SetAway`.
     SetAway,
+    /// `Search`.
+    Search,
 }
 
 impl ClientMessage {
@@ -229,6 +245,7 @@ impl ClientMessage {
             ClientMessage::FetchDirectHistory { .. } => RequestKind::FetchDirectHistory,
             ClientMessage::Whois { .. } => RequestKind::Whois,
             ClientMessage::SetAway { .. } => RequestKind::SetAway,
+            ClientMessage::Search { .. } => RequestKind::Search,
         }
     }
 
@@ -239,7 +256,7 @@ impl ClientMessage {
     /// a server can name the refused message even when a field in it is
     /// invalid (PROTOCOL.md §5.3).
     pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
-        const KINDS: [RequestKind; 21] = [
+        const KINDS: [RequestKind; 22] = [
             RequestKind::Hello,
             RequestKind::Join,
             RequestKind::Part,
@@ -261,6 +278,7 @@ impl ClientMessage {
             RequestKind::FetchDirectHistory,
             RequestKind::Whois,
             RequestKind::SetAway,
+            RequestKind::Search,
         ];
         let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
             return (RequestKind::Unparsed, None);

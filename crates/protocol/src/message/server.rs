@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ChatMessage, DirectEntry, ErrorReport, FileChunk, FileOffer, Presence, Reject, RoomInfo,
-    Welcome,
+    SearchHit, Welcome,
 };
 use crate::{
     error::ErrorCode,
@@ -160,8 +160,9 @@ pub enum ServerMessage {
     WhoisReply {
         /// The nick, as its holder spells it.
         nick: Nick,
-        /// The key that holds it (proved at `Hello`).
-        key: crate::proof::PublicKey,
+        /// The key that holds it (proved at `Hello`); `None` for a user
+        /// without one (who came in through the IRC gateway).
+        key: Option<crate::proof::PublicKey>,
         /// The rooms it is in that the asker may see: those without a
         /// password, and those the asker is in too.
         rooms: Vec<RoomName>,
@@ -169,5 +170,23 @@ pub enum ServerMessage {
         away: ShortText,
         /// When it connected (milliseconds since the Unix epoch).
         since: u64,
+        /// Seconds since it last said something (in a room or directly),
+        /// or since it connected if it has said nothing.
+        idle_secs: u64,
+        /// The program it came in with, as its `Hello` named it
+        /// (`huddle 0.1.0`), or `IRC` for the IRC gateway.
+        client: ShortText,
+    },
+    /// 24: the answer to `Search`: matches newest first.
+    SearchResults {
+        /// The query, as asked.
+        query: ShortText,
+        /// The room, as asked.
+        room: Option<RoomName>,
+        /// The matches, newest first.
+        hits: Vec<SearchHit>,
+        /// Where to continue (as `before`) for older matches; `None` when
+        /// the search reached the oldest stored message.
+        next: Option<MessageId>,
     },
 }

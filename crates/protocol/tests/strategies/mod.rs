@@ -4,8 +4,8 @@
 use huddle_protocol::{
     ChatMessage, ChatText, ClientMessage, ClientMsgId, ConnectionId, DirectEntry, ErrorCode,
     ErrorReport, FileChunk, FileOffer, Hello, Limits, MessageId, MessageKind, Nick, Presence,
-    PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, ServerId, ServerMessage, ShortText,
-    Target, TransferId, Welcome,
+    PresenceEvent, Reject, RequestKind, RoomInfo, RoomName, SearchHit, ServerId, ServerMessage,
+    ShortText, Target, TransferId, Welcome,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -46,7 +46,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::Quit),
         Just(RequestKind::FetchDirectHistory),
         Just(RequestKind::Whois),
-        Just(RequestKind::SetAway)
+        Just(RequestKind::SetAway),
+        Just(RequestKind::Search)
     ]
 }
 
@@ -151,6 +152,18 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
             }),
         nick().prop_map(|nick| ClientMessage::Whois { nick }),
         short_text().prop_map(|message| ClientMessage::SetAway { message }),
+        (
+            short_text(),
+            proptest::option::of(room()),
+            proptest::option::of(uuid()),
+            any::<u16>()
+        )
+            .prop_map(|(query, room, before, limit)| ClientMessage::Search {
+                query,
+                room,
+                before: before.map(MessageId::from_uuid),
+                limit,
+            }),
         file_offer().prop_map(ClientMessage::FileOffer),
         (transfer_id(), any::<bool>())
             .prop_map(|(transfer, accept)| ClientMessage::FileAnswer { transfer, accept }),
@@ -241,17 +254,49 @@ pub(crate) fn server_message() -> impl Strategy<Value = ServerMessage> {
                 messages,
                 more
             }),
-        (nick(), uuid(), proptest::collection::vec(room(), 0..4)).prop_map(|(nick, id, rooms)| {
-            let mut key = [0u8; 32];
-            key[..16].copy_from_slice(id.as_bytes());
-            ServerMessage::WhoisReply {
-                nick,
-                key: huddle_protocol::PublicKey(key),
-                rooms,
-                away: ShortText::default(),
-                since: 1_700_000_000_000,
-            }
-        }),
+        (
+            nick(),
+            proptest::option::of(uuid()),
+            proptest::collection::vec(room(), 0..4),
+            any::<u64>(),
+            short_text()
+        )
+            .prop_map(|(nick, id, rooms, idle_secs, client)| {
+                let key = id.map(|id| {
+                    let mut key = [0u8; 32];
+                    key[..16].copy_from_slice(id.as_bytes());
+                    huddle_protocol::PublicKey(key)
+                });
+                ServerMessage::WhoisReply {
+                    nick,
+                    key,
+                    rooms,
+                    away: ShortText::default(),
+                    since: 1_700_000_000_000,
+                    idle_secs,
+                    client,
+                }
+            }),
+        (
+            short_text(),
+            proptest::option::of(room()),
+            proptest::collection::vec(
+                prop_oneof![
+                    chat_message().prop_map(SearchHit::Room),
+                    (any::<bool>(), chat_message()).prop_map(|(outgoing, message)| {
+                        SearchHit::Direct(DirectEntry { outgoing, message })
+                    })
+                ],
+                0..4
+            ),
+            proptest::option::of(uuid())
+        )
+            .prop_map(|(query, room, hits, next)| ServerMessage::SearchResults {
+                query,
+                room,
+                hits,
+                next: next.map(MessageId::from_uuid),
+            }),
         (nick(), file_offer()).prop_map(|(from, offer)| ServerMessage::FileOffered { from, offer }),
         (transfer_id(), nick(), any::<bool>()).prop_map(|(transfer, by, accept)| {
             ServerMessage::FileAnswered {

@@ -1,6 +1,7 @@
-//! What a client's joins are held to besides the hub's rules: wrong room
-//! passwords (per connection and per address, `password.rs`) and rooms
-//! created per minute. The hub asks through [`JoinGate`] at the moment it
+//! What a client's joins and searches are held to besides the rate limit
+//! and the hub's rules: wrong room passwords (per connection and per
+//! address, `password.rs`), rooms created per minute, and searches per
+//! second (each may read thousands of stored messages). The hub asks through [`JoinGate`] at the moment it
 //! would check a password or create a room, so neither is counted when it
 //! does not happen — and a connection that never does either never
 //! allocates its throttles (most connections only join rooms that exist).
@@ -33,7 +34,15 @@ pub(crate) struct Throttled {
     /// Wrong room passwords from the address, shared with its neighbours.
     address_guesses: Arc<AddressThrottles>,
     throttles: Option<Box<JoinThrottles>>,
+    /// Searches it may still make; made at its first search.
+    searches: Option<Box<TokenBucket>>,
 }
+
+/// Searches one connection may make a second, sustained.
+const SEARCHES_PER_SECOND: u32 = 2;
+
+/// Searches one connection may make at once.
+const SEARCH_BURST: u32 = 5;
 
 impl Throttled {
     pub(crate) fn new(peer: IpAddr, address_guesses: Arc<AddressThrottles>) -> Self {
@@ -41,6 +50,23 @@ impl Throttled {
             peer,
             address_guesses,
             throttles: None,
+            searches: None,
+        }
+    }
+
+    /// One search at `now`, if the connection has not searched too often.
+    pub(crate) fn search(&mut self, now: Instant) -> Result<(), Refusal> {
+        let searches = self.searches.get_or_insert_with(|| {
+            Box::new(TokenBucket::new(SEARCHES_PER_SECOND, SEARCH_BURST, now))
+        });
+        match searches.try_take(now) {
+            true => Ok(()),
+            false => Err(Refusal {
+                code: ErrorCode::RateLimited,
+                text: format!(
+                    "at most {SEARCHES_PER_SECOND} searches a second; this one was dropped"
+                ),
+            }),
         }
     }
 

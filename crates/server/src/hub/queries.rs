@@ -12,6 +12,7 @@ use super::{Caller, Hub, Refusal, lock, refuse};
 use crate::{
     page::{PageRequest, merge},
     room::Room,
+    wall_clock::now_millis,
 };
 
 /// The rooms as a beacon shows them.
@@ -144,21 +145,20 @@ impl Hub {
         }
     }
 
-    /// `Whois`: the key that holds `nick` and the rooms it is in that the
-    /// asker may see (unprotected ones, and protected ones it is in too).
+    /// `Whois`: the key that holds `nick`, the rooms it is in that the
+    /// asker may see (unprotected ones, and protected ones it is in too),
+    /// its away message, since when it is connected, how long it has been
+    /// idle and what program it uses.
     pub(crate) fn whois(&self, asker: ConnectionId, nick: &Nick) -> Result<ServerMessage, Refusal> {
-        let (conn, shown, key, away, since) = match lock(&self.users).get(nick.folded()) {
-            Some(user) => (
-                user.conn,
-                user.nick.clone(),
-                user.key,
-                user.away.as_ref().map(|away| away.message.clone()),
-                user.since,
-            ),
-            None => return refuse(ErrorCode::NoSuchNick, format!("nobody is called {nick}")),
-        };
-        let Some(key) = key else {
-            return refuse(ErrorCode::NoSuchNick, format!("{nick} has just left"));
+        let found = lock(&self.users).get(nick.folded()).map(|user| {
+            let away = user.away.as_ref().map(|away| away.message.clone());
+            let spoke_at = user.outbound.spoke_at().unwrap_or(user.since);
+            let idle_secs = now_millis().saturating_sub(spoke_at) / 1000;
+            let shown = (user.nick.clone(), user.key, user.program.clone());
+            (user.conn, shown, away, user.since, idle_secs)
+        });
+        let Some((conn, (shown, key, client), away, since, idle_secs)) = found else {
+            return refuse(ErrorCode::NoSuchNick, format!("nobody is called {nick}"));
         };
         let rooms = self.all_rooms();
         let mut names: Vec<RoomName> = rooms
@@ -176,6 +176,8 @@ impl Hub {
             rooms: names,
             away: away.unwrap_or_default(),
             since,
+            idle_secs,
+            client,
         })
     }
 }

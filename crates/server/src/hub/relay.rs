@@ -53,6 +53,7 @@ impl Hub {
                 return (accepted, None);
             }
             let message = new_message(caller, id, Target::Room(room.name.clone()), kind, text);
+            caller.outbound.note_spoke(message.timestamp);
             let accepted = Accepted::of(&message);
             self.dedup().insert(caller.client, id, accepted);
             let chat = ServerMessage::Chat(message);
@@ -112,6 +113,7 @@ impl Hub {
         let message = {
             let mut mailboxes = lock(&self.mailboxes);
             let message = new_message(caller, id, Target::Direct(recipient_nick), kind, text);
+            caller.outbound.note_spoke(message.timestamp);
             self.dedup()
                 .insert(caller.client, id, Accepted::of(&message));
             let entry = |outgoing| DirectEntry {
@@ -157,6 +159,7 @@ impl Hub {
                 user.key = old.key;
                 user.since = old.since;
                 user.away = old.away;
+                user.program = old.program;
             }
             let keyed = user.key.is_some();
             users.insert(new.folded().to_owned(), user);

@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
-    ClientId, ConnectionId, Nick,
+    ClientId, ConnectionId, Nick, ShortText,
     limits::{MAX_NICK_BYTES, MAX_ROOM_BYTES, MAX_SHORT_TEXT_BYTES},
 };
 use tokio::io::AsyncWriteExt;
@@ -177,6 +177,9 @@ fn enter(
             &["*", nick.as_str(), &refusal.text],
         ));
     }
+    context
+        .hub
+        .set_identity(conn, &nick, None, ShortText::lossy("IRC"));
     let session = Session::new(
         (SERVER_NAME.to_owned(), nick.to_string()),
         caps,

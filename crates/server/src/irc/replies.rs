@@ -148,11 +148,17 @@ impl Session {
                 rooms,
                 away,
                 since,
+                idle_secs,
+                client,
                 ..
             } => {
                 self.pending.pop_front();
                 let nick = nick.to_string();
-                self.numeric("311", &[&nick, &nick, "huddle", "*", &nick], out);
+                let realname = match client.is_empty() {
+                    true => nick.as_str(),
+                    false => client.as_str(),
+                };
+                self.numeric("311", &[&nick, &nick, "huddle", "*", realname], out);
                 let rooms: Vec<String> = rooms.iter().map(ToString::to_string).collect();
                 if !rooms.is_empty() {
                     self.numeric("319", &[&nick, &rooms.join(" ")], out);
@@ -160,10 +166,10 @@ impl Session {
                 if !away.is_empty() {
                     self.numeric("301", &[&nick, away.as_str()], out);
                 }
-                let signon = (since / 1000).to_string();
+                let (idle, signon) = (idle_secs.to_string(), (since / 1000).to_string());
                 self.numeric(
                     "317",
-                    &[&nick, "0", &signon, "seconds idle, signon time"],
+                    &[&nick, &idle, &signon, "seconds idle, signon time"],
                     out,
                 );
                 self.numeric("318", &[&nick, "End of /WHOIS list"], out);
