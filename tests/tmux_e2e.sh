@@ -56,6 +56,12 @@ if ! wait_until "pane bob | grep -q 'alice: hello from alice, bob'" 15; then
 fi
 tmux -L "$socket" send-keys -t bob '/me waves back' Enter
 wait_until "pane alice | grep -q '\* bob waves back'" 15 || { pane alice; echo "alice never saw bob's action"; exit 1; }
+# A URL is drawn as an OSC 8 hyperlink; the terminal shows its text, and
+# none of the escape sequence.
+tmux -L "$socket" send-keys -t bob 'docs at https://example.com/guide, read them' Enter
+wait_until "pane alice | grep -q 'bob: docs at https://example.com/guide, read them'" 15 \
+    || { pane alice; echo "alice's pane does not show bob's link as its text"; exit 1; }
+pane alice | grep -q ']8;;' && { pane alice; echo "the hyperlink's escape sequence shows on screen"; exit 1; }
 if [ -n "$capture" ]; then
     pane alice > "$capture"
 fi
@@ -172,4 +178,4 @@ for nick in alice bob dave; do
     grep -q "^nick = \"$nick\"" "$work/$nick.toml" || { cat "$work/$nick.toml"; echo "$nick's --nick was not kept"; exit 1; }
 done
 
-echo "tmux e2e: message delivered both ways, a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), erin's /search -all was answered by the server, a wrong address returned to the browser, each kept a log of the room and its --nick in its config, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"
+echo "tmux e2e: message delivered both ways, a URL shown as its text (an OSC 8 link), a CR-separated paste arrived as three lines, an away reply reached the sender, /ignore hid a nick, the host asked before quitting (n kept it, y quit), erin's /search -all was answered by the server, a wrong address returned to the browser, each kept a log of the room and its --nick in its config, a file sent as ~/photo.bin and received intact, both TUIs quit, a panicking TUI restored its terminal too"

@@ -14,6 +14,7 @@ mod files;
 mod find;
 mod incoming;
 mod input;
+pub mod links;
 mod navigation;
 mod net_events;
 mod notify;

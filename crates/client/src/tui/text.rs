@@ -9,7 +9,10 @@ use ratatui::{
 };
 use unicode_width::UnicodeWidthChar;
 
-use super::buffer::{Line, LineKind};
+use super::{
+    buffer::{Line, LineKind},
+    links::{RowLink, find_urls, piece_links},
+};
 use crate::sanitize::sanitize_lines;
 
 const NICK_COLORS: [Color; 10] = [
@@ -48,6 +51,11 @@ pub fn clock(unix_millis: u64) -> String {
 /// The rows for one line at `width` columns: a prefix (time, nick) on the
 /// first row, continuation rows indented to the text column.
 pub fn rows(line: &Line, width: usize) -> Vec<Row<'static>> {
+    rows_and_links(line, width).0
+}
+
+/// [`rows`], and the URLs on each row (`links.rs`).
+pub fn rows_and_links(line: &Line, width: usize) -> (Vec<Row<'static>>, Vec<Vec<RowLink>>) {
     let dim = Style::default().add_modifier(Modifier::DIM);
     let mut prefix = vec![Span::styled(format!("{} ", clock(line.time)), dim)];
     let mut body = Style::default();
@@ -97,6 +105,7 @@ pub fn rows(line: &Line, width: usize) -> Vec<Row<'static>> {
         0
     };
     let mut out = Vec::new();
+    let mut links = Vec::new();
     let mut first = Some(prefix);
     for text in text_lines {
         let lead = first.take();
@@ -104,19 +113,24 @@ pub fn rows(line: &Line, width: usize) -> Vec<Row<'static>> {
             .as_ref()
             .map_or(indent, |spans| spans.iter().map(|s| s.width()).sum());
         let avail = width.saturating_sub(lead_width).max(1);
-        let mut pieces = wrap(&text, avail, width.saturating_sub(indent).max(1)).into_iter();
-        let head = pieces.next().unwrap_or_default();
-        let mut spans = lead.unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
-        spans.push(Span::styled(head, body));
-        out.push(Row::from(spans));
-        for piece in pieces {
-            out.push(Row::from(vec![
-                Span::raw(" ".repeat(indent)),
-                Span::styled(piece, body),
-            ]));
+        let urls = find_urls(&text);
+        // Where each piece starts in `text` (wrapping drops only spaces).
+        let mut offset = 0;
+        let pieces = wrap(&text, avail, width.saturating_sub(indent).max(1));
+        for (n, piece) in pieces.into_iter().enumerate() {
+            offset += text[offset..].find(piece.as_str()).unwrap_or(0);
+            let column = if n == 0 { lead_width } else { indent };
+            links.push(piece_links(&text, &urls, &piece, offset, column));
+            offset += piece.len();
+            let mut spans = match (n, &lead) {
+                (0, Some(lead)) => lead.clone(),
+                _ => vec![Span::raw(" ".repeat(indent))],
+            };
+            spans.push(Span::styled(piece, body));
+            out.push(Row::from(spans));
         }
     }
-    out
+    (out, links)
 }
 
 /// Wraps `text` into pieces at most `first` columns wide (the first) and

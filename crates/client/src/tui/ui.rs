@@ -1,5 +1,6 @@
 //! Rendering: a pure function of [`App`]. Every string from the network is
-//! sanitised on its way to the screen (see `text.rs` and `sanitize.rs`).
+//! sanitised on its way to the screen (see `text.rs` and `sanitize.rs`);
+//! URLs in messages become hyperlinks after layout (`links.rs`).
 
 use ratatui::{
     Frame,
@@ -12,7 +13,8 @@ use ratatui::{
 use super::{
     app::{App, ConnState, Screen},
     buffer::{Buffer, BufferKind},
-    text::{nick_color, rows},
+    links::{RowLink, link_cells},
+    text::{nick_color, rows_and_links},
 };
 use crate::{
     command::{COMMANDS, KEYS},
@@ -159,7 +161,8 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
     let width = list_area.width.max(1) as usize;
     let height = list_area.height as usize;
     let visible_end = buffer.lines.len().saturating_sub(buffer.scroll);
-    let mut rendered: Vec<Row> = Vec::new();
+    // Newest first while gathering: each row with the URLs on it.
+    let mut rendered: Vec<(Row, Vec<RowLink>)> = Vec::new();
     // The read marker goes above the first line after it, if any is.
     let mut marker = buffer.read_marker;
     let mut newer_shown = false;
@@ -168,15 +171,13 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
             && !Buffer::after_marker(line, read)
         {
             if newer_shown {
-                rendered.push(Row::styled(
-                    "─".repeat(width),
-                    Style::default().fg(Color::LightRed),
-                ));
+                let rule = Row::styled("─".repeat(width), Style::default().fg(Color::LightRed));
+                rendered.push((rule, Vec::new()));
             }
             marker = None;
         }
         newer_shown |= marker.is_some();
-        let mut line_rows = rows(line, width);
+        let (mut line_rows, links) = rows_and_links(line, width);
         // Ctrl+R: the match reversed, other lines that match underlined.
         if let Some(find) = app.find.as_ref().filter(|find| find.matches(line)) {
             let modifier = match find.matched == Some(index) {
@@ -187,8 +188,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
                 row.style = row.style.add_modifier(modifier);
             }
         }
-        line_rows.reverse();
-        rendered.extend(line_rows);
+        rendered.extend(line_rows.into_iter().zip(links).rev());
         if rendered.len() >= height {
             break;
         }
@@ -199,16 +199,24 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect, narrow: bool) {
         if rendered.len() == height {
             rendered.remove(0);
         }
-        rendered.push(Row::styled(
+        let below = Row::styled(
             "── new messages below (PgDn) ──",
             Style::default().fg(Color::Black).bg(Color::Cyan),
-        ));
+        );
+        rendered.push((below, Vec::new()));
     }
     // Bottom-align: the newest line sits just above the input.
     let top_padding = height.saturating_sub(rendered.len());
+    let (rendered, links): (Vec<Row>, Vec<Vec<RowLink>>) = rendered.into_iter().unzip();
     let mut padded = vec![Row::default(); top_padding];
     padded.extend(rendered);
     frame.render_widget(Paragraph::new(padded), list_area);
+    for (n, row_links) in links.iter().enumerate() {
+        let y = list_area.y + (top_padding + n) as u16;
+        for link in row_links {
+            link_cells(frame.buffer_mut(), list_area.x, y, link);
+        }
+    }
 }
 
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
