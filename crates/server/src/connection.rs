@@ -156,7 +156,7 @@ fn enter(
         client_version,
         ..
     } = hello;
-    let program = ShortText::lossy(format!("{client_name} {client_version}").trim());
+    let program = format!("{client_name} {client_version}");
     let client = public_key.client_id();
     let config = &context.config;
     let conn = ConnectionId::random();
@@ -193,7 +193,7 @@ fn enter(
     }
     context
         .hub
-        .set_identity(conn, &nick, Some(public_key), program);
+        .set_identity(conn, &nick, Some(public_key), program.trim());
     let writer = context.tasks.spawn(run_writer(write, queue));
     info!(%peer, %nick, "connected");
     let greeted = Greeted {

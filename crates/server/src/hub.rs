@@ -16,7 +16,7 @@ use std::{
 };
 
 use huddle_protocol::{
-    ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, ShortText, encode_frame,
+    ClientId, ConnectionId, ErrorCode, Nick, RoomName, ServerMessage, encode_frame,
 };
 
 use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_millis};
@@ -32,6 +32,7 @@ mod gauges;
 mod lookalike;
 mod membership;
 mod nick_bindings;
+mod programs;
 mod queries;
 mod relay;
 mod search;
@@ -74,8 +75,9 @@ struct User {
     key: Option<huddle_protocol::PublicKey>,
     /// When it connected (Unix ms), for `Whois`.
     since: u64,
-    /// The program it came in with (`huddle 0.1.0`, `IRC`), for `Whois`.
-    program: ShortText,
+    /// The program it came in with (`huddle 0.1.0`, `IRC`), for `Whois`
+    /// (shared: `programs.rs`).
+    program: Option<std::sync::Arc<str>>,
     /// Its away message, if away (`away.rs`).
     away: Option<Box<away::Away>>,
     outbound: Outbound,
@@ -91,7 +93,7 @@ impl User {
             outbound: caller.outbound.clone(),
             key: None,
             since: now_millis(),
-            program: ShortText::default(),
+            program: None,
             away: None,
         }
     }
@@ -110,6 +112,8 @@ pub(crate) struct Caller<'a> {
 #[derive(Debug)]
 pub(crate) struct Hub {
     users: Mutex<HashMap<String, User>>,
+    /// The programs users came in with, each kept once.
+    programs: Mutex<programs::Programs>,
     rooms: RwLock<HashMap<String, Arc<Mutex<Room>>>>,
     history_per_room: usize,
     history_on_join: usize,
@@ -188,6 +192,7 @@ impl Hub {
         let history_on_join = usize::from(limits.history_on_join);
         Self {
             users: Mutex::new(HashMap::new()),
+            programs: Mutex::default(),
             rooms: RwLock::new(HashMap::new()),
             history_per_room,
             history_on_join,
@@ -216,13 +221,14 @@ impl Hub {
         conn: ConnectionId,
         nick: &Nick,
         key: Option<huddle_protocol::PublicKey>,
-        program: ShortText,
+        program: &str,
     ) {
+        let program = lock(&self.programs).intern(program);
         if let Some(user) = lock(&self.users).get_mut(nick.folded())
             && user.conn == conn
         {
             user.key = key;
-            user.program = program;
+            user.program = Some(program);
         }
     }
 

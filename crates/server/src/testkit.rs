@@ -100,13 +100,8 @@ pub(crate) fn connect(hub: &Hub, name: &str) -> Peer {
     hub.register(peer.caller()).unwrap();
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(peer.client.as_uuid().as_bytes());
-    let program = huddle_protocol::ShortText::lossy("huddle test");
-    hub.set_identity(
-        peer.conn,
-        &peer.nick,
-        Some(huddle_protocol::PublicKey(key)),
-        program,
-    );
+    let key = Some(huddle_protocol::PublicKey(key));
+    hub.set_identity(peer.conn, &peer.nick, key, "huddle test");
     peer
 }
 

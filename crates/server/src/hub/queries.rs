@@ -154,7 +154,8 @@ impl Hub {
             let away = user.away.as_ref().map(|away| away.message.clone());
             let spoke_at = user.outbound.spoke_at().unwrap_or(user.since);
             let idle_secs = now_millis().saturating_sub(spoke_at) / 1000;
-            let shown = (user.nick.clone(), user.key, user.program.clone());
+            let program = user.program.as_deref().map(ShortText::lossy);
+            let shown = (user.nick.clone(), user.key, program.unwrap_or_default());
             (user.conn, shown, away, user.since, idle_secs)
         });
         let Some((conn, (shown, key, client), away, since, idle_secs)) = found else {

@@ -1,7 +1,7 @@
 //! The read-only requests of the hub without sockets: `Whois`'s idle time
 //! and program.
 
-use huddle_protocol::{ServerMessage, ShortText};
+use huddle_protocol::ServerMessage;
 
 use crate::{
     testkit::{connect, hub, nick, unregistered},
@@ -40,7 +40,7 @@ fn a_user_without_a_key_is_shown_without_one() {
     let asker = connect(&hub, "asker");
     let irc = unregistered("ircuser");
     hub.register_keyless(irc.caller()).unwrap();
-    hub.set_identity(irc.conn, &irc.nick, None, ShortText::lossy("IRC"));
+    hub.set_identity(irc.conn, &irc.nick, None, "IRC");
     let Ok(ServerMessage::WhoisReply { key, client, .. }) = hub.whois(asker.conn, &nick("ircuser"))
     else {
         panic!("a user without a key is not found")

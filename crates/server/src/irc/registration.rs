@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
-    ClientId, ConnectionId, Nick, ShortText,
+    ClientId, ConnectionId, Nick,
     limits::{MAX_NICK_BYTES, MAX_ROOM_BYTES, MAX_SHORT_TEXT_BYTES},
 };
 use tokio::io::AsyncWriteExt;
@@ -177,9 +177,7 @@ fn enter(
             &["*", nick.as_str(), &refusal.text],
         ));
     }
-    context
-        .hub
-        .set_identity(conn, &nick, None, ShortText::lossy("IRC"));
+    context.hub.set_identity(conn, &nick, None, "IRC");
     let session = Session::new(
         (SERVER_NAME.to_owned(), nick.to_string()),
         caps,
