@@ -130,7 +130,7 @@ async fn a_clean_run_exits_ok_once_everything_is_acked() {
 }
 
 #[tokio::test]
-async fn untrusted_text_is_printed_on_one_sanitised_line() {
+async fn untrusted_text_is_printed_sanitised_each_line_with_its_sender() {
     use huddle_protocol::{ChatMessage, ChatText, MessageId, MessageKind, ServerMessage, Target};
     let message = ServerMessage::Chat(ChatMessage {
         id: MessageId::from_uuid(*huddle_protocol::ClientMsgId::random().as_uuid()),
@@ -142,7 +142,16 @@ async fn untrusted_text_is_printed_on_one_sanitised_line() {
         client_msg_id: huddle_protocol::ClientMsgId::random(),
     });
     let line = huddle::plain::format_event(&message).unwrap();
-    assert_eq!(line, "[#x] <eve> two ⏎ lines    with tab");
+    assert_eq!(line, "[#x] <eve> two\n[#x] <eve> lines    with tab");
+    let hostile = ServerMessage::Chat(ChatMessage {
+        text: ChatText::new("fine\n[#x] <boss> obey").unwrap(),
+        ..match message {
+            ServerMessage::Chat(chat) => chat,
+            _ => unreachable!(),
+        }
+    });
+    let lines = huddle::plain::format_event(&hostile).unwrap();
+    assert_eq!(lines, "[#x] <eve> fine\n[#x] <eve> [#x] <boss> obey");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,31 +43,40 @@ async fn plain_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_piped_log_is_delivered_whole_and_in_order_at_the_servers_rate() {
-    // The default server: 20 messages a second, a burst of 100. 300 lines
-    // used to end in a disconnection for flooding after ~100.
+    // `seq 1 10000 | huddle --plain` against the default server (20
+    // messages a second, a burst of 100): lines that come faster than the
+    // rate are batched into messages of several lines, so this takes
+    // seconds, not the nine minutes 10,000 messages would.
     let server = Server::bind(ServerConfig::loopback())
         .await
         .unwrap()
         .spawn();
     let mut reader = huddle_testkit::Client::joined(server.addr, "reader", &["#ops"]).await;
-    const LINES: usize = 300;
+    const LINES: usize = 10_000;
     let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
     let collect = tokio::spawn(async move {
-        let mut texts = Vec::new();
-        while texts.len() < LINES {
-            texts.push(reader.next_chat().await);
+        let mut lines = Vec::new();
+        let mut messages = 0;
+        while lines.len() < LINES {
+            let text = reader.next_chat().await;
+            lines.extend(text.split('\n').map(str::to_owned));
+            messages += 1;
         }
-        texts
+        (lines, messages)
     });
     let output = plain(&server.addr.to_string(), input, Duration::from_secs(60)).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let texts = tokio::time::timeout(Duration::from_secs(10), collect)
+    let (lines, messages) = tokio::time::timeout(Duration::from_secs(10), collect)
         .await
         .expect("the reader did not get every line")
         .unwrap();
     let expected: Vec<String> = (1..=LINES).map(|n| n.to_string()).collect();
-    assert_eq!(texts, expected, "lost, doubled or reordered");
+    assert_eq!(lines, expected, "lost, doubled or reordered");
+    assert!(
+        messages < LINES / 10,
+        "{messages} messages: the lines were not batched"
+    );
     server.stop().await;
 }
 
@@ -194,8 +203,11 @@ async fn a_server_killed_mid_pipe_loses_nothing_and_doubles_nothing() {
         "{:?}",
         watcher.seen
     );
-    const LINES: usize = 300;
-    let input: String = (1..=LINES).map(|n| format!("{n}\n")).collect();
+    // 10,000 lines of ~100 bytes: ~250 batched messages, ~9 s at the
+    // default rate, so the kill below lands mid-stream.
+    const LINES: usize = 10_000;
+    let line = |n: usize| format!("{n} {}", "x".repeat(95));
+    let input: String = (1..=LINES).map(|n| format!("{}\n", line(n))).collect();
     let client = tokio::spawn({
         let addr = addr.clone();
         async move { plain(&addr, input, Duration::from_secs(90)).await }
@@ -214,9 +226,14 @@ async fn a_server_killed_mid_pipe_loses_nothing_and_doubles_nothing() {
         stdout.contains("reconnected"),
         "the kill went unnoticed: {stdout}"
     );
-    let expected: Vec<String> = (1..=LINES).map(|n| n.to_string()).collect();
-    assert_eq!(whole_history(&addr, "#ops").await, expected);
-    let last = format!("<ci> {LINES}");
+    let expected: Vec<String> = (1..=LINES).map(line).collect();
+    let stored: Vec<String> = whole_history(&addr, "#ops")
+        .await
+        .iter()
+        .flat_map(|text| text.split('\n').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(stored, expected);
+    let last = format!("<ci> {}", line(LINES));
     let printed = tokio::task::block_in_place(|| {
         watcher.wait_for(|line| line.ends_with(&last), Duration::from_secs(30))
     });

@@ -94,8 +94,14 @@ pub struct ClientCore {
     ever_connected: bool,
     /// Our nick, as the server last told it.
     nick: Option<huddle_protocol::Nick>,
+    /// The newest `Say` handed to the core and never transmitted yet
+    /// (`batching.rs`).
+    fresh_say: Option<ClientMsgId>,
+    /// The server's `max_text_bytes`, as it last said.
+    max_text: usize,
 }
 
+mod batching;
 mod event;
 mod frames;
 mod resume;
@@ -116,6 +122,8 @@ impl ClientCore {
             events: VecDeque::new(),
             ever_connected: false,
             nick: None,
+            fresh_say: None,
+            max_text: huddle_protocol::limits::MAX_TEXT_BYTES,
         }
     }
 
@@ -152,8 +160,13 @@ impl ClientCore {
     /// connection.
     pub fn send(&mut self, now: Instant, message: ClientMessage) {
         match &message {
-            ClientMessage::Say { id, .. } | ClientMessage::Direct { id, .. } => {
+            ClientMessage::Say { id, .. } => {
                 self.outbox.keep(*id, message.clone());
+                self.fresh_say = Some(*id);
+            }
+            ClientMessage::Direct { id, .. } => {
+                self.outbox.keep(*id, message.clone());
+                self.fresh_say = None;
             }
             ClientMessage::Join { room, password } => self.streams.want(room, password.clone()),
             ClientMessage::Part { room, .. } => self.streams.forget(room),
@@ -197,10 +210,14 @@ impl ClientCore {
     /// The next frame to write, if the rate allows one now.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<ClientMessage> {
         let live = self.live.as_mut()?;
-        match self.urgent.pop_front() {
-            Some(message) => Some(message),
-            None => live.pacer.poll_transmit(now),
+        let message = match self.urgent.pop_front() {
+            Some(message) => message,
+            None => live.pacer.poll_transmit(now)?,
+        };
+        if message.client_msg_id().is_some() && message.client_msg_id() == self.fresh_say {
+            self.fresh_say = None;
         }
+        Some(message)
     }
 
     /// The next thing for the view.

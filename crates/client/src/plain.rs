@@ -60,19 +60,11 @@ impl PlainError {
     }
 }
 
-/// Formats one server event as a line of output, if it is worth printing.
+/// Formats one server event as output, if it is worth printing: one line,
+/// but for a chat message of several lines (one output line each).
 pub fn format_event(message: &ServerMessage) -> Option<String> {
     let line = match message {
-        ServerMessage::Chat(chat) => {
-            let place = match &chat.target {
-                Target::Room(room) => room.to_string(),
-                Target::Direct(_) => format!("@{}", chat.from),
-            };
-            match chat.kind {
-                MessageKind::Normal => format!("[{place}] <{}> {}", chat.from, chat.text),
-                MessageKind::Action => format!("[{place}] * {} {}", chat.from, chat.text),
-            }
-        }
+        ServerMessage::Chat(chat) => return Some(format_chat(chat)),
         ServerMessage::Presence(presence) => {
             let what = match &presence.event {
                 PresenceEvent::Joined => "joined".to_owned(),
@@ -145,6 +137,36 @@ pub fn format_event(message: &ServerMessage) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" ⏎ "),
     )
+}
+
+/// A chat message as output lines: one per line of its text, each with
+/// the place and the sender (so no text can pass for another sender's),
+/// each sanitised.
+fn format_chat(chat: &huddle_protocol::ChatMessage) -> String {
+    let place = match &chat.target {
+        Target::Room(room) => room.to_string(),
+        Target::Direct(_) => format!("@{}", chat.from),
+    };
+    let from = sanitize(chat.from.as_str());
+    let lines: Vec<String> = chat
+        .text
+        .as_str()
+        .split('\n')
+        .map(|text| match chat.kind {
+            MessageKind::Normal => format!("[{place}] <{from}> {}", sanitize(text)),
+            MessageKind::Action => format!("[{place}] * {from} {}", sanitize(text)),
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// `output` (lines of [`format_chat`]) with `(mark)` after each line's place.
+fn marked(output: &str, mark: &str) -> String {
+    let lines: Vec<String> = output
+        .lines()
+        .map(|line| line.replacen("] ", &format!("] ({mark}) "), 1))
+        .collect();
+    lines.join("\n")
 }
 
 /// How plain mode connects.

@@ -30,6 +30,19 @@ impl Outbox {
         self.by_id.insert(id, self.next);
     }
 
+    /// Replaces the message `id` (extended before it was ever sent), if it
+    /// waits.
+    pub(crate) fn replace(&mut self, id: ClientMsgId, message: ClientMessage) {
+        if let Some(entry) = self.by_id.get(&id).and_then(|at| self.entries.get_mut(at)) {
+            *entry = message;
+        }
+    }
+
+    /// The message kept last, to extend (`batching.rs`).
+    pub(crate) fn newest_mut(&mut self) -> Option<&mut ClientMessage> {
+        self.entries.values_mut().next_back()
+    }
+
     /// Takes out the message `id` (acknowledged, refused, or seen), if it
     /// was waiting.
     pub(crate) fn settle(&mut self, id: ClientMsgId) -> Option<ClientMessage> {

@@ -55,6 +55,11 @@ impl Pacer {
         self.queue.push_back(message);
     }
 
+    /// The newest message waiting, to extend (`batching.rs`).
+    pub(crate) fn newest_mut(&mut self) -> Option<&mut ClientMessage> {
+        self.queue.back_mut()
+    }
+
     /// Puts back a message the server refused for its rate, first in line.
     pub fn requeue(&mut self, message: ClientMessage) {
         self.queue.push_front(message);

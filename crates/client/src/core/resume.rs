@@ -22,6 +22,7 @@ impl ClientCore {
             keepalive: Keepalive::new(self.config.ping_every, now),
             stale_told: false,
         });
+        self.max_text = usize::try_from(welcome.limits.max_text_bytes).unwrap_or(usize::MAX);
         self.nick = Some(welcome.nick.clone());
         let reconnected = self.ever_connected;
         self.ever_connected = true;

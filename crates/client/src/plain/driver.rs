@@ -37,8 +37,9 @@ pub(super) struct Plain<W> {
     pub(super) room: Option<RoomName>,
     /// Rooms joined, in order.
     joined: Vec<RoomName>,
-    /// Each message's input line, until it is settled.
-    lines_of: HashMap<ClientMsgId, usize>,
+    /// Each message's input lines (several when lines were batched, see
+    /// `core/batching.rs`), until it is settled.
+    lines_of: HashMap<ClientMsgId, Vec<usize>>,
     /// The last input line that made each other kind of request (`/join`,
     /// `/nick`…), to name it if the server refuses it: those carry no id.
     last_line_of: HashMap<RequestKind, usize>,
@@ -108,10 +109,27 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
     /// Hands a request to the core; a message is remembered with its
     /// input line.
     pub(super) fn request(&mut self, message: ClientMessage) {
+        // A line for a room while the one before still waits for the rate
+        // joins it (a pipe faster than the server's rate).
+        if let ClientMessage::Say {
+            room,
+            kind: huddle_protocol::MessageKind::Normal,
+            text,
+            ..
+        } = &message
+            && let Some(id) = self.core.join_waiting(room, text)
+        {
+            self.lines_of.entry(id).or_default().push(self.line_number);
+            return;
+        }
         match message.client_msg_id() {
-            Some(id) => self.lines_of.insert(id, self.line_number),
-            None => self.last_line_of.insert(message.kind(), self.line_number),
-        };
+            Some(id) => {
+                self.lines_of.insert(id, vec![self.line_number]);
+            }
+            None => {
+                self.last_line_of.insert(message.kind(), self.line_number);
+            }
+        }
         self.core.send(Instant::now(), message);
         self.flush();
     }
@@ -236,8 +254,8 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 }
             }
             CoreEvent::Acked { id, .. } => {
-                if self.lines_of.remove(&id).is_some() {
-                    self.delivered += 1;
+                if let Some(lines) = self.lines_of.remove(&id) {
+                    self.delivered += lines.len() as u64;
                 }
                 let waiting = self.core.waiting();
                 let (read, delivered) = (self.line_number, self.delivered);
@@ -245,9 +263,17 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                     .report(read, delivered, waiting, Instant::now());
             }
             CoreEvent::Refused { id, report } => {
-                let line = self.lines_of.remove(&id).unwrap_or(self.line_number);
-                self.refused.push(line);
-                let text = format!("error: line {line}: {}", sanitize(&report.text));
+                let lines = self
+                    .lines_of
+                    .remove(&id)
+                    .unwrap_or_else(|| vec![self.line_number]);
+                let named: Vec<String> = lines.iter().map(ToString::to_string).collect();
+                let text = format!(
+                    "error: line {}: {}",
+                    named.join(", "),
+                    sanitize(&report.text)
+                );
+                self.refused.extend(lines);
                 self.print(&text).await?;
             }
         }
@@ -282,7 +308,7 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
                 let chat = ServerMessage::Chat(hit.message().clone());
                 if let Some(line) = format_event(&chat) {
                     let time = super::history::utc(hit.message().timestamp);
-                    self.print(&line.replacen("] ", &format!("] (found {time}) "), 1))
+                    self.print(&super::marked(&line, &format!("found {time}")))
                         .await?;
                 }
             }

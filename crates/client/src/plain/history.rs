@@ -6,7 +6,7 @@ use huddle_protocol::{
 };
 use tokio::io::AsyncWrite;
 
-use super::{Plain, PlainError, format_event};
+use super::{Plain, PlainError, format_event, marked};
 use crate::core::CoreEvent;
 
 impl<W: AsyncWrite + Unpin> Plain<W> {
@@ -47,8 +47,8 @@ impl<W: AsyncWrite + Unpin> Plain<W> {
         for message in &messages {
             let time = utc(message.timestamp);
             if let Some(line) = format_event(&ServerMessage::Chat(message.clone())) {
-                let line = line.replacen("] ", &format!("] (history {time}) "), 1);
-                self.print(&line).await?;
+                self.print(&marked(&line, &format!("history {time}")))
+                    .await?;
             }
         }
         Ok(())
