@@ -61,13 +61,27 @@ tmuxc send-keys -t irssi '/join #lan' Enter
 wait_until "pane irssi | grep -q 'said before the irc users came'" 15 || fail "irssi got no history"
 wait_until "pane alice | grep -q 'ircbob joined #lan'" 15 || fail "alice never saw ircbob join"
 
+# wcarol's nick belongs to the key of a huddle installation, which lets an
+# IRC client in as it (/ircpass); weechat logs in with SASL PLAIN below —
+# without that, the bound nick would be refused to it (433).
+mkdir -p "$work/wcarol"
+printf '/ircpass wcarol-irc-secret\n' | HOME="$work/wcarol" XDG_CONFIG_HOME="$work/wcarol/config" \
+    XDG_DATA_HOME="$work/wcarol/data" "$huddle" --plain --connect "127.0.0.1:$port" --nick wcarol \
+    --room '#lan' >"$work/wcarol/out" 2>&1 || { cat "$work/wcarol/out"; echo "wcarol could not set an IRC password"; exit 1; }
+grep -q 'may now log in as wcarol' "$work/wcarol/out" || { cat "$work/wcarol/out"; echo "the server did not confirm the IRC password"; exit 1; }
+
 # weechat: over TLS, the certificate pinned by its fingerprint (weechat
 # 3.8 spells the options ssl; 4.x tls), server and autojoin given on the
 # command line.
 tmuxc new-session -d -s weechat -x 110 -y 30 \
-    "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$tls_port -ssl -ssl_fingerprint=${fingerprint#SHA256:} -nicks=wcarol -autojoin=#lan;/connect lan'; sleep 60"
+    "TERM=screen-256color weechat --dir '$work/weechat' -r '/server add lan 127.0.0.1/$tls_port -ssl -ssl_fingerprint=${fingerprint#SHA256:} -nicks=wcarol -sasl_username=wcarol -sasl_password=wcarol-irc-secret -autojoin=#lan;/connect lan'; sleep 60"
 wait_until "pane weechat | grep -q 'said before the irc users came'" 25 || fail "weechat got no history"
 wait_until "pane alice | grep -q 'wcarol joined #lan'" 15 || fail "alice never saw wcarol join"
+# weechat holds the bound nick as its key (a keyless IRC user would be
+# refused it): alice's /whois shows the key, and that it uses IRC.
+tmuxc send-keys -t alice '/whois wcarol' Enter
+wait_until "pane alice | grep -q 'using IRC'" 15 || fail "alice's /whois was not answered"
+pane alice | grep -q 'wcarol: key [0-9a-f]' || fail "weechat did not log in with SASL as wcarol's key"
 
 # Both ways, each once.
 tmuxc send-keys -t irssi 'hello from irssi' Enter
@@ -94,4 +108,4 @@ sleep 1
 for line in 'said before the irc users came' 'hello irc people' 'hello from weechat'; do
     [ "$(count irssi "$line")" = 1 ] || fail "irssi shows '$line' $(count irssi "$line") times after reconnecting"
 done
-echo "weechat and irssi chatted with a huddle TUI: history on join, each message once, reconnect without duplicates"
+echo "weechat (logged in with SASL PLAIN as a bound nick) and irssi chatted with a huddle TUI: history on join, each message once, reconnect without duplicates"

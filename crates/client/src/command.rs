@@ -72,6 +72,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "[NAME [VALUE]]",
         "show or change logging, notify, highlight (saved)",
     ),
+    (
+        "/ircpass",
+        "PASSWORD | -off",
+        "let an IRC client log in as you (SASL PLAIN)",
+    ),
     ("/clear", "", "clear the current buffer"),
     ("/help", "", "show this help (Esc closes)"),
     ("/quit", "[reason]", "leave huddle"),
@@ -142,6 +147,8 @@ pub enum Command {
     Whois(String),
     Search(String),
     Away(String),
+    /// The password an IRC client logs in with as this key (empty: none).
+    IrcPassword(String),
     Set(String),
     Bar(String),
     Server,
@@ -250,6 +257,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
         },
         "search" | "lastlog" => Ok(Command::Search(args.to_owned())),
         "away" => Ok(Command::Away(args.to_owned())),
+        "ircpass" => match args.trim() {
+            "" => Err("usage: /ircpass PASSWORD (or /ircpass -off)".into()),
+            "-off" => Ok(Command::IrcPassword(String::new())),
+            password => Ok(Command::IrcPassword(password.to_owned())),
+        },
         "set" => Ok(Command::Set(args.to_owned())),
         "back" => Ok(Command::Away(String::new())),
         "whois" => match words.as_slice() {

@@ -16,11 +16,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::ServerConfig,
     connection::Context,
-    hub::{Caller, Hub, Refusal, SearchRequest},
+    hub::{Caller, Hub, Refusal},
     inbound::{FrameReader, refusal},
     keepalive::{Keepalive, KeepaliveStep},
     outbound::Outbound,
-    page::PageRequest,
     rate::TokenBucket,
 };
 
@@ -374,39 +373,12 @@ impl Dispatcher {
                 Ok(())
             }
             ClientMessage::SetTopic { room, topic } => hub.set_topic(self.caller(), &room, topic),
-            ClientMessage::ListRooms => {
-                self.send(&ServerMessage::RoomList {
-                    rooms: hub.list_rooms(Some(self.conn), MAX_LISTED_ROOMS),
-                });
-                Ok(())
-            }
-            ClientMessage::ListMembers { room } => {
-                let members = hub.members(self.conn, &room)?;
-                self.send(&ServerMessage::MemberList { room, members });
-                Ok(())
-            }
-            ClientMessage::FetchHistory {
-                room,
-                before,
-                after,
-                limit,
-            } => {
-                let request = PageRequest::from_wire(before, after, limit);
-                let page = hub.history(self.caller(), &room, request)?;
-                self.send(&page);
-                Ok(())
-            }
-            ClientMessage::FetchDirectHistory {
-                with,
-                before,
-                after,
-                limit,
-            } => {
-                let request = PageRequest::from_wire(before, after, limit);
-                let page = hub.direct_history(self.caller(), with, request);
-                self.send(&page);
-                Ok(())
-            }
+            query @ (ClientMessage::ListRooms
+            | ClientMessage::ListMembers { .. }
+            | ClientMessage::FetchHistory { .. }
+            | ClientMessage::FetchDirectHistory { .. }
+            | ClientMessage::Whois { .. }
+            | ClientMessage::Search { .. }) => self.answer(query, now),
             ClientMessage::Ping { token } => {
                 self.send(&ServerMessage::Pong { token });
                 Ok(())
@@ -426,28 +398,11 @@ impl Dispatcher {
                 hub.set_away(self.caller(), &self.rooms, message);
                 Ok(())
             }
-            ClientMessage::Whois { nick } => {
-                let reply = hub.whois(self.conn, &nick)?;
-                self.send(&reply);
-                Ok(())
-            }
-            ClientMessage::Search {
-                query,
-                room,
-                before,
-                limit,
-            } => {
-                if self.config.rate_limit {
-                    self.throttles.search(now)?;
+            ClientMessage::SetIrcPassword { password } => {
+                let text = hub.set_irc_password(self.caller(), &password)?;
+                if let Ok(text) = huddle_protocol::ChatText::new(text) {
+                    self.send(&ServerMessage::Notice { text });
                 }
-                let request = SearchRequest {
-                    query,
-                    room,
-                    before,
-                    limit,
-                };
-                let results = hub.search(self.caller(), &self.rooms, request)?;
-                self.send(&results);
                 Ok(())
             }
             ClientMessage::Pong { .. } | ClientMessage::Quit { .. } => Ok(()),
@@ -455,6 +410,7 @@ impl Dispatcher {
     }
 }
 
+mod queries;
 #[cfg(test)]
 mod tests;
 mod throttles;

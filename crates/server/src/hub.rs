@@ -29,6 +29,7 @@ mod dedup;
 mod durable;
 mod files;
 mod gauges;
+mod irc_logins;
 mod lookalike;
 mod membership;
 mod nick_bindings;
@@ -114,6 +115,8 @@ pub(crate) struct Hub {
     users: Mutex<HashMap<String, User>>,
     /// The programs users came in with, each kept once.
     programs: Mutex<programs::Programs>,
+    /// IRC logins read or set since start, by key (`irc_logins.rs`).
+    irc_logins: Mutex<HashMap<ClientId, irc_logins::IrcLogin>>,
     rooms: RwLock<HashMap<String, Arc<Mutex<Room>>>>,
     history_per_room: usize,
     history_on_join: usize,
@@ -193,6 +196,7 @@ impl Hub {
         Self {
             users: Mutex::new(HashMap::new()),
             programs: Mutex::default(),
+            irc_logins: Mutex::default(),
             rooms: RwLock::new(HashMap::new()),
             history_per_room,
             history_on_join,

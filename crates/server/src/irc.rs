@@ -19,6 +19,7 @@ mod line;
 mod registration;
 mod replay;
 mod replies;
+mod sasl;
 mod session;
 mod stream;
 

@@ -463,3 +463,134 @@ async fn chathistory_pages_come_in_a_batch_with_message_ids() {
         .await;
     server.stop().await;
 }
+
+/// The lines up to one containing `needle`, after sending `line`.
+async fn ask(irc: &mut Irc, line: &str, needle: &str) -> String {
+    irc.send(line).await;
+    irc.until(needle).await.join("\n")
+}
+
+/// Registers as `nick`, first logging in with SASL PLAIN as `account` with
+/// `password`; the lines up to the welcome (or the failure).
+async fn sasl_register(
+    server: &RunningServer,
+    nick: &str,
+    account: &str,
+    password: &str,
+) -> (Irc, String) {
+    use base64::Engine;
+    let mut irc = Irc::connect(server).await;
+    // As weechat does: CAP LS, NICK, USER, then SASL, then CAP END.
+    let ls = ask(&mut irc, "CAP LS 302", "CAP * LS").await;
+    assert!(ls.contains("sasl=PLAIN"), "{ls}");
+    irc.send(&format!("NICK {nick}")).await;
+    irc.send(&format!("USER {nick} 0 * :{nick}")).await;
+    ask(&mut irc, "CAP REQ :sasl", "ACK").await;
+    ask(&mut irc, "AUTHENTICATE PLAIN", "AUTHENTICATE +").await;
+    let payload =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{account}\0{password}"));
+    irc.send(&format!("AUTHENTICATE {payload}")).await;
+    let verdict = irc.line().await;
+    if !verdict.contains(" 900 ") {
+        return (irc, verdict);
+    }
+    let success = irc.line().await;
+    assert!(success.contains(" 903 "), "{success}");
+    let welcome = ask(&mut irc, "CAP END", " 001 ").await;
+    (irc, format!("{verdict}\n{welcome}"))
+}
+
+#[tokio::test]
+async fn sasl_plain_logs_an_irc_user_in_as_the_key_that_holds_its_nick() {
+    let data = tempfile::tempdir().unwrap();
+    let durable = || ServerConfig {
+        data_dir: Some(data.path().to_owned()),
+        ..gateway()
+    };
+    let server = start(durable()).await;
+    // alice sets an IRC password from huddle, then leaves: her nick stays
+    // bound to her key.
+    let alice_id = huddle_protocol::ClientId::random();
+    let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
+    alice
+        .send(huddle_protocol::ClientMessage::SetIrcPassword {
+            password: huddle_protocol::ShortText::new("correct horse").unwrap(),
+        })
+        .await;
+    let told = alice
+        .recv_until(|m| matches!(m, ServerMessage::Notice { .. }))
+        .await;
+    assert!(
+        format!("{told:?}").contains("may now log in as alice"),
+        "{told:?}"
+    );
+    alice
+        .send(huddle_protocol::ClientMessage::Quit {
+            reason: Default::default(),
+        })
+        .await;
+    alice.until_closed().await;
+    // Without logging in, or with a wrong password, nobody takes "alice".
+    let (mut anon, _) = {
+        let mut irc = Irc::connect(&server).await;
+        irc.send("NICK alice").await;
+        irc.send("USER alice 0 * :a").await;
+        let refused = irc.until(" 433 ").await.join("\n");
+        (irc, refused)
+    };
+    anon.send("QUIT").await;
+    let (_, wrong) = sasl_register(&server, "alice", "alice", "wrong horse").await;
+    assert!(wrong.contains(" 904 "), "{wrong}");
+    let (_, unknown) = sasl_register(&server, "carol", "carol", "correct horse").await;
+    assert!(unknown.contains(" 904 "), "{unknown}");
+    server.stop().await;
+
+    // After a restart, the right password: the IRC user is alice's key.
+    let server = start(durable()).await;
+    let (mut irc, welcome) = sasl_register(&server, "alice", "alice", "correct horse").await;
+    assert!(
+        welcome.contains(" 900 alice ") && welcome.contains(" 001 alice "),
+        "{welcome}"
+    );
+    let (mut bob, _) = Client::connect(server.addr, "bob").await;
+    bob.send(huddle_protocol::ClientMessage::Whois {
+        nick: huddle_protocol::Nick::new("alice").unwrap(),
+    })
+    .await;
+    match bob
+        .recv_until(|m| matches!(m, ServerMessage::WhoisReply { .. }))
+        .await
+    {
+        ServerMessage::WhoisReply { key, client, .. } => {
+            assert_eq!(key, Some(common::key_of(alice_id).public_key()));
+            assert_eq!(client.as_str(), "IRC");
+        }
+        _ => unreachable!(),
+    }
+    // A direct message to alice reaches her on IRC, and is in her key's
+    // mailbox: her native client sees it after.
+    bob.send(huddle_protocol::ClientMessage::Direct {
+        to: huddle_protocol::Nick::new("alice").unwrap(),
+        id: huddle_protocol::ClientMsgId::random(),
+        kind: huddle_protocol::MessageKind::Normal,
+        text: huddle_protocol::ChatText::new("for alice's key").unwrap(),
+    })
+    .await;
+    irc.until("PRIVMSG alice :for alice's key").await;
+    irc.send("QUIT").await;
+    irc.until("ERROR").await;
+    let mut alice = Client::connect_as(server.addr, "alice", alice_id).await;
+    alice
+        .send(huddle_protocol::ClientMessage::FetchDirectHistory {
+            with: None,
+            before: None,
+            after: None,
+            limit: 10,
+        })
+        .await;
+    let page = alice
+        .recv_until(|m| matches!(m, ServerMessage::DirectHistoryPage { .. }))
+        .await;
+    assert!(format!("{page:?}").contains("for alice's key"), "{page:?}");
+    server.stop().await;
+}

@@ -76,6 +76,9 @@ pub fn request_for(command: &Command, here: Here<'_>) -> Result<Option<ClientMes
         Command::Away(message) => ClientMessage::SetAway {
             message: ShortText::lossy(message.trim()),
         },
+        Command::IrcPassword(password) => ClientMessage::SetIrcPassword {
+            password: ShortText::new(password.clone()).map_err(|e| e.to_string())?,
+        },
         _ => return Ok(None),
     };
     Ok(Some(request))

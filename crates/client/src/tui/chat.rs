@@ -181,7 +181,9 @@ impl App {
         }
         self.input.reset();
         self.history_pos = None;
-        if self.history.last() != Some(&raw) {
+        // A password is not kept where Up would show it again.
+        let secret = raw.trim_start().starts_with("/ircpass");
+        if !secret && self.history.last() != Some(&raw) {
             self.history.push(raw.clone());
         }
         let line = raw.replace(NEWLINE_MARK, "\n");

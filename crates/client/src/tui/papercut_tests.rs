@@ -236,3 +236,21 @@ fn ignore_hides_a_nicks_messages_until_unignore_and_is_saved() {
             .any(|l| l.text.contains("hello again"))
     );
 }
+
+#[test]
+fn ircpass_sends_the_password_and_keeps_it_out_of_the_input_history() {
+    let mut app = connected_app();
+    let effects = type_line(&mut app, "/ircpass correct horse");
+    let sent = super::testkit::sent(&effects);
+    assert!(
+        matches!(sent.as_slice(), [huddle_protocol::ClientMessage::SetIrcPassword { password }] if password.as_str() == "correct horse"),
+        "{sent:?}"
+    );
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.input.value(), "", "Up would show the password again");
+    let effects = type_line(&mut app, "/ircpass -off");
+    assert!(matches!(
+        super::testkit::sent(&effects).as_slice(),
+        [huddle_protocol::ClientMessage::SetIrcPassword { password }] if password.is_empty()
+    ));
+}

@@ -167,6 +167,14 @@ pub enum ClientMessage {
         /// At most this many (capped at [`crate::limits::MAX_SEARCH_RESULTS`]).
         limit: u16,
     },
+    /// 22: sets (or, empty, removes) the password with which an IRC client
+    /// may log in (SASL PLAIN) as this installation's key: it then holds
+    /// the nicks bound to the key and reads its direct messages. Answered
+    /// by a `Notice`.
+    SetIrcPassword {
+        /// The password, or empty: no IRC login.
+        password: ShortText,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -218,6 +226,8 @@ pub enum RequestKind {
     SetAway,
     /// `Search`.
     Search,
+    /// `SetIrcPassword`.
+    SetIrcPassword,
 }
 
 impl ClientMessage {
@@ -246,6 +256,7 @@ impl ClientMessage {
             ClientMessage::Whois { .. } => RequestKind::Whois,
             ClientMessage::SetAway { .. } => RequestKind::SetAway,
             ClientMessage::Search { .. } => RequestKind::Search,
+            ClientMessage::SetIrcPassword { .. } => RequestKind::SetIrcPassword,
         }
     }
 
@@ -256,7 +267,7 @@ impl ClientMessage {
     /// a server can name the refused message even when a field in it is
     /// invalid (PROTOCOL.md §5.3).
     pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
-        const KINDS: [RequestKind; 22] = [
+        const KINDS: [RequestKind; 23] = [
             RequestKind::Hello,
             RequestKind::Join,
             RequestKind::Part,
@@ -279,6 +290,7 @@ impl ClientMessage {
             RequestKind::Whois,
             RequestKind::SetAway,
             RequestKind::Search,
+            RequestKind::SetIrcPassword,
         ];
         let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
             return (RequestKind::Unparsed, None);

@@ -47,7 +47,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::FetchDirectHistory),
         Just(RequestKind::Whois),
         Just(RequestKind::SetAway),
-        Just(RequestKind::Search)
+        Just(RequestKind::Search),
+        Just(RequestKind::SetIrcPassword)
     ]
 }
 
@@ -152,6 +153,7 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
             }),
         nick().prop_map(|nick| ClientMessage::Whois { nick }),
         short_text().prop_map(|message| ClientMessage::SetAway { message }),
+        short_text().prop_map(|password| ClientMessage::SetIrcPassword { password }),
         (
             short_text(),
             proptest::option::of(room()),

@@ -1,12 +1,14 @@
-//! Before an IRC user may chat: CAP negotiation, NICK and USER (PASS is
-//! read and ignored: a huddle server has no password), then the nick is
-//! registered in the hub like a native client's and the welcome numerics
-//! (001–005, with an ISUPPORT that tells the truth) and the MOTD are sent.
+//! Before an IRC user may chat: CAP negotiation, SASL PLAIN if the user
+//! logs in (`sasl.rs`), NICK and USER (PASS is read and ignored: a huddle
+//! server has no password), then the nick is registered in the hub like a
+//! native client's — as the logged-in key, or without one — and the welcome
+//! numerics (001–005, with an ISUPPORT that tells the truth) and the MOTD
+//! are sent.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
-    ClientId, ConnectionId, Nick,
+    ClientId, ConnectionId, Nick, PublicKey,
     limits::{MAX_NICK_BYTES, MAX_ROOM_BYTES, MAX_SHORT_TEXT_BYTES},
 };
 use tokio::io::AsyncWriteExt;
@@ -14,6 +16,7 @@ use tokio::io::AsyncWriteExt;
 use super::{
     line::{Line, format},
     replay::ReplayMarks,
+    sasl::{Sasl, Step},
     session::{Caps, Session},
     stream::{IrcWrite, LineReader, Read},
 };
@@ -67,6 +70,7 @@ struct Said {
     user: Option<String>,
     negotiating: bool,
     caps: Caps,
+    sasl: Sasl,
 }
 
 /// Runs registration; `None` if the user left, timed out or was refused.
@@ -91,6 +95,9 @@ pub(crate) async fn register(
             Read::TooLong => format("", SERVER_NAME, "417", &["*", "Input line was too long"]),
             Read::Line(raw) => match super::line::parse(&raw) {
                 Some(line) if line.command == "QUIT" => return None,
+                Some(line) if line.command == "AUTHENTICATE" => {
+                    authenticate(&line, &mut said, peer, gateway.0).await
+                }
                 Some(line) => step(&line, &mut said),
                 None => continue,
             },
@@ -101,13 +108,28 @@ pub(crate) async fn register(
             && let Some(nick) = said.nick.take()
         {
             let device = format!("{user}/{}", nick.to_lowercase());
-            match enter(&nick, (said.caps, device), peer, gateway) {
+            let login = said.sasl.login();
+            match enter(&nick, (said.caps, device, login), peer, gateway) {
                 Ok((entered, welcome)) => {
                     write.write_all(welcome.as_bytes()).await.ok()?;
                     return Some(entered);
                 }
                 Err(refusal) => write.write_all(refusal.as_bytes()).await.ok()?,
             }
+        }
+    }
+}
+
+/// One `AUTHENTICATE` line: the lines to answer.
+async fn authenticate(line: &Line, said: &mut Said, peer: SocketAddr, context: &Context) -> String {
+    let nick = said.nick.clone().unwrap_or_default();
+    match said.sasl.step(&nick, line.param(0)) {
+        Step::Reply(out) => out,
+        Step::Check { account, password } => {
+            let (state, out) =
+                super::sasl::check(context, peer.ip(), (&nick, account, password)).await;
+            said.sasl = state;
+            out
         }
     }
 }
@@ -150,7 +172,7 @@ fn step(line: &Line, said: &mut Said) -> String {
 /// Registers `nick` in the hub; the welcome to write, or the refusal.
 fn enter(
     nick: &str,
-    (caps, device): (Caps, String),
+    (caps, device, login): (Caps, String, Option<(ClientId, PublicKey)>),
     peer: SocketAddr,
     (context, marks): (&Context, &Arc<ReplayMarks>),
 ) -> Result<(Entered, String), String> {
@@ -162,14 +184,23 @@ fn enter(
         config.outbound_max_bytes,
         context.flushers.pick(),
     );
-    let (conn, client) = (ConnectionId::random(), ClientId::random());
+    // Logged in with SASL, the user is that key; otherwise it has none.
+    let (client, key) = match login {
+        Some((client, key)) => (client, Some(key)),
+        None => (ClientId::random(), None),
+    };
+    let conn = ConnectionId::random();
     let caller = Caller {
         conn,
         client,
         nick: &nick,
         outbound: &outbound,
     };
-    if let Err(refusal) = context.hub.register_keyless(caller) {
+    let registered = match key {
+        Some(_) => context.hub.register(caller),
+        None => context.hub.register_keyless(caller),
+    };
+    if let Err(refusal) = registered {
         return Err(format(
             "",
             SERVER_NAME,
@@ -177,7 +208,7 @@ fn enter(
             &["*", nick.as_str(), &refusal.text],
         ));
     }
-    context.hub.set_identity(conn, &nick, None, "IRC");
+    context.hub.set_identity(conn, &nick, key, "IRC");
     let session = Session::new(
         (SERVER_NAME.to_owned(), nick.to_string()),
         caps,

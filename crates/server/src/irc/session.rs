@@ -26,12 +26,13 @@ pub(crate) struct Caps {
     pub(crate) away_notify: bool,
     pub(crate) batch: bool,
     pub(crate) chathistory: bool,
+    pub(crate) sasl: bool,
 }
 
 impl Caps {
     /// Each capability's name and flag: the one list `CAP LS`, `CAP LIST`
     /// and `CAP REQ` all read.
-    fn flags(&mut self) -> [(&'static str, &mut bool); 6] {
+    fn flags(&mut self) -> [(&'static str, &mut bool); 7] {
         [
             ("server-time", &mut self.server_time),
             ("echo-message", &mut self.echo_message),
@@ -39,12 +40,19 @@ impl Caps {
             ("away-notify", &mut self.away_notify),
             ("batch", &mut self.batch),
             ("draft/chathistory", &mut self.chathistory),
+            ("sasl", &mut self.sasl),
         ]
     }
 
     /// Every capability offered, space-separated (`CAP LS`).
     pub(crate) fn offered() -> String {
-        let names: Vec<&str> = Self::default().flags().map(|(name, _)| name).into();
+        let names: Vec<&str> = Self::default()
+            .flags()
+            .map(|(name, _)| match name {
+                "sasl" => "sasl=PLAIN",
+                name => name,
+            })
+            .into();
         names.join(" ")
     }
 

@@ -10,7 +10,7 @@ use redb::{Database, ReadableTable};
 
 use super::{
     record::{Accepted, Row},
-    schema::{DEDUP, DEDUP_AGE, MESSAGES, NICKS, ROOMS},
+    schema::{DEDUP, DEDUP_AGE, IRC_LOGINS, MESSAGES, NICKS, ROOMS},
     usage::Usage,
 };
 
@@ -50,6 +50,12 @@ pub(super) enum Job<W> {
         client: u128,
         until: u64,
     },
+    /// Write (or, `None`, delete) a client's IRC login
+    /// (`schema::IRC_LOGINS`).
+    SaveIrcLogin {
+        client: u128,
+        bytes: Option<Vec<u8>>,
+    },
 }
 
 impl<W> Job<W> {
@@ -60,6 +66,7 @@ impl<W> Job<W> {
             Job::AfterCommit(_) => 0,
             Job::SaveRoom { bytes, .. } => bytes.len(),
             Job::BindNick { key, .. } => key.len() + 24,
+            Job::SaveIrcLogin { bytes, .. } => bytes.as_ref().map_or(16, Vec::len),
         }
     }
 }
@@ -103,7 +110,7 @@ pub(super) fn run_committer<W>(
             .filter_map(|job| match job {
                 Job::Append { waiter, .. } => waiter,
                 Job::AfterCommit(waiter) => Some(waiter),
-                Job::SaveRoom { .. } | Job::BindNick { .. } => None,
+                Job::SaveRoom { .. } | Job::BindNick { .. } | Job::SaveIrcLogin { .. } => None,
             })
             .collect();
         report(Commit {
@@ -155,6 +162,7 @@ fn commit_inner<W>(
         let mut dedup_age = txn.open_table(DEDUP_AGE)?;
         let mut rooms = txn.open_table(ROOMS)?;
         let mut nicks = txn.open_table(NICKS)?;
+        let mut irc_logins = txn.open_table(IRC_LOGINS)?;
         let mut touched: Vec<&str> = Vec::new();
         for job in batch {
             if let Job::SaveRoom { key, bytes } = job {
@@ -163,6 +171,13 @@ fn commit_inner<W>(
             }
             if let Job::BindNick { key, client, until } = job {
                 nicks.insert(key.as_str(), (*client, *until))?;
+                continue;
+            }
+            if let Job::SaveIrcLogin { client, bytes } = job {
+                match bytes {
+                    Some(bytes) => drop(irc_logins.insert(*client, bytes.as_slice())?),
+                    None => drop(irc_logins.remove(*client)?),
+                }
                 continue;
             }
             let Job::Append {

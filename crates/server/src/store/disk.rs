@@ -20,8 +20,8 @@ use super::{
     committer::{Commit, Job, Limits as StoreLimits, run_committer},
     record::{Accepted, Record},
     schema::{
-        DEDUP, DEDUP_AGE, DEDUP_RETENTION_MILLIS, MESSAGES, META, NICKS, ROOMS, SCHEMA_VERSION,
-        mailbox_key,
+        DEDUP, DEDUP_AGE, DEDUP_RETENTION_MILLIS, IRC_LOGINS, MESSAGES, META, NICKS, ROOMS,
+        SCHEMA_VERSION, mailbox_key,
     },
     usage::Usage,
 };
@@ -137,6 +137,7 @@ impl<W> DiskStore<W> {
             txn.open_table(MESSAGES).map_err(|e| fail(&e))?;
             txn.open_table(ROOMS).map_err(|e| fail(&e))?;
             txn.open_table(NICKS).map_err(|e| fail(&e))?;
+            txn.open_table(IRC_LOGINS).map_err(|e| fail(&e))?;
             txn.open_table(DEDUP_AGE).map_err(|e| fail(&e))?;
             let mut dedup = txn.open_table(DEDUP).map_err(|e| fail(&e))?;
             let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
@@ -254,6 +255,32 @@ impl<W> DiskStore<W> {
                 None
             }
         }
+    }
+
+    /// Saves (or, `None`, deletes) `client`'s IRC login, without waiting
+    /// for the commit.
+    pub(crate) fn save_irc_login(&self, client: ClientId, bytes: Option<Vec<u8>>) {
+        self.submit(Job::SaveIrcLogin {
+            client: client.as_uuid().as_u128(),
+            bytes,
+        });
+    }
+
+    /// `client`'s stored IRC login, encoded.
+    pub(crate) fn irc_login(&self, client: ClientId) -> Option<Vec<u8>> {
+        let read = || -> Result<Option<Vec<u8>>, Box<redb::Error>> {
+            let boxed = |err: redb::Error| Box::new(err);
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(IRC_LOGINS).map_err(|e| boxed(e.into()))?;
+            let value = table
+                .get(client.as_uuid().as_u128())
+                .map_err(|e| boxed(e.into()))?;
+            Ok(value.map(|v| v.value().to_vec()))
+        };
+        read().unwrap_or_else(|err| {
+            tracing::error!(%err, path = %self.path.display(), "cannot read an IRC login");
+            None
+        })
     }
 
     /// The stored meta of `room`, if it was ever saved.

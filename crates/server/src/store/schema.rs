@@ -28,6 +28,11 @@ pub(super) const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("roo
 /// table a server creates when it opens a database without it.
 pub(super) const NICKS: TableDefinition<&str, (u128, u64)> = TableDefinition::new("nicks");
 
+/// Client id → the wire encoding of its IRC login (`hub/irc_logins.rs`):
+/// the key and the Argon2id hash of the password an IRC client logs in
+/// with. Added within version 3, like `nicks`.
+pub(super) const IRC_LOGINS: TableDefinition<u128, &[u8]> = TableDefinition::new("irc_logins");
+
 /// (timestamp, client id, client message id) → (): the `dedup` rows by age,
 /// so the committer deletes those past their window as it goes.
 pub(super) const DEDUP_AGE: TableDefinition<(u64, u128, u128), ()> =
