@@ -230,14 +230,7 @@ async fn history_n_prints_the_last_messages_of_each_room_marked() {
         .unwrap()
         .spawn();
     let earlier: String = (1..=5).map(|n| format!("m{n}\n")).collect();
-    let mut ignored = Vec::new();
-    run(
-        options(server.addr, "earlier"),
-        earlier.as_bytes(),
-        &mut ignored,
-    )
-    .await
-    .unwrap();
+    said_by(server.addr, "earlier", &earlier).await;
     let options = PlainOptions {
         history: 3,
         ..options(server.addr, "bot")
@@ -252,6 +245,14 @@ async fn history_n_prints_the_last_messages_of_each_room_marked() {
         assert!(line.ends_with(&format!("<earlier> {text}")), "{line}");
     }
     server.stop().await;
+}
+
+/// Runs plain mode as `nick` with `lines` for input, to the end.
+async fn said_by(addr: std::net::SocketAddr, nick: &str, lines: &str) {
+    let mut ignored = Vec::new();
+    run(options(addr, nick), lines.as_bytes(), &mut ignored)
+        .await
+        .unwrap();
 }
 
 /// Joins `room` on `reader` and returns the texts of the history the
@@ -269,15 +270,7 @@ async fn search_prints_the_servers_matches_newest_first() {
         .await
         .unwrap()
         .spawn();
-    let mut ignored = Vec::new();
-    let said = "deploy one\nlunch\nDeploy two\n";
-    run(
-        options(server.addr, "earlier"),
-        said.as_bytes(),
-        &mut ignored,
-    )
-    .await
-    .unwrap();
+    said_by(server.addr, "earlier", "deploy one\nlunch\nDeploy two\n").await;
     let mut out = Vec::new();
     let asked = "/search DEPLOY\n/search -all nothing-like-it\n/search\n";
     let result = run(options(server.addr, "bot"), asked.as_bytes(), &mut out).await;

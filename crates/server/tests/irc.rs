@@ -220,29 +220,17 @@ async fn the_commands_weechat_and_irssi_send_are_answered() {
     }
     // WHOIS names the native user's program and idle time.
     irc.send("WHOIS bob").await;
-    let whois = irc.until(" 318 alicia bob").await.join("\n");
+    let answer = irc.until(" 318 alicia bob").await.join("\n");
     assert!(
-        whois.contains(" 311 alicia bob bob huddle * :test 0"),
-        "{whois}"
+        answer.contains(" 311 alicia bob bob huddle * :test 0"),
+        "{answer}"
     );
-    assert!(whois.contains(" 317 alicia bob 0 "), "{whois}");
+    assert!(answer.contains(" 317 alicia bob 0 "), "{answer}");
     // The native side saw the rename and the topic, and sees an IRC user
     // as one without a key.
     bob.recv_until(|m| matches!(m, ServerMessage::Topic { .. }))
         .await;
-    bob.send(huddle_protocol::ClientMessage::Whois {
-        nick: huddle_protocol::Nick::new("alicia").unwrap(),
-    })
-    .await;
-    match bob
-        .recv_until(|m| matches!(m, ServerMessage::WhoisReply { .. }))
-        .await
-    {
-        ServerMessage::WhoisReply { key, client, .. } => {
-            assert_eq!((key, client.as_str()), (None, "IRC"));
-        }
-        _ => unreachable!(),
-    }
+    assert_eq!(whois(&mut bob, "alicia").await, (None, "IRC".into()));
     irc.send("PRIVMSG bob :\u{1}ACTION waves\u{1}").await;
     let waved = bob
         .recv_until(|m| matches!(m, ServerMessage::Chat(_)))
@@ -464,6 +452,22 @@ async fn chathistory_pages_come_in_a_batch_with_message_ids() {
     server.stop().await;
 }
 
+/// What a native client's `Whois` of `nick` says of its key and program.
+async fn whois(client: &mut Client, nick: &str) -> (Option<huddle_protocol::PublicKey>, String) {
+    client
+        .send(huddle_protocol::ClientMessage::Whois {
+            nick: huddle_protocol::Nick::new(nick).unwrap(),
+        })
+        .await;
+    match client
+        .recv_until(|m| matches!(m, ServerMessage::WhoisReply { .. }))
+        .await
+    {
+        ServerMessage::WhoisReply { key, client, .. } => (key, client.to_string()),
+        _ => unreachable!(),
+    }
+}
+
 /// The lines up to one containing `needle`, after sending `line`.
 async fn ask(irc: &mut Irc, line: &str, needle: &str) -> String {
     irc.send(line).await;
@@ -553,20 +557,8 @@ async fn sasl_plain_logs_an_irc_user_in_as_the_key_that_holds_its_nick() {
         "{welcome}"
     );
     let (mut bob, _) = Client::connect(server.addr, "bob").await;
-    bob.send(huddle_protocol::ClientMessage::Whois {
-        nick: huddle_protocol::Nick::new("alice").unwrap(),
-    })
-    .await;
-    match bob
-        .recv_until(|m| matches!(m, ServerMessage::WhoisReply { .. }))
-        .await
-    {
-        ServerMessage::WhoisReply { key, client, .. } => {
-            assert_eq!(key, Some(common::key_of(alice_id).public_key()));
-            assert_eq!(client.as_str(), "IRC");
-        }
-        _ => unreachable!(),
-    }
+    let alice_key = Some(common::key_of(alice_id).public_key());
+    assert_eq!(whois(&mut bob, "alice").await, (alice_key, "IRC".into()));
     // A direct message to alice reaches her on IRC, and is in her key's
     // mailbox: her native client sees it after.
     bob.send(huddle_protocol::ClientMessage::Direct {
