@@ -77,6 +77,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "PASSWORD | -off",
         "let an IRC client log in as you (SASL PLAIN)",
     ),
+    (
+        "/irccert",
+        "SHA256:… | -off",
+        "let an IRC client's certificate log in as you (SASL EXTERNAL)",
+    ),
     ("/clear", "", "clear the current buffer"),
     ("/help", "", "show this help (Esc closes)"),
     ("/quit", "[reason]", "leave huddle"),
@@ -149,6 +154,9 @@ pub enum Command {
     Away(String),
     /// The password an IRC client logs in with as this key (empty: none).
     IrcPassword(String),
+    /// The TLS client certificate (`SHA256:…`) an IRC client logs in with
+    /// as this key (`None`: none).
+    IrcCertificate(Option<String>),
     Set(String),
     Bar(String),
     Server,
@@ -261,6 +269,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "" => Err("usage: /ircpass PASSWORD (or /ircpass -off)".into()),
             "-off" => Ok(Command::IrcPassword(String::new())),
             password => Ok(Command::IrcPassword(password.to_owned())),
+        },
+        "irccert" => match args.trim() {
+            "" => Err("usage: /irccert SHA256:FINGERPRINT (or /irccert -off)".into()),
+            "-off" => Ok(Command::IrcCertificate(None)),
+            fingerprint => Ok(Command::IrcCertificate(Some(fingerprint.to_owned()))),
         },
         "set" => Ok(Command::Set(args.to_owned())),
         "back" => Ok(Command::Away(String::new())),

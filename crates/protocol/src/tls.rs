@@ -13,10 +13,11 @@
 use std::{fmt, str::FromStr, sync::Arc};
 
 use rustls::{
-    DigitallySignedStruct, SignatureScheme,
+    DigitallySignedStruct, DistinguishedName, SignatureScheme,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::{CryptoProvider, WebPkiSupportedAlgorithms, ring},
     pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime},
+    server::danger::{ClientCertVerified, ClientCertVerifier},
 };
 use sha2::{Digest, Sha256};
 
@@ -125,6 +126,47 @@ pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsConfigError> {
     Ok(Arc::new(config))
 }
 
+/// [`client_config`] presenting `certificate` (DER) with its PKCS#8 key to
+/// servers that ask for one, without ALPN: an IRC client logging in with
+/// SASL EXTERNAL.
+pub fn irc_client_config_presenting(
+    certificate: Vec<u8>,
+    pkcs8_key: Vec<u8>,
+) -> Result<Arc<rustls::ClientConfig>, TlsConfigError> {
+    let provider = provider();
+    let verifier = AnyCertificate {
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_auth_cert(vec![CertificateDer::from(certificate)], key)?;
+    Ok(Arc::new(config))
+}
+
+/// The IRC gateway's server configuration: [`server_config`] without ALPN
+/// (IRC clients send none), asking clients for a certificate without
+/// requiring one — any certificate whose key signs the handshake, for SASL
+/// EXTERNAL, which trusts it only by a fingerprint a key's holder set.
+pub fn irc_server_config(
+    certificate: Vec<u8>,
+    pkcs8_key: Vec<u8>,
+) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
+    let provider = provider();
+    let verifier = AnyCertificate {
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(vec![CertificateDer::from(certificate)], key)?;
+    config.send_tls13_tickets = 0;
+    Ok(Arc::new(config))
+}
+
 /// A server configuration presenting `certificate` (DER) with its PKCS#8
 /// key. No session tickets: clients do not resume, and a ticket is bytes
 /// and memory per connection for nothing.
@@ -177,6 +219,52 @@ impl ServerCertVerifier for AnyCertificate {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The same, for client certificates: asked for, not required.
+impl ClientCertVerifier for AnyCertificate {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

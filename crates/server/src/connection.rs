@@ -44,6 +44,9 @@ pub(crate) struct Context {
     pub(crate) identity: Arc<crate::identity::ServerIdentity>,
     /// The TLS handshake, with the server's certificate.
     pub(crate) tls: Arc<rustls::ServerConfig>,
+    /// The IRC gateway's TLS handshake: the same certificate, no ALPN, a
+    /// client certificate asked for (SASL EXTERNAL).
+    pub(crate) irc_tls: Arc<rustls::ServerConfig>,
     /// Where the HTTP status page is served, if it is (told in beacons).
     pub(crate) status_addr: Option<SocketAddr>,
 }

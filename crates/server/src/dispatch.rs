@@ -155,6 +155,13 @@ impl Dispatcher {
         let _ = self.outbound.send(message);
     }
 
+    /// A notice to this client.
+    fn tell(&self, text: String) {
+        if let Ok(text) = huddle_protocol::ChatText::new(text) {
+            self.send(&ServerMessage::Notice { text });
+        }
+    }
+
     fn bye(&self, code: ErrorCode, reason: &str) {
         self.send(&ServerMessage::Bye {
             code,
@@ -400,9 +407,12 @@ impl Dispatcher {
             }
             ClientMessage::SetIrcPassword { password } => {
                 let text = hub.set_irc_password(self.caller(), &password)?;
-                if let Ok(text) = huddle_protocol::ChatText::new(text) {
-                    self.send(&ServerMessage::Notice { text });
-                }
+                self.tell(text);
+                Ok(())
+            }
+            ClientMessage::SetIrcCertificate { fingerprint } => {
+                let text = hub.set_irc_certificate(self.caller(), fingerprint)?;
+                self.tell(text);
                 Ok(())
             }
             ClientMessage::Pong { .. } | ClientMessage::Quit { .. } => Ok(()),

@@ -115,8 +115,8 @@ pub(crate) struct Hub {
     users: Mutex<HashMap<String, User>>,
     /// The programs users came in with, each kept once.
     programs: Mutex<programs::Programs>,
-    /// IRC logins read or set since start, by key (`irc_logins.rs`).
-    irc_logins: Mutex<HashMap<ClientId, irc_logins::IrcLogin>>,
+    /// IRC logins read or set since start (`irc_logins.rs`).
+    irc_logins: Mutex<irc_logins::IrcLogins>,
     rooms: RwLock<HashMap<String, Arc<Mutex<Room>>>>,
     history_per_room: usize,
     history_on_join: usize,

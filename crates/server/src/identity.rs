@@ -154,6 +154,14 @@ impl ServerIdentity {
         huddle_protocol::tls::server_config(self.certificate.clone(), self.pkcs8_key.clone())
     }
 
+    /// The IRC gateway's rustls configuration presenting this identity
+    /// (`huddle_protocol::tls::irc_server_config`).
+    pub fn irc_tls_config(
+        &self,
+    ) -> Result<Arc<rustls::ServerConfig>, huddle_protocol::tls::TlsConfigError> {
+        huddle_protocol::tls::irc_server_config(self.certificate.clone(), self.pkcs8_key.clone())
+    }
+
     /// An Ed25519 signature of `message` with the certificate's key.
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
         let mut out = [0u8; 64];

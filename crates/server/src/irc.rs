@@ -102,7 +102,8 @@ async fn serve_connection(
 ) {
     // Boxed, like the registration: done once, they would otherwise size
     // every idle connection's task.
-    let Some((read, mut write)) = Box::pin(stream::open(stream, tls, peer, &context)).await else {
+    let opened = Box::pin(stream::open(stream, tls, peer, &context)).await;
+    let Some((read, mut write, certificate)) = opened else {
         (context.hub.metrics()).connection(ConnectionOutcome::FailedTransport);
         return;
     };
@@ -110,7 +111,7 @@ async fn serve_connection(
     let Some(entered) = Box::pin(registration::register(
         &mut reader,
         &mut write,
-        peer,
+        (peer, certificate),
         (&context, &marks),
     ))
     .await

@@ -214,6 +214,7 @@ impl Server {
             None => ServerIdentity::generate()?,
         });
         let tls = identity.tls_config()?;
+        let irc_tls_config = identity.irc_tls_config()?;
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
         let inbound = Arc::new(InboundLimits {
             frame_deadline: config.frame_deadline,
@@ -227,6 +228,7 @@ impl Server {
             server_id: identity.server_id(),
             identity,
             tls,
+            irc_tls: irc_tls_config,
             status_addr: status.as_ref().and_then(|s| s.local_addr().ok()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

@@ -128,6 +128,7 @@ pub(crate) fn context(
         server_id: huddle_protocol::ServerId::random(),
         identity: identity.clone(),
         tls: identity.tls_config().unwrap(),
+        irc_tls: identity.irc_tls_config().unwrap(),
         status_addr: None,
         shutdown: tokio_util::sync::CancellationToken::new(),
         flushers: crate::outbound::Flushers::new(

@@ -586,3 +586,97 @@ async fn sasl_plain_logs_an_irc_user_in_as_the_key_that_holds_its_nick() {
     assert!(format!("{page:?}").contains("for alice's key"), "{page:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sasl_external_logs_in_the_certificate_its_keys_holder_set() {
+    let server = start(ServerConfig {
+        irc_tls_bind: Some(([127, 0, 0, 1], 0).into()),
+        ..gateway()
+    })
+    .await;
+    // An IRC client's own certificate, as `openssl req -x509` makes one.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["weechat".to_owned()]).unwrap();
+    let certificate = params.self_signed(&key).unwrap().der().to_vec();
+    let fingerprint = huddle_protocol::Fingerprint::of_certificate(&certificate);
+    let connect = |presenting: bool| {
+        let (certificate, key) = (certificate.clone(), key.serialize_der());
+        let addr = server.irc_tls_addr.unwrap();
+        async move {
+            let config = match presenting {
+                true => {
+                    huddle_protocol::tls::irc_client_config_presenting(certificate, key).unwrap()
+                }
+                false => {
+                    let mut config = (*huddle_protocol::tls::client_config().unwrap()).clone();
+                    config.alpn_protocols.clear();
+                    std::sync::Arc::new(config)
+                }
+            };
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(huddle_protocol::tls::server_name(), tcp)
+                .await
+                .unwrap();
+            let (read, write) = tokio::io::split(tls);
+            Irc::over(Box::new(read), Box::new(write))
+        }
+    };
+    let login = |mut irc: Irc| async move {
+        irc.send("CAP LS 302").await;
+        let ls = irc.until("CAP * LS").await.join("\n");
+        assert!(ls.contains("sasl=PLAIN,EXTERNAL"), "{ls}");
+        irc.send("NICK dana").await;
+        irc.send("USER dana 0 * :dana").await;
+        ask(&mut irc, "CAP REQ :sasl", "ACK").await;
+        irc.send("AUTHENTICATE EXTERNAL").await;
+        let first = irc.line().await;
+        if first.contains(" 904 ") {
+            return (irc, first);
+        }
+        assert_eq!(first, "AUTHENTICATE +");
+        irc.send("AUTHENTICATE +").await;
+        let verdict = irc.line().await;
+        (irc, verdict)
+    };
+    // dana's huddle installation names the certificate; another key cannot
+    // claim it after.
+    let dana_id = huddle_protocol::ClientId::random();
+    let mut dana = Client::connect_as(server.addr, "dana", dana_id).await;
+    let set = |fingerprint| huddle_protocol::ClientMessage::SetIrcCertificate { fingerprint };
+    dana.send(set(Some(fingerprint))).await;
+    let told = dana
+        .recv_until(|m| matches!(m, ServerMessage::Notice { .. }))
+        .await;
+    assert!(
+        format!("{told:?}").contains("may now log in as dana"),
+        "{told:?}"
+    );
+    let (mut eve, _) = Client::connect(server.addr, "eve").await;
+    eve.send(set(Some(fingerprint))).await;
+    let refused = eve
+        .recv_until(|m| matches!(m, ServerMessage::Error(_)))
+        .await;
+    assert!(
+        format!("{refused:?}").contains("another key"),
+        "{refused:?}"
+    );
+    dana.send(huddle_protocol::ClientMessage::Quit {
+        reason: Default::default(),
+    })
+    .await;
+    dana.until_closed().await;
+
+    // No certificate: EXTERNAL is refused, and the bound nick with it.
+    let (_, without) = login(connect(false).await).await;
+    assert!(without.contains(" 904 "), "{without}");
+    // The certificate: logged in as dana's key, holding her bound nick.
+    let (mut irc, verdict) = login(connect(true).await).await;
+    assert!(verdict.contains(" 900 dana "), "{verdict}");
+    let welcome = ask(&mut irc, "CAP END", " 001 ").await;
+    assert!(welcome.contains(" 001 dana "), "{welcome}");
+    let (mut bob, _) = Client::connect(server.addr, "bob").await;
+    let dana_key = Some(common::key_of(dana_id).public_key());
+    assert_eq!(whois(&mut bob, "dana").await, (dana_key, "IRC".into()));
+    server.stop().await;
+}

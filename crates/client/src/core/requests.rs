@@ -79,6 +79,13 @@ pub fn request_for(command: &Command, here: Here<'_>) -> Result<Option<ClientMes
         Command::IrcPassword(password) => ClientMessage::SetIrcPassword {
             password: ShortText::new(password.clone()).map_err(|e| e.to_string())?,
         },
+        Command::IrcCertificate(fingerprint) => ClientMessage::SetIrcCertificate {
+            fingerprint: fingerprint
+                .as_deref()
+                .map(str::parse::<huddle_protocol::Fingerprint>)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        },
         _ => return Ok(None),
     };
     Ok(Some(request))

@@ -253,4 +253,15 @@ fn ircpass_sends_the_password_and_keeps_it_out_of_the_input_history() {
         super::testkit::sent(&effects).as_slice(),
         [huddle_protocol::ClientMessage::SetIrcPassword { password }] if password.is_empty()
     ));
+    let hex = "ab".repeat(32);
+    let effects = type_line(&mut app, &format!("/irccert SHA256:{hex}"));
+    assert!(matches!(
+        super::testkit::sent(&effects).as_slice(),
+        [huddle_protocol::ClientMessage::SetIrcCertificate { fingerprint: Some(f) }] if f.0 == [0xab; 32]
+    ));
+    type_line(&mut app, "/irccert not-a-fingerprint");
+    assert_eq!(
+        app.current_buffer().lines.last().unwrap().kind,
+        super::buffer::LineKind::Error
+    );
 }

@@ -175,6 +175,13 @@ pub enum ClientMessage {
         /// The password, or empty: no IRC login.
         password: ShortText,
     },
+    /// 23: sets (or, `None`, removes) the TLS client certificate, by its
+    /// SHA-256 fingerprint, with which an IRC client may log in (SASL
+    /// EXTERNAL) as this installation's key. Answered by a `Notice`.
+    SetIrcCertificate {
+        /// The certificate's fingerprint, or `None`: no certificate login.
+        fingerprint: Option<crate::tls::Fingerprint>,
+    },
 }
 
 /// Which kind of request an `Error` answers.
@@ -228,6 +235,8 @@ pub enum RequestKind {
     Search,
     /// `SetIrcPassword`.
     SetIrcPassword,
+    /// `SetIrcCertificate`.
+    SetIrcCertificate,
 }
 
 impl ClientMessage {
@@ -257,6 +266,7 @@ impl ClientMessage {
             ClientMessage::SetAway { .. } => RequestKind::SetAway,
             ClientMessage::Search { .. } => RequestKind::Search,
             ClientMessage::SetIrcPassword { .. } => RequestKind::SetIrcPassword,
+            ClientMessage::SetIrcCertificate { .. } => RequestKind::SetIrcCertificate,
         }
     }
 
@@ -267,7 +277,7 @@ impl ClientMessage {
     /// a server can name the refused message even when a field in it is
     /// invalid (PROTOCOL.md §5.3).
     pub fn peek_request(payload: &[u8]) -> (RequestKind, Option<ClientMsgId>) {
-        const KINDS: [RequestKind; 23] = [
+        const KINDS: [RequestKind; 24] = [
             RequestKind::Hello,
             RequestKind::Join,
             RequestKind::Part,
@@ -291,6 +301,7 @@ impl ClientMessage {
             RequestKind::SetAway,
             RequestKind::Search,
             RequestKind::SetIrcPassword,
+            RequestKind::SetIrcCertificate,
         ];
         let Some(variant) = crate::wire::decode_prefix::<u32>(payload) else {
             return (RequestKind::Unparsed, None);

@@ -48,7 +48,8 @@ fn request_kind() -> impl Strategy<Value = RequestKind> {
         Just(RequestKind::Whois),
         Just(RequestKind::SetAway),
         Just(RequestKind::Search),
-        Just(RequestKind::SetIrcPassword)
+        Just(RequestKind::SetIrcPassword),
+        Just(RequestKind::SetIrcCertificate)
     ]
 }
 
@@ -154,6 +155,11 @@ pub(crate) fn client_message() -> impl Strategy<Value = ClientMessage> {
         nick().prop_map(|nick| ClientMessage::Whois { nick }),
         short_text().prop_map(|message| ClientMessage::SetAway { message }),
         short_text().prop_map(|password| ClientMessage::SetIrcPassword { password }),
+        proptest::option::of(any::<[u8; 32]>()).prop_map(|fingerprint| {
+            ClientMessage::SetIrcCertificate {
+                fingerprint: fingerprint.map(huddle_protocol::Fingerprint),
+            }
+        }),
         (
             short_text(),
             proptest::option::of(room()),

@@ -8,7 +8,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
-    ClientId, ConnectionId, Nick, PublicKey,
+    ClientId, ConnectionId, Fingerprint, Nick, PublicKey,
     limits::{MAX_NICK_BYTES, MAX_ROOM_BYTES, MAX_SHORT_TEXT_BYTES},
 };
 use tokio::io::AsyncWriteExt;
@@ -71,17 +71,22 @@ struct Said {
     negotiating: bool,
     caps: Caps,
     sasl: Sasl,
+    /// The fingerprint of the TLS client certificate, if one was presented.
+    certificate: Option<Fingerprint>,
 }
 
 /// Runs registration; `None` if the user left, timed out or was refused.
 pub(crate) async fn register(
     reader: &mut LineReader,
     write: &mut IrcWrite,
-    peer: SocketAddr,
+    (peer, certificate): (SocketAddr, Option<Fingerprint>),
     gateway: (&Context, &Arc<ReplayMarks>),
 ) -> Option<Entered> {
     let deadline = tokio::time::Instant::now() + REGISTRATION_TIMEOUT;
-    let mut said = Said::default();
+    let mut said = Said {
+        certificate,
+        ..Said::default()
+    };
     loop {
         let read = tokio::select! {
             () = tokio::time::sleep_until(deadline) => {
@@ -123,11 +128,15 @@ pub(crate) async fn register(
 /// One `AUTHENTICATE` line: the lines to answer.
 async fn authenticate(line: &Line, said: &mut Said, peer: SocketAddr, context: &Context) -> String {
     let nick = said.nick.clone().unwrap_or_default();
-    match said.sasl.step(&nick, line.param(0)) {
+    match said
+        .sasl
+        .step(&nick, line.param(0), said.certificate.is_some())
+    {
         Step::Reply(out) => out,
-        Step::Check { account, password } => {
+        Step::Check(credentials) => {
             let (state, out) =
-                super::sasl::check(context, peer.ip(), (&nick, account, password)).await;
+                super::sasl::check(context, (peer.ip(), said.certificate), &nick, credentials)
+                    .await;
             said.sasl = state;
             out
         }

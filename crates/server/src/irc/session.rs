@@ -49,7 +49,7 @@ impl Caps {
         let names: Vec<&str> = Self::default()
             .flags()
             .map(|(name, _)| match name {
-                "sasl" => "sasl=PLAIN",
+                "sasl" => "sasl=PLAIN,EXTERNAL",
                 name => name,
             })
             .into();

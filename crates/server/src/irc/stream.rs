@@ -24,24 +24,26 @@ const READ_CHUNK: usize = 2048;
 const IDLE_CHUNK: usize = 256;
 
 /// Splits `stream` into halves, after a TLS handshake (within the Hello
-/// timeout) when `tls`; `None` if that fails.
+/// timeout) when `tls`, with the fingerprint of the client's certificate if
+/// it presented one; `None` if that fails.
 pub(crate) async fn open(
     stream: TcpStream,
     tls: bool,
     peer: SocketAddr,
     context: &Context,
-) -> Option<(IrcRead, IrcWrite)> {
+) -> Option<(IrcRead, IrcWrite, Option<huddle_protocol::Fingerprint>)> {
     let _ = stream.set_nodelay(true);
     if !tls {
         let (read, write) = stream.into_split();
-        return Some((Box::new(read), Box::new(write)));
+        return Some((Box::new(read), Box::new(write), None));
     }
-    let acceptor = tokio_rustls::TlsAcceptor::from(context.tls.clone());
+    let acceptor = tokio_rustls::TlsAcceptor::from(context.irc_tls.clone());
     let timeout: Duration = context.config.hello_timeout;
     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => {
+            let certificate = huddle_protocol::tls::peer_fingerprint(tls.get_ref().1);
             let (read, write) = tokio::io::split(tls);
-            Some((Box::new(read), Box::new(write)))
+            Some((Box::new(read), Box::new(write), certificate))
         }
         Ok(Err(err)) => {
             tracing::debug!(%peer, %err, "IRC TLS handshake failed");

@@ -283,6 +283,26 @@ impl<W> DiskStore<W> {
         })
     }
 
+    /// Every stored IRC login, encoded.
+    pub(crate) fn irc_logins(&self) -> Vec<(ClientId, Vec<u8>)> {
+        let read = || -> Result<Vec<(ClientId, Vec<u8>)>, Box<redb::Error>> {
+            let boxed = |err: redb::Error| Box::new(err);
+            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
+            let table = txn.open_table(IRC_LOGINS).map_err(|e| boxed(e.into()))?;
+            let mut all = Vec::new();
+            for row in table.iter().map_err(|e| boxed(e.into()))? {
+                let (client, bytes) = row.map_err(|e| boxed(e.into()))?;
+                let client = ClientId::from_uuid(Uuid::from_u128(client.value()));
+                all.push((client, bytes.value().to_vec()));
+            }
+            Ok(all)
+        };
+        read().unwrap_or_else(|err| {
+            tracing::error!(%err, path = %self.path.display(), "cannot read the IRC logins");
+            Vec::new()
+        })
+    }
+
     /// The stored meta of `room`, if it was ever saved.
     pub(crate) fn room(&self, room: &RoomName) -> Option<RoomMeta> {
         let read = || -> Result<Option<Vec<u8>>, Box<redb::Error>> {
