@@ -26,7 +26,7 @@ use super::{
     usage::Usage,
 };
 use crate::{
-    page::{Anchor, Page, PageRequest, Scanned},
+    page::{Anchor, Page, PageRequest},
     room::RoomMeta,
     wall_clock::now_millis,
 };
@@ -257,52 +257,6 @@ impl<W> DiskStore<W> {
         }
     }
 
-    /// Saves (or, `None`, deletes) `client`'s IRC login, without waiting
-    /// for the commit.
-    pub(crate) fn save_irc_login(&self, client: ClientId, bytes: Option<Vec<u8>>) {
-        self.submit(Job::SaveIrcLogin {
-            client: client.as_uuid().as_u128(),
-            bytes,
-        });
-    }
-
-    /// `client`'s stored IRC login, encoded.
-    pub(crate) fn irc_login(&self, client: ClientId) -> Option<Vec<u8>> {
-        let read = || -> Result<Option<Vec<u8>>, Box<redb::Error>> {
-            let boxed = |err: redb::Error| Box::new(err);
-            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
-            let table = txn.open_table(IRC_LOGINS).map_err(|e| boxed(e.into()))?;
-            let value = table
-                .get(client.as_uuid().as_u128())
-                .map_err(|e| boxed(e.into()))?;
-            Ok(value.map(|v| v.value().to_vec()))
-        };
-        read().unwrap_or_else(|err| {
-            tracing::error!(%err, path = %self.path.display(), "cannot read an IRC login");
-            None
-        })
-    }
-
-    /// Every stored IRC login, encoded.
-    pub(crate) fn irc_logins(&self) -> Vec<(ClientId, Vec<u8>)> {
-        let read = || -> Result<Vec<(ClientId, Vec<u8>)>, Box<redb::Error>> {
-            let boxed = |err: redb::Error| Box::new(err);
-            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
-            let table = txn.open_table(IRC_LOGINS).map_err(|e| boxed(e.into()))?;
-            let mut all = Vec::new();
-            for row in table.iter().map_err(|e| boxed(e.into()))? {
-                let (client, bytes) = row.map_err(|e| boxed(e.into()))?;
-                let client = ClientId::from_uuid(Uuid::from_u128(client.value()));
-                all.push((client, bytes.value().to_vec()));
-            }
-            Ok(all)
-        };
-        read().unwrap_or_else(|err| {
-            tracing::error!(%err, path = %self.path.display(), "cannot read the IRC logins");
-            Vec::new()
-        })
-    }
-
     /// The stored meta of `room`, if it was ever saved.
     pub(crate) fn room(&self, room: &RoomName) -> Option<RoomMeta> {
         let read = || -> Result<Option<Vec<u8>>, Box<redb::Error>> {
@@ -389,85 +343,6 @@ impl<W> DiskStore<W> {
         Page { items, more }
     }
 
-    /// For a search: the newest items under `key` older than `before` that
-    /// `keep` accepts, at most `limit`, reading at most `budget` rows.
-    fn search<T: DeserializeOwned>(
-        &self,
-        key: &str,
-        before: Option<MessageId>,
-        keep: impl Fn(&T) -> bool,
-        limit: usize,
-        budget: usize,
-    ) -> Scanned<T> {
-        let end = before.map_or(u128::MAX, |before| before.as_uuid().as_u128());
-        let boxed = |err: redb::Error| Box::new(err);
-        let result = (|| -> Result<Scanned<T>, Box<redb::Error>> {
-            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
-            let table = txn.open_table(MESSAGES).map_err(|e| boxed(e.into()))?;
-            let rows = table
-                .range((key, 0u128)..(key, end))
-                .map_err(|e| boxed(e.into()))?
-                .rev();
-            let mut failure = None;
-            let decoded = rows.map_while(|row| match row {
-                Ok((k, v)) => Some((k.value().1, decode_payload::<T>(v.value()).ok())),
-                Err(err) => {
-                    failure = Some(err);
-                    None
-                }
-            });
-            let scanned = Scanned::newest(
-                decoded,
-                |(id, _)| MessageId::from_uuid(Uuid::from_u128(*id)),
-                |(_, item)| item.as_ref().is_some_and(&keep),
-                limit,
-                budget,
-            );
-            if let Some(err) = failure {
-                return Err(boxed(err.into()));
-            }
-            Ok(Scanned {
-                hits: scanned
-                    .hits
-                    .into_iter()
-                    .filter_map(|(_, item)| item)
-                    .collect(),
-                frontier: scanned.frontier,
-            })
-        })();
-        result.unwrap_or_else(|err| {
-            tracing::error!(%err, path = %self.path.display(), "cannot search history");
-            Scanned {
-                hits: Vec::new(),
-                frontier: None,
-            }
-        })
-    }
-
-    /// A search of `room`'s stored messages (see [`Self::search`]).
-    pub(crate) fn search_room(
-        &self,
-        room: &RoomName,
-        before: Option<MessageId>,
-        keep: impl Fn(&ChatMessage) -> bool,
-        limit: usize,
-        budget: usize,
-    ) -> Scanned<ChatMessage> {
-        self.search(room.folded(), before, keep, limit, budget)
-    }
-
-    /// A search of `owner`'s stored direct messages (see [`Self::search`]).
-    pub(crate) fn search_mailbox(
-        &self,
-        owner: ClientId,
-        before: Option<MessageId>,
-        keep: impl Fn(&DirectEntry) -> bool,
-        limit: usize,
-        budget: usize,
-    ) -> Scanned<DirectEntry> {
-        self.search(&mailbox_key(owner), before, keep, limit, budget)
-    }
-
     /// The newest `count` messages of `room`, oldest first.
     pub(crate) fn recent(&self, room: &RoomName, count: usize) -> Vec<ChatMessage> {
         self.scan(room.folded(), PageRequest::newest(count), |_| true)
@@ -529,6 +404,9 @@ impl<W> Drop for DiskStore<W> {
         self.close();
     }
 }
+
+mod irc_logins;
+mod search;
 
 /// The first `limit + 1` of `rows` that decode and that `keep` accepts.
 fn matching<T: DeserializeOwned>(
