@@ -10,6 +10,7 @@
 )] // Shared by several test binaries.
 
 pub mod http;
+pub mod irc;
 
 use huddle_server::{RunningServer, Server, ServerConfig};
 pub use huddle_testkit::*;
