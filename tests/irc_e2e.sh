@@ -4,7 +4,9 @@
 # default limits; weechat over TLS with the server's fingerprint pinned,
 # irssi in plain text): both IRC clients get the room's history on joining,
 # messages cross both ways exactly once, and irssi reconnecting is not
-# shown the history twice.
+# shown the history twice. weechat logs in with SASL PLAIN, and a second
+# irssi with SASL EXTERNAL over TLS (its own certificate), each as the key
+# of a huddle installation that allowed it (/ircpass, /irccert).
 #
 # usage: irc_e2e.sh HUDDLE_BIN HUDDLE_SERVER_BIN
 set -euo pipefail
@@ -15,6 +17,7 @@ huddle=$1 server=$2
 ensure_command tmux tmux || skip "tmux cannot be installed here"
 ensure_command irssi irssi || skip "irssi cannot be installed here"
 ensure_command weechat weechat-curses || skip "weechat cannot be installed here"
+ensure_command openssl openssl || skip "openssl cannot be installed here"
 
 work=$(mktemp -d)
 socket="huddle-irc-$$"
@@ -108,4 +111,28 @@ sleep 1
 for line in 'said before the irc users came' 'hello irc people' 'hello from weechat'; do
     [ "$(count irssi "$line")" = 1 ] || fail "irssi shows '$line' $(count irssi "$line") times after reconnecting"
 done
-echo "weechat (logged in with SASL PLAIN as a bound nick) and irssi chatted with a huddle TUI: history on join, each message once, reconnect without duplicates"
+# irssi logs in with SASL EXTERNAL over TLS, with its own certificate,
+# which the huddle installation holding "isla" named with /irccert.
+mkdir -p "$work/isla" "$work/irssi-tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=isla \
+    -keyout "$work/irssi-tls/key.pem" -out "$work/irssi-tls/cert.pem" 2>/dev/null
+cert_fp=$(openssl x509 -in "$work/irssi-tls/cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+printf '/irccert SHA256:%s\n' "$cert_fp" | HOME="$work/isla" XDG_CONFIG_HOME="$work/isla/config" \
+    XDG_DATA_HOME="$work/isla/data" "$huddle" --plain --connect "127.0.0.1:$port" --nick isla \
+    --room '#lan' >"$work/isla/out" 2>&1 || { cat "$work/isla/out"; echo "isla could not name a certificate"; exit 1; }
+grep -q 'may now log in as isla' "$work/isla/out" || { cat "$work/isla/out"; echo "the server did not confirm the certificate"; exit 1; }
+cat >"$work/irssi-tls/config" <<CONF
+servers = ( { address = "127.0.0.1"; chatnet = "lan"; port = "$tls_port"; use_tls = "yes";
+  tls_cert = "$work/irssi-tls/cert.pem"; tls_pkey = "$work/irssi-tls/key.pem"; tls_verify = "no";
+  autoconnect = "yes"; } );
+chatnets = { lan = { type = "IRC"; sasl_mechanism = "EXTERNAL"; autosendcmd = "/join #lan"; }; };
+settings = { core = { nick = "isla"; user_name = "isla"; real_name = "isla"; }; };
+CONF
+tmuxc new-session -d -s isla -x 110 -y 30 "TERM=screen-256color irssi --home='$work/irssi-tls'; sleep 60"
+wait_until "pane alice | grep -q 'isla joined #lan' && [ \$(count alice 'isla joined #lan') -ge 2 ]" 30 \
+    || { pane isla; fail "irssi never came in as isla over TLS"; }
+tmuxc send-keys -t alice '/whois isla' Enter
+wait_until "[ \$(count alice 'using IRC') -ge 2 ]" 15 || { pane isla; fail "alice's /whois isla was not answered"; }
+pane alice | grep -q 'isla: key [0-9a-f]' || { pane isla; fail "irssi did not log in with SASL EXTERNAL as isla's key"; }
+
+echo "weechat (logged in with SASL PLAIN as a bound nick) and irssi (and a second irssi with SASL EXTERNAL over TLS) chatted with a huddle TUI: history on join, each message once, reconnect without duplicates"
