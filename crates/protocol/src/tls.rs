@@ -110,18 +110,33 @@ fn provider() -> Arc<CryptoProvider> {
 #[error("TLS configuration: {0}")]
 pub struct TlsConfigError(#[from] rustls::Error);
 
+/// A client configuration builder for TLS 1.3 that accepts any server
+/// certificate whose key signed the handshake.
+fn client_builder() -> Result<
+    rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    TlsConfigError,
+> {
+    let provider = provider();
+    let verifier = AnyCertificate::of(&provider);
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier))
+}
+
+/// A certificate (DER) and its PKCS#8 key, as rustls takes them.
+fn identity(
+    certificate: Vec<u8>,
+    pkcs8_key: Vec<u8>,
+) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
+    (vec![CertificateDer::from(certificate)], key)
+}
+
 /// A client configuration that accepts any certificate whose key signed the
 /// handshake; the caller checks [`peer_fingerprint`] before trusting it.
 pub fn client_config() -> Result<Arc<rustls::ClientConfig>, TlsConfigError> {
-    let provider = provider();
-    let verifier = AnyCertificate {
-        algorithms: provider.signature_verification_algorithms,
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+    let mut config = client_builder()?.with_no_client_auth();
     config.alpn_protocols = vec![ALPN.to_vec()];
     Ok(Arc::new(config))
 }
@@ -133,17 +148,10 @@ pub fn irc_client_config_presenting(
     certificate: Vec<u8>,
     pkcs8_key: Vec<u8>,
 ) -> Result<Arc<rustls::ClientConfig>, TlsConfigError> {
-    let provider = provider();
-    let verifier = AnyCertificate {
-        algorithms: provider.signature_verification_algorithms,
-    };
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_client_auth_cert(vec![CertificateDer::from(certificate)], key)?;
-    Ok(Arc::new(config))
+    let (chain, key) = identity(certificate, pkcs8_key);
+    Ok(Arc::new(
+        client_builder()?.with_client_auth_cert(chain, key)?,
+    ))
 }
 
 /// The IRC gateway's server configuration: [`server_config`] without ALPN
@@ -155,14 +163,12 @@ pub fn irc_server_config(
     pkcs8_key: Vec<u8>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
     let provider = provider();
-    let verifier = AnyCertificate {
-        algorithms: provider.signature_verification_algorithms,
-    };
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
+    let verifier = AnyCertificate::of(&provider);
+    let (chain, key) = identity(certificate, pkcs8_key);
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(vec![CertificateDer::from(certificate)], key)?;
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
     config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
@@ -174,11 +180,11 @@ pub fn server_config(
     certificate: Vec<u8>,
     pkcs8_key: Vec<u8>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_key));
+    let (chain, key) = identity(certificate, pkcs8_key);
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
-        .with_single_cert(vec![CertificateDer::from(certificate)], key)?;
+        .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
@@ -203,10 +209,37 @@ pub fn server_name() -> ServerName<'static> {
 
 /// Accepts any certificate, but checks the handshake's signature with the
 /// certificate's key: a peer cannot present a certificate whose key it does
-/// not hold.
+/// not hold. Used for servers' certificates (by clients) and for IRC
+/// clients' certificates (by the gateway).
 #[derive(Debug)]
 struct AnyCertificate {
     algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl AnyCertificate {
+    fn of(provider: &CryptoProvider) -> Arc<Self> {
+        Arc::new(Self {
+            algorithms: provider.signature_verification_algorithms,
+        })
+    }
+
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
 }
 
 impl ServerCertVerifier for AnyCertificate {
@@ -227,7 +260,7 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -236,7 +269,7 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -244,7 +277,7 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// The same, for client certificates: asked for, not required.
+/// For client certificates: asked for, not required.
 impl ClientCertVerifier for AnyCertificate {
     fn offer_client_auth(&self) -> bool {
         true
@@ -273,7 +306,7 @@ impl ClientCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -282,7 +315,7 @@ impl ClientCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -48,13 +48,9 @@ pub fn clock(unix_millis: u64) -> String {
     }
 }
 
-/// The rows for one line at `width` columns: a prefix (time, nick) on the
-/// first row, continuation rows indented to the text column.
-pub fn rows(line: &Line, width: usize) -> Vec<Row<'static>> {
-    rows_and_links(line, width).0
-}
-
-/// [`rows`], and the URLs on each row (`links.rs`).
+/// The rows for one line at `width` columns — a prefix (time, nick) on
+/// the first row, continuation rows indented to the text column — and the
+/// URLs on each row (`links.rs`).
 pub fn rows_and_links(line: &Line, width: usize) -> (Vec<Row<'static>>, Vec<Vec<RowLink>>) {
     let dim = Style::default().add_modifier(Modifier::DIM);
     let mut prefix = vec![Span::styled(format!("{} ", clock(line.time)), dim)];
