@@ -19,7 +19,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The server process, killed when dropped so a failing test leaves none
 /// behind (it would also hold the test's output pipe open).
-pub(crate) struct ServerProcess(Child);
+pub(crate) struct ServerProcess(pub(crate) Child);
 
 impl ServerProcess {
     pub(crate) fn kill(&mut self) {
@@ -66,7 +66,7 @@ pub(crate) async fn start_server(addr: SocketAddr, data_dir: &std::path::Path) -
     server
 }
 
-async fn wait_listening(addr: SocketAddr) {
+pub(crate) async fn wait_listening(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         assert!(Instant::now() < deadline, "the server did not start");
@@ -83,10 +83,16 @@ pub(crate) struct Peer {
 
 impl Peer {
     pub(crate) fn new(nick: &str, addr: SocketAddr) -> Self {
+        Self::connecting_to(nick, &addr.to_string())
+    }
+
+    /// A peer whose session connects to `addr`: one address, or several
+    /// separated by commas (the nodes of a cluster), tried in turn.
+    pub(crate) fn connecting_to(nick: &str, addr: &str) -> Self {
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
         let net = spawn_session(
             SessionConfig {
-                addr: addr.to_string(),
+                addr: addr.to_owned(),
                 nick: Nick::new(nick).unwrap(),
                 security: huddle_e2e::any_server(),
                 key: huddle_e2e::fresh_key(),
@@ -95,7 +101,7 @@ impl Peer {
             tx,
         );
         let mut app = App::new(Some(nick.into()), nick);
-        app.start_chat(&addr.to_string(), vec!["#load".into()]);
+        app.start_chat(addr, vec!["#load".into()]);
         Self {
             nick: nick.into(),
             app,

@@ -55,7 +55,9 @@ pub enum NetEvent {
 /// How the session connects.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// `host:port`, resolved on every attempt.
+    /// `host:port`, resolved on every attempt; or several, separated by
+    /// commas (the nodes of a cluster), tried in turn: after a lost
+    /// connection or a failed attempt, the next one is tried first.
     pub addr: String,
     /// The nick to ask for.
     pub nick: Nick,
@@ -152,13 +154,16 @@ async fn run_session(
     };
     let mut nick = config.nick.clone();
     let mut attempt = 0u32;
+    let addresses: Vec<&str> = config.addr.split(',').map(str::trim).collect();
+    let mut turn = 0usize;
     loop {
+        let addr = addresses[turn % addresses.len()];
         emit(NetEvent::Connecting { attempt });
         let who = Introduction {
             key: config.key.clone(),
             nick: nick.clone(),
         };
-        let reason = match connect(&config.addr, &config.security, &who).await {
+        let reason = match connect(addr, &config.security, &who).await {
             Ok((connection, welcome, identity)) => {
                 attempt = 0;
                 emit(NetEvent::Identity(identity));
@@ -197,6 +202,7 @@ async fn run_session(
         };
         let retry_in = backoff(attempt);
         attempt = attempt.saturating_add(1);
+        turn = turn.wrapping_add(1);
         emit(NetEvent::Disconnected { reason, retry_in });
         tokio::select! {
             () = stop.cancelled() => return,

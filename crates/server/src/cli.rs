@@ -119,6 +119,11 @@ pub struct Args {
     /// with the server's certificate: pin its fingerprint in the client.
     #[arg(long, value_name = "ADDR")]
     pub irc_tls_bind: Option<SocketAddr>,
+    /// Be a node of a cluster through this NATS server (nats://HOST:4222,
+    /// started with -js); repeat for several. Rooms and nicks are shared
+    /// by every node; history lives in JetStream (no --data-dir store).
+    #[arg(long, value_name = "URL")]
+    pub cluster: Vec<String>,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     pub no_discovery: bool,
@@ -183,6 +188,7 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
         http: args.http,
         irc_bind: args.irc_bind,
         irc_tls_bind: args.irc_tls_bind,
+        cluster: args.cluster.clone(),
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;

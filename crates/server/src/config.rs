@@ -90,6 +90,10 @@ pub struct ServerConfig {
     /// Where the IRC gateway listens over TLS (the server's own
     /// certificate); `None` (the default): not at all.
     pub irc_tls_bind: Option<SocketAddr>,
+    /// NATS URLs of the cluster this server is a node of (`--cluster`);
+    /// empty (the default): a single server. A node keeps no redb store:
+    /// history is in JetStream, and in memory as a cache.
+    pub cluster: Vec<String>,
 }
 
 /// The UDP discovery responder's settings.
@@ -180,6 +184,7 @@ impl Default for ServerConfig {
             http: None,
             irc_bind: None,
             irc_tls_bind: None,
+            cluster: Vec::new(),
         }
     }
 }

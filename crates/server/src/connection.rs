@@ -244,14 +244,34 @@ pub(crate) async fn serve(
             return;
         }
     };
-    let (greeted, outbound, writer) = match enter(hello, write, peer, &context) {
+    // A node of a cluster claims the nick cluster-wide first (boxed, like
+    // the handshake, and the Hello with it: an idle connection's task holds
+    // only the claim).
+    let hello = Box::new(hello);
+    let claim = match context.hub.cluster() {
+        Some(link) => match Box::pin(crate::cluster::NickClaim::make(link, &hello)).await {
+            Ok(claim) => Some(claim),
+            Err(refusal) => {
+                (context.hub.metrics()).connection(ConnectionOutcome::RefusedHello);
+                drop(hello);
+                Box::pin(last_words(write, &refusal)).await;
+                return;
+            }
+        },
+        None => None,
+    };
+    let (greeted, outbound, writer) = match enter(*hello, write, peer, &context) {
         Ok(entered) => entered,
         Err((write, refusal)) => {
             context
                 .hub
                 .metrics()
                 .connection(ConnectionOutcome::RefusedHello);
-            Box::pin(last_words(write, &refusal)).await;
+            Box::pin(async move {
+                crate::cluster::NickClaim::release(claim).await;
+                last_words(write, &refusal).await;
+            })
+            .await;
             return;
         }
     };
@@ -270,6 +290,7 @@ pub(crate) async fn serve(
         .hub
         .quit(conn, &dispatcher.nick, &dispatcher.rooms, announce);
     info!(%peer, nick = %dispatcher.nick, reason = %end, "disconnected");
+    crate::cluster::NickClaim::release(claim).await;
     // Dropping the dispatcher drops the last queue handle: the writer
     // flushes what is queued (bounded by the flush timeout) and closes.
     drop(dispatcher);

@@ -25,6 +25,7 @@ use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_
 const MAX_MAILBOXES: usize = 1000;
 
 mod away;
+mod cluster_relay;
 mod dedup;
 mod durable;
 mod files;
@@ -40,7 +41,7 @@ mod search;
 pub(crate) use search::SearchRequest;
 
 use dedup::Dedup;
-pub(crate) use durable::acknowledge;
+pub(crate) use durable::{Request, acknowledge};
 pub(crate) use gauges::OutboundDepths;
 pub(crate) use membership::JoinGate;
 #[cfg(test)]
@@ -147,6 +148,9 @@ pub(crate) struct Hub {
     nick_hold_millis: u64,
     /// What the server counts (`metrics.rs`).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The cluster this hub is a node of (`--cluster`); `None`: a single
+    /// server (`cluster_relay.rs`).
+    cluster: Option<Arc<crate::cluster::ClusterLink>>,
 }
 
 /// Emptied rooms kept for their history, longest idle first, with the
@@ -215,6 +219,7 @@ impl Hub {
             nick_bindings: Mutex::default(),
             nick_hold_millis: u64::try_from(config.nick_binding.as_millis()).unwrap_or(u64::MAX),
             metrics,
+            cluster: None,
         }
     }
 

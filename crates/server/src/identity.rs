@@ -94,6 +94,28 @@ impl ServerIdentity {
         })
     }
 
+    /// An identity from its certificate and PKCS#8 key (DER), read from
+    /// `source` (named in errors); checked like one read from files.
+    pub(crate) fn from_der(
+        certificate: Vec<u8>,
+        pkcs8_key: Vec<u8>,
+        source: &Path,
+    ) -> Result<Self, IdentityError> {
+        let identity = Self::from_parts(certificate, pkcs8_key, source)?;
+        identity
+            .tls_config()
+            .map_err(|err| IdentityError::Corrupt {
+                path: source.to_owned(),
+                reason: err.to_string(),
+            })?;
+        Ok(identity)
+    }
+
+    /// The certificate and the PKCS#8 key (DER), to share them.
+    pub(crate) fn der_parts(&self) -> (&[u8], &[u8]) {
+        (&self.certificate, &self.pkcs8_key)
+    }
+
     /// The identity kept in `dir`, made and saved there if there is none.
     /// A key without its certificate (or the reverse) is an error, not a
     /// reason to make a new identity silently.

@@ -7,6 +7,7 @@
 
 mod admission;
 pub mod cli;
+mod cluster;
 mod config;
 mod connection;
 mod deadlines;
@@ -33,6 +34,7 @@ mod testkit;
 mod transport;
 mod wall_clock;
 
+pub use cluster::ClusterError;
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;
 pub use identity::{IdentityError, ServerIdentity};

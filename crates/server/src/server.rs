@@ -59,6 +59,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The cluster could not be joined (`--cluster`).
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The discovery responder could not be bound.
     #[error("cannot bind the discovery port {addr}: {source}")]
     Discovery {
@@ -81,6 +84,8 @@ pub struct Server {
     irc: Option<TcpListener>,
     /// The IRC gateway's TLS listener, with `--irc-tls-bind`.
     irc_tls: Option<TcpListener>,
+    /// What the cluster's publisher drains, with `--cluster`.
+    cluster_queue: Option<crate::cluster::PublishQueue>,
 }
 
 /// Binds a listener with the given backlog (the kernel's queue of
@@ -194,7 +199,16 @@ impl Server {
         let irc_error = |addr, source| ServerError::Irc { addr, source };
         let irc = listen_if(config.irc_bind, 128, irc_error)?;
         let irc_tls = listen_if(config.irc_tls_bind, 128, irc_error)?;
+        let (cluster, cluster_queue) = if config.cluster.is_empty() {
+            (None, None)
+        } else {
+            let (link, queue) =
+                crate::cluster::ClusterLink::join(&config.cluster, config.history_retention)
+                    .await?;
+            (Some(Arc::new(link)), Some(queue))
+        };
         let store = match &config.data_dir {
+            Some(_) if cluster.is_some() => None,
             Some(dir) => {
                 let limits = StoreLimits {
                     retention: config.history_retention,
@@ -209,10 +223,15 @@ impl Server {
             }
             None => None,
         };
-        let identity = Arc::new(match &config.data_dir {
-            Some(dir) => ServerIdentity::load_or_create(dir)?,
-            None => ServerIdentity::generate()?,
+        let identity = Arc::new(match (&cluster, &config.data_dir) {
+            (Some(link), _) => crate::cluster::shared_identity(link.jetstream()).await?,
+            (None, Some(dir)) => ServerIdentity::load_or_create(dir)?,
+            (None, None) => ServerIdentity::generate()?,
         });
+        let mut hub = Hub::new(&config, store, metrics.clone());
+        if let Some(link) = cluster {
+            hub = hub.with_cluster(link);
+        }
         let tls = identity.tls_config()?;
         let irc_tls_config = identity.irc_tls_config()?;
         let flusher_count = std::thread::available_parallelism().map_or(1, usize::from);
@@ -223,7 +242,7 @@ impl Server {
         });
         let context = Arc::new(Context {
             flushers: Flushers::new(flusher_count, config.write_interval, &metrics),
-            hub: Arc::new(Hub::new(&config, store, metrics)),
+            hub: Arc::new(hub),
             config: Arc::new(config),
             server_id: identity.server_id(),
             identity,
@@ -242,6 +261,7 @@ impl Server {
             status,
             irc,
             irc_tls,
+            cluster_queue,
         })
     }
 
@@ -310,6 +330,7 @@ impl Server {
             status,
             irc,
             irc_tls,
+            cluster_queue,
         } = self;
         let config = context.config.clone();
         info!(addr = %listener.local_addr().map_or(config.bind, |a| a), name = %config.name, "listening");
@@ -319,6 +340,10 @@ impl Server {
             context.hub.clone(),
             context.shutdown.clone(),
         ));
+        if let (Some(link), Some(queue)) = (context.hub.cluster(), cluster_queue) {
+            let hub = context.hub.clone();
+            crate::cluster::start(link.clone(), queue, hub, &tracker, &context.shutdown);
+        }
         if let Some(status) = status {
             start_status(status, &context, discovery.as_ref());
         }

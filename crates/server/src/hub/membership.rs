@@ -85,6 +85,12 @@ impl Hub {
                 lock(&self.room_skeletons).check(name)?;
                 gate.room_creation()?;
                 let password = password.filter(|p| !p.is_empty());
+                if password.is_some() && self.cluster.is_some() {
+                    return refuse(
+                        ErrorCode::Internal,
+                        "rooms with a password are not available in cluster mode yet",
+                    );
+                }
                 if password.is_some()
                     && self.store.is_none()
                     && lock(&self.kept_rooms).len() >= MAX_KEPT_ROOMS
@@ -151,7 +157,7 @@ impl Hub {
     /// holding at most `idle_history_bytes` of history in memory: the
     /// longest idle are closed and forgotten first (their history stays on
     /// disk, with a store; their password and topic are kept either way).
-    fn park_idle(&self, name: &RoomName, history_bytes: usize) {
+    pub(super) fn park_idle(&self, name: &RoomName, history_bytes: usize) {
         let evicted: Vec<String> = {
             let mut idle = lock(&self.idle_rooms);
             idle.remove(name.folded());

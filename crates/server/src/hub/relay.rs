@@ -11,7 +11,7 @@ use super::{Caller, Hub, Refusal, User, durable::Request, frame, lock, now_milli
 use crate::store::{Accepted, Record};
 
 /// A message accepted now from `caller`: its server id sorts by this moment.
-fn new_message(
+pub(super) fn new_message(
     caller: Caller<'_>,
     client_msg_id: ClientMsgId,
     target: Target,
@@ -41,6 +41,9 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
+        if let Some(cluster) = &self.cluster {
+            return self.say_in_cluster(cluster, caller, name, id, kind, text);
+        }
         let request = Request {
             id,
             kind: RequestKind::Say,
@@ -148,6 +151,12 @@ impl Hub {
         new: &Nick,
         rooms: &[RoomName],
     ) -> Result<(), Refusal> {
+        if self.cluster.is_some() {
+            return refuse(
+                ErrorCode::Internal,
+                "nick changes are not available in cluster mode yet: reconnect with the new nick",
+            );
+        }
         super::lookalike::check_nick(&lock(&self.users), new, caller.conn)?;
         self.check_binding(new, caller.client)?;
         let keyed = {

@@ -1,0 +1,263 @@
+//! Cluster mode (`--cluster nats://…`): several huddle servers share their
+//! rooms through NATS JetStream, so a room is the same room on every node.
+//!
+//! Where it plugs in (ARCHITECTURE.md, "Cluster mode"): a room message is
+//! **accepted** by the hub as usual (membership, rate, validation), but
+//! instead of being fanned out at once it is **published** to the
+//! `HUDDLE_ROOMS` stream (`publisher.rs`), and its sender is acknowledged
+//! when JetStream confirms storage. Every node **fans out** from its own
+//! ordered consumer of that stream (`fanout.rs`) — its own members'
+//! messages too — so the stream's order is the room's order on every node,
+//! and the message id is derived from the stream sequence (`naming.rs`).
+//! Nicks are claimed in a key-value bucket (`nicks.rs`); the nodes share
+//! one certificate, so clients see one server (`shared_identity.rs`).
+//! Without `--cluster` none of this exists and the hub's paths are as
+//! before.
+
+use std::{sync::Arc, time::Duration};
+
+use async_nats::jetstream;
+use huddle_protocol::{ChatMessage, ConnectionId};
+use uuid::Uuid;
+
+mod envelope;
+mod fanout;
+mod naming;
+mod nicks;
+mod publisher;
+mod shared_identity;
+
+pub(crate) use fanout::run_fanout;
+pub(crate) use nicks::NickClaims;
+pub(crate) use publisher::{Publish, Reply, run_publisher};
+pub(crate) use shared_identity::shared_identity;
+
+/// How long JetStream remembers a message's `Nats-Msg-Id` to drop a
+/// resend of it (a client resends what was not acknowledged when it
+/// reconnects, usually within seconds).
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Messages published but not yet confirmed, beyond which new ones are
+/// refused (`Internal`, send again) rather than queued without bound.
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// Errors joining a cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No NATS server answered.
+    #[error("cannot reach NATS at {urls}: {reason}")]
+    Connect {
+        /// The URLs tried.
+        urls: String,
+        /// Why.
+        reason: String,
+    },
+    /// JetStream refused to make or open what the cluster needs.
+    #[error("cannot set up the JetStream {what}: {reason} (is nats-server started with -js?)")]
+    Setup {
+        /// The stream or bucket.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The shared identity in NATS is damaged.
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
+}
+
+fn setup_error(what: &str) -> impl Fn(String) -> ClusterError + '_ {
+    move |reason| ClusterError::Setup {
+        what: what.to_owned(),
+        reason,
+    }
+}
+
+/// This node's connection to the cluster: what the hub and the connection
+/// tasks use.
+#[derive(Debug)]
+pub(crate) struct ClusterLink {
+    /// This node, in the envelopes it publishes (it skips the sender when
+    /// its own message comes back).
+    node: Uuid,
+    /// The NATS connection (its state says whether to accept messages).
+    client: async_nats::Client,
+    /// Bumped each time the connection to NATS is (re)made: the fan-out's
+    /// consumer is remade then (it would otherwise wait out its heartbeat).
+    reconnects: tokio::sync::watch::Receiver<u64>,
+    jetstream: jetstream::Context,
+    /// Room messages to publish, in the order accepted.
+    publish: tokio::sync::mpsc::Sender<Publish>,
+    /// Nick claims this node holds.
+    pub(crate) nicks: NickClaims,
+}
+
+/// What [`ClusterLink::join`] returns besides the link: the publisher's
+/// queue, drained by [`run_publisher`].
+pub(crate) type PublishQueue = tokio::sync::mpsc::Receiver<Publish>;
+
+impl ClusterLink {
+    /// Connects to NATS at `urls` and makes (or opens) the rooms stream and
+    /// the buckets. `retention` bounds each room's messages in the stream.
+    pub(crate) async fn join(
+        urls: &[String],
+        retention: usize,
+    ) -> Result<(Self, PublishQueue), ClusterError> {
+        let joined = urls.join(",");
+        let (connected, reconnects) = tokio::sync::watch::channel(0u64);
+        let client = async_nats::ConnectOptions::new()
+            .name("huddle-server")
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    connected.send_modify(|count| *count += 1);
+                }
+                std::future::ready(())
+            })
+            .retry_on_initial_connect()
+            // NATS restarting: back within a second, not the default's
+            // growing backoff (messages are refused while it is away).
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis(100 * u64::try_from(attempts.min(10)).unwrap_or(10))
+            })
+            .connect(joined.as_str());
+        let client = tokio::time::timeout(Duration::from_secs(10), client)
+            .await
+            .map_err(|_| "no answer in 10 s".to_owned())
+            .and_then(|connected| connected.map_err(|err| err.to_string()))
+            .map_err(|reason| ClusterError::Connect {
+                urls: joined.clone(),
+                reason,
+            })?;
+        let jetstream = jetstream::new(client.clone());
+        jetstream
+            .get_or_create_stream(jetstream::stream::Config {
+                name: naming::ROOMS_STREAM.to_owned(),
+                subjects: vec![naming::ROOM_SUBJECTS.to_owned()],
+                max_messages_per_subject: i64::try_from(retention.max(1)).unwrap_or(i64::MAX),
+                duplicate_window: DUPLICATE_WINDOW,
+                storage: jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|err| setup_error(naming::ROOMS_STREAM)(err.to_string()))?;
+        let nicks = NickClaims::open(&jetstream).await?;
+        let (publish, queue) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
+        let link = Self {
+            node: Uuid::new_v4(),
+            client,
+            reconnects,
+            jetstream,
+            publish,
+            nicks,
+        };
+        Ok((link, queue))
+    }
+
+    /// Hands a room message accepted from `origin` to the publisher; its
+    /// sender is acknowledged (or told to send again) when JetStream
+    /// answers. `Err` with the reason when this node cannot reach NATS
+    /// now or too many messages are waiting already.
+    pub(crate) fn publish(
+        &self,
+        origin: ConnectionId,
+        client: huddle_protocol::ClientId,
+        message: &ChatMessage,
+        reply: publisher::Reply,
+    ) -> Result<(), (publisher::Reply, &'static str)> {
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Err((
+                reply,
+                "this node cannot reach the cluster's NATS server now",
+            ));
+        }
+        let huddle_protocol::Target::Room(room) = &message.target else {
+            return Err((reply, "only room messages go through the cluster"));
+        };
+        let Some(payload) = envelope::seal(self.node, origin, message) else {
+            return Err((reply, "the message could not be encoded"));
+        };
+        let publish = Publish {
+            subject: naming::room_subject(room.folded()),
+            dedup: naming::dedup_id(&client, &message.client_msg_id),
+            payload,
+            reply,
+        };
+        self.publish.try_send(publish).map_err(|err| match err {
+            tokio::sync::mpsc::error::TrySendError::Full(p)
+            | tokio::sync::mpsc::error::TrySendError::Closed(p) => {
+                (p.reply, "too many messages are waiting for the cluster")
+            }
+        })
+    }
+
+    /// The JetStream context.
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+}
+
+/// A nick a connection claimed across the cluster before registering
+/// here, let go of when it leaves. Boxed: a connection's task holds it
+/// while idle (8 bytes, not the claim).
+#[derive(Debug)]
+pub(crate) struct NickClaim {
+    link: Arc<ClusterLink>,
+    folded: String,
+    client: huddle_protocol::ClientId,
+}
+
+impl NickClaim {
+    /// Claims `hello`'s nick for its key; the `Reject` to send if refused.
+    pub(crate) async fn make(
+        link: &Arc<ClusterLink>,
+        hello: &huddle_protocol::Hello,
+    ) -> Result<Box<Self>, huddle_protocol::ServerMessage> {
+        use huddle_protocol::ErrorCode;
+        let (nick, client) = (&hello.nick, hello.public_key.client_id());
+        let refused = |code, text: String| crate::connection::reject(code, text);
+        match link.nicks.claim(nick.folded(), client).await {
+            Ok(()) => Ok(Box::new(Self {
+                link: link.clone(),
+                folded: nick.folded().to_owned(),
+                client,
+            })),
+            Err(nicks::ClaimRefused::Taken) => Err(refused(
+                ErrorCode::NickInUse,
+                format!("{nick} is in use on this cluster"),
+            )),
+            Err(nicks::ClaimRefused::Unreachable(why)) => Err(refused(
+                ErrorCode::Internal,
+                format!("this node cannot reach the cluster to claim {nick} ({why}); try again"),
+            )),
+        }
+    }
+
+    /// Lets go of the claim, if there is one.
+    pub(crate) async fn release(claim: Option<Box<Self>>) {
+        if let Some(claim) = claim {
+            Box::pin(claim.link.nicks.release(&claim.folded, claim.client)).await;
+        }
+    }
+}
+
+/// Starts the node's tasks: the publisher, the fan-out and the claims'
+/// refresher, all on `tasks` and ending with `shutdown`.
+pub(crate) fn start(
+    link: Arc<ClusterLink>,
+    queue: PublishQueue,
+    hub: Arc<crate::hub::Hub>,
+    tasks: &tokio_util::task::TaskTracker,
+    shutdown: &tokio_util::sync::CancellationToken,
+) {
+    tasks.spawn(run_publisher(
+        link.jetstream.clone(),
+        queue,
+        shutdown.clone(),
+    ));
+    tasks.spawn(run_fanout(
+        link.jetstream.clone(),
+        hub,
+        (link.node, link.reconnects.clone()),
+        shutdown.clone(),
+    ));
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move { link.nicks.keep_fresh(shutdown).await });
+}
