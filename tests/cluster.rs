@@ -77,11 +77,22 @@ impl Cluster {
     }
 }
 
-/// Each peer says `count` numbered lines, a few at a time, all pumping.
-async fn chat(peers: &mut [Peer], from: usize, count: usize) {
+/// Where erin (who writes to dave directly in the SIGKILL test) and dave
+/// (on node 0, which that test kills) sit among the peers.
+const ERIN: usize = 4;
+const DAVE: usize = 3;
+
+/// Each peer says `count` numbered lines, a few at a time, all pumping;
+/// with `direct`, erin writes to dave instead (`/msg` leaves her in the
+/// conversation's buffer).
+async fn chat(peers: &mut [Peer], from: usize, count: usize, direct: bool) {
     for n in from..from + count {
-        for peer in peers.iter_mut() {
-            let text = format!("{} {n}", peer.nick);
+        for (i, peer) in peers.iter_mut().enumerate() {
+            let text = if direct && i == ERIN {
+                format!("/msg dave erin {n}")
+            } else {
+                format!("{} {n}", peer.nick)
+            };
             peer.type_line(&text);
         }
         for _ in 0..5 {
@@ -139,7 +150,7 @@ async fn three_nodes_serve_one_room_in_one_order_with_the_same_ids() {
     };
     let mut peers = cluster.peers().await;
     const EACH: usize = 25;
-    chat(&mut peers, 0, EACH).await;
+    chat(&mut peers, 0, EACH, false).await;
     let total = EACH * peers.len();
     pump_until(&mut peers, Duration::from_secs(60), |peers| {
         peers.iter().all(|p| {
@@ -156,6 +167,38 @@ async fn three_nodes_serve_one_room_in_one_order_with_the_same_ids() {
     }
     let order: Vec<String> = history.into_iter().map(|(_, text)| text).collect();
     assert_one_order(&peers, &order);
+
+    // A direct message crosses nodes (node 2 to alice on node 0); one to a
+    // nick nobody holds anywhere is refused.
+    let (mut writer, _) = huddle_testkit::Client::connect(cluster.addrs[2], "writer").await;
+    for (to, text) in [("ghost", "anyone?"), ("alice", "psst")] {
+        writer
+            .send(huddle_protocol::ClientMessage::Direct {
+                to: huddle_protocol::Nick::new(to).unwrap(),
+                id: huddle_protocol::ClientMsgId::random(),
+                kind: huddle_protocol::MessageKind::Normal,
+                text: huddle_protocol::ChatText::new(text).unwrap(),
+            })
+            .await;
+    }
+    let answer = writer
+        .recv_until(|m| matches!(m, ServerMessage::Error(_) | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::NoSuchNick),
+        "{answer:?}"
+    );
+    let answer = writer
+        .recv_until(|m| matches!(m, ServerMessage::Error(_) | ServerMessage::Ack { .. }))
+        .await;
+    assert!(matches!(answer, ServerMessage::Ack { .. }), "{answer:?}");
+    pump_until(&mut peers, Duration::from_secs(10), |peers| {
+        peers[0]
+            .chat_in("@writer")
+            .iter()
+            .any(|(text, _)| text == "psst")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +244,7 @@ async fn sigkill_of_a_node_loses_nothing_acknowledged_and_its_clients_move_withi
     let mut peers = cluster.peers().await;
     const BEFORE: usize = 15;
     const AFTER: usize = 15;
-    chat(&mut peers, 0, BEFORE).await;
+    chat(&mut peers, 0, BEFORE, true).await;
     // Node 0 dies with messages in flight; its clients are peers 0 and 3.
     let acked_before_kill: Vec<String> = peers
         .iter()
@@ -230,13 +273,19 @@ async fn sigkill_of_a_node_loses_nothing_acknowledged_and_its_clients_move_withi
         took < Duration::from_secs(3),
         "the killed node's clients took {took:?} to move"
     );
-    chat(&mut peers, BEFORE, AFTER).await;
-    let total = (BEFORE + AFTER) * peers.len();
+    chat(&mut peers, BEFORE, AFTER, true).await;
+    // Everyone speaks in the room but erin, who writes to dave.
+    let total = (BEFORE + AFTER) * (peers.len() - 1);
     pump_until(&mut peers, Duration::from_secs(60), |peers| {
-        peers.iter().all(|p| {
-            let chat = p.chat();
-            chat.len() >= total && chat.iter().all(|(_, pending)| !pending)
-        })
+        let directs = &peers[ERIN].chat_in("@dave");
+        let answered = directs.iter().all(|(_, pending)| !pending);
+        let sent = directs.len();
+        answered
+            && peers[DAVE].chat_in("@erin").len() >= sent
+            && peers.iter().all(|p| {
+                let chat = p.chat();
+                chat.len() >= total && chat.iter().all(|(_, pending)| !pending)
+            })
     })
     .await;
     let history = cluster.history(1).await;
@@ -255,6 +304,49 @@ async fn sigkill_of_a_node_loses_nothing_acknowledged_and_its_clients_move_withi
         "the stream holds duplicates or misses messages"
     );
     assert_one_order(&peers, &order);
+    // Only the killed node's clients lost their connection.
+    for (i, peer) in peers.iter().enumerate() {
+        let drops = peer
+            .app
+            .buffers
+            .iter()
+            .filter(|b| b.title() == "#load")
+            .flat_map(|b| b.lines.iter())
+            .filter(|l| l.text.starts_with("Disconnected"))
+            .count();
+        let expected = usize::from(i % NODES == 0);
+        assert_eq!(
+            drops, expected,
+            "{} was disconnected {drops} times",
+            peer.nick
+        );
+    }
+    // Every direct message the cluster accepted reaches dave once, in
+    // order, though his node died; the others were refused, saying so.
+    let sent: Vec<String> = peers[ERIN]
+        .chat_in("@dave")
+        .into_iter()
+        .map(|(text, pending)| {
+            assert!(!pending, "erin's {text:?} is still pending");
+            text
+        })
+        .collect();
+    let refused = peers[ERIN].refused_in("@dave");
+    assert_eq!(sent.len() + refused.len(), BEFORE + AFTER, "{refused:?}");
+    assert!(
+        sent.len() >= AFTER,
+        "only {} direct messages accepted",
+        sent.len()
+    );
+    let received: Vec<String> = peers[DAVE]
+        .chat_in("@erin")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    assert_eq!(
+        received, sent,
+        "dave lost, duplicated or reordered a direct message"
+    );
     let _ = &cluster.nats;
 }
 
@@ -265,7 +357,7 @@ async fn nats_restarted_under_load_loses_nothing_acknowledged_and_a_cut_off_node
     };
     let mut peers = cluster.peers().await;
     let mut probe = huddle_testkit::Client::joined(cluster.addrs[1], "probe", &["#load"]).await;
-    chat(&mut peers, 0, 10).await;
+    chat(&mut peers, 0, 10, false).await;
 
     cluster.nats.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -285,7 +377,7 @@ async fn nats_restarted_under_load_loses_nothing_acknowledged_and_a_cut_off_node
     );
     // The peers go on typing through the outage (refused, or held and
     // retried until NATS is back), and after it.
-    chat(&mut peers, 10, 5).await;
+    chat(&mut peers, 10, 5, false).await;
     cluster.nats.restart().await;
     // The nodes are back within seconds: the probe's message is stored.
     let back = Instant::now();
@@ -306,7 +398,7 @@ async fn nats_restarted_under_load_loses_nothing_acknowledged_and_a_cut_off_node
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    chat(&mut peers, 15, 10).await;
+    chat(&mut peers, 15, 10, false).await;
     pump_until(&mut peers, Duration::from_secs(60), |peers| {
         peers
             .iter()

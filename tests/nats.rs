@@ -105,10 +105,15 @@ pub(crate) async fn start_node(addr: SocketAddr, nats: &str) -> ServerProcess {
             &addr.to_string(),
             "--no-discovery",
             "--log",
-            "warn",
+            // HUDDLE_NODE_LOGS=info shows the nodes' logs (else nothing).
+            &std::env::var("HUDDLE_NODE_LOGS").unwrap_or_else(|_| "warn".into()),
         ])
         .args(["--cluster", nats])
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("HUDDLE_NODE_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("huddle-server is built by `cargo test --workspace`");
     let node = ServerProcess(child);

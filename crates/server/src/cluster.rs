@@ -82,7 +82,7 @@ pub(crate) struct ClusterLink {
     client: async_nats::Client,
     /// Bumped each time the connection to NATS is (re)made: the fan-out's
     /// consumer is remade then (it would otherwise wait out its heartbeat).
-    reconnects: tokio::sync::watch::Receiver<u64>,
+    pub(crate) reconnects: tokio::sync::watch::Receiver<u64>,
     jetstream: jetstream::Context,
     /// Room messages to publish, in the order accepted.
     publish: tokio::sync::mpsc::Sender<Publish>,
@@ -127,17 +127,19 @@ impl ClusterLink {
                 reason,
             })?;
         let jetstream = jetstream::new(client.clone());
-        jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: naming::ROOMS_STREAM.to_owned(),
-                subjects: vec![naming::ROOM_SUBJECTS.to_owned()],
-                max_messages_per_subject: i64::try_from(retention.max(1)).unwrap_or(i64::MAX),
-                duplicate_window: DUPLICATE_WINDOW,
-                storage: jetstream::stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|err| setup_error(naming::ROOMS_STREAM)(err.to_string()))?;
+        for stream in [naming::Stream::Rooms, naming::Stream::Directs] {
+            jetstream
+                .get_or_create_stream(jetstream::stream::Config {
+                    name: stream.name().to_owned(),
+                    subjects: vec![stream.subjects().to_owned()],
+                    max_messages_per_subject: i64::try_from(retention.max(1)).unwrap_or(i64::MAX),
+                    duplicate_window: DUPLICATE_WINDOW,
+                    storage: jetstream::stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|err| setup_error(stream.name())(err.to_string()))?;
+        }
         let nicks = NickClaims::open(&jetstream).await?;
         let (publish, queue) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
         let link = Self {
@@ -151,15 +153,15 @@ impl ClusterLink {
         Ok((link, queue))
     }
 
-    /// Hands a room message accepted from `origin` to the publisher; its
-    /// sender is acknowledged (or told to send again) when JetStream
-    /// answers. `Err` with the reason when this node cannot reach NATS
-    /// now or too many messages are waiting already.
+    /// Hands a room or direct message accepted from `sender` (on its
+    /// connection `origin`) to the publisher; the sender is acknowledged
+    /// (or told why not) when JetStream answers. `Err` with the reason when
+    /// this node cannot reach NATS now or too many messages are waiting
+    /// already.
     pub(crate) fn publish(
         &self,
-        origin: ConnectionId,
-        client: huddle_protocol::ClientId,
-        message: &ChatMessage,
+        (origin, sender): (ConnectionId, huddle_protocol::ClientId),
+        message: ChatMessage,
         reply: publisher::Reply,
     ) -> Result<(), (publisher::Reply, &'static str)> {
         if self.client.connection_state() != async_nats::connection::State::Connected {
@@ -168,16 +170,15 @@ impl ClusterLink {
                 "this node cannot reach the cluster's NATS server now",
             ));
         }
-        let huddle_protocol::Target::Room(room) = &message.target else {
-            return Err((reply, "only room messages go through the cluster"));
-        };
-        let Some(payload) = envelope::seal(self.node, origin, message) else {
-            return Err((reply, "the message could not be encoded"));
+        let route = envelope::Route {
+            node: self.node,
+            origin,
+            sender,
+            recipient: None,
         };
         let publish = Publish {
-            subject: naming::room_subject(room.folded()),
-            dedup: naming::dedup_id(&client, &message.client_msg_id),
-            payload,
+            route,
+            message,
             reply,
         };
         self.publish.try_send(publish).map_err(|err| match err {
@@ -238,8 +239,8 @@ impl NickClaim {
     }
 }
 
-/// Starts the node's tasks: the publisher, the fan-out and the claims'
-/// refresher, all on `tasks` and ending with `shutdown`.
+/// Starts the node's tasks: the publisher, the fan-out of each stream and
+/// the claims' refresher, all on `tasks` and ending with `shutdown`.
 pub(crate) fn start(
     link: Arc<ClusterLink>,
     queue: PublishQueue,
@@ -247,17 +248,15 @@ pub(crate) fn start(
     tasks: &tokio_util::task::TaskTracker,
     shutdown: &tokio_util::sync::CancellationToken,
 ) {
-    tasks.spawn(run_publisher(
-        link.jetstream.clone(),
-        queue,
-        shutdown.clone(),
-    ));
-    tasks.spawn(run_fanout(
-        link.jetstream.clone(),
-        hub,
-        (link.node, link.reconnects.clone()),
-        shutdown.clone(),
-    ));
+    tasks.spawn(run_publisher(link.clone(), queue, shutdown.clone()));
+    for stream in [naming::Stream::Rooms, naming::Stream::Directs] {
+        tasks.spawn(run_fanout(
+            stream,
+            link.clone(),
+            hub.clone(),
+            shutdown.clone(),
+        ));
+    }
     let shutdown = shutdown.clone();
     tasks.spawn(async move { link.nicks.keep_fresh(shutdown).await });
 }

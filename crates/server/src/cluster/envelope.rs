@@ -1,22 +1,39 @@
-//! What a node publishes for a room message: the publishing node's id (16
-//! bytes), the sender's connection id (16 bytes), then the `ChatMessage`
-//! in huddle's wire encoding (its `id` is left nil: the id is derived from
-//! the stream sequence by whoever reads it).
+//! What a node publishes for a room or direct message: the publishing
+//! node's id (16 bytes), the sender's connection id (16), the sender's
+//! client id (16), the recipient's client id (16; nil for a room message),
+//! then the `ChatMessage` in huddle's wire encoding (its `id` is left nil:
+//! the id is derived from the stream sequence by whoever reads it).
 
 use bytes::{BufMut, Bytes, BytesMut};
-use huddle_protocol::{ChatMessage, ConnectionId, decode_payload, encode_payload};
+use huddle_protocol::{ChatMessage, ClientId, ConnectionId, decode_payload, encode_payload};
 use uuid::Uuid;
 
-const HEADER: usize = 32;
+const HEADER: usize = 64;
 
-/// The envelope of `message`, accepted on `node` from connection `origin`.
-pub(super) fn seal(node: Uuid, origin: ConnectionId, message: &ChatMessage) -> Option<Bytes> {
+/// Where a message was accepted and between whom it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Route {
+    /// The node that accepted it.
+    pub(crate) node: Uuid,
+    /// The sender's connection there.
+    pub(crate) origin: ConnectionId,
+    /// The sender's client id (its mailbox).
+    pub(crate) sender: ClientId,
+    /// The recipient's client id, for a direct message.
+    pub(crate) recipient: Option<ClientId>,
+}
+
+/// The envelope of `message`, sent along `route`.
+pub(super) fn seal(route: &Route, message: &ChatMessage) -> Option<Bytes> {
     let body = encode_payload(message)
-        .map_err(|err| tracing::error!(%err, "cannot encode a room message for the cluster"))
+        .map_err(|err| tracing::error!(%err, "cannot encode a message for the cluster"))
         .ok()?;
+    let recipient = route.recipient.map_or(Uuid::nil(), |r| *r.as_uuid());
     let mut out = BytesMut::with_capacity(HEADER + body.len());
-    out.put_slice(node.as_bytes());
-    out.put_slice(origin.as_uuid().as_bytes());
+    out.put_slice(route.node.as_bytes());
+    out.put_slice(route.origin.as_uuid().as_bytes());
+    out.put_slice(route.sender.as_uuid().as_bytes());
+    out.put_slice(recipient.as_bytes());
     out.put_slice(&body);
     Some(out.freeze())
 }
@@ -25,21 +42,22 @@ pub(super) fn seal(node: Uuid, origin: ConnectionId, message: &ChatMessage) -> O
 /// is. `None` for bytes that are not an envelope (nothing huddle wrote).
 #[derive(Debug, PartialEq)]
 pub(super) struct Opened {
-    pub(super) node: Uuid,
-    pub(super) origin: ConnectionId,
+    pub(super) route: Route,
     pub(super) message: ChatMessage,
 }
 
 /// Opens an envelope.
 pub(super) fn open(bytes: &[u8]) -> Option<Opened> {
-    let node = Uuid::from_slice(bytes.get(..16)?).ok()?;
-    let origin = ConnectionId::from_uuid(Uuid::from_slice(bytes.get(16..HEADER)?).ok()?);
+    let uuid = |at: usize| Uuid::from_slice(bytes.get(at..at + 16)?).ok();
+    let recipient = uuid(48)?;
+    let route = Route {
+        node: uuid(0)?,
+        origin: ConnectionId::from_uuid(uuid(16)?),
+        sender: ClientId::from_uuid(uuid(32)?),
+        recipient: (!recipient.is_nil()).then(|| ClientId::from_uuid(recipient)),
+    };
     let message = decode_payload::<ChatMessage>(bytes.get(HEADER..)?).ok()?;
-    Some(Opened {
-        node,
-        origin,
-        message,
-    })
+    Some(Opened { route, message })
 }
 
 #[cfg(test)]
@@ -59,18 +77,19 @@ mod tests {
             timestamp: 1_700_000_000_000,
             client_msg_id: ClientMsgId::from_uuid(Uuid::new_v4()),
         };
-        let (node, origin) = (Uuid::new_v4(), ConnectionId::from_uuid(Uuid::new_v4()));
-        let sealed = seal(node, origin, &message);
-        let opened = sealed.as_deref().and_then(open);
-        assert_eq!(
-            opened,
-            Some(Opened {
-                node,
-                origin,
-                message
-            })
-        );
+        for recipient in [None, Some(ClientId::from_uuid(Uuid::new_v4()))] {
+            let route = Route {
+                node: Uuid::new_v4(),
+                origin: ConnectionId::from_uuid(Uuid::new_v4()),
+                sender: ClientId::from_uuid(Uuid::new_v4()),
+                recipient,
+            };
+            let sealed = seal(&route, &message);
+            let opened = sealed.as_deref().and_then(open);
+            let message = message.clone();
+            assert_eq!(opened, Some(Opened { route, message }));
+        }
         assert_eq!(open(b"short"), None);
-        assert_eq!(open(&[7u8; 40]), None);
+        assert_eq!(open(&[7u8; 80]), None);
     }
 }

@@ -1,42 +1,37 @@
-//! The fan-out task: one ordered consumer of the rooms stream per node,
-//! from its first message, handing each to the hub, which queues it to
-//! this node's members of the room and keeps it in the room's history in
-//! memory. Every node reads the one stream in its one order, so every
-//! member of a room sees its messages in the same order, whichever node
-//! they are on. If the consumer breaks (NATS restarted, the node cut off),
-//! it is made again from the sequence after the last one handed over: no
-//! message is skipped or handed over twice.
+//! The fan-out tasks: per node, one ordered consumer of each stream (rooms,
+//! direct messages), from its first message, handing each to the hub,
+//! which queues it to this node's recipients and keeps it in memory (a
+//! room's history, the two mailboxes). Every node reads a stream in its
+//! one order, so every member of a room sees its messages in the same
+//! order, whichever node they are on. If the consumer breaks, or NATS is
+//! reconnected to, it is made again from the sequence after the last one
+//! handed over: no message is skipped or handed over twice.
 
 use std::{sync::Arc, time::Duration};
 
-use async_nats::jetstream::{
-    self,
-    consumer::{DeliverPolicy, pull::OrderedConfig},
-};
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use futures_util::StreamExt;
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{envelope, naming};
+use super::{ClusterLink, envelope, naming::Stream};
 use crate::hub::Hub;
 
-/// Reads the rooms stream into `hub` until `shutdown`.
-/// `reconnects` changes when NATS is reconnected to: the consumer is then
-/// made again at once.
+/// Reads `stream` into `hub` until `shutdown`.
 pub(crate) async fn run_fanout(
-    jetstream: jetstream::Context,
+    stream: Stream,
+    link: Arc<ClusterLink>,
     hub: Arc<Hub>,
-    (node, mut reconnects): (uuid::Uuid, watch::Receiver<u64>),
     shutdown: CancellationToken,
 ) {
     let mut next = 1;
+    let mut reconnects = link.reconnects.clone();
     loop {
         reconnects.borrow_and_update();
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = read_from(&jetstream, &hub, node, &mut next) => {}
+            () = read_from(stream, &link, &hub, &mut next) => {}
             _ = reconnects.changed() => {
-                tracing::info!(next, "NATS reconnected: reading the rooms stream again");
+                tracing::info!(next, stream = stream.name(), "NATS reconnected: reading again");
                 continue;
             }
         }
@@ -48,12 +43,13 @@ pub(crate) async fn run_fanout(
     }
 }
 
-/// Reads the stream from sequence `*next` until the consumer fails,
+/// Reads `stream` from sequence `*next` until the consumer fails,
 /// advancing `*next` past every message handed over.
-async fn read_from(jetstream: &jetstream::Context, hub: &Hub, node: uuid::Uuid, next: &mut u64) {
-    let stream = match jetstream.get_stream(naming::ROOMS_STREAM).await {
-        Ok(stream) => stream,
-        Err(err) => return tracing::warn!(%err, "cannot open the rooms stream"),
+async fn read_from(stream: Stream, link: &ClusterLink, hub: &Hub, next: &mut u64) {
+    let name = stream.name();
+    let source = match link.jetstream().get_stream(name).await {
+        Ok(source) => source,
+        Err(err) => return tracing::warn!(%err, name, "cannot open the stream"),
     };
     let config = OrderedConfig {
         deliver_policy: DeliverPolicy::ByStartSequence {
@@ -61,18 +57,18 @@ async fn read_from(jetstream: &jetstream::Context, hub: &Hub, node: uuid::Uuid, 
         },
         ..Default::default()
     };
-    let messages = match stream.create_consumer(config).await {
+    let messages = match source.create_consumer(config).await {
         Ok(consumer) => consumer.messages().await,
-        Err(err) => return tracing::warn!(%err, "cannot read the rooms stream"),
+        Err(err) => return tracing::warn!(%err, name, "cannot read the stream"),
     };
     let mut messages = match messages {
         Ok(messages) => messages,
-        Err(err) => return tracing::warn!(%err, "cannot read the rooms stream"),
+        Err(err) => return tracing::warn!(%err, name, "cannot read the stream"),
     };
     while let Some(message) = messages.next().await {
         let message = match message {
             Ok(message) => message,
-            Err(err) => return tracing::warn!(%err, "the rooms stream broke off"),
+            Err(err) => return tracing::warn!(%err, name, "the stream broke off"),
         };
         let Ok(info) = message.info() else { continue };
         let sequence = info.stream_sequence;
@@ -80,14 +76,21 @@ async fn read_from(jetstream: &jetstream::Context, hub: &Hub, node: uuid::Uuid, 
             continue;
         }
         *next = sequence + 1;
-        match envelope::open(&message.payload) {
-            Some(opened) => {
-                let origin = (opened.node == node).then_some(opened.origin);
-                let mut chat = opened.message;
-                chat.id = naming::message_id(sequence);
-                hub.deliver_from_cluster(chat, origin);
+        let Some(opened) = envelope::open(&message.payload) else {
+            tracing::warn!(sequence, name, "a message in the stream is not huddle's");
+            continue;
+        };
+        let mut chat = opened.message;
+        chat.id = stream.message_id(sequence);
+        let route = opened.route;
+        // The sender is answered with an Ack, not its own message.
+        let origin = (route.node == link.node).then_some(route.origin);
+        match (stream, route.recipient) {
+            (Stream::Rooms, _) => hub.deliver_from_cluster(chat, origin),
+            (Stream::Directs, Some(recipient)) => {
+                hub.deliver_direct_from_cluster(chat, route.sender, recipient);
             }
-            None => tracing::warn!(sequence, "a message in the rooms stream is not huddle's"),
+            (Stream::Directs, None) => {}
         }
     }
 }

@@ -115,6 +115,16 @@ impl NickClaims {
         Err(ClaimRefused::Taken)
     }
 
+    /// Who holds `folded` anywhere in the cluster: its client id.
+    pub(crate) async fn holder(&self, folded: &str) -> Result<Option<ClientId>, String> {
+        let entry = self.bucket.entry(naming::nick_key(folded)).await;
+        let entry = entry.map_err(|err| err.to_string())?;
+        Ok(entry
+            .filter(|entry| entry.operation == Operation::Put)
+            .and_then(|entry| uuid::Uuid::from_slice(&entry.value).ok())
+            .map(ClientId::from_uuid))
+    }
+
     /// Lets go of `folded` if `client` holds it here.
     pub(crate) async fn release(&self, folded: &str, client: ClientId) {
         let revision = {

@@ -1,15 +1,16 @@
-//! Room messages in cluster mode (`cluster.rs`): the hub accepts a message
-//! (the caller is in the room; its rate and text were checked by the
-//! dispatcher) and hands it to the cluster's publisher; it reaches this
-//! node's members when the node's consumer reads it back from the stream
-//! ([`Hub::deliver_from_cluster`]), in the stream's order, with the id the
-//! stream's sequence gives it — the same on every node.
+//! Room and direct messages in cluster mode (`cluster.rs`): the hub
+//! accepts a message (the caller is in the room; its rate and text were
+//! checked by the dispatcher) and hands it to the cluster's publisher; it
+//! reaches this node's recipients when the node's consumer reads it back
+//! from its stream ([`Hub::deliver_from_cluster`],
+//! [`Hub::deliver_direct_from_cluster`]), in the stream's order, with the
+//! id the stream's sequence gives it — the same on every node.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMsgId, ConnectionId, MessageKind, RequestKind, RoomName,
-    ServerMessage, ShortText, Target,
+    ChatMessage, ChatText, ClientId, ClientMsgId, ConnectionId, DirectEntry, MessageKind, Nick,
+    RequestKind, RoomName, ServerMessage, ShortText, Target,
 };
 
 use super::{Caller, Hub, Refusal, durable::Request, frame, lock, relay::new_message};
@@ -43,19 +44,77 @@ impl Hub {
     ) -> Result<(), Refusal> {
         let room = self.in_room(caller, name, |room| room.name.clone())?;
         let message = new_message(caller, id, Target::Room(room), kind, text);
+        self.publish_in_cluster(cluster, caller, message, RequestKind::Say);
+        Ok(())
+    }
+
+    /// Accepts a direct message and publishes it; the publisher finds its
+    /// recipient anywhere in the cluster (or answers `NoSuchNick`).
+    pub(super) fn direct_in_cluster(
+        &self,
+        cluster: &ClusterLink,
+        caller: Caller<'_>,
+        to: &Nick,
+        id: ClientMsgId,
+        kind: MessageKind,
+        text: ChatText,
+    ) {
+        let message = new_message(caller, id, Target::Direct(to.clone()), kind, text);
+        self.publish_in_cluster(cluster, caller, message, RequestKind::Direct);
+        self.reply_if_away(caller, to);
+    }
+
+    fn publish_in_cluster(
+        &self,
+        cluster: &ClusterLink,
+        caller: Caller<'_>,
+        message: ChatMessage,
+        kind: RequestKind,
+    ) {
         caller.outbound.note_spoke(message.timestamp);
         let reply = Reply {
             outbound: caller.outbound.clone(),
             request: Request {
-                id,
-                kind: RequestKind::Say,
+                id: message.client_msg_id,
+                kind,
             },
             timestamp: message.timestamp,
         };
-        if let Err((reply, why)) = cluster.publish(caller.conn, caller.client, &message, reply) {
+        if let Err((reply, why)) = cluster.publish((caller.conn, caller.client), message, reply) {
             reply.refuse(why);
         }
-        Ok(())
+    }
+
+    /// A direct message read back from the stream: filed in the sender's
+    /// and the recipient's mailboxes and queued to the recipient if it is
+    /// connected here (by nick, as the key that nick's holder proved).
+    pub(crate) fn deliver_direct_from_cluster(
+        &self,
+        message: ChatMessage,
+        sender: ClientId,
+        recipient: ClientId,
+    ) {
+        let Target::Direct(to) = &message.target else {
+            return;
+        };
+        let outbound = lock(&self.users)
+            .get(to.folded())
+            .filter(|user| user.client == recipient)
+            .map(|user| user.outbound.clone());
+        let mut mailboxes = lock(&self.mailboxes);
+        let entry = |outgoing| DirectEntry {
+            outgoing,
+            message: message.clone(),
+        };
+        mailboxes.record(sender, entry(true));
+        if recipient != sender {
+            mailboxes.record(recipient, entry(false));
+        }
+        if let Some(outbound) = outbound {
+            let _ = outbound.send(&ServerMessage::Chat(message));
+            self.metrics.deliveries.add(1);
+        }
+        self.metrics.direct_messages.add(1);
     }
 
     /// A room message read back from the stream: queued to this node's

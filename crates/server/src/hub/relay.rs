@@ -96,6 +96,10 @@ impl Hub {
     ) -> Result<(), Refusal> {
         // A resend of a message already accepted is acknowledged again even
         // if its recipient has gone since: it was stored (and maybe read).
+        if let Some(cluster) = &self.cluster {
+            self.direct_in_cluster(cluster, caller, to, id, kind, text);
+            return Ok(());
+        }
         let request = Request {
             id,
             kind: RequestKind::Direct,
