@@ -438,3 +438,94 @@ async fn nats_restarted_under_load_loses_nothing_acknowledged_and_a_cut_off_node
     .await;
     assert_one_order(&peers, &order);
 }
+
+/// Asks `client` for #hall's members until they are `expected` (sorted),
+/// for at most `limit`; returns every frame seen meanwhile.
+async fn members_become(
+    client: &mut huddle_testkit::Client,
+    expected: &[&str],
+    limit: Duration,
+) -> Vec<ServerMessage> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        client
+            .send(huddle_protocol::ClientMessage::ListMembers {
+                room: huddle_testkit::room("#hall"),
+            })
+            .await;
+        loop {
+            let message = client.recv().await;
+            if let ServerMessage::MemberList { members, .. } = &message {
+                let members: Vec<&str> = members.iter().map(|n| n.as_str()).collect();
+                if members == expected {
+                    return seen;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "members stayed {members:?}, not {expected:?}"
+                );
+                break;
+            }
+            seen.push(message);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn presence_of(seen: &[ServerMessage], nick: &str, quit: bool) -> bool {
+    seen.iter().any(|m| match m {
+        ServerMessage::Presence(p) if p.nick.as_str() == nick => match &p.event {
+            huddle_protocol::PresenceEvent::Joined => !quit,
+            huddle_protocol::PresenceEvent::Quit { .. } => quit,
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_topics_and_departures_are_seen_on_every_node() {
+    let Some(mut cluster) = Cluster::start().await else {
+        return;
+    };
+    let mut bob = huddle_testkit::Client::joined(cluster.addrs[1], "bob", &["#hall"]).await;
+    let mut carol = huddle_testkit::Client::joined(cluster.addrs[2], "carol", &["#hall"]).await;
+    let mut alice = huddle_testkit::Client::joined(cluster.addrs[0], "alice", &["#hall"]).await;
+    let limit = Duration::from_secs(5);
+    members_become(&mut alice, &["alice", "bob", "carol"], limit).await;
+    let seen = members_become(&mut bob, &["alice", "bob", "carol"], limit).await;
+    let joined = |m: &ServerMessage| {
+        matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == "alice"
+            && p.event == huddle_protocol::PresenceEvent::Joined)
+    };
+    if !seen.iter().any(joined) {
+        bob.recv_until(joined).await;
+    }
+
+    // A topic set on node 2 is the topic on node 0.
+    carol
+        .send(huddle_protocol::ClientMessage::SetTopic {
+            room: huddle_testkit::room("#hall"),
+            topic: huddle_protocol::ShortText::new("plans").unwrap(),
+        })
+        .await;
+    alice
+        .recv_until(
+            |m| matches!(m, ServerMessage::Topic { topic, .. } if topic.as_str() == "plans"),
+        )
+        .await;
+
+    // carol leaves; node 1 (bob's) dies without a word: alice sees both go.
+    carol
+        .send(huddle_protocol::ClientMessage::Part {
+            room: huddle_testkit::room("#hall"),
+            reason: huddle_protocol::ShortText::new("bye").unwrap(),
+        })
+        .await;
+    members_become(&mut alice, &["alice", "bob"], limit).await;
+    cluster.nodes[1].kill();
+    let seen = members_become(&mut alice, &["alice"], Duration::from_secs(15)).await;
+    assert!(presence_of(&seen, "bob", true), "no quit for bob: {seen:?}");
+    drop(bob);
+}

@@ -24,6 +24,7 @@ mod envelope;
 mod fanout;
 mod naming;
 mod nicks;
+mod nodes;
 mod publisher;
 mod shared_identity;
 
@@ -88,6 +89,8 @@ pub(crate) struct ClusterLink {
     publish: tokio::sync::mpsc::Sender<Publish>,
     /// Nick claims this node holds.
     pub(crate) nicks: NickClaims,
+    /// The live nodes' bucket (`nodes.rs`).
+    nodes: async_nats::jetstream::kv::Store,
 }
 
 /// What [`ClusterLink::join`] returns besides the link: the publisher's
@@ -141,6 +144,7 @@ impl ClusterLink {
                 .map_err(|err| setup_error(stream.name())(err.to_string()))?;
         }
         let nicks = NickClaims::open(&jetstream).await?;
+        let nodes = nodes::open(&jetstream).await?;
         let (publish, queue) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
         let link = Self {
             node: Uuid::new_v4(),
@@ -149,6 +153,7 @@ impl ClusterLink {
             jetstream,
             publish,
             nicks,
+            nodes,
         };
         Ok((link, queue))
     }
@@ -163,23 +168,18 @@ impl ClusterLink {
         (origin, sender): (ConnectionId, huddle_protocol::ClientId),
         message: ChatMessage,
         reply: publisher::Reply,
-    ) -> Result<(), (publisher::Reply, &'static str)> {
+    ) -> Result<(), (Option<publisher::Reply>, &'static str)> {
         if self.client.connection_state() != async_nats::connection::State::Connected {
             return Err((
-                reply,
+                Some(reply),
                 "this node cannot reach the cluster's NATS server now",
             ));
         }
-        let route = envelope::Route {
-            node: self.node,
-            origin,
-            sender,
-            recipient: None,
-        };
+        let route = self.route(origin, sender);
         let publish = Publish {
             route,
-            message,
-            reply,
+            message: huddle_protocol::ServerMessage::Chat(message),
+            reply: Some(reply),
         };
         self.publish.try_send(publish).map_err(|err| match err {
             tokio::sync::mpsc::error::TrySendError::Full(p)
@@ -187,6 +187,29 @@ impl ClusterLink {
                 (p.reply, "too many messages are waiting for the cluster")
             }
         })
+    }
+
+    /// Tells the other nodes of a change in a room (`Presence`, `Topic`)
+    /// made on connection `origin`; nobody waits for it. Lost (logged) if
+    /// NATS cannot be reached.
+    pub(crate) fn announce(&self, origin: ConnectionId, message: huddle_protocol::ServerMessage) {
+        let publish = Publish {
+            route: self.route(origin, huddle_protocol::ClientId::from_uuid(Uuid::nil())),
+            message,
+            reply: None,
+        };
+        if self.publish.try_send(publish).is_err() {
+            tracing::warn!("a room change was not published: the cluster's queue is full");
+        }
+    }
+
+    fn route(&self, origin: ConnectionId, sender: huddle_protocol::ClientId) -> envelope::Route {
+        envelope::Route {
+            node: self.node,
+            origin,
+            sender,
+            recipient: None,
+        }
     }
 
     /// The JetStream context.
@@ -239,8 +262,8 @@ impl NickClaim {
     }
 }
 
-/// Starts the node's tasks: the publisher, the fan-out of each stream and
-/// the claims' refresher, all on `tasks` and ending with `shutdown`.
+/// Starts the node's tasks: the publisher, the fan-out of each stream,
+/// the liveness beat and the claims' refresher, all on `tasks` and ending with `shutdown`.
 pub(crate) fn start(
     link: Arc<ClusterLink>,
     queue: PublishQueue,
@@ -257,6 +280,7 @@ pub(crate) fn start(
             shutdown.clone(),
         ));
     }
+    tasks.spawn(nodes::run_liveness(link.clone(), hub, shutdown.clone()));
     let shutdown = shutdown.clone();
     tasks.spawn(async move { link.nicks.keep_fresh(shutdown).await });
 }

@@ -25,6 +25,7 @@ use crate::{mailbox::Mailboxes, outbound::Outbound, room::Room, wall_clock::now_
 const MAX_MAILBOXES: usize = 1000;
 
 mod away;
+mod cluster_presence;
 mod cluster_relay;
 mod dedup;
 mod durable;

@@ -52,6 +52,8 @@ pub(crate) struct Room {
     pub(crate) topic: ShortText,
     pub(crate) password: Option<PasswordHash>,
     pub(crate) members: HashMap<ConnectionId, Member>,
+    /// In cluster mode, members on other nodes: folded nick → (node, nick).
+    pub(crate) remote: HashMap<String, (uuid::Uuid, Nick)>,
     history: VecDeque<ChatMessage>,
     history_cap: usize,
     /// About how many bytes `history` holds.
@@ -68,6 +70,7 @@ impl Room {
             topic: meta.topic,
             password: meta.password,
             members: HashMap::new(),
+            remote: HashMap::new(),
             history: VecDeque::new(),
             history_cap,
             history_bytes: 0,
@@ -102,11 +105,24 @@ impl Room {
         queued
     }
 
-    /// Member nicks, sorted case-insensitively.
+    /// Member nicks (on other nodes too, in cluster mode), sorted
+    /// case-insensitively.
     pub(crate) fn member_nicks(&self) -> Vec<Nick> {
         let mut nicks: Vec<Nick> = self.members.values().map(|m| m.nick.clone()).collect();
+        nicks.extend(self.remote.values().map(|(_, nick)| nick.clone()));
         nicks.sort();
+        nicks.dedup();
         nicks
+    }
+
+    /// Whether `folded` is a member connected here.
+    pub(crate) fn has_local(&self, folded: &str) -> bool {
+        self.members.values().any(|m| m.nick.folded() == folded)
+    }
+
+    /// How many members it has, here and on other nodes.
+    pub(crate) fn member_count(&self) -> usize {
+        self.members.len() + self.remote.len()
     }
 
     pub(crate) fn record(&mut self, message: ChatMessage) {

@@ -1,11 +1,12 @@
-//! What a node publishes for a room or direct message: the publishing
-//! node's id (16 bytes), the sender's connection id (16), the sender's
-//! client id (16), the recipient's client id (16; nil for a room message),
-//! then the `ChatMessage` in huddle's wire encoding (its `id` is left nil:
-//! the id is derived from the stream sequence by whoever reads it).
+//! What a node publishes: the publishing node's id (16 bytes), the
+//! sender's connection id (16), the sender's client id (16), the
+//! recipient's client id (16; nil but for a direct message), then the
+//! `ServerMessage` the nodes are to tell their clients, in huddle's wire
+//! encoding: a `Chat` (its `id` left nil: whoever reads it derives the id
+//! from the stream sequence), a `Presence` or a `Topic`.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use huddle_protocol::{ChatMessage, ClientId, ConnectionId, decode_payload, encode_payload};
+use huddle_protocol::{ClientId, ConnectionId, ServerMessage, decode_payload, encode_payload};
 use uuid::Uuid;
 
 const HEADER: usize = 64;
@@ -24,7 +25,7 @@ pub(crate) struct Route {
 }
 
 /// The envelope of `message`, sent along `route`.
-pub(super) fn seal(route: &Route, message: &ChatMessage) -> Option<Bytes> {
+pub(super) fn seal(route: &Route, message: &ServerMessage) -> Option<Bytes> {
     let body = encode_payload(message)
         .map_err(|err| tracing::error!(%err, "cannot encode a message for the cluster"))
         .ok()?;
@@ -43,7 +44,7 @@ pub(super) fn seal(route: &Route, message: &ChatMessage) -> Option<Bytes> {
 #[derive(Debug, PartialEq)]
 pub(super) struct Opened {
     pub(super) route: Route,
-    pub(super) message: ChatMessage,
+    pub(super) message: ServerMessage,
 }
 
 /// Opens an envelope.
@@ -56,19 +57,21 @@ pub(super) fn open(bytes: &[u8]) -> Option<Opened> {
         sender: ClientId::from_uuid(uuid(32)?),
         recipient: (!recipient.is_nil()).then(|| ClientId::from_uuid(recipient)),
     };
-    let message = decode_payload::<ChatMessage>(bytes.get(HEADER..)?).ok()?;
+    let message = decode_payload::<ServerMessage>(bytes.get(HEADER..)?).ok()?;
     Some(Opened { route, message })
 }
 
 #[cfg(test)]
 mod tests {
-    use huddle_protocol::{ChatText, ClientMsgId, MessageId, MessageKind, Nick, RoomName, Target};
+    use huddle_protocol::{
+        ChatMessage, ChatText, ClientMsgId, MessageId, MessageKind, Nick, RoomName, Target,
+    };
 
     use super::*;
 
     #[test]
     fn an_envelope_opens_to_what_was_sealed_and_garbage_to_nothing() {
-        let message = ChatMessage {
+        let message = ServerMessage::Chat(ChatMessage {
             id: MessageId::from_uuid(Uuid::nil()),
             target: Target::Room(RoomName::new("#lobby").unwrap()),
             from: Nick::new("alice").unwrap(),
@@ -76,7 +79,7 @@ mod tests {
             text: ChatText::new("hi").unwrap(),
             timestamp: 1_700_000_000_000,
             client_msg_id: ClientMsgId::from_uuid(Uuid::new_v4()),
-        };
+        });
         for recipient in [None, Some(ClientId::from_uuid(Uuid::new_v4()))] {
             let route = Route {
                 node: Uuid::new_v4(),

@@ -11,6 +11,7 @@ use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use futures_util::StreamExt;
+use huddle_protocol::ServerMessage;
 use tokio_util::sync::CancellationToken;
 
 use super::{ClusterLink, envelope, naming::Stream};
@@ -80,17 +81,26 @@ async fn read_from(stream: Stream, link: &ClusterLink, hub: &Hub, next: &mut u64
             tracing::warn!(sequence, name, "a message in the stream is not huddle's");
             continue;
         };
-        let mut chat = opened.message;
-        chat.id = stream.message_id(sequence);
         let route = opened.route;
-        // The sender is answered with an Ack, not its own message.
-        let origin = (route.node == link.node).then_some(route.origin);
-        match (stream, route.recipient) {
-            (Stream::Rooms, _) => hub.deliver_from_cluster(chat, origin),
-            (Stream::Directs, Some(recipient)) => {
+        let from_here = route.node == link.node;
+        match (stream, opened.message, route.recipient) {
+            (Stream::Rooms, ServerMessage::Chat(mut chat), _) => {
+                chat.id = stream.message_id(sequence);
+                // The sender is answered with an Ack, not its own message.
+                hub.deliver_from_cluster(chat, from_here.then_some(route.origin));
+            }
+            (Stream::Directs, ServerMessage::Chat(mut chat), Some(recipient)) => {
+                chat.id = stream.message_id(sequence);
                 hub.deliver_direct_from_cluster(chat, route.sender, recipient);
             }
-            (Stream::Directs, None) => {}
+            // This node told its own members when it happened.
+            (Stream::Rooms, ServerMessage::Presence(presence), _) if !from_here => {
+                hub.presence_from_cluster(presence, route.node);
+            }
+            (Stream::Rooms, ServerMessage::Topic { room, topic, by }, _) => {
+                hub.topic_from_cluster(&room, topic, by);
+            }
+            _ => {}
         }
     }
 }

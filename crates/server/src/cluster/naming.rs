@@ -60,6 +60,8 @@ impl Stream {
 }
 /// The key-value bucket of nick claims.
 pub(crate) const NICKS_BUCKET: &str = "HUDDLE_NICKS";
+/// The key-value bucket of the live nodes.
+pub(crate) const NODES_BUCKET: &str = "HUDDLE_NODES";
 /// The key-value bucket of what the nodes share (the identity).
 pub(crate) const SHARED_BUCKET: &str = "HUDDLE_SHARED";
 

@@ -14,7 +14,7 @@ use async_nats::{
     jetstream::{self, context::PublishError, publish::PublishAck},
 };
 use futures_util::{StreamExt, stream::FuturesOrdered};
-use huddle_protocol::{ChatMessage, ErrorCode, ErrorReport, ServerMessage, ShortText, Target};
+use huddle_protocol::{ErrorCode, ErrorReport, ServerMessage, ShortText, Target};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -66,12 +66,14 @@ impl Reply {
     }
 }
 
-/// A message to publish (its route's recipient is found here).
+/// A message to publish (its route's recipient is found here): a `Chat`
+/// whose sender waits for an answer, or a `Presence` or `Topic` that
+/// nobody waits for.
 #[derive(Debug)]
 pub(crate) struct Publish {
     pub(crate) route: Route,
-    pub(crate) message: ChatMessage,
-    pub(crate) reply: Reply,
+    pub(crate) message: ServerMessage,
+    pub(crate) reply: Option<Reply>,
 }
 
 /// Publishes what the hub queues until `shutdown`, then answers what is
@@ -108,31 +110,33 @@ async fn publish_one(link: Arc<ClusterLink>, publish: Publish) {
         message,
         reply,
     } = publish;
-    let (stream, subject) = match &message.target {
-        Target::Room(room) => (Stream::Rooms, naming::room_subject(room.folded())),
-        Target::Direct(to) => match link.nicks.holder(to.folded()).await {
-            Ok(Some(recipient)) => {
-                route.recipient = Some(recipient);
-                (
-                    Stream::Directs,
-                    naming::direct_subject(&recipient, &route.sender),
-                )
+    let (stream, subject) = match destination(&link, &mut route, &message).await {
+        Ok(destination) => destination,
+        Err(refusal) => {
+            if let Some(reply) = reply {
+                refusal.tell(reply);
             }
-            Ok(None) => {
-                return reply.refuse_as(ErrorCode::NoSuchNick, &format!("no user is called {to}"));
-            }
-            Err(why) => return reply.refuse(&format!("the cluster did not answer ({why})")),
-        },
+            return;
+        }
     };
     let Some(payload) = envelope::seal(&route, &message) else {
-        return reply.refuse("the message could not be encoded");
+        if let Some(reply) = reply {
+            reply.refuse("the message could not be encoded");
+        }
+        return;
     };
-    let dedup = naming::dedup_id(&route.sender, &message.client_msg_id);
+    // Only a chat message has an id of its sender's to de-duplicate by.
+    let dedup = match &message {
+        ServerMessage::Chat(chat) => Some(naming::dedup_id(&route.sender, &chat.client_msg_id)),
+        _ => None,
+    };
     let jetstream = link.jetstream();
     let started = tokio::time::Instant::now();
     let answer = loop {
         let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", dedup.as_str());
+        if let Some(dedup) = &dedup {
+            headers.insert("Nats-Msg-Id", dedup.as_str());
+        }
         let answer = match jetstream
             .publish_with_headers(subject.clone(), headers, payload.clone())
             .await
@@ -147,7 +151,58 @@ async fn publish_one(link: Arc<ClusterLink>, publish: Publish) {
             answer => break answer,
         }
     };
-    settle(jetstream, stream, answer, reply).await;
+    match reply {
+        Some(reply) => settle(jetstream, stream, answer, reply).await,
+        None => {
+            if let Err(err) = answer {
+                tracing::warn!(%err, "JetStream did not confirm a presence or topic change");
+            }
+        }
+    }
+}
+
+/// Why a message has nowhere to go.
+enum Undeliverable {
+    NoSuchNick(String),
+    Unanswered(String),
+    Unroutable,
+}
+
+impl Undeliverable {
+    fn tell(self, reply: Reply) {
+        match self {
+            Self::NoSuchNick(text) => reply.refuse_as(ErrorCode::NoSuchNick, &text),
+            Self::Unanswered(why) => reply.refuse(&format!("the cluster did not answer ({why})")),
+            Self::Unroutable => reply.refuse("this message cannot go through the cluster"),
+        }
+    }
+}
+
+/// The stream and subject `message` goes to; a direct message's recipient
+/// is looked up in the nick claims and written into `route`.
+async fn destination(
+    link: &ClusterLink,
+    route: &mut Route,
+    message: &ServerMessage,
+) -> Result<(Stream, String), Undeliverable> {
+    let room = match message {
+        ServerMessage::Chat(chat) => match &chat.target {
+            Target::Room(room) => room,
+            Target::Direct(to) => {
+                let holder = link.nicks.holder(to.folded()).await;
+                let recipient = holder
+                    .map_err(Undeliverable::Unanswered)?
+                    .ok_or_else(|| Undeliverable::NoSuchNick(format!("no user is called {to}")))?;
+                route.recipient = Some(recipient);
+                let subject = naming::direct_subject(&recipient, &route.sender);
+                return Ok((Stream::Directs, subject));
+            }
+        },
+        ServerMessage::Presence(presence) => &presence.room,
+        ServerMessage::Topic { room, .. } => room,
+        _ => return Err(Undeliverable::Unroutable),
+    };
+    Ok((Stream::Rooms, naming::room_subject(room.folded())))
 }
 
 async fn settle(
@@ -184,5 +239,8 @@ async fn original_timestamp(
 ) -> Option<u64> {
     let stream = jetstream.get_stream(stream.name()).await.ok()?;
     let stored = stream.get_raw_message(sequence).await.ok()?;
-    envelope::open(&stored.payload).map(|opened| opened.message.timestamp)
+    match envelope::open(&stored.payload)?.message {
+        ServerMessage::Chat(chat) => Some(chat.timestamp),
+        _ => None,
+    }
 }

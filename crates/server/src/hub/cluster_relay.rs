@@ -80,7 +80,9 @@ impl Hub {
             },
             timestamp: message.timestamp,
         };
-        if let Err((reply, why)) = cluster.publish((caller.conn, caller.client), message, reply) {
+        if let Err((Some(reply), why)) =
+            cluster.publish((caller.conn, caller.client), message, reply)
+        {
             reply.refuse(why);
         }
     }
@@ -140,7 +142,7 @@ impl Hub {
 
     /// The room a delivery goes to, made (with no members, parked as idle)
     /// if this node has not seen it yet.
-    fn room_for_delivery(&self, name: &RoomName) -> Arc<Mutex<Room>> {
+    pub(super) fn room_for_delivery(&self, name: &RoomName) -> Arc<Mutex<Room>> {
         if let Some(room) = self.room(name) {
             return room;
         }

@@ -249,6 +249,9 @@ impl Hub {
                 if let Some(frame) = frame(&presence) {
                     room.broadcast(&frame, Some(caller.conn));
                 }
+                if let Some(cluster) = &self.cluster {
+                    cluster.announce(caller.conn, presence);
+                }
             }
             let members = room.member_nicks();
             send(
@@ -284,16 +287,20 @@ impl Hub {
             if let Some(event) = event {
                 let presence = ServerMessage::Presence(Presence {
                     room: guard.name.clone(),
-                    nick: member.nick,
+                    nick: member.nick.clone(),
                     event: event.clone(),
                 });
                 if let Some(frame) = frame(&presence) {
                     guard.broadcast(&frame, None);
                 }
             }
+            if let Some(cluster) = &self.cluster {
+                self.announce_departure(cluster, conn, &guard.name, member.nick, event);
+            }
             // An empty room without history is forgotten at once; one with
-            // history is parked.
-            guard.closed = guard.members.is_empty() && !guard.has_history();
+            // history (or, in a cluster, members elsewhere) is parked.
+            guard.closed =
+                guard.members.is_empty() && guard.remote.is_empty() && !guard.has_history();
             let meta = guard.closed.then(|| guard.meta());
             (guard.members.is_empty(), meta, guard.history_bytes())
         };

@@ -50,7 +50,7 @@ impl Hub {
                 };
                 RoomInfo {
                     name: room.name.clone(),
-                    members: room.members.len() as u32,
+                    members: room.member_count() as u32,
                     topic,
                     has_password: room.password.is_some(),
                 }

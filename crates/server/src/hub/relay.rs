@@ -219,6 +219,13 @@ impl Hub {
         name: &RoomName,
         topic: ShortText,
     ) -> Result<(), Refusal> {
+        if let Some(cluster) = &self.cluster {
+            // Set when it comes back from the stream, on every node alike.
+            let room = self.in_room(caller, name, |room| room.name.clone())?;
+            let by = caller.nick.clone();
+            cluster.announce(caller.conn, ServerMessage::Topic { room, topic, by });
+            return Ok(());
+        }
         let meta = self.in_room(caller, name, |room| {
             room.topic = topic.clone();
             let message = ServerMessage::Topic {

@@ -1,0 +1,82 @@
+//! Which nodes are alive: each node puts its id in the `HUDDLE_NODES`
+//! bucket every [`BEAT`] and the bucket forgets a key [`NODE_TTL`] after
+//! its last put; each beat, a node lists the live ids and drops the room
+//! members of the others (`Hub::forget_nodes`) — so a node killed without
+//! a word has its members leave every room within [`NODE_TTL`] + [`BEAT`].
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use async_nats::jetstream::{
+    self, kv,
+    stream::{Config, StorageType},
+};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{ClusterError, ClusterLink, naming, setup_error};
+use crate::hub::Hub;
+
+/// How often a node says it is alive.
+const BEAT: Duration = Duration::from_secs(2);
+/// How long a node counts as alive after it last said so.
+const NODE_TTL: Duration = Duration::from_secs(6);
+
+/// Opens the nodes bucket (made by hand, as `nicks.rs` explains).
+pub(super) async fn open(jetstream: &jetstream::Context) -> Result<kv::Store, ClusterError> {
+    let bucket = naming::NODES_BUCKET;
+    jetstream
+        .get_or_create_stream(Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            max_age: NODE_TTL,
+            duplicate_window: NODE_TTL,
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|err| setup_error(bucket)(err.to_string()))?;
+    jetstream
+        .get_key_value(bucket)
+        .await
+        .map_err(|err| setup_error(bucket)(err.to_string()))
+}
+
+/// Beats and forgets dead nodes' members until `shutdown`.
+pub(crate) async fn run_liveness(
+    link: Arc<ClusterLink>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    let me = link.node.simple().to_string();
+    loop {
+        if let Err(err) = link.nodes.put(&me, bytes::Bytes::new()).await {
+            tracing::warn!(%err, "cannot tell the cluster this node is alive");
+        }
+        match live_nodes(&link.nodes).await {
+            Ok(alive) => hub.forget_nodes(&alive),
+            Err(err) => tracing::warn!(%err, "cannot list the cluster's live nodes"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(BEAT) => {}
+        }
+    }
+    // Gone at once rather than after the TTL.
+    let _ = link.nodes.delete(&me).await;
+}
+
+async fn live_nodes(bucket: &kv::Store) -> Result<HashSet<uuid::Uuid>, String> {
+    let mut keys = bucket.keys().await.map_err(|err| err.to_string())?;
+    let mut alive = HashSet::new();
+    while let Some(key) = keys.next().await {
+        let key = key.map_err(|err| err.to_string())?;
+        if let Ok(node) = uuid::Uuid::parse_str(&key) {
+            alive.insert(node);
+        }
+    }
+    Ok(alive)
+}
