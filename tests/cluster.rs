@@ -26,6 +26,8 @@ const NODES: usize = 3;
 struct Cluster {
     nats: NatsServer,
     addrs: Vec<SocketAddr>,
+    /// Each node's IRC gateway.
+    irc: Vec<SocketAddr>,
     nodes: Vec<ServerProcess>,
 }
 
@@ -34,11 +36,17 @@ impl Cluster {
     async fn start() -> Option<Self> {
         let nats = NatsServer::start().await?;
         let addrs: Vec<SocketAddr> = (0..NODES).map(|_| free_loopback_addr()).collect();
+        let irc: Vec<SocketAddr> = (0..NODES).map(|_| free_loopback_addr()).collect();
         let mut nodes = Vec::new();
-        for addr in &addrs {
-            nodes.push(start_node(*addr, &nats.url()).await);
+        for (addr, irc) in addrs.iter().zip(&irc) {
+            nodes.push(start_node(*addr, *irc, &nats.url()).await);
         }
-        Some(Self { nats, addrs, nodes })
+        Some(Self {
+            nats,
+            addrs,
+            irc,
+            nodes,
+        })
     }
 
     /// Every node's address, node `first`'s first: how a client of that
@@ -109,6 +117,17 @@ async fn chat(peers: &mut [Peer], from: usize, count: usize, direct: bool) {
 /// messages in the stream's order (a peer shows its own where it typed
 /// them); each sender's in the order sent.
 fn assert_one_order(peers: &[Peer], order: &[String]) {
+    // Each sender's messages are in the stream in the order sent.
+    let mut next: HashMap<&str, usize> = HashMap::new();
+    for text in order {
+        if let Some((sender, n)) = text.split_once(' ')
+            && let Ok(n) = n.parse::<usize>()
+        {
+            let expected = next.entry(sender).or_insert(n);
+            assert!(n >= *expected, "{sender}'s {n} is stored after a later one");
+            *expected = n + 1;
+        }
+    }
     for peer in peers {
         let shown: Vec<String> = peer.chat().into_iter().map(|(text, _)| text).collect();
         let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -516,6 +535,28 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
         )
         .await;
 
+    // A file offered to the room is refused while members are elsewhere:
+    // transfers stay within one node.
+    alice
+        .send(huddle_protocol::ClientMessage::FileOffer(
+            huddle_protocol::FileOffer {
+                transfer: huddle_protocol::TransferId::random(),
+                target: huddle_protocol::Target::Room(huddle_testkit::room("#hall")),
+                name: huddle_protocol::ShortText::new("notes.txt").unwrap(),
+                size: 10,
+                sha256: [0; 32],
+            },
+        ))
+        .await;
+    let answer = alice
+        .recv_until(|m| matches!(m, ServerMessage::Error(_)))
+        .await;
+    assert!(
+        matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::TransferBroken
+            && e.text.as_str().contains("bob, carol are on other nodes")),
+        "{answer:?}"
+    );
+
     // carol leaves; node 1 (bob's) dies without a word: alice sees both go.
     carol
         .send(huddle_protocol::ClientMessage::Part {
@@ -528,4 +569,61 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
     let seen = members_become(&mut alice, &["alice"], Duration::from_secs(15)).await;
     assert!(presence_of(&seen, "bob", true), "no quit for bob: {seen:?}");
     drop(bob);
+}
+
+/// Registers on an IRC gateway as `nick`: the first line answering it
+/// (001 welcome or 433 taken), and the connection.
+async fn irc_register(addr: SocketAddr, nick: &str) -> (String, tokio::net::TcpStream) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let hello = format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n");
+    stream.write_all(hello.as_bytes()).await.unwrap();
+    let (read, write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let answer = loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if line.contains(" 001 ") || line.contains(" 433 ") {
+            break line;
+        }
+    };
+    let stream = lines.into_inner().into_inner().reunite(write).unwrap();
+    (answer, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irc_users_hold_nicks_across_the_cluster_too() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let (_alice, _) = huddle_testkit::Client::connect(cluster.addrs[0], "alice").await;
+    // An IRC user on node 1 cannot take a nick held on node 0 ...
+    let (answer, _) = irc_register(cluster.irc[1], "alice").await;
+    assert!(
+        answer.contains(" 433 ") && answer.contains("in use"),
+        "{answer}"
+    );
+    // ... and a nick an IRC user holds is taken for native clients elsewhere.
+    let (answer, irc_bob) = irc_register(cluster.irc[1], "ircbob").await;
+    assert!(answer.contains(" 001 "), "{answer}");
+    let (_, refused) = huddle_testkit::Client::handshake(cluster.addrs[2], "ircbob").await;
+    assert!(
+        matches!(&refused, ServerMessage::Reject(r) if r.code == ErrorCode::NickInUse),
+        "{refused:?}"
+    );
+    // Once the IRC user leaves, the nick is free on every node.
+    drop(irc_bob);
+    let free = nats::eventually(Duration::from_secs(5), || async {
+        matches!(
+            huddle_testkit::Client::handshake(cluster.addrs[2], "ircbob")
+                .await
+                .1,
+            ServerMessage::Welcome(_)
+        )
+    })
+    .await;
+    assert!(free, "ircbob stayed claimed after the IRC user left");
 }

@@ -7,6 +7,7 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
 use crate::tui_peer::{ServerProcess, free_loopback_addr, wait_listening};
@@ -96,10 +97,12 @@ impl Drop for NatsServer {
     }
 }
 
-/// Starts a `huddle-server` node of the cluster at `nats` on `addr`, with
-/// the defaults a user runs (rate limits on).
-pub(crate) async fn start_node(addr: SocketAddr, nats: &str) -> ServerProcess {
+/// Starts a `huddle-server` node of the cluster at `nats` on `addr` (and
+/// its IRC gateway on `irc`), with the defaults a user runs (rate limits
+/// on).
+pub(crate) async fn start_node(addr: SocketAddr, irc: SocketAddr, nats: &str) -> ServerProcess {
     let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
+        .args(["--irc-bind", &irc.to_string()])
         .args([
             "--bind",
             &addr.to_string(),
@@ -119,4 +122,22 @@ pub(crate) async fn start_node(addr: SocketAddr, nats: &str) -> ServerProcess {
     let node = ServerProcess(child);
     wait_listening(addr).await;
     node
+}
+
+/// Tries `check` every 100 ms until it holds, for at most `limit`.
+pub(crate) async fn eventually<F, Fut>(limit: Duration, check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -24,9 +24,10 @@ use crate::client::Protocol;
 #[derive(Debug, Clone, Parser, serde::Serialize)]
 #[command(name = "huddle-bench", version)]
 pub(crate) struct Args {
-    /// The server to load.
-    #[arg(long, default_value = "127.0.0.1:7007")]
-    server: SocketAddr,
+    /// The server to load; several, comma-separated (the nodes of a
+    /// cluster), get the clients in turn.
+    #[arg(long, default_value = "127.0.0.1:7007", value_delimiter = ',', num_args = 1..)]
+    server: Vec<SocketAddr>,
     /// The protocol to speak.
     #[arg(long, value_enum, default_value_t = Protocol::Huddle)]
     protocol: Protocol,

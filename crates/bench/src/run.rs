@@ -165,7 +165,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let mut next = 0;
     while clients.len() < args.clients {
         while next < args.clients && pending.len() < args.connect_parallel {
-            let (protocol, server, source) = (args.protocol, args.server, args.source(next));
+            let server = args.server[next % args.server.len()];
+            let (protocol, source) = (args.protocol, args.source(next));
             let tls = !args.insecure_plaintext;
             let nick = format!("b{}{next}", &run_id[..6]);
             let room = room_name(room_of(next));

@@ -20,6 +20,7 @@ use async_nats::jetstream;
 use huddle_protocol::{ChatMessage, ConnectionId};
 use uuid::Uuid;
 
+mod ack_gate;
 mod envelope;
 mod fanout;
 mod naming;
@@ -91,7 +92,13 @@ pub(crate) struct ClusterLink {
     pub(crate) nicks: NickClaims,
     /// The live nodes' bucket (`nodes.rs`).
     nodes: async_nats::jetstream::kv::Store,
+    /// Acks waiting for this node's fan-out, per stream (rooms, directs).
+    gates: [std::sync::Mutex<ack_gate::AckGate<WaitingAck>>; 2],
 }
+
+/// An ack waiting for the fan-out: whom to answer, the message's sequence
+/// and its timestamp.
+type WaitingAck = (publisher::Reply, u64, u64);
 
 /// What [`ClusterLink::join`] returns besides the link: the publisher's
 /// queue, drained by [`run_publisher`].
@@ -154,6 +161,7 @@ impl ClusterLink {
             publish,
             nicks,
             nodes,
+            gates: Default::default(),
         };
         Ok((link, queue))
     }
@@ -212,6 +220,40 @@ impl ClusterLink {
         }
     }
 
+    fn gate(
+        &self,
+        stream: naming::Stream,
+    ) -> std::sync::MutexGuard<'_, ack_gate::AckGate<WaitingAck>> {
+        let gate = &self.gates[usize::from(stream == naming::Stream::Directs)];
+        gate.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Acknowledges the message stored at `sequence` (with its reply and
+    /// timestamp) once this node's fan-out has reached it.
+    fn acknowledge_after_fanout(
+        &self,
+        stream: naming::Stream,
+        sequence: u64,
+        (reply, timestamp): (publisher::Reply, u64),
+    ) {
+        let ready = self
+            .gate(stream)
+            .after(sequence, (reply, sequence, timestamp));
+        if let Some((reply, sequence, timestamp)) = ready {
+            reply.acknowledge(stream, sequence, timestamp);
+        }
+    }
+
+    /// This node's fan-out of `stream` reached `sequence`: the acks waiting
+    /// for it go out.
+    fn fanned_out(&self, stream: naming::Stream, sequence: u64) {
+        let released = self.gate(stream).reached(sequence);
+        for (reply, sequence, timestamp) in released {
+            reply.acknowledge(stream, sequence, timestamp);
+        }
+    }
+
     /// The JetStream context.
     pub(crate) fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
@@ -229,25 +271,24 @@ pub(crate) struct NickClaim {
 }
 
 impl NickClaim {
-    /// Claims `hello`'s nick for its key; the `Reject` to send if refused.
+    /// Claims `nick` for `client`; the code and text to refuse with.
     pub(crate) async fn make(
         link: &Arc<ClusterLink>,
-        hello: &huddle_protocol::Hello,
-    ) -> Result<Box<Self>, huddle_protocol::ServerMessage> {
+        nick: &huddle_protocol::Nick,
+        client: huddle_protocol::ClientId,
+    ) -> Result<Box<Self>, (huddle_protocol::ErrorCode, String)> {
         use huddle_protocol::ErrorCode;
-        let (nick, client) = (&hello.nick, hello.public_key.client_id());
-        let refused = |code, text: String| crate::connection::reject(code, text);
         match link.nicks.claim(nick.folded(), client).await {
             Ok(()) => Ok(Box::new(Self {
                 link: link.clone(),
                 folded: nick.folded().to_owned(),
                 client,
             })),
-            Err(nicks::ClaimRefused::Taken) => Err(refused(
+            Err(nicks::ClaimRefused::Taken) => Err((
                 ErrorCode::NickInUse,
                 format!("{nick} is in use on this cluster"),
             )),
-            Err(nicks::ClaimRefused::Unreachable(why)) => Err(refused(
+            Err(nicks::ClaimRefused::Unreachable(why)) => Err((
                 ErrorCode::Internal,
                 format!("this node cannot reach the cluster to claim {nick} ({why}); try again"),
             )),

@@ -249,15 +249,20 @@ pub(crate) async fn serve(
     // only the claim).
     let hello = Box::new(hello);
     let claim = match context.hub.cluster() {
-        Some(link) => match Box::pin(crate::cluster::NickClaim::make(link, &hello)).await {
-            Ok(claim) => Some(claim),
-            Err(refusal) => {
-                (context.hub.metrics()).connection(ConnectionOutcome::RefusedHello);
-                drop(hello);
-                Box::pin(last_words(write, &refusal)).await;
-                return;
+        Some(link) => {
+            let claim =
+                crate::cluster::NickClaim::make(link, &hello.nick, hello.public_key.client_id());
+            match Box::pin(claim).await {
+                Ok(claim) => Some(claim),
+                Err((code, text)) => {
+                    let refusal = reject(code, text);
+                    (context.hub.metrics()).connection(ConnectionOutcome::RefusedHello);
+                    drop(hello);
+                    Box::pin(last_words(write, &refusal)).await;
+                    return;
+                }
             }
-        },
+        }
         None => None,
     };
     let (greeted, outbound, writer) = match enter(*hello, write, peer, &context) {

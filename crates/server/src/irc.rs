@@ -129,6 +129,7 @@ async fn serve_connection(
         mut dispatcher,
         queue,
         outbound,
+        claim,
     } = entered;
     info!(%peer, nick = %dispatcher.nick, "IRC user connected");
     let end = chat(
@@ -152,6 +153,7 @@ async fn serve_connection(
         &dispatcher.rooms,
         announce,
     );
+    Box::pin(crate::cluster::NickClaim::release(claim)).await;
     session.save_marks();
     Box::pin(last_words(&mut session, &queue, &mut write, &end, &context)).await;
     info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");

@@ -77,30 +77,37 @@ async fn read_from(stream: Stream, link: &ClusterLink, hub: &Hub, next: &mut u64
             continue;
         }
         *next = sequence + 1;
-        let Some(opened) = envelope::open(&message.payload) else {
-            tracing::warn!(sequence, name, "a message in the stream is not huddle's");
-            continue;
-        };
-        let route = opened.route;
-        let from_here = route.node == link.node;
-        match (stream, opened.message, route.recipient) {
-            (Stream::Rooms, ServerMessage::Chat(mut chat), _) => {
-                chat.id = stream.message_id(sequence);
-                // The sender is answered with an Ack, not its own message.
-                hub.deliver_from_cluster(chat, from_here.then_some(route.origin));
-            }
-            (Stream::Directs, ServerMessage::Chat(mut chat), Some(recipient)) => {
-                chat.id = stream.message_id(sequence);
-                hub.deliver_direct_from_cluster(chat, route.sender, recipient);
-            }
-            // This node told its own members when it happened.
-            (Stream::Rooms, ServerMessage::Presence(presence), _) if !from_here => {
-                hub.presence_from_cluster(presence, route.node);
-            }
-            (Stream::Rooms, ServerMessage::Topic { room, topic, by }, _) => {
-                hub.topic_from_cluster(&room, topic, by);
-            }
-            _ => {}
+        hand_over(stream, link, hub, sequence, &message.payload);
+        // Acks for everything up to here may go out now.
+        link.fanned_out(stream, sequence);
+    }
+}
+
+/// Hands the message at `sequence` to the hub.
+fn hand_over(stream: Stream, link: &ClusterLink, hub: &Hub, sequence: u64, payload: &[u8]) {
+    let Some(opened) = envelope::open(payload) else {
+        let name = stream.name();
+        return tracing::warn!(sequence, name, "a message in the stream is not huddle's");
+    };
+    let route = opened.route;
+    let from_here = route.node == link.node;
+    match (stream, opened.message, route.recipient) {
+        (Stream::Rooms, ServerMessage::Chat(mut chat), _) => {
+            chat.id = stream.message_id(sequence);
+            // The sender is answered with an Ack, not its own message.
+            hub.deliver_from_cluster(chat, from_here.then_some(route.origin));
         }
+        (Stream::Directs, ServerMessage::Chat(mut chat), Some(recipient)) => {
+            chat.id = stream.message_id(sequence);
+            hub.deliver_direct_from_cluster(chat, route.sender, recipient);
+        }
+        // This node told its own members when it happened.
+        (Stream::Rooms, ServerMessage::Presence(presence), _) if !from_here => {
+            hub.presence_from_cluster(presence, route.node);
+        }
+        (Stream::Rooms, ServerMessage::Topic { room, topic, by }, _) => {
+            hub.topic_from_cluster(&room, topic, by);
+        }
+        _ => {}
     }
 }

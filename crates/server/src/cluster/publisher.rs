@@ -57,7 +57,7 @@ impl Reply {
         let _ = self.outbound.send(&error);
     }
 
-    fn acknowledge(self, stream: Stream, sequence: u64, timestamp: u64) {
+    pub(crate) fn acknowledge(self, stream: Stream, sequence: u64, timestamp: u64) {
         let _ = self.outbound.send(&ServerMessage::Ack {
             id: self.request.id,
             message_id: stream.message_id(sequence),
@@ -77,7 +77,9 @@ pub(crate) struct Publish {
 }
 
 /// Publishes what the hub queues until `shutdown`, then answers what is
-/// in flight.
+/// in flight. Messages are handed to NATS one after the other, in the
+/// order accepted (so a sender's messages keep their order in the
+/// stream); only the waits for JetStream's confirmations overlap.
 pub(crate) async fn run_publisher(
     link: Arc<ClusterLink>,
     mut queue: PublishQueue,
@@ -90,7 +92,9 @@ pub(crate) async fn run_publisher(
             Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
             publish = queue.recv(), if in_flight.len() < IN_FLIGHT => {
                 let Some(publish) = publish else { break };
-                in_flight.push_back(publish_one(link.clone(), publish));
+                if let Some(sent) = send(&link, publish).await {
+                    in_flight.push_back(confirm(link.clone(), sent));
+                }
             }
             () = shutdown.cancelled() => break,
         }
@@ -98,61 +102,90 @@ pub(crate) async fn run_publisher(
     while in_flight.next().await.is_some() {}
 }
 
-/// Publishes one message and answers its sender. A publish JetStream did
-/// not confirm (NATS restarting, a leader moving) is made again with the
-/// same `Nats-Msg-Id` for up to [`RETRY_FOR`]: stored already, it is
-/// answered as a duplicate with its sequence, so the sender is never told
-/// "send again" about a message that is in the stream after all — unless
-/// NATS stays away longer than that.
-async fn publish_one(link: Arc<ClusterLink>, publish: Publish) {
+/// A message handed to NATS, waiting for JetStream's confirmation.
+struct Sent {
+    stream: Stream,
+    subject: String,
+    headers: HeaderMap,
+    payload: bytes::Bytes,
+    confirmation: Result<jetstream::context::PublishAckFuture, PublishError>,
+    reply: Option<Reply>,
+}
+
+/// Finds where `publish` goes and hands it to NATS; `None` if it has
+/// nowhere to go (its sender told why).
+async fn send(link: &ClusterLink, publish: Publish) -> Option<Sent> {
     let Publish {
         mut route,
         message,
         reply,
     } = publish;
-    let (stream, subject) = match destination(&link, &mut route, &message).await {
+    let (stream, subject) = match destination(link, &mut route, &message).await {
         Ok(destination) => destination,
         Err(refusal) => {
             if let Some(reply) = reply {
                 refusal.tell(reply);
             }
-            return;
+            return None;
         }
     };
     let Some(payload) = envelope::seal(&route, &message) else {
         if let Some(reply) = reply {
             reply.refuse("the message could not be encoded");
         }
-        return;
+        return None;
     };
     // Only a chat message has an id of its sender's to de-duplicate by.
-    let dedup = match &message {
-        ServerMessage::Chat(chat) => Some(naming::dedup_id(&route.sender, &chat.client_msg_id)),
-        _ => None,
-    };
+    let mut headers = HeaderMap::new();
+    if let ServerMessage::Chat(chat) = &message {
+        let dedup = naming::dedup_id(&route.sender, &chat.client_msg_id);
+        headers.insert("Nats-Msg-Id", dedup.as_str());
+    }
+    let confirmation = link
+        .jetstream()
+        .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+        .await;
+    Some(Sent {
+        stream,
+        subject,
+        headers,
+        payload,
+        confirmation,
+        reply,
+    })
+}
+
+/// Waits for JetStream to confirm `sent` and answers its sender. A publish
+/// JetStream did not confirm (NATS restarting, a leader moving) is made
+/// again with the same `Nats-Msg-Id` for up to [`RETRY_FOR`]: stored
+/// already, it is answered as a duplicate with its sequence, so the sender
+/// is never told "send again" about a message that is in the stream after
+/// all — unless NATS stays away longer than that.
+async fn confirm(link: Arc<ClusterLink>, sent: Sent) {
     let jetstream = link.jetstream();
     let started = tokio::time::Instant::now();
+    let mut confirmation = sent.confirmation;
     let answer = loop {
-        let mut headers = HeaderMap::new();
-        if let Some(dedup) = &dedup {
-            headers.insert("Nats-Msg-Id", dedup.as_str());
-        }
-        let answer = match jetstream
-            .publish_with_headers(subject.clone(), headers, payload.clone())
-            .await
-        {
+        let answer = match confirmation {
             Ok(confirmation) => confirmation.await,
             Err(err) => Err(err),
         };
         match answer {
             Err(_) if started.elapsed() < RETRY_FOR => {
                 tokio::time::sleep(RETRY_PAUSE).await;
+                confirmation = jetstream
+                    .publish_with_headers(
+                        sent.subject.clone(),
+                        sent.headers.clone(),
+                        sent.payload.clone(),
+                    )
+                    .await;
             }
             answer => break answer,
         }
     };
-    match reply {
-        Some(reply) => settle(jetstream, stream, answer, reply).await,
+    match sent.reply {
+        Some(reply) => settle(&link, sent.stream, answer, reply).await,
         None => {
             if let Err(err) = answer {
                 tracing::warn!(%err, "JetStream did not confirm a presence or topic change");
@@ -205,23 +238,24 @@ async fn destination(
     Ok((Stream::Rooms, naming::room_subject(room.folded())))
 }
 
+/// Answers a sender once JetStream answered: the ack waits for this
+/// node's fan-out to reach the message (`ack_gate.rs`).
 async fn settle(
-    jetstream: &jetstream::Context,
+    link: &ClusterLink,
     stream: Stream,
     answer: Result<PublishAck, PublishError>,
     reply: Reply,
 ) {
     match answer {
-        Ok(ack) if ack.duplicate => {
-            // A resend of a stored message: its original time, if readable.
-            let timestamp = original_timestamp(jetstream, stream, ack.sequence)
-                .await
-                .unwrap_or(reply.timestamp);
-            reply.acknowledge(stream, ack.sequence, timestamp);
-        }
         Ok(ack) => {
-            let timestamp = reply.timestamp;
-            reply.acknowledge(stream, ack.sequence, timestamp);
+            let timestamp = match ack.duplicate {
+                // A resend of a stored message: its original time, if readable.
+                true => original_timestamp(link.jetstream(), stream, ack.sequence)
+                    .await
+                    .unwrap_or(reply.timestamp),
+                false => reply.timestamp,
+            };
+            link.acknowledge_after_fanout(stream, ack.sequence, (reply, timestamp));
         }
         Err(err) => {
             tracing::warn!(%err, "JetStream did not confirm a room message");

@@ -40,6 +40,8 @@ pub(crate) struct Entered {
     pub(crate) dispatcher: Dispatcher,
     pub(crate) queue: ForeignQueue,
     pub(crate) outbound: Outbound,
+    /// The nick's claim across the cluster, in cluster mode.
+    pub(crate) claim: Option<Box<crate::cluster::NickClaim>>,
 }
 
 /// The answer to a `CAP` command (LS, LIST, REQ; END is answered by
@@ -113,13 +115,29 @@ pub(crate) async fn register(
             && let Some(nick) = said.nick.take()
         {
             let device = format!("{user}/{}", nick.to_lowercase());
+            // Logged in with SASL, the user is that key; otherwise it has none.
             let login = said.sasl.login();
-            match enter(&nick, (said.caps, device, login), peer, gateway) {
-                Ok((entered, welcome)) => {
+            let client = login
+                .as_ref()
+                .map_or_else(ClientId::random, |(client, _)| *client);
+            // A node of a cluster claims the nick cluster-wide first.
+            let claim = match claim_in_cluster(&nick, client, gateway.0).await {
+                Ok(claim) => claim,
+                Err(refusal) => {
+                    write.write_all(refusal.as_bytes()).await.ok()?;
+                    continue;
+                }
+            };
+            match enter(&nick, (said.caps, device, client, login), peer, gateway) {
+                Ok((mut entered, welcome)) => {
+                    entered.claim = claim;
                     write.write_all(welcome.as_bytes()).await.ok()?;
                     return Some(entered);
                 }
-                Err(refusal) => write.write_all(refusal.as_bytes()).await.ok()?,
+                Err(refusal) => {
+                    crate::cluster::NickClaim::release(claim).await;
+                    write.write_all(refusal.as_bytes()).await.ok()?;
+                }
             }
         }
     }
@@ -178,10 +196,26 @@ fn step(line: &Line, said: &mut Said) -> String {
     }
 }
 
+/// In cluster mode, `nick` claimed for `client` across the cluster (to let
+/// go of when the user leaves); the 433 to write if it is taken.
+async fn claim_in_cluster(
+    nick: &str,
+    client: ClientId,
+    context: &Context,
+) -> Result<Option<Box<crate::cluster::NickClaim>>, String> {
+    let (Some(link), Ok(valid)) = (context.hub.cluster(), Nick::new(nick)) else {
+        return Ok(None);
+    };
+    crate::cluster::NickClaim::make(link, &valid, client)
+        .await
+        .map(Some)
+        .map_err(|(_, text)| format("", SERVER_NAME, "433", &["*", nick, &text]))
+}
+
 /// Registers `nick` in the hub; the welcome to write, or the refusal.
 fn enter(
     nick: &str,
-    (caps, device, login): (Caps, String, Option<(ClientId, PublicKey)>),
+    (caps, device, client, login): (Caps, String, ClientId, Option<(ClientId, PublicKey)>),
     peer: SocketAddr,
     (context, marks): (&Context, &Arc<ReplayMarks>),
 ) -> Result<(Entered, String), String> {
@@ -193,11 +227,7 @@ fn enter(
         config.outbound_max_bytes,
         context.flushers.pick(),
     );
-    // Logged in with SASL, the user is that key; otherwise it has none.
-    let (client, key) = match login {
-        Some((client, key)) => (client, Some(key)),
-        None => (ClientId::random(), None),
-    };
+    let key = login.map(|(_, key)| key);
     let conn = ConnectionId::random();
     let caller = Caller {
         conn,
@@ -243,6 +273,7 @@ fn enter(
             dispatcher,
             queue,
             outbound,
+            claim: None,
         },
         welcome,
     ))

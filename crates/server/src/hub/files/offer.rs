@@ -61,6 +61,7 @@ impl Hub {
                 if !room.members.contains_key(&caller.conn) {
                     return refuse(ErrorCode::NotInRoom, format!("you are not in {name}"));
                 }
+                refuse_remote_members(&room)?;
                 room.members
                     .iter()
                     .filter(|(conn, _)| **conn != caller.conn)
@@ -69,6 +70,15 @@ impl Hub {
             }
             Target::Direct(nick) => match lock(&self.users).get(nick.folded()) {
                 Some(user) => vec![(user.conn, user.nick.clone(), user.outbound.clone())],
+                None if self.cluster.is_some() => {
+                    return refuse(
+                        ErrorCode::NoSuchNick,
+                        format!(
+                            "{nick} is not connected to this node: in cluster mode, files go \
+                             only between users of one node"
+                        ),
+                    );
+                }
                 None => return refuse(ErrorCode::NoSuchNick, format!("no user is called {nick}")),
             },
         };
@@ -120,4 +130,28 @@ impl Hub {
         self.deadline_set.notify_one();
         Ok(())
     }
+}
+
+/// In cluster mode, a file offered to a room with members on other nodes
+/// is refused, naming them: chunks are not relayed between nodes (yet),
+/// and a transfer some members could not take would look broken to them.
+fn refuse_remote_members(room: &crate::room::Room) -> Result<(), Refusal> {
+    let mut elsewhere: Vec<&str> = room
+        .remote
+        .iter()
+        .filter(|(folded, _)| !room.has_local(folded))
+        .map(|(_, (_, nick))| nick.as_str())
+        .collect();
+    if elsewhere.is_empty() {
+        return Ok(());
+    }
+    elsewhere.sort_unstable();
+    refuse(
+        ErrorCode::TransferBroken,
+        format!(
+            "{} {} on other nodes of this cluster: file transfers stay within one node",
+            elsewhere.join(", "),
+            if elsewhere.len() == 1 { "is" } else { "are" }
+        ),
+    )
 }
