@@ -7,7 +7,6 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use crate::tui_peer::{ServerProcess, free_loopback_addr, wait_listening};
@@ -122,22 +121,4 @@ pub(crate) async fn start_node(addr: SocketAddr, irc: SocketAddr, nats: &str) ->
     let node = ServerProcess(child);
     wait_listening(addr).await;
     node
-}
-
-/// Tries `check` every 100 ms until it holds, for at most `limit`.
-pub(crate) async fn eventually<F, Fut>(limit: Duration, check: F) -> bool
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

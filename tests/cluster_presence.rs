@@ -1,0 +1,155 @@
+//! Cluster mode end to end, who is where: a nick raced from every node
+//! has one winner; members, topics and departures (a node's death too)
+//! are seen on every node; a file offer reaching other nodes is refused;
+//! IRC users hold their nicks cluster-wide. Real nats-server, real nodes
+//! (`cluster_kit.rs`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
+
+#[allow(dead_code)] // Shared by the cluster tests; not all of it is used here.
+mod cluster_kit;
+mod nats;
+#[allow(dead_code)] // The durability tests' harness; not all of it is used here.
+mod tui_peer;
+
+use std::time::Duration;
+
+use cluster_kit::{Cluster, NODES, irc_register, members_become, presence_of};
+use huddle_protocol::{ErrorCode, ServerMessage};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nick_claimed_from_every_node_at_once_has_exactly_one_winner() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    const TRIALS: usize = 100;
+    const RACERS: usize = 20;
+    for trial in 0..TRIALS {
+        let nick = format!("racer{trial}");
+        let racers = (0..RACERS).map(|i| {
+            let (addr, nick) = (cluster.addrs[i % NODES], nick.clone());
+            tokio::spawn(async move { huddle_testkit::Client::handshake(addr, &nick).await })
+        });
+        let mut winners = 0;
+        let mut clients = Vec::new();
+        for racer in racers {
+            let (client, answer) = racer.await.unwrap();
+            match answer {
+                ServerMessage::Welcome(_) => winners += 1,
+                ServerMessage::Reject(reject) => {
+                    assert_eq!(
+                        reject.code,
+                        ErrorCode::NickInUse,
+                        "trial {trial}: {reject:?}"
+                    );
+                }
+                other => panic!("trial {trial}: {other:?}"),
+            }
+            clients.push(client);
+        }
+        assert_eq!(winners, 1, "trial {trial}: {winners} clients got {nick}");
+    }
+    drop(cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_topics_and_departures_are_seen_on_every_node() {
+    let Some(mut cluster) = Cluster::start().await else {
+        return;
+    };
+    let mut bob = huddle_testkit::Client::joined(cluster.addrs[1], "bob", &["#hall"]).await;
+    let mut carol = huddle_testkit::Client::joined(cluster.addrs[2], "carol", &["#hall"]).await;
+    let mut alice = huddle_testkit::Client::joined(cluster.addrs[0], "alice", &["#hall"]).await;
+    let limit = Duration::from_secs(5);
+    members_become(&mut alice, &["alice", "bob", "carol"], limit).await;
+    let seen = members_become(&mut bob, &["alice", "bob", "carol"], limit).await;
+    let joined = |m: &ServerMessage| {
+        matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == "alice"
+            && p.event == huddle_protocol::PresenceEvent::Joined)
+    };
+    if !seen.iter().any(joined) {
+        bob.recv_until(joined).await;
+    }
+
+    // A topic set on node 2 is the topic on node 0.
+    carol
+        .send(huddle_protocol::ClientMessage::SetTopic {
+            room: huddle_testkit::room("#hall"),
+            topic: huddle_protocol::ShortText::new("plans").unwrap(),
+        })
+        .await;
+    alice
+        .recv_until(
+            |m| matches!(m, ServerMessage::Topic { topic, .. } if topic.as_str() == "plans"),
+        )
+        .await;
+
+    // A file offered to the room is refused while members are elsewhere:
+    // transfers stay within one node.
+    alice
+        .send(huddle_protocol::ClientMessage::FileOffer(
+            huddle_protocol::FileOffer {
+                transfer: huddle_protocol::TransferId::random(),
+                target: huddle_protocol::Target::Room(huddle_testkit::room("#hall")),
+                name: huddle_protocol::ShortText::new("notes.txt").unwrap(),
+                size: 10,
+                sha256: [0; 32],
+            },
+        ))
+        .await;
+    let answer = alice
+        .recv_until(|m| matches!(m, ServerMessage::Error(_)))
+        .await;
+    assert!(
+        matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::TransferBroken
+            && e.text.as_str().contains("bob, carol are on other nodes")),
+        "{answer:?}"
+    );
+
+    // carol leaves; node 1 (bob's) dies without a word: alice sees both go.
+    carol
+        .send(huddle_protocol::ClientMessage::Part {
+            room: huddle_testkit::room("#hall"),
+            reason: huddle_protocol::ShortText::new("bye").unwrap(),
+        })
+        .await;
+    members_become(&mut alice, &["alice", "bob"], limit).await;
+    cluster.nodes[1].kill();
+    let seen = members_become(&mut alice, &["alice"], Duration::from_secs(15)).await;
+    assert!(presence_of(&seen, "bob", true), "no quit for bob: {seen:?}");
+    drop(bob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irc_users_hold_nicks_across_the_cluster_too() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let (_alice, _) = huddle_testkit::Client::connect(cluster.addrs[0], "alice").await;
+    // An IRC user on node 1 cannot take a nick held on node 0 ...
+    let (answer, _) = irc_register(cluster.irc[1], "alice").await;
+    assert!(
+        answer.contains(" 433 ") && answer.contains("in use"),
+        "{answer}"
+    );
+    // ... and a nick an IRC user holds is taken for native clients elsewhere.
+    let (answer, irc_bob) = irc_register(cluster.irc[1], "ircbob").await;
+    assert!(answer.contains(" 001 "), "{answer}");
+    let (_, refused) = huddle_testkit::Client::handshake(cluster.addrs[2], "ircbob").await;
+    assert!(
+        matches!(&refused, ServerMessage::Reject(r) if r.code == ErrorCode::NickInUse),
+        "{refused:?}"
+    );
+    // Once the IRC user leaves, the nick is free on every node.
+    drop(irc_bob);
+    let free = cluster_kit::eventually(Duration::from_secs(5), || async {
+        matches!(
+            huddle_testkit::Client::handshake(cluster.addrs[2], "ircbob")
+                .await
+                .1,
+            ServerMessage::Welcome(_)
+        )
+    })
+    .await;
+    assert!(free, "ircbob stayed claimed after the IRC user left");
+}
