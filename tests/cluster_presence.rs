@@ -153,3 +153,48 @@ async fn irc_users_hold_nicks_across_the_cluster_too() {
     .await;
     assert!(free, "ircbob stayed claimed after the IRC user left");
 }
+
+/// `client` asks to join `#vault` with `password`: the answer.
+async fn join_vault(client: &mut huddle_testkit::Client, password: Option<&str>) -> ServerMessage {
+    client
+        .send(huddle_protocol::ClientMessage::Join {
+            room: huddle_testkit::room("#vault"),
+            password: password.map(|p| huddle_protocol::ShortText::new(p).unwrap()),
+        })
+        .await;
+    client
+        .recv_until(|m| matches!(m, ServerMessage::Joined { .. } | ServerMessage::Error(_)))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_password_set_on_one_node_is_asked_on_every_node() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let (mut alice, _) = huddle_testkit::Client::connect(cluster.addrs[0], "alice").await;
+    let answer = join_vault(&mut alice, Some("hunter2")).await;
+    assert!(matches!(answer, ServerMessage::Joined { .. }), "{answer:?}");
+    for node in 1..NODES {
+        let nick = format!("guest{node}");
+        let (mut guest, _) = huddle_testkit::Client::connect(cluster.addrs[node], &nick).await;
+        // Shared within moments; until then a join could find no password.
+        let tries = std::sync::atomic::AtomicUsize::new(0);
+        let refused = cluster_kit::eventually(Duration::from_secs(5), || async {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let probe = format!("p{n}{nick}");
+            let (mut probe, _) = huddle_testkit::Client::connect(cluster.addrs[node], &probe).await;
+            matches!(join_vault(&mut probe, Some("wrong")).await,
+                ServerMessage::Error(e) if e.code == ErrorCode::BadPassword)
+        })
+        .await;
+        assert!(refused, "node {node} let a wrong password in");
+        let answer = join_vault(&mut guest, None).await;
+        assert!(
+            matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::BadPassword),
+            "{answer:?}"
+        );
+        let answer = join_vault(&mut guest, Some("hunter2")).await;
+        assert!(matches!(answer, ServerMessage::Joined { .. }), "{answer:?}");
+    }
+}

@@ -27,11 +27,13 @@ mod naming;
 mod nicks;
 mod nodes;
 mod publisher;
+mod room_meta;
 mod shared_identity;
 
 pub(crate) use fanout::run_fanout;
 pub(crate) use nicks::NickClaims;
 pub(crate) use publisher::{Publish, Reply, run_publisher};
+pub(crate) use room_meta::share as share_room_meta;
 pub(crate) use shared_identity::shared_identity;
 
 /// How long JetStream remembers a message's `Nats-Msg-Id` to drop a
@@ -92,6 +94,8 @@ pub(crate) struct ClusterLink {
     pub(crate) nicks: NickClaims,
     /// The live nodes' bucket (`nodes.rs`).
     nodes: async_nats::jetstream::kv::Store,
+    /// Rooms' passwords and topics (`room_meta.rs`).
+    room_meta: async_nats::jetstream::kv::Store,
     /// Acks waiting for this node's fan-out, per stream (rooms, directs).
     gates: [std::sync::Mutex<ack_gate::AckGate<WaitingAck>>; 2],
 }
@@ -152,6 +156,7 @@ impl ClusterLink {
         }
         let nicks = NickClaims::open(&jetstream).await?;
         let nodes = nodes::open(&jetstream).await?;
+        let room_meta = room_meta::open(&jetstream).await?;
         let (publish, queue) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
         let link = Self {
             node: Uuid::new_v4(),
@@ -161,6 +166,7 @@ impl ClusterLink {
             publish,
             nicks,
             nodes,
+            room_meta,
             gates: Default::default(),
         };
         Ok((link, queue))
@@ -321,6 +327,11 @@ pub(crate) fn start(
             shutdown.clone(),
         ));
     }
+    tasks.spawn(room_meta::run_mirror(
+        link.clone(),
+        hub.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(nodes::run_liveness(link.clone(), hub, shutdown.clone()));
     let shutdown = shutdown.clone();
     tasks.spawn(async move { link.nicks.keep_fresh(shutdown).await });

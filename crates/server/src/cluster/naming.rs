@@ -60,6 +60,8 @@ impl Stream {
 }
 /// The key-value bucket of nick claims.
 pub(crate) const NICKS_BUCKET: &str = "HUDDLE_NICKS";
+/// The key-value bucket of rooms' passwords (hashes) and topics.
+pub(crate) const ROOM_META_BUCKET: &str = "HUDDLE_ROOM_META";
 /// The key-value bucket of the live nodes.
 pub(crate) const NODES_BUCKET: &str = "HUDDLE_NODES";
 /// The key-value bucket of what the nodes share (the identity).
@@ -88,6 +90,11 @@ pub(crate) fn direct_subject(
         recipient.as_uuid().simple(),
         sender.as_uuid().simple()
     )
+}
+
+/// A room's key in [`ROOM_META_BUCKET`].
+pub(crate) fn room_key(folded_room: &str) -> String {
+    hex(folded_room)
 }
 
 /// A nick's key in [`NICKS_BUCKET`].

@@ -84,6 +84,19 @@ impl Hub {
         }
     }
 
+    /// A room's password and topic as another node (or this one) made
+    /// them: kept for when the room is joined here, and applied to it if
+    /// it is in memory.
+    pub(crate) fn room_meta_from_cluster(&self, meta: crate::room::RoomMeta) {
+        if let Some(room) = self.room(&meta.name) {
+            let mut room = lock(&room);
+            if meta.password.is_some() {
+                room.password = meta.password.clone();
+            }
+        }
+        self.keep_room(meta);
+    }
+
     /// Drops the members of nodes not in `alive`, telling this node's
     /// members that they quit.
     pub(crate) fn forget_nodes(&self, alive: &HashSet<Uuid>) {

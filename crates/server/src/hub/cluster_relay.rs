@@ -146,17 +146,18 @@ impl Hub {
         if let Some(room) = self.room(name) {
             return room;
         }
+        // Its password and topic, if another node shared them already.
+        let meta = self.known_room(name).unwrap_or_else(|| RoomMeta {
+            name: name.clone(),
+            topic: ShortText::default(),
+            password: None,
+        });
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
         let mut created = false;
         let room = rooms
             .entry(name.folded().to_owned())
             .or_insert_with(|| {
                 created = true;
-                let meta = RoomMeta {
-                    name: name.clone(),
-                    topic: ShortText::default(),
-                    password: None,
-                };
                 Arc::new(Mutex::new(Room::new(meta, self.history_per_room)))
             })
             .clone();

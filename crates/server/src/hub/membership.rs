@@ -46,7 +46,7 @@ const MAX_KEPT_ROOMS: usize = 10_000;
 impl Hub {
     /// What is known of a room not in memory: from the store, or kept in
     /// memory when it was evicted (ephemeral).
-    fn known_room(&self, name: &RoomName) -> Option<RoomMeta> {
+    pub(super) fn known_room(&self, name: &RoomName) -> Option<RoomMeta> {
         match &self.store {
             Some(store) => store.room(name),
             None => lock(&self.kept_rooms).get(name.folded()).cloned(),
@@ -54,16 +54,20 @@ impl Hub {
     }
 
     /// Keeps what an idle room being evicted must not lose.
-    fn keep_room(&self, meta: RoomMeta) {
+    pub(super) fn keep_room(&self, meta: RoomMeta) {
         if self.store.is_none() && meta.password.is_some() {
             lock(&self.kept_rooms).insert(meta.name.folded().to_owned(), meta);
         }
     }
 
-    /// Saves a room's meta where it survives restarts (with a store).
+    /// Saves a room's meta where it survives restarts (with a store), and
+    /// where every node of a cluster finds it.
     pub(super) fn save_room(&self, meta: &RoomMeta) {
         if let Some(store) = &self.store {
             store.save_room(meta);
+        }
+        if let Some(cluster) = &self.cluster {
+            crate::cluster::share_room_meta(cluster, meta);
         }
     }
 
@@ -85,12 +89,6 @@ impl Hub {
                 lock(&self.room_skeletons).check(name)?;
                 gate.room_creation()?;
                 let password = password.filter(|p| !p.is_empty());
-                if password.is_some() && self.cluster.is_some() {
-                    return refuse(
-                        ErrorCode::Internal,
-                        "rooms with a password are not available in cluster mode yet",
-                    );
-                }
                 if password.is_some()
                     && self.store.is_none()
                     && lock(&self.kept_rooms).len() >= MAX_KEPT_ROOMS
