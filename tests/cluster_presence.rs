@@ -71,6 +71,19 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
         bob.recv_until(joined).await;
     }
 
+    // Away on node 1 is seen on node 0.
+    bob.send(huddle_protocol::ClientMessage::SetAway {
+        message: huddle_protocol::ShortText::new("lunch").unwrap(),
+    })
+    .await;
+    alice
+        .recv_until(|m| {
+            matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == "bob"
+                && matches!(&p.event, huddle_protocol::PresenceEvent::Away { message }
+                    if message.as_str() == "lunch"))
+        })
+        .await;
+
     // A topic set on node 2 is the topic on node 0.
     carol
         .send(huddle_protocol::ClientMessage::SetTopic {

@@ -48,6 +48,9 @@ impl Hub {
             if let Some(frame) = frame(&presence) {
                 room.broadcast(&frame, Some(caller.conn));
             }
+            if let Some(cluster) = &self.cluster {
+                cluster.announce(caller.conn, presence);
+            }
         }
     }
 
