@@ -211,3 +211,62 @@ async fn a_room_password_set_on_one_node_is_asked_on_every_node() {
         assert!(matches!(answer, ServerMessage::Joined { .. }), "{answer:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let mut bob = huddle_testkit::Client::joined(cluster.addrs[1], "bob", &["#hall"]).await;
+    let mut alice = huddle_testkit::Client::joined(cluster.addrs[0], "alice", &["#hall"]).await;
+    let (_carol, _) = huddle_testkit::Client::connect(cluster.addrs[2], "carol").await;
+    members_become(&mut bob, &["alice", "bob"], Duration::from_secs(5)).await;
+    let rename = |nick: &str| huddle_protocol::ClientMessage::ChangeNick {
+        nick: huddle_protocol::Nick::new(nick).unwrap(),
+    };
+    // carol holds "carol" on node 2: alice cannot take it on node 0.
+    alice.send(rename("carol")).await;
+    let answer = alice
+        .recv_until(|m| {
+            matches!(
+                m,
+                ServerMessage::Error(_) | ServerMessage::NickChanged { .. }
+            )
+        })
+        .await;
+    assert!(
+        matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::NickInUse),
+        "{answer:?}"
+    );
+    alice.send(rename("alicia")).await;
+    let answer = alice
+        .recv_until(|m| {
+            matches!(
+                m,
+                ServerMessage::Error(_) | ServerMessage::NickChanged { .. }
+            )
+        })
+        .await;
+    assert!(
+        matches!(answer, ServerMessage::NickChanged { .. }),
+        "{answer:?}"
+    );
+    // bob, on node 1, sees the rename and the new member list.
+    let seen = members_become(&mut bob, &["alicia", "bob"], Duration::from_secs(5)).await;
+    let renamed = |m: &ServerMessage| {
+        matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == "alice"
+            && matches!(&p.event, huddle_protocol::PresenceEvent::Renamed { new_nick }
+                if new_nick.as_str() == "alicia"))
+    };
+    if !seen.iter().any(renamed) {
+        bob.recv_until(renamed).await;
+    }
+    // "alicia" is held cluster-wide now; "alice" is free again.
+    let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alicia").await;
+    assert!(
+        matches!(&answer, ServerMessage::Reject(r) if r.code == ErrorCode::NickInUse),
+        "{answer:?}"
+    );
+    let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alice").await;
+    assert!(matches!(answer, ServerMessage::Welcome(_)), "{answer:?}");
+}

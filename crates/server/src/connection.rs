@@ -284,6 +284,7 @@ pub(crate) async fn serve(
     (context.hub.metrics()).clients_now(context.hub.user_count());
     let conn = greeted.conn;
     let mut dispatcher = Dispatcher::new(greeted, outbound, &context, tokio::time::Instant::now());
+    dispatcher.claim = claim;
     let end = dispatcher.run(&mut frames, &context.shutdown).await;
     // Announce the departure to the rooms unless everyone is leaving anyway.
     let reason = match &end {
@@ -295,7 +296,7 @@ pub(crate) async fn serve(
         .hub
         .quit(conn, &dispatcher.nick, &dispatcher.rooms, announce);
     info!(%peer, nick = %dispatcher.nick, reason = %end, "disconnected");
-    crate::cluster::NickClaim::release(claim).await;
+    crate::cluster::NickClaim::release(dispatcher.claim.take()).await;
     // Dropping the dispatcher drops the last queue handle: the writer
     // flushes what is queued (bounded by the flush timeout) and closes.
     drop(dispatcher);

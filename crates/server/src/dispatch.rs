@@ -86,6 +86,11 @@ pub(crate) struct Dispatcher {
     /// Frames refused in a row by the rate limit.
     strikes: u32,
     keepalive: Keepalive,
+    /// In cluster mode, the nick's claim across the cluster (released
+    /// when the connection ends) and a nick change waiting to be claimed
+    /// (`dispatch/cluster_rename.rs`).
+    pub(crate) claim: Option<Box<crate::cluster::NickClaim>>,
+    rename_pending: Option<Box<Nick>>,
 }
 
 /// Who a greeted client is.
@@ -119,6 +124,8 @@ impl Dispatcher {
             bucket,
             strikes: 0,
             keepalive,
+            claim: None,
+            rename_pending: None,
         }
     }
 
@@ -221,6 +228,9 @@ impl Dispatcher {
                         self.keepalive.heard(now);
                         if let Some(end) = self.on_frame(&payload, now) {
                             return end;
+                        }
+                        if self.rename_waits() {
+                            Box::pin(self.finish_rename()).await;
                         }
                     }
                 },
@@ -374,6 +384,10 @@ impl Dispatcher {
             ClientMessage::Direct { to, id, kind, text } => {
                 hub.direct(self.caller(), &to, id, kind, text)
             }
+            ClientMessage::ChangeNick { nick } if hub.cluster().is_some() => {
+                self.rename_later(nick);
+                Ok(())
+            }
             ClientMessage::ChangeNick { nick } => {
                 hub.rename(self.caller(), &nick, &self.rooms)?;
                 self.nick = nick;
@@ -420,6 +434,7 @@ impl Dispatcher {
     }
 }
 
+mod cluster_rename;
 mod queries;
 #[cfg(test)]
 mod tests;

@@ -131,6 +131,7 @@ async fn serve_connection(
         outbound,
         claim,
     } = entered;
+    dispatcher.claim = claim;
     info!(%peer, nick = %dispatcher.nick, "IRC user connected");
     let end = chat(
         &mut reader,
@@ -153,7 +154,7 @@ async fn serve_connection(
         &dispatcher.rooms,
         announce,
     );
-    Box::pin(crate::cluster::NickClaim::release(claim)).await;
+    Box::pin(crate::cluster::NickClaim::release(dispatcher.claim.take())).await;
     session.save_marks();
     Box::pin(last_words(&mut session, &queue, &mut write, &end, &context)).await;
     info!(%peer, nick = %dispatcher.nick, reason = %end, "IRC user disconnected");
@@ -268,6 +269,9 @@ async fn chat(
                     for request in outcome.requests {
                         if let Some(end) = dispatcher.on_message(request, now) {
                             return end;
+                        }
+                        if dispatcher.rename_waits() {
+                            Box::pin(dispatcher.finish_rename()).await;
                         }
                     }
                 }

@@ -59,7 +59,15 @@ impl Hub {
                 there
             }
             PresenceEvent::Away { .. } => room.remote.contains_key(&folded),
-            PresenceEvent::Renamed { .. } => false,
+            PresenceEvent::Renamed { new_nick } => {
+                let there = room.remote.get(&folded).is_some_and(|(n, _)| *n == node);
+                if there {
+                    room.remote.remove(&folded);
+                    let renamed = (node, new_nick.clone());
+                    room.remote.insert(new_nick.folded().to_owned(), renamed);
+                }
+                there
+            }
         };
         if changed
             && !room.has_local(&folded)

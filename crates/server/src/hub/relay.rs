@@ -155,12 +155,6 @@ impl Hub {
         new: &Nick,
         rooms: &[RoomName],
     ) -> Result<(), Refusal> {
-        if self.cluster.is_some() {
-            return refuse(
-                ErrorCode::Internal,
-                "nick changes are not available in cluster mode yet: reconnect with the new nick",
-            );
-        }
         super::lookalike::check_nick(&lock(&self.users), new, caller.conn)?;
         self.check_binding(new, caller.client)?;
         let keyed = {
@@ -201,6 +195,9 @@ impl Hub {
             });
             if let Some(frame) = frame(&presence) {
                 room.broadcast(&frame, Some(caller.conn));
+            }
+            if let Some(cluster) = &self.cluster {
+                cluster.announce(caller.conn, presence);
             }
         }
         send(
