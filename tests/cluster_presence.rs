@@ -212,6 +212,22 @@ async fn a_room_password_set_on_one_node_is_asked_on_every_node() {
     }
 }
 
+/// `client` asks to be called `nick`: the answer.
+async fn change_nick(client: &mut huddle_testkit::Client, nick: &str) -> ServerMessage {
+    client
+        .send(huddle_protocol::ClientMessage::ChangeNick {
+            nick: huddle_protocol::Nick::new(nick).unwrap(),
+        })
+        .await;
+    let answered = |m: &ServerMessage| {
+        matches!(
+            m,
+            ServerMessage::Error(_) | ServerMessage::NickChanged { .. }
+        )
+    };
+    client.recv_until(answered).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
     let Some(cluster) = Cluster::start().await else {
@@ -221,32 +237,13 @@ async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
     let mut alice = huddle_testkit::Client::joined(cluster.addrs[0], "alice", &["#hall"]).await;
     let (_carol, _) = huddle_testkit::Client::connect(cluster.addrs[2], "carol").await;
     members_become(&mut bob, &["alice", "bob"], Duration::from_secs(5)).await;
-    let rename = |nick: &str| huddle_protocol::ClientMessage::ChangeNick {
-        nick: huddle_protocol::Nick::new(nick).unwrap(),
-    };
     // carol holds "carol" on node 2: alice cannot take it on node 0.
-    alice.send(rename("carol")).await;
-    let answer = alice
-        .recv_until(|m| {
-            matches!(
-                m,
-                ServerMessage::Error(_) | ServerMessage::NickChanged { .. }
-            )
-        })
-        .await;
+    let answer = change_nick(&mut alice, "carol").await;
     assert!(
         matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::NickInUse),
         "{answer:?}"
     );
-    alice.send(rename("alicia")).await;
-    let answer = alice
-        .recv_until(|m| {
-            matches!(
-                m,
-                ServerMessage::Error(_) | ServerMessage::NickChanged { .. }
-            )
-        })
-        .await;
+    let answer = change_nick(&mut alice, "alicia").await;
     assert!(
         matches!(answer, ServerMessage::NickChanged { .. }),
         "{answer:?}"

@@ -75,6 +75,46 @@ fn setup_error(what: &str) -> impl Fn(String) -> ClusterError + '_ {
     }
 }
 
+/// Opens the key-value bucket `bucket`, making its stream by hand:
+/// `create_key_value` cannot read nats-server 2.9's account info
+/// (FACTS.md). One value per key; with `ttl`, a key is forgotten that long
+/// after its last put; with `discard_new`, a put the bucket's limits
+/// cannot take is refused rather than making room.
+async fn open_bucket(
+    jetstream: &jetstream::Context,
+    bucket: &str,
+    ttl: Option<Duration>,
+    discard_new: bool,
+) -> Result<jetstream::kv::Store, ClusterError> {
+    use jetstream::stream::{Config, DiscardPolicy, StorageType};
+    let ttl = ttl.unwrap_or_default();
+    jetstream
+        .get_or_create_stream(Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: if discard_new {
+                DiscardPolicy::New
+            } else {
+                DiscardPolicy::Old
+            },
+            max_age: ttl,
+            // The duplicate window may not exceed the age limit (0: none).
+            duplicate_window: ttl,
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|err| setup_error(bucket)(err.to_string()))?;
+    jetstream
+        .get_key_value(bucket)
+        .await
+        .map_err(|err| setup_error(bucket)(err.to_string()))
+}
+
 /// This node's connection to the cluster: what the hub and the connection
 /// tasks use.
 #[derive(Debug)]

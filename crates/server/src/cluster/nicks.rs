@@ -12,13 +12,12 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 use async_nats::jetstream::{
     self,
     kv::{self, CreateErrorKind, Operation, UpdateErrorKind},
-    stream::{Config, DiscardPolicy, StorageType},
 };
 use bytes::Bytes;
 use huddle_protocol::ClientId;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClusterError, naming, setup_error};
+use super::{ClusterError, naming, open_bucket};
 
 /// How long a claim outlives its node's last refresh.
 pub(crate) const NICK_TTL: Duration = Duration::from_secs(30);
@@ -52,30 +51,9 @@ fn held(claims: &Mutex<HashMap<String, Held>>) -> std::sync::MutexGuard<'_, Hash
 }
 
 impl NickClaims {
-    /// Opens the bucket, making its stream by hand: `create_key_value`
-    /// cannot read nats-server 2.9's account info (FACTS.md).
+    /// Opens the bucket.
     pub(super) async fn open(jetstream: &jetstream::Context) -> Result<Self, ClusterError> {
-        let bucket = naming::NICKS_BUCKET;
-        jetstream
-            .get_or_create_stream(Config {
-                name: format!("KV_{bucket}"),
-                subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: 1,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: DiscardPolicy::New,
-                max_age: NICK_TTL,
-                duplicate_window: NICK_TTL,
-                storage: StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|err| setup_error(bucket)(err.to_string()))?;
-        let bucket = jetstream
-            .get_key_value(bucket)
-            .await
-            .map_err(|err| setup_error(bucket)(err.to_string()))?;
+        let bucket = open_bucket(jetstream, naming::NICKS_BUCKET, Some(NICK_TTL), true).await?;
         Ok(Self {
             bucket,
             held: Mutex::default(),

@@ -6,14 +6,11 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use async_nats::jetstream::{
-    self, kv,
-    stream::{Config, StorageType},
-};
+use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClusterError, ClusterLink, naming, setup_error};
+use super::{ClusterError, ClusterLink, naming, open_bucket};
 use crate::hub::Hub;
 
 /// How often a node says it is alive.
@@ -21,28 +18,9 @@ const BEAT: Duration = Duration::from_secs(2);
 /// How long a node counts as alive after it last said so.
 const NODE_TTL: Duration = Duration::from_secs(6);
 
-/// Opens the nodes bucket (made by hand, as `nicks.rs` explains).
+/// Opens the nodes bucket.
 pub(super) async fn open(jetstream: &jetstream::Context) -> Result<kv::Store, ClusterError> {
-    let bucket = naming::NODES_BUCKET;
-    jetstream
-        .get_or_create_stream(Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            max_age: NODE_TTL,
-            duplicate_window: NODE_TTL,
-            storage: StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))?;
-    jetstream
-        .get_key_value(bucket)
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))
+    open_bucket(jetstream, naming::NODES_BUCKET, Some(NODE_TTL), false).await
 }
 
 /// Beats and forgets dead nodes' members until `shutdown`.

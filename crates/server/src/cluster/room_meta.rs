@@ -11,34 +11,16 @@ use std::{sync::Arc, time::Duration};
 use async_nats::jetstream::{
     self,
     kv::{self, Operation},
-    stream::{Config, StorageType},
 };
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClusterError, ClusterLink, naming, setup_error};
+use super::{ClusterError, ClusterLink, naming, open_bucket};
 use crate::{hub::Hub, room::RoomMeta};
 
-/// Opens the bucket (made by hand, as `nicks.rs` explains).
+/// Opens the bucket.
 pub(super) async fn open(jetstream: &jetstream::Context) -> Result<kv::Store, ClusterError> {
-    let bucket = naming::ROOM_META_BUCKET;
-    jetstream
-        .get_or_create_stream(Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            storage: StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))?;
-    jetstream
-        .get_key_value(bucket)
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))
+    open_bucket(jetstream, naming::ROOM_META_BUCKET, None, false).await
 }
 
 /// Stores `meta` for every node (in the background: nobody waits).

@@ -7,14 +7,10 @@
 //! that bucket: the NATS account is as trusted as the nodes themselves
 //! (it holds every room's messages anyway).
 
-use async_nats::jetstream::{
-    self,
-    kv::CreateErrorKind,
-    stream::{Config, StorageType},
-};
+use async_nats::jetstream::{self, kv::CreateErrorKind};
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{ClusterError, naming, setup_error};
+use super::{ClusterError, naming, open_bucket, setup_error};
 use crate::identity::{IdentityError, ServerIdentity};
 
 const KEY: &str = "identity";
@@ -24,23 +20,7 @@ pub(crate) async fn shared_identity(
     jetstream: &jetstream::Context,
 ) -> Result<ServerIdentity, ClusterError> {
     let bucket = naming::SHARED_BUCKET;
-    jetstream
-        .get_or_create_stream(Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            storage: StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))?;
-    let store = jetstream
-        .get_key_value(bucket)
-        .await
-        .map_err(|err| setup_error(bucket)(err.to_string()))?;
+    let store = open_bucket(jetstream, bucket, None, false).await?;
     let mine = ServerIdentity::generate()?;
     match store.create(KEY, pack(&mine)).await {
         Ok(_) => return Ok(mine),

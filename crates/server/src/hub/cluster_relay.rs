@@ -6,7 +6,7 @@
 //! [`Hub::deliver_direct_from_cluster`]), in the stream's order, with the
 //! id the stream's sequence gives it — the same on every node.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use huddle_protocol::{
     ChatMessage, ChatText, ClientId, ClientMsgId, ConnectionId, DirectEntry, MessageKind, Nick,
@@ -152,18 +152,8 @@ impl Hub {
             topic: ShortText::default(),
             password: None,
         });
-        let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
-        let mut created = false;
-        let room = rooms
-            .entry(name.folded().to_owned())
-            .or_insert_with(|| {
-                created = true;
-                Arc::new(Mutex::new(Room::new(meta, self.history_per_room)))
-            })
-            .clone();
-        drop(rooms);
+        let (room, created) = self.insert_room(name, || Room::new(meta, self.history_per_room));
         if created {
-            lock(&self.room_skeletons).insert(name);
             self.park_idle(name, 0);
         }
         room

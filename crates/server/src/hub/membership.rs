@@ -114,27 +114,40 @@ impl Hub {
             .as_ref()
             .map(|store| store.recent(name, self.history_per_room))
             .unwrap_or_default();
+        let (room, created) = self.insert_room(name, || {
+            let mut room = Room::new(meta.clone(), self.history_per_room);
+            for message in stored {
+                room.record(message);
+            }
+            room
+        });
+        if created && new && meta.worth_keeping() {
+            self.save_room(&meta);
+        }
+        Ok((room, created && new))
+    }
+
+    /// The room called `name` in the map, put there (made by `make`, its
+    /// skeleton indexed) if it is not; and whether this call put it there.
+    pub(super) fn insert_room(
+        &self,
+        name: &RoomName,
+        make: impl FnOnce() -> Room,
+    ) -> (Arc<Mutex<Room>>, bool) {
         let mut rooms = self.rooms.write().unwrap_or_else(PoisonError::into_inner);
         let mut created = false;
         let room = rooms
             .entry(name.folded().to_owned())
             .or_insert_with(|| {
                 created = true;
-                let mut room = Room::new(meta.clone(), self.history_per_room);
-                for message in stored {
-                    room.record(message);
-                }
-                Arc::new(Mutex::new(room))
+                Arc::new(Mutex::new(make()))
             })
             .clone();
         drop(rooms);
         if created {
             lock(&self.room_skeletons).insert(name);
         }
-        if created && new && meta.worth_keeping() {
-            self.save_room(&meta);
-        }
-        Ok((room, created && new))
+        (room, created)
     }
 
     /// Removes `room` from the map if it is still the closed instance there.
