@@ -40,9 +40,11 @@ pub(crate) use shared_identity::shared_identity;
 /// resend of it (a client resends what was not acknowledged when it
 /// reconnects, usually within seconds).
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// Messages published but not yet confirmed, beyond which new ones are
-/// refused (`Internal`, send again) rather than queued without bound.
-const PUBLISH_QUEUE: usize = 65_536;
+/// Messages accepted but not yet handed to NATS, beyond which new ones
+/// are refused (`Internal`, send again) rather than queued without bound.
+/// With the publisher's 4,096 awaiting confirmation, a node holds at most
+/// 20,480 unconfirmed messages (≤ 80 MiB of 4 KiB texts).
+const PUBLISH_QUEUE: usize = 16_384;
 
 /// Errors joining a cluster.
 #[derive(Debug, thiserror::Error)]
