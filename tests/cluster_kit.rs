@@ -13,7 +13,7 @@ use huddle_protocol::ServerMessage;
 
 use crate::{
     nats::{NatsServer, start_node},
-    tui_peer::{Peer, ServerProcess, free_loopback_addr, pump_until},
+    tui_peer::{Peer, ServerProcess, pump_until},
 };
 
 pub(crate) const NODES: usize = 3;
@@ -30,11 +30,12 @@ impl Cluster {
     /// NATS and three nodes, or `None` (SKIPPED said) without nats-server.
     pub(crate) async fn start() -> Option<Self> {
         let nats = NatsServer::start().await?;
-        let addrs: Vec<SocketAddr> = (0..NODES).map(|_| free_loopback_addr()).collect();
-        let irc: Vec<SocketAddr> = (0..NODES).map(|_| free_loopback_addr()).collect();
-        let mut nodes = Vec::new();
-        for (addr, irc) in addrs.iter().zip(&irc) {
-            nodes.push(start_node(*addr, *irc, &nats.url()).await);
+        let (mut nodes, mut addrs, mut irc) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..NODES {
+            let (node, addr, irc_addr) = start_node(&nats.url()).await;
+            nodes.push(node);
+            addrs.push(addr);
+            irc.push(irc_addr);
         }
         Some(Self {
             nats,

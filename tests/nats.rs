@@ -7,9 +7,10 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
-use crate::tui_peer::{ServerProcess, free_loopback_addr, wait_listening};
+use crate::tui_peer::{ServerProcess, free_loopback_addr};
 
 /// The nats-server binary, installed with apt-get (tests/lib.sh) if it is
 /// missing; `None` (said on stderr as SKIPPED) where that is impossible.
@@ -46,6 +47,7 @@ pub(crate) struct NatsServer {
 }
 
 impl NatsServer {
+    /// Starts one on a free port (another, if the port was taken meanwhile).
     pub(crate) async fn start() -> Option<Self> {
         let mut server = Self {
             child: None,
@@ -53,8 +55,14 @@ impl NatsServer {
             addr: free_loopback_addr(),
             store: tempfile::tempdir().unwrap(),
         };
-        server.restart().await;
-        Some(server)
+        for _ in 0..5 {
+            if server.try_start().await {
+                return Some(server);
+            }
+            server.kill();
+            server.addr = free_loopback_addr();
+        }
+        panic!("nats-server did not start on five ports");
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -62,9 +70,14 @@ impl NatsServer {
         format!("nats://{}", self.addr)
     }
 
-    /// Starts it (again, on the same port and store).
+    /// Starts it again, on the same port and store.
     pub(crate) async fn restart(&mut self) {
-        let child = Command::new(&self.binary)
+        assert!(self.try_start().await, "nats-server did not start again");
+    }
+
+    /// Starts it on its port and store: whether it listens.
+    async fn try_start(&mut self) -> bool {
+        let mut child = Command::new(&self.binary)
             .args([
                 "-js",
                 "-a",
@@ -78,8 +91,9 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let listening = listening_or_exited(&mut child, self.addr).await;
         self.child = Some(child);
-        wait_listening(self.addr).await;
+        listening
     }
 
     pub(crate) fn kill(&mut self) {
@@ -96,29 +110,55 @@ impl Drop for NatsServer {
     }
 }
 
-/// Starts a `huddle-server` node of the cluster at `nats` on `addr` (and
-/// its IRC gateway on `irc`), with the defaults a user runs (rate limits
-/// on).
-pub(crate) async fn start_node(addr: SocketAddr, irc: SocketAddr, nats: &str) -> ServerProcess {
-    let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
-        .args(["--irc-bind", &irc.to_string()])
-        .args([
-            "--bind",
-            &addr.to_string(),
-            "--no-discovery",
-            "--log",
-            // HUDDLE_NODE_LOGS=info shows the nodes' logs (else nothing).
-            &std::env::var("HUDDLE_NODE_LOGS").unwrap_or_else(|_| "warn".into()),
-        ])
-        .args(["--cluster", nats])
-        .stderr(if std::env::var_os("HUDDLE_NODE_LOGS").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()
-        .expect("huddle-server is built by `cargo test --workspace`");
-    let node = ServerProcess(child);
-    wait_listening(addr).await;
-    node
+/// Starts a `huddle-server` node of the cluster at `nats`, with the
+/// defaults a user runs (rate limits on), and its IRC gateway: the process
+/// and its chat and IRC addresses. A node that exits before it listens
+/// (a port taken meanwhile by some connection's local end) is started
+/// again on other ports; its log is in the panic if none starts.
+pub(crate) async fn start_node(nats: &str) -> (ServerProcess, SocketAddr, SocketAddr) {
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut log_text = String::new();
+    for _ in 0..5 {
+        let (addr, irc) = (free_loopback_addr(), free_loopback_addr());
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("huddle-node-{}-{n}.log", std::process::id()));
+        let stderr = match std::env::var_os("HUDDLE_NODE_LOGS") {
+            Some(_) => Stdio::inherit(),
+            None => std::fs::File::create(&log).map_or_else(|_| Stdio::null(), Stdio::from),
+        };
+        let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
+            .args(["--bind", &addr.to_string(), "--irc-bind", &irc.to_string()])
+            .args(["--no-discovery", "--cluster", nats, "--log"])
+            // HUDDLE_NODE_LOGS=info shows the nodes' logs (else warnings,
+            // kept in a file).
+            .arg(std::env::var("HUDDLE_NODE_LOGS").unwrap_or_else(|_| "warn".into()))
+            .stderr(stderr)
+            .spawn()
+            .expect("huddle-server is built by `cargo test --workspace`");
+        let mut node = ServerProcess(child);
+        let started = listening_or_exited(&mut node.0, addr).await;
+        log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        if started {
+            return (node, addr, irc);
+        }
+        eprintln!("a cluster node did not start on {addr}, trying again; it said: {log_text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("no cluster node started; the last one said: {log_text}");
+}
+
+/// Whether `child` listens on `addr` within 20 s (false: it exited first,
+/// or did not listen in time).
+async fn listening_or_exited(child: &mut Child, addr: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return true;
+        }
+        if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
