@@ -268,3 +268,28 @@ async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
     let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alice").await;
     assert!(matches!(answer, ServerMessage::Welcome(_)), "{answer:?}");
 }
+
+/// The fingerprint of the certificate the server at `addr` presents.
+async fn presented_fingerprint(addr: std::net::SocketAddr) -> String {
+    let stream = huddle_testkit::open(addr).await;
+    let certificates = stream.get_ref().1.peer_certificates().unwrap();
+    huddle_protocol::Fingerprint::of_certificate(&certificates[0]).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_presents_the_fingerprint_the_cluster_prints() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let output = std::process::Command::new(huddle_e2e::workspace_binary("huddle-server"))
+        .args(["--cluster", &cluster.nats.url(), "--fingerprint"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let printed = printed.lines().next().unwrap().to_owned();
+    assert!(printed.starts_with("SHA256:"), "{printed}");
+    for addr in &cluster.addrs {
+        assert_eq!(presented_fingerprint(*addr).await, printed, "{addr}");
+    }
+}

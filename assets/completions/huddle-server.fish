@@ -23,7 +23,7 @@ complete -c huddle-server -l nick-binding-days -d 'Days a nick stays bound to th
 complete -c huddle-server -l http -d 'Serve a status page, /status.json, /metrics (Prometheus) and /healthz over HTTP on this address (127.0.0.1:7080 if given without one). Off by default; give 0.0.0.0:7080 to show it to the LAN' -r
 complete -c huddle-server -l irc-bind -d 'Also serve IRC clients (weechat, irssi…) on this address, e.g. 0.0.0.0:6667: they join the same rooms (plain TCP; off by default)' -r
 complete -c huddle-server -l irc-tls-bind -d 'The IRC gateway over TLS too, on this address (e.g. 0.0.0.0:6697), with the server\'s certificate: pin its fingerprint in the client' -r
-complete -c huddle-server -l cluster -d 'Be a node of a cluster through this NATS server (nats://HOST:4222, started with -js); repeat for several. Rooms and nicks are shared by every node; history lives in JetStream (no --data-dir store)' -r
+complete -c huddle-server -l cluster -d 'Be a node of a cluster through this NATS server (nats://HOST:4222, started with -js); repeat for several. Rooms and nicks are shared by every node; history lives in JetStream (no --data-dir store); with --fingerprint, prints the cluster\'s' -r
 complete -c huddle-server -l discovery-port -d 'UDP port for LAN discovery' -r
 complete -c huddle-server -l announce-every -d 'Seconds between discovery announcements' -r
 complete -c huddle-server -l log -d 'Log filter (tracing\'s env-filter syntax), e.g. `info` or `huddle_server=debug`' -r

@@ -121,7 +121,8 @@ pub struct Args {
     pub irc_tls_bind: Option<SocketAddr>,
     /// Be a node of a cluster through this NATS server (nats://HOST:4222,
     /// started with -js); repeat for several. Rooms and nicks are shared
-    /// by every node; history lives in JetStream (no --data-dir store).
+    /// by every node; history lives in JetStream (no --data-dir store);
+    /// with --fingerprint, prints the cluster's.
     #[arg(long, value_name = "URL")]
     pub cluster: Vec<String>,
     /// Do not answer or send LAN discovery datagrams.

@@ -34,7 +34,7 @@ mod testkit;
 mod transport;
 mod wall_clock;
 
-pub use cluster::ClusterError;
+pub use cluster::{ClusterError, cluster_identity};
 pub use config::{DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;
 pub use identity::{IdentityError, ServerIdentity};

@@ -39,9 +39,17 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = config_from(&args)?;
     if args.fingerprint {
-        let dir = config.data_dir.as_deref().context("no data directory")?;
-        let identity = huddle_server::ServerIdentity::load_or_create(dir)
-            .context("cannot read the server's identity")?;
+        // A cluster's nodes share one identity, kept in NATS.
+        let identity = match (&config.cluster[..], config.data_dir.as_deref()) {
+            ([], dir) => {
+                let dir = dir.context("no data directory")?;
+                huddle_server::ServerIdentity::load_or_create(dir)
+                    .context("cannot read the server's identity")?
+            }
+            (urls, _) => huddle_server::cluster_identity(urls)
+                .await
+                .context("cannot read the cluster's identity")?,
+        };
         let fingerprint = identity.fingerprint();
         // `huddle-server --fingerprint | head -1` closes the pipe early:
         // that is not an error (println! would panic on it).
@@ -54,9 +62,10 @@ async fn main() -> anyhow::Result<()> {
         };
     }
     init_logging(&args)?;
-    match &config.data_dir {
-        Some(dir) => tracing::info!(data_dir = %dir.display(), "history is stored on disk"),
-        None => tracing::info!("ephemeral: history is kept in memory only"),
+    match (&config.data_dir, config.cluster.is_empty()) {
+        (_, false) => tracing::info!("cluster mode: history is kept in NATS JetStream"),
+        (Some(dir), true) => tracing::info!(data_dir = %dir.display(), "history is stored on disk"),
+        (None, true) => tracing::info!("ephemeral: history is kept in memory only"),
     }
     let insecure = config.insecure_plaintext;
     let server = Server::bind(config)
