@@ -4,7 +4,7 @@
 //! request into hub calls. Everything it sends goes through the connection's
 //! [`Outbound`] queue.
 
-use std::{fmt, net::IpAddr, sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use huddle_protocol::{
     ClientMessage, CodecError, ConnectionId, ErrorCode, ErrorReport, Nick, RequestKind, RoomName,
@@ -25,51 +25,6 @@ use crate::{
 
 /// Most rooms listed in one `RoomList` (keeps the frame far below its limit).
 const MAX_LISTED_ROOMS: usize = 1000;
-
-/// What the rate limit made of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Charge {
-    /// Within the limit: serve it.
-    Taken,
-    /// Over it: refused with `RateLimited`.
-    Dropped,
-    /// Over it for too long: the client is told `Bye` and dropped.
-    Flooding,
-}
-
-/// Why a greeted client left; also the quit reason shown to its rooms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Departure {
-    /// The client sent `Quit`.
-    Quit(ShortText),
-    /// The client closed the connection (or it was reset).
-    Closed,
-    /// The client stopped reading.
-    Slow,
-    /// The client went silent past the keepalive timeout.
-    PingTimeout,
-    /// The client kept sending past its rate limit.
-    Flooding,
-    /// The client sent a frame that breaks the stream.
-    ProtocolError(String),
-    /// The server is stopping.
-    Shutdown,
-}
-
-impl fmt::Display for Departure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Departure::Quit(reason) if reason.is_empty() => f.write_str("quit"),
-            Departure::Quit(reason) => write!(f, "quit: {reason}"),
-            Departure::Closed => f.write_str("connection closed"),
-            Departure::Slow => f.write_str("slow consumer"),
-            Departure::PingTimeout => f.write_str("ping timeout"),
-            Departure::Flooding => f.write_str("flooding"),
-            Departure::ProtocolError(what) => write!(f, "protocol error: {what}"),
-            Departure::Shutdown => f.write_str("server shutting down"),
-        }
-    }
-}
 
 /// A greeted client's request loop and the state it keeps for the client.
 #[derive(Debug)]
@@ -299,35 +254,6 @@ impl Dispatcher {
         }
     }
 
-    /// Charges one request to the rate limit (unless `paced` by a file
-    /// transfer's credit); past it, says so or, still sending after the
-    /// burst's worth of refusals, says goodbye.
-    fn charge(
-        &mut self,
-        paced: bool,
-        request: RequestKind,
-        id: Option<huddle_protocol::ClientMsgId>,
-        now: Instant,
-    ) -> Charge {
-        if !self.config.rate_limit || paced || self.bucket.try_take(now) {
-            self.strikes = 0;
-            return Charge::Taken;
-        }
-        self.strikes += 1;
-        if self.strikes > self.config.limits.rate_burst {
-            (self.hub.metrics().floods).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.bye(ErrorCode::Flooding, "too many messages; disconnecting");
-            return Charge::Flooding;
-        }
-        self.report(
-            ErrorCode::RateLimited,
-            "you are sending too fast; this message was dropped",
-            request,
-            id,
-        );
-        Charge::Dropped
-    }
-
     fn handle(&mut self, message: ClientMessage, now: Instant) -> Option<Departure> {
         let request = message.kind();
         let id = message.client_msg_id();
@@ -434,12 +360,16 @@ impl Dispatcher {
     }
 }
 
+mod charge;
 mod cluster_rename;
+mod departure;
 mod queries;
 #[cfg(test)]
 mod tests;
 mod throttles;
 
+use charge::Charge;
+pub(crate) use departure::Departure;
 use throttles::Throttled;
 
 /// How long a rejected or timed-out connection may take to receive its last
