@@ -88,6 +88,7 @@ rows = [
     ("w1", "deliveries_per_second", "1: deliveries/s (1,000 clients, 1 room)"),
     ("w1", "lost", "1: lost"),
     ("w1", "duplicated", "1: duplicated"),
+    ("w1", "disconnected", "1: clients dropped by a server (slow)"),
     ("w2", "latency_us_p50", "2: latency p50 µs (1,000 msg/s)"),
     ("w2", "latency_us_p99", "2: latency p99 µs"),
     ("w3", "messages_per_second", "3: messages accepted/s (100 rooms, all send)"),
