@@ -26,7 +26,7 @@ end
 
 complete -c huddle -n "__fish_huddle_needs_command" -l name -d 'The hosted server\'s name on the LAN' -r
 complete -c huddle -n "__fish_huddle_needs_command" -l port -d 'TCP port for the hosted server (another free port if taken)' -r
-complete -c huddle -n "__fish_huddle_needs_command" -l connect -d 'Connect to this server (HOST[:PORT]) instead of browsing' -r
+complete -c huddle -n "__fish_huddle_needs_command" -l connect -d 'Connect to this server (HOST[:PORT]) instead of browsing; several, comma-separated (the nodes of a cluster), are tried in turn' -r
 complete -c huddle -n "__fish_huddle_needs_command" -l nick -d 'Your nick (remembered for next time)' -r
 complete -c huddle -n "__fish_huddle_needs_command" -l room -d 'Rooms to join (repeatable; default #general)' -r
 complete -c huddle -n "__fish_huddle_needs_command" -l history -d 'Plain mode: print the last N messages of each room on joining it, marked as history' -r

@@ -24,8 +24,9 @@ pub struct Args {
     /// TCP port for the hosted server (another free port if taken).
     #[arg(long, default_value_t = DEFAULT_TCP_PORT)]
     pub port: u16,
-    /// Connect to this server (HOST[:PORT]) instead of browsing.
-    #[arg(long, value_name = "HOST[:PORT]")]
+    /// Connect to this server (HOST[:PORT]) instead of browsing; several,
+    /// comma-separated (the nodes of a cluster), are tried in turn.
+    #[arg(long, value_name = "HOST[:PORT][,…]")]
     pub connect: Option<String>,
     /// Your nick (remembered for next time).
     #[arg(long)]

@@ -28,8 +28,18 @@ pub fn now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `host` with `:port` appended unless it already names a port.
+/// `host` with `:port` appended unless it already names a port; each of
+/// them, for several separated by commas (the nodes of a cluster).
 pub fn with_default_port(host: &str, port: u16) -> String {
+    if host.contains(',') {
+        let each: Vec<String> = host
+            .split(',')
+            .map(str::trim)
+            .filter(|one| !one.is_empty())
+            .map(|one| with_default_port(one, port))
+            .collect();
+        return each.join(",");
+    }
     if host.parse::<std::net::SocketAddr>().is_ok() {
         return host.to_owned();
     }
@@ -60,5 +70,9 @@ mod tests {
         assert_eq!(with_default_port("10.0.0.1", 7007), "10.0.0.1:7007");
         assert_eq!(with_default_port("::1", 7007), "[::1]:7007");
         assert_eq!(with_default_port("[::1]:8", 7007), "[::1]:8");
+        assert_eq!(
+            with_default_port("alpha, beta:9,::1,", 7007),
+            "alpha:7007,beta:9,[::1]:7007"
+        );
     }
 }
