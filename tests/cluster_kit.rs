@@ -192,15 +192,23 @@ pub(crate) async fn members_become(
     }
 }
 
-pub(crate) fn presence_of(seen: &[ServerMessage], nick: &str, quit: bool) -> bool {
-    seen.iter().any(|m| match m {
-        ServerMessage::Presence(p) if p.nick.as_str() == nick => match &p.event {
-            huddle_protocol::PresenceEvent::Joined => !quit,
-            huddle_protocol::PresenceEvent::Quit { .. } => quit,
-            _ => false,
-        },
-        _ => false,
+/// Whether `seen` holds a quit of `nick`.
+pub(crate) fn quit_seen(seen: &[ServerMessage], nick: &str) -> bool {
+    seen.iter().any(|m| {
+        matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == nick
+            && matches!(p.event, huddle_protocol::PresenceEvent::Quit { .. }))
     })
+}
+
+/// Waits for a frame `wanted` picks unless it is among those `seen` already.
+pub(crate) async fn seen_or_next(
+    client: &mut huddle_testkit::Client,
+    seen: &[ServerMessage],
+    wanted: impl Fn(&ServerMessage) -> bool,
+) {
+    if !seen.iter().any(&wanted) {
+        client.recv_until(wanted).await;
+    }
 }
 
 /// Registers on an IRC gateway as `nick`: the first line answering it

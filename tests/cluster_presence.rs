@@ -15,7 +15,7 @@ mod tui_peer;
 
 use std::time::Duration;
 
-use cluster_kit::{Cluster, NODES, irc_register, members_become, presence_of};
+use cluster_kit::{Cluster, NODES, irc_register, members_become, quit_seen, seen_or_next};
 use huddle_protocol::{ErrorCode, ServerMessage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,9 +68,7 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
         matches!(m, ServerMessage::Presence(p) if p.nick.as_str() == "alice"
             && p.event == huddle_protocol::PresenceEvent::Joined)
     };
-    if !seen.iter().any(joined) {
-        bob.recv_until(joined).await;
-    }
+    seen_or_next(&mut bob, &seen, joined).await;
 
     // Away on node 1 is seen on node 0.
     bob.send(huddle_protocol::ClientMessage::SetAway {
@@ -130,7 +128,7 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
     members_become(&mut alice, &["alice", "bob"], limit).await;
     cluster.nodes[1].kill();
     let seen = members_become(&mut alice, &["alice"], Duration::from_secs(15)).await;
-    assert!(presence_of(&seen, "bob", true), "no quit for bob: {seen:?}");
+    assert!(quit_seen(&seen, "bob"), "no quit for bob: {seen:?}");
     drop(bob);
 }
 
@@ -256,9 +254,7 @@ async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
             && matches!(&p.event, huddle_protocol::PresenceEvent::Renamed { new_nick }
                 if new_nick.as_str() == "alicia"))
     };
-    if !seen.iter().any(renamed) {
-        bob.recv_until(renamed).await;
-    }
+    seen_or_next(&mut bob, &seen, renamed).await;
     // "alicia" is held cluster-wide now; "alice" is free again.
     let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alicia").await;
     assert!(

@@ -30,9 +30,10 @@ mod publisher;
 mod room_meta;
 mod shared_identity;
 
-pub(crate) use fanout::run_fanout;
-pub(crate) use nicks::NickClaims;
-pub(crate) use publisher::{Publish, Reply, run_publisher};
+use fanout::run_fanout;
+use nicks::NickClaims;
+pub(crate) use publisher::Reply;
+use publisher::{Publish, run_publisher};
 pub(crate) use room_meta::share as share_room_meta;
 pub(crate) use shared_identity::shared_identity;
 
@@ -128,12 +129,12 @@ pub(crate) struct ClusterLink {
     client: async_nats::Client,
     /// Bumped each time the connection to NATS is (re)made: the fan-out's
     /// consumer is remade then (it would otherwise wait out its heartbeat).
-    pub(crate) reconnects: tokio::sync::watch::Receiver<u64>,
+    reconnects: tokio::sync::watch::Receiver<u64>,
     jetstream: jetstream::Context,
     /// Room messages to publish, in the order accepted.
     publish: tokio::sync::mpsc::Sender<Publish>,
     /// Nick claims this node holds.
-    pub(crate) nicks: NickClaims,
+    nicks: NickClaims,
     /// The live nodes' bucket (`nodes.rs`).
     nodes: async_nats::jetstream::kv::Store,
     /// Rooms' passwords and topics (`room_meta.rs`).

@@ -13,7 +13,7 @@ use huddle_protocol::{
     RequestKind, RoomName, ServerMessage, ShortText, Target,
 };
 
-use super::{Caller, Hub, Refusal, durable::Request, frame, lock, relay::new_message};
+use super::{Caller, Hub, Refusal, durable::Request, lock, relay::new_message};
 use crate::{
     cluster::{ClusterLink, Reply},
     room::{Room, RoomMeta},
@@ -127,17 +127,7 @@ impl Hub {
             return;
         };
         let room = self.room_for_delivery(name);
-        let chat = ServerMessage::Chat(message);
-        let mut room = lock(&room);
-        if let Some(frame) = frame(&chat) {
-            let queued = room.broadcast(&frame, origin);
-            self.metrics.deliveries.add(queued as u64);
-            self.metrics.room_messages.add(1);
-        }
-        let ServerMessage::Chat(message) = chat else {
-            unreachable!("built as Chat above")
-        };
-        room.record(message);
+        self.fan_out(&mut lock(&room), message, origin);
     }
 
     /// The room a delivery goes to, made (with no members, parked as idle)

@@ -30,6 +30,31 @@ pub(super) fn new_message(
 }
 
 impl Hub {
+    /// Queues `message` to every member of `room` but `except` (encoded
+    /// once, the frame shared), counts it, and keeps it in the room's
+    /// history: the fan-out of a single server's accept and of a cluster
+    /// node's delivery alike.
+    pub(super) fn fan_out(
+        &self,
+        room: &mut crate::room::Room,
+        message: ChatMessage,
+        except: Option<huddle_protocol::ConnectionId>,
+    ) {
+        let chat = ServerMessage::Chat(message);
+        if let Some(frame) = frame(&chat) {
+            let started = std::time::Instant::now();
+            let queued = room.broadcast(&frame, except);
+            let metrics = &self.metrics;
+            metrics.fanout_latency.observe(started.elapsed());
+            metrics.deliveries.add(queued as u64);
+            metrics.room_messages.add(1);
+        }
+        let ServerMessage::Chat(message) = chat else {
+            unreachable!("built as Chat above")
+        };
+        room.record(message);
+    }
+
     /// Relays a room message: recorded, queued to every other member, and
     /// acknowledged to the sender, all under the room's lock so every member
     /// sees one order.
@@ -59,19 +84,7 @@ impl Hub {
             caller.outbound.note_spoke(message.timestamp);
             let accepted = Accepted::of(&message);
             self.dedup().insert(caller.client, id, accepted);
-            let chat = ServerMessage::Chat(message);
-            if let Some(frame) = frame(&chat) {
-                let started = std::time::Instant::now();
-                let queued = room.broadcast(&frame, Some(caller.conn));
-                let metrics = &self.metrics;
-                metrics.fanout_latency.observe(started.elapsed());
-                metrics.deliveries.add(queued as u64);
-                metrics.room_messages.add(1);
-            }
-            let ServerMessage::Chat(message) = chat else {
-                unreachable!("built as Chat above")
-            };
-            room.record(message.clone());
+            self.fan_out(room, message.clone(), Some(caller.conn));
             (accepted, Some((room.name.clone(), message)))
         })?;
         // Persist, then acknowledge: the fan-out did not wait for the disk;
