@@ -136,6 +136,7 @@ async fn a_server_that_goes_silent_expires() {
                         nonce: probe.nonce,
                         goodbye: false,
                         status_port: None,
+                        nodes: Vec::new(),
                     };
                     fake.send_to(&ghost.seal_beacon(&beacon, 1200).unwrap(), from)
                         .unwrap();
@@ -395,6 +396,7 @@ async fn a_forged_goodbye_and_beacon_with_a_real_id_do_not_hide_or_move_it() {
                 nonce: 0,
                 goodbye,
                 status_port: None,
+                nodes: Vec::new(),
             };
             let deadline = std::time::Instant::now() + Duration::from_millis(1500);
             while std::time::Instant::now() < deadline {

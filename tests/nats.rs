@@ -116,6 +116,14 @@ impl Drop for NatsServer {
 /// (a port taken meanwhile by some connection's local end) is started
 /// again on other ports; its log is in the panic if none starts.
 pub(crate) async fn start_node(nats: &str) -> (ServerProcess, SocketAddr, SocketAddr) {
+    start_node_with(nats, &["--no-discovery"]).await
+}
+
+/// [`start_node`] with `extra` arguments instead of `--no-discovery`.
+pub(crate) async fn start_node_with(
+    nats: &str,
+    extra: &[&str],
+) -> (ServerProcess, SocketAddr, SocketAddr) {
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let mut log_text = String::new();
     for _ in 0..5 {
@@ -128,7 +136,8 @@ pub(crate) async fn start_node(nats: &str) -> (ServerProcess, SocketAddr, Socket
         };
         let child = Command::new(huddle_e2e::workspace_binary("huddle-server"))
             .args(["--bind", &addr.to_string(), "--irc-bind", &irc.to_string()])
-            .args(["--no-discovery", "--cluster", nats, "--log"])
+            .args(extra)
+            .args(["--cluster", nats, "--log"])
             // HUDDLE_NODE_LOGS=info shows the nodes' logs (else warnings,
             // kept in a file).
             .arg(std::env::var("HUDDLE_NODE_LOGS").unwrap_or_else(|_| "warn".into()))

@@ -258,6 +258,10 @@ pub fn print_table(servers: &[FoundServer]) {
             server.version,
             crate::sanitize::sanitize(&rooms)
         );
+        if server.nodes.len() > 1 {
+            let nodes: Vec<String> = server.nodes.iter().map(ToString::to_string).collect();
+            println!("{:<20} cluster nodes: {}", "", nodes.join(", "));
+        }
         if let Some(url) = &server.status_url {
             println!("{:<20} status page: {url}", "");
         }

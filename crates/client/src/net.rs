@@ -18,7 +18,7 @@ mod connect;
 
 pub use connect::{ConnectError, Connection, Introduction, PeerIdentity, connect, hello};
 
-use crate::trust::Security;
+use crate::trust::{Security, Trust};
 
 /// What the session task reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +156,7 @@ async fn run_session(
     let mut attempt = 0u32;
     let addresses: Vec<&str> = config.addr.split(',').map(str::trim).collect();
     let mut turn = 0usize;
+    let mut security = config.security.clone();
     loop {
         let addr = addresses[turn % addresses.len()];
         emit(NetEvent::Connecting { attempt });
@@ -163,9 +164,10 @@ async fn run_session(
             key: config.key.clone(),
             nick: nick.clone(),
         };
-        let reason = match connect(addr, &config.security, &who).await {
+        let reason = match connect(addr, &security, &who).await {
             Ok((connection, welcome, identity)) => {
                 attempt = 0;
+                security = one_cluster(security, &addresses, addr, identity.fingerprint);
                 emit(NetEvent::Identity(identity));
                 nick = welcome.nick.clone();
                 // Frames meant for the connection that was lost are stale.
@@ -209,6 +211,25 @@ async fn run_session(
             () = tokio::time::sleep(retry_in) => {}
             quit = wait_for_quit(&mut outgoing) => if quit { return },
         }
+    }
+}
+
+/// Several addresses are the nodes of one cluster: once one is reached
+/// over TLS, the others must present its fingerprint.
+fn one_cluster(
+    security: Security,
+    addresses: &[&str],
+    reached: &str,
+    presented: Option<huddle_protocol::Fingerprint>,
+) -> Security {
+    match (security, presented) {
+        (Security::Tls(Trust::KnownServers(_)), Some(fingerprint)) if addresses.len() > 1 => {
+            Security::Tls(Trust::SameCluster {
+                first: reached.to_owned(),
+                fingerprint,
+            })
+        }
+        (security, _) => security,
     }
 }
 

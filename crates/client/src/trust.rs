@@ -32,6 +32,15 @@ pub enum Trust {
     Pinned(Fingerprint),
     /// Trust on first use, recorded in this known-servers file.
     KnownServers(PathBuf),
+    /// The fingerprint another node of the same cluster presented: once a
+    /// session given several addresses has reached one, every other must
+    /// present what it did (the nodes share one certificate).
+    SameCluster {
+        /// The node that was reached first.
+        first: String,
+        /// What it presented.
+        fingerprint: Fingerprint,
+    },
 }
 
 /// What the check found about a trusted server.
@@ -73,6 +82,23 @@ pub enum TrustError {
         /// The pinned fingerprint.
         pinned: Fingerprint,
         /// What the server presented.
+        presented: Fingerprint,
+    },
+    /// A node of a cluster presents another fingerprint than the node
+    /// reached first.
+    #[error(
+        "{addr} presents fingerprint {presented}, but {first}, given with it as a node of the \
+         same cluster, presented {expected}; the nodes of a cluster share one certificate, so \
+         one of the two is not what you were told: refusing"
+    )]
+    NotSameCluster {
+        /// The address connected to.
+        addr: String,
+        /// The node reached first.
+        first: String,
+        /// What it presented.
+        expected: Fingerprint,
+        /// What this one presents.
         presented: Fingerprint,
     },
     /// The known-servers file cannot be read or written, or is damaged.
@@ -194,6 +220,15 @@ impl Trust {
                 pinned: *pinned,
                 presented,
             }),
+            Trust::SameCluster { fingerprint, .. } if *fingerprint == presented => {
+                Ok(Verdict::Known)
+            }
+            Trust::SameCluster { first, fingerprint } => Err(TrustError::NotSameCluster {
+                addr: addr.to_owned(),
+                first: first.clone(),
+                expected: *fingerprint,
+                presented,
+            }),
             Trust::KnownServers(path) => {
                 let mut known = KnownServers::load(path)?;
                 match known.get(addr) {
@@ -259,6 +294,28 @@ mod tests {
         );
         let err = trust.check("h:1", fingerprint(b"b"), "").unwrap_err();
         assert!(matches!(err, TrustError::NotPinned { .. }));
+    }
+
+    #[test]
+    fn another_node_of_a_cluster_must_present_the_first_node_s_fingerprint() {
+        let trust = Trust::SameCluster {
+            first: "h:1".into(),
+            fingerprint: fingerprint(b"a"),
+        };
+        assert_eq!(
+            trust.check("h:2", fingerprint(b"a"), ""),
+            Ok(Verdict::Known)
+        );
+        let err = trust.check("h:2", fingerprint(b"b"), "").unwrap_err();
+        let text = err.to_string();
+        for named in [
+            "h:1",
+            "h:2",
+            &fingerprint(b"a").to_string(),
+            &fingerprint(b"b").to_string(),
+        ] {
+            assert!(text.contains(named), "{text} lacks {named}");
+        }
     }
 
     #[test]

@@ -112,7 +112,15 @@ pub struct Beacon {
     /// The port of the server's HTTP status page on the address this
     /// datagram came from, when it serves one there (protocol 6).
     pub status_port: Option<u16>,
+    /// The chat addresses of every live node of the cluster this server is
+    /// a node of, its own among them (at most [`MAX_BEACON_NODES`]); empty
+    /// for a single server (protocol 9). A client lists a cluster once and
+    /// may connect to any of them: they present one certificate.
+    pub nodes: Vec<std::net::SocketAddr>,
 }
+
+/// A beacon lists at most this many cluster node addresses.
+pub const MAX_BEACON_NODES: usize = 16;
 
 /// What a beacon's signature covers: this context, then the body. The
 /// context keeps a beacon signature from being mistaken for any other
@@ -187,7 +195,9 @@ impl SignedBeacon {
 }
 
 /// Signs and encodes `beacon` in at most `max_len` bytes, dropping rooms
-/// from the end of its summary (and saying so) until it fits.
+/// from the end of its summary (and saying so) until it fits, then cluster
+/// nodes from the end of their list (a client still reaches the others
+/// from their own beacons).
 pub fn encode_beacon_within(
     beacon: &Beacon,
     certificate: &Bytes,
@@ -201,6 +211,9 @@ pub fn encode_beacon_within(
             Err(DatagramError::TooLarge(_)) if !beacon.rooms.is_empty() => {
                 beacon.rooms.pop();
                 beacon.rooms_truncated = true;
+            }
+            Err(DatagramError::TooLarge(_)) if !beacon.nodes.is_empty() => {
+                beacon.nodes.pop();
             }
             other => return other,
         }
@@ -326,6 +339,7 @@ mod tests {
             nonce: 0,
             goodbye: false,
             status_port: None,
+            nodes: Vec::new(),
         }
     }
 
@@ -350,6 +364,26 @@ mod tests {
         );
         assert!(opened.beacon.rooms_truncated);
         assert!(!opened.beacon.rooms.is_empty() && opened.beacon.rooms.len() < 100);
+    }
+
+    #[test]
+    fn a_cluster_beacon_drops_rooms_before_nodes_and_nodes_only_when_it_must() {
+        let (certificate, sign) = identity();
+        let mut beacon = beacon_with_rooms(&certificate, 100);
+        beacon.nodes = (0..MAX_BEACON_NODES as u16)
+            .map(|i| std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 7000 + i)))
+            .collect();
+        let bytes = encode_beacon_within(&beacon, &certificate, &sign, MAX_DATAGRAM_LEN).unwrap();
+        let full = opened(&bytes);
+        assert!(full.authentic);
+        assert_eq!(full.beacon.nodes, beacon.nodes, "every node fits");
+        assert!(full.beacon.rooms_truncated);
+        // Squeezed: no room left, then the last nodes go.
+        let bytes = encode_beacon_within(&beacon, &certificate, &sign, 900).unwrap();
+        let squeezed = opened(&bytes).beacon;
+        assert!(squeezed.rooms.is_empty());
+        assert!(!squeezed.nodes.is_empty() && squeezed.nodes.len() < MAX_BEACON_NODES);
+        assert_eq!(squeezed.nodes[..], beacon.nodes[..squeezed.nodes.len()]);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use wire::{decode_payload, encode_frame, encode_payload, peek_hello_version}
 
 /// The protocol version this crate speaks. A change to the wire is a change to
 /// this number and to `docs/PROTOCOL.md`.
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;
 
 /// Default TCP port for chat connections.
 pub const DEFAULT_TCP_PORT: u16 = 7007;

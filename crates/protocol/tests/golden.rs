@@ -15,7 +15,7 @@ use huddle_protocol::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-const HELLO: &str = "00 00 00 76 00 08 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 40 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
+const HELLO: &str = "00 00 00 76 00 09 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 40 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 22 05 61 6c 69 63 65 06 68 75 64 64 6c 65 05 30 2e 31 2e 30";
 const SAY: &str =
     "00 00 00 1a 03 04 23 6c 61 6e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff 00 02 68 69";
 const PING: &str = "00 00 00 04 0a fb 2c 01";
@@ -24,11 +24,11 @@ const CHAT: &str = "00 00 00 39 04 01 93 00 00 00 00 70 00 80 00 00 00 00 00 00 
 const FETCH_DIRECT_HISTORY: &str =
     "00 00 00 19 12 01 03 62 6f 62 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 32";
 const SEARCH: &str = "00 00 00 10 15 06 64 65 70 6c 6f 79 01 04 23 6f 70 73 00 14";
-const PROBE: &str = "48 55 44 4c 00 08 00 fb 34 12 03 00 00 00";
+const PROBE: &str = "48 55 44 4c 00 09 00 fb 34 12 03 00 00 00";
 
 /// Every vector above, in the order `docs/PROTOCOL.md` §9 prints them.
-const VERSION_ONLY: &str = "48 55 44 4c 00 08";
-const SIGNED_BEACON: &str = "48 55 44 4c 00 08 01 04 c0 c1 c2 c3 27 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 6c 61 62 fb 5f 1b 02 01 02 23 61 02 00 00 fb 34 12 00 01 fb a8 1b 40 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a";
+const VERSION_ONLY: &str = "48 55 44 4c 00 09";
+const SIGNED_BEACON: &str = "48 55 44 4c 00 09 01 04 c0 c1 c2 c3 30 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 02 03 6c 61 62 fb 5f 1b 02 01 02 23 61 02 00 00 fb 34 12 00 01 fb a8 1b 01 00 7f 00 00 01 fb 60 1b 40 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a";
 
 const IN_SPEC_ORDER: [&str; 10] = [
     HELLO,
@@ -69,7 +69,7 @@ fn id(n: u128) -> Uuid {
 fn hello() {
     check(
         &ClientMessage::Hello(Hello {
-            version: 8,
+            version: 9,
             public_key: huddle_protocol::PublicKey([0x11; 32]),
             proof: bytes::Bytes::from(vec![0x22; 64]),
             nick: Nick::new("alice").unwrap(),
@@ -181,6 +181,7 @@ fn signed_beacon() -> Datagram {
         nonce: 0x1234,
         goodbye: false,
         status_port: Some(7080),
+        nodes: vec![std::net::SocketAddr::from(([127, 0, 0, 1], 7008))],
     };
     Datagram::Beacon(SignedBeacon {
         certificate: bytes::Bytes::from_static(&[0xc0, 0xc1, 0xc2, 0xc3]),

@@ -125,12 +125,22 @@ pub struct Args {
     /// with --fingerprint, prints the cluster's.
     #[arg(long, value_name = "URL")]
     pub cluster: Vec<String>,
+    /// With --cluster: the chat address clients reach this node at, listed
+    /// in every node's discovery beacons (repeat for several; default: the
+    /// bound address, or every interface's when bound to 0.0.0.0).
+    #[arg(long, value_name = "ADDR", requires = "cluster")]
+    pub advertise: Vec<SocketAddr>,
     /// Do not answer or send LAN discovery datagrams.
     #[arg(long)]
     pub no_discovery: bool,
     /// UDP port for LAN discovery.
     #[arg(long, default_value_t = DiscoveryConfig::default().bind.port())]
     pub discovery_port: u16,
+    /// Where discovery announcements and the goodbye go (repeat for
+    /// several); default: 255.255.255.255 and 127.255.255.255 on the
+    /// discovery port (the LAN and this host).
+    #[arg(long, value_name = "ADDR")]
+    pub announce_to: Vec<SocketAddr>,
     /// Seconds between discovery announcements.
     #[arg(long, default_value_t = DiscoveryConfig::default().announce_every.as_secs())]
     pub announce_every: u64,
@@ -190,6 +200,7 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
         irc_bind: args.irc_bind,
         irc_tls_bind: args.irc_tls_bind,
         cluster: args.cluster.clone(),
+        advertise: args.advertise.clone(),
         ..ServerConfig::default()
     };
     config.limits.max_rooms_per_client = args.max_rooms_per_client;
@@ -201,7 +212,10 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
     if !args.no_discovery {
         config.discovery = Some(DiscoveryConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], args.discovery_port)),
-            announce_to: DiscoveryConfig::broadcast_targets(args.discovery_port),
+            announce_to: match args.announce_to.is_empty() {
+                true => DiscoveryConfig::broadcast_targets(args.discovery_port),
+                false => args.announce_to.clone(),
+            },
             announce_every: Duration::from_secs(args.announce_every.max(1)),
             ..DiscoveryConfig::default()
         });
@@ -231,6 +245,13 @@ mod tests {
         let port = DiscoveryConfig::default().bind.port();
         assert_eq!(announce_to, DiscoveryConfig::broadcast_targets(port));
         assert!(announce_to.contains(&SocketAddr::from(([127, 255, 255, 255], port))));
+        let told = "127.255.255.255:9999";
+        let args = Args::parse_from(["huddle-server", "--ephemeral", "--announce-to", told]);
+        let config = config_from(&args).unwrap();
+        assert_eq!(
+            config.discovery.unwrap().announce_to,
+            [told.parse().unwrap()]
+        );
     }
 
     #[test]

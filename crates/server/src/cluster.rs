@@ -32,6 +32,7 @@ mod shared_identity;
 
 use fanout::run_fanout;
 use nicks::NickClaims;
+pub(crate) use nodes::advertised;
 pub(crate) use publisher::Reply;
 use publisher::{Publish, run_publisher};
 pub(crate) use room_meta::share as share_room_meta;
@@ -137,6 +138,9 @@ pub(crate) struct ClusterLink {
     nicks: NickClaims,
     /// The live nodes' bucket (`nodes.rs`).
     nodes: async_nats::jetstream::kv::Store,
+    /// The chat addresses the live nodes advertise, as last read from
+    /// `nodes` (this node's own among them): what beacons list.
+    node_addresses: std::sync::Mutex<Vec<std::net::SocketAddr>>,
     /// Rooms' passwords and topics (`room_meta.rs`).
     room_meta: async_nats::jetstream::kv::Store,
     /// Acks waiting for this node's fan-out, per stream (rooms, directs).
@@ -228,6 +232,7 @@ impl ClusterLink {
             publish,
             nicks,
             nodes,
+            node_addresses: Default::default(),
             room_meta,
             gates: Default::default(),
         };
@@ -323,6 +328,14 @@ impl ClusterLink {
     }
 
     /// The JetStream context.
+    /// The chat addresses of the cluster's live nodes (for beacons).
+    pub(crate) fn node_addresses(&self) -> Vec<std::net::SocketAddr> {
+        self.node_addresses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     pub(crate) fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
     }
@@ -377,6 +390,7 @@ pub(crate) fn start(
     link: Arc<ClusterLink>,
     queue: PublishQueue,
     hub: Arc<crate::hub::Hub>,
+    advertised: Vec<std::net::SocketAddr>,
     tasks: &tokio_util::task::TaskTracker,
     shutdown: &tokio_util::sync::CancellationToken,
 ) {
@@ -394,7 +408,12 @@ pub(crate) fn start(
         hub.clone(),
         shutdown.clone(),
     ));
-    tasks.spawn(nodes::run_liveness(link.clone(), hub, shutdown.clone()));
+    tasks.spawn(nodes::run_liveness(
+        link.clone(),
+        hub,
+        advertised,
+        shutdown.clone(),
+    ));
     let shutdown = shutdown.clone();
     tasks.spawn(async move { link.nicks.keep_fresh(shutdown).await });
 }

@@ -94,6 +94,10 @@ pub struct ServerConfig {
     /// empty (the default): a single server. A node keeps no redb store:
     /// history is in JetStream, and in memory as a cache.
     pub cluster: Vec<String>,
+    /// The chat addresses this node tells the cluster (and clients, in
+    /// beacons) it is reached at (`--advertise`); empty: its bound address,
+    /// or every interface's address when bound to all of them.
+    pub advertise: Vec<SocketAddr>,
 }
 
 /// The UDP discovery responder's settings.
@@ -185,6 +189,7 @@ impl Default for ServerConfig {
             irc_bind: None,
             irc_tls_bind: None,
             cluster: Vec::new(),
+            advertise: Vec::new(),
         }
     }
 }

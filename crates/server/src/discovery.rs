@@ -178,6 +178,7 @@ impl Responder {
             nonce,
             goodbye,
             status_port: status_port_for(context.status_addr, to).filter(|_| !goodbye),
+            nodes: cluster_nodes_for(context, to),
         };
         match context.identity.seal_beacon(&beacon, max_len) {
             Ok(bytes) => Some(bytes),
@@ -293,6 +294,19 @@ impl Responder {
 
 /// The status page's port to tell `to`, if it can reach it there: a page
 /// on loopback only to loopback, any other to anyone.
+/// The cluster's node addresses as told to `to`: loopback ones only to
+/// loopback (elsewhere they would name the receiver's own host).
+fn cluster_nodes_for(context: &Context, to: IpAddr) -> Vec<SocketAddr> {
+    let Some(cluster) = context.hub.cluster() else {
+        return Vec::new();
+    };
+    let mut nodes = cluster.node_addresses();
+    if !to.is_loopback() {
+        nodes.retain(|node| !node.ip().is_loopback());
+    }
+    nodes
+}
+
 fn status_port_for(status: Option<SocketAddr>, to: IpAddr) -> Option<u16> {
     let status = status?;
     (!status.ip().is_loopback() || to.is_loopback()).then_some(status.port())

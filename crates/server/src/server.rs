@@ -296,7 +296,16 @@ impl Server {
         ));
         if let (Some(link), Some(queue)) = (context.hub.cluster(), cluster_queue) {
             let hub = context.hub.clone();
-            crate::cluster::start(link.clone(), queue, hub, &tracker, &context.shutdown);
+            let bound = listener.local_addr().unwrap_or(config.bind);
+            let advertised = crate::cluster::advertised(&config.advertise, bound);
+            crate::cluster::start(
+                link.clone(),
+                queue,
+                hub,
+                advertised,
+                &tracker,
+                &context.shutdown,
+            );
         }
         if let Some(status) = status {
             start_status(status, &context, discovery.as_ref());

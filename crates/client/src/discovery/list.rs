@@ -8,9 +8,11 @@ use std::{
 
 use huddle_protocol::{
     PROTOCOL_VERSION, ServerId,
-    discovery::{OpenedBeacon, RoomSummary},
+    discovery::{Beacon, OpenedBeacon, RoomSummary},
 };
 use serde::Serialize;
+
+mod cluster;
 
 /// One server the browser knows about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,8 +53,80 @@ pub struct FoundServer {
     /// Its HTTP status page, when its beacons tell one
     /// (`http://ADDRESS:PORT/`, the address a beacon carrying it came from).
     pub status_url: Option<String>,
+    /// For a cluster: the chat address of each of its nodes (`addr` is the
+    /// fastest of them); empty for a single server.
+    pub nodes: Vec<SocketAddr>,
+    /// For a cluster: the users each node said it has, and when.
+    #[serde(skip)]
+    pub(crate) node_users: HashMap<SocketAddr, (u32, Instant)>,
     #[serde(skip)]
     pub(crate) last_seen: Option<Instant>,
+}
+
+impl FoundServer {
+    /// An entry at `addr` that knows nothing else yet.
+    pub fn blank(addr: SocketAddr) -> Self {
+        Self {
+            server_id: None,
+            name: String::new(),
+            addr,
+            users: 0,
+            rooms: Vec::new(),
+            rooms_truncated: false,
+            needs_password: false,
+            rtt_ms: None,
+            version: PROTOCOL_VERSION,
+            incompatible: None,
+            conflict: None,
+            fingerprint: None,
+            trust: None,
+            status_url: None,
+            nodes: Vec::new(),
+            node_users: HashMap::new(),
+            last_seen: None,
+        }
+    }
+
+    /// What to connect to: `addr`, then the cluster's other nodes, comma
+    /// separated (the session tries them in turn).
+    pub fn connect_addresses(&self) -> String {
+        let others = self.nodes.iter().filter(|node| **node != self.addr);
+        std::iter::once(&self.addr)
+            .chain(others)
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Takes what every beacon tells, whoever sent it.
+    fn update_from(&mut self, beacon: &Beacon, source: IpAddr, now: Instant) {
+        self.name = beacon.server_name.to_string();
+        self.users = beacon.users;
+        self.rooms = beacon.rooms.iter().map(FoundRoom::from).collect();
+        self.rooms_truncated = beacon.rooms_truncated;
+        self.needs_password = beacon.needs_password;
+        // A beacon without it does not unlearn it: the same server is heard
+        // on loopback (told) and on its LAN address (maybe not).
+        if let Some(port) = beacon.status_port {
+            self.status_url = Some(status_url(source, port));
+        }
+        self.last_seen = Some(now);
+    }
+
+    /// Keeps `addr` if it answered faster than the address known (or is
+    /// it); announcements carry no round-trip time and never displace a
+    /// measured address.
+    fn prefer_faster(&mut self, addr: SocketAddr, rtt_ms: Option<f64>) {
+        let better = match (rtt_ms, self.rtt_ms) {
+            (Some(new), Some(old)) => new < old || addr == self.addr,
+            (Some(_), None) => true,
+            (None, _) => addr == self.addr,
+        };
+        if better {
+            self.addr = addr;
+            self.rtt_ms = rtt_ms.or(self.rtt_ms);
+        }
+    }
 }
 
 fn as_text<S: serde::Serializer>(
@@ -68,6 +142,14 @@ fn as_text<S: serde::Serializer>(
 /// The status page's address on `ip`.
 fn status_url(ip: IpAddr, port: u16) -> String {
     format!("http://{}/", SocketAddr::new(ip, port))
+}
+
+/// Whether `ip` is this host: loopback's own address, or one of the
+/// host's addresses (`local`).
+fn on_this_host(local: &HashSet<IpAddr>, ip: IpAddr) -> bool {
+    ip == IpAddr::from([127, 0, 0, 1])
+        || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        || local.contains(&ip)
 }
 
 /// A room in a found server's summary.
@@ -104,6 +186,8 @@ enum Key {
     Address(SocketAddr),
     /// A beacon whose signature or id does not check out, by its source.
     Forged(SocketAddr),
+    /// A cluster, whichever of its nodes (`cluster.rs`) a beacon came from.
+    Cluster(ServerId),
 }
 
 /// The merged list of servers heard from.
@@ -134,19 +218,18 @@ impl ServerList {
     /// Loopback's own address and the host's interface addresses are this
     /// host; any other address (even 127.0.0.2) is a machine of its own.
     fn origin(&self, ip: IpAddr) -> Origin {
-        let loopback =
-            ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
-        if loopback || self.local.contains(&ip) {
-            Origin::ThisHost
-        } else {
-            Origin::Remote(ip)
+        match on_this_host(&self.local, ip) {
+            true => Origin::ThisHost,
+            false => Origin::Remote(ip),
         }
     }
 
-    /// Where else `id` was announced from, if anywhere.
+    /// Where else `id` was announced from (a cluster: anywhere), if
+    /// anywhere.
     fn claimed_elsewhere(&self, id: ServerId, origin: Origin) -> Option<SocketAddr> {
         self.servers.iter().find_map(|(key, server)| match key {
             Key::Id(other, from) if *other == id && *from != origin => Some(server.addr),
+            Key::Cluster(other) if *other == id => Some(server.addr),
             _ => None,
         })
     }
@@ -164,6 +247,9 @@ impl ServerList {
     ) {
         let beacon = &opened.beacon;
         let origin = self.origin(source.ip());
+        if opened.authentic && self.is_cluster_node(beacon, source.ip()) {
+            return self.on_cluster_beacon(opened, source, rtt, now);
+        }
         let key = match opened.authentic {
             true => Key::Id(beacon.server_id, origin),
             false => Key::Forged(source),
@@ -189,43 +275,13 @@ impl ServerList {
         };
         let entry = self.servers.entry(key).or_insert_with(|| FoundServer {
             server_id: Some(beacon.server_id),
-            name: String::new(),
-            addr,
-            users: 0,
-            rooms: Vec::new(),
-            rooms_truncated: false,
-            needs_password: false,
             rtt_ms,
-            version: PROTOCOL_VERSION,
-            incompatible: None,
             conflict,
             fingerprint: Some(opened.fingerprint),
-            trust: None,
-            status_url: None,
-            last_seen: None,
+            ..FoundServer::blank(addr)
         });
-        // Prefer the address that answers fastest; announcements carry no
-        // round-trip time and never displace a measured address.
-        let better = match (rtt_ms, entry.rtt_ms) {
-            (Some(new), Some(old)) => new < old || addr == entry.addr,
-            (Some(_), None) => true,
-            (None, _) => addr == entry.addr,
-        };
-        if better {
-            entry.addr = addr;
-            entry.rtt_ms = rtt_ms.or(entry.rtt_ms);
-        }
-        entry.name = beacon.server_name.to_string();
-        entry.users = beacon.users;
-        entry.rooms = beacon.rooms.iter().map(FoundRoom::from).collect();
-        entry.rooms_truncated = beacon.rooms_truncated;
-        entry.needs_password = beacon.needs_password;
-        // A beacon without it does not unlearn it: the same server is heard
-        // on loopback (told) and on its LAN address (maybe not).
-        if let Some(port) = beacon.status_port {
-            entry.status_url = Some(status_url(source.ip(), port));
-        }
-        entry.last_seen = Some(now);
+        entry.prefer_faster(addr, rtt_ms);
+        entry.update_from(beacon, source.ip(), now);
     }
 
     /// Records a datagram from a server speaking another version.
@@ -234,21 +290,8 @@ impl ServerList {
             .servers
             .entry(Key::Address(source))
             .or_insert_with(|| FoundServer {
-                server_id: None,
                 name: format!("? ({})", source.ip()),
-                addr: source,
-                users: 0,
-                rooms: Vec::new(),
-                rooms_truncated: false,
-                needs_password: false,
-                rtt_ms: None,
-                version: theirs,
-                incompatible: None,
-                conflict: None,
-                fingerprint: None,
-                trust: None,
-                status_url: None,
-                last_seen: None,
+                ..FoundServer::blank(source)
             });
         entry.version = theirs;
         entry.incompatible = Some(format!(
@@ -260,11 +303,12 @@ impl ServerList {
     /// Forgets servers not heard from within the expiry time.
     pub fn expire(&mut self, now: Instant) {
         let expire_after = self.expire_after;
-        self.servers.retain(|_, server| {
-            server
-                .last_seen
-                .is_some_and(|seen| now.saturating_duration_since(seen) < expire_after)
-        });
+        let fresh = |seen: Instant| now.saturating_duration_since(seen) < expire_after;
+        self.servers
+            .retain(|_, server| server.last_seen.is_some_and(fresh));
+        for server in self.servers.values_mut() {
+            server.forget_silent_nodes(fresh);
+        }
     }
 
     /// The servers, compatible ones first, then by name and address.
@@ -282,170 +326,4 @@ impl ServerList {
 }
 
 #[cfg(test)]
-mod tests {
-    use huddle_protocol::ShortText;
-    use uuid::Uuid;
-
-    use super::*;
-
-    fn beacon(id: u128, goodbye: bool) -> OpenedBeacon {
-        OpenedBeacon {
-            beacon: plain_beacon(id, goodbye),
-            fingerprint: huddle_protocol::Fingerprint([id as u8; 32]),
-            authentic: true,
-        }
-    }
-
-    fn plain_beacon(id: u128, goodbye: bool) -> huddle_protocol::discovery::Beacon {
-        huddle_protocol::discovery::Beacon {
-            server_id: ServerId::from_uuid(Uuid::from_u128(id)),
-            server_name: ShortText::new(format!("s{id}")).unwrap(),
-            tcp_port: 7000 + id as u16,
-            users: 2,
-            rooms: Vec::new(),
-            rooms_truncated: false,
-            needs_password: false,
-            nonce: 0,
-            goodbye,
-            status_port: None,
-        }
-    }
-
-    fn addr(ip: [u8; 4]) -> SocketAddr {
-        SocketAddr::from((ip, 7007))
-    }
-
-    #[test]
-    fn a_server_on_this_host_heard_on_two_addresses_is_one_entry_at_its_fastest() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.set_local_addresses([IpAddr::from([192, 168, 1, 5])]);
-        let fast = Some(Duration::from_millis(2));
-        list.on_beacon(
-            &beacon(1, false),
-            addr([192, 168, 1, 5]),
-            Some(Duration::from_millis(9)),
-            now,
-        );
-        list.on_beacon(&beacon(1, false), addr([127, 0, 0, 1]), fast, now);
-        list.on_beacon(&beacon(1, false), addr([192, 168, 1, 5]), None, now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1);
-        assert_eq!(servers[0].addr, SocketAddr::from(([127, 0, 0, 1], 7001)));
-        assert_eq!(servers[0].rtt_ms, Some(2.0));
-        assert_eq!(servers[0].conflict, None);
-    }
-
-    #[test]
-    fn the_status_page_is_at_the_address_that_told_it_and_is_not_unlearned() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.set_local_addresses([IpAddr::from([192, 168, 1, 5])]);
-        let mut told = beacon(1, false);
-        told.beacon.status_port = Some(7080);
-        list.on_beacon(&told, addr([127, 0, 0, 1]), None, now);
-        // The same server heard on its LAN address without it (its page is
-        // on loopback only).
-        list.on_beacon(&beacon(1, false), addr([192, 168, 1, 5]), None, now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1);
-        assert_eq!(
-            servers[0].status_url.as_deref(),
-            Some("http://127.0.0.1:7080/")
-        );
-    }
-
-    #[test]
-    fn a_forged_beacon_or_goodbye_from_another_machine_changes_nothing() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
-        // Mallory, at 10.0.0.66, says goodbye in the server's name...
-        list.on_beacon(&beacon(1, true), addr([10, 0, 0, 66]), None, now);
-        // ...and announces it at her address, on another port.
-        let mut forged = beacon(1, false);
-        forged.beacon.tcp_port = 6666;
-        list.on_beacon(&forged, addr([10, 0, 0, 66]), Some(Duration::ZERO), now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 2, "{servers:?}");
-        let genuine = servers.iter().find(|s| s.conflict.is_none()).unwrap();
-        assert_eq!(genuine.addr, SocketAddr::from(([10, 0, 0, 5], 7001)));
-        let flagged = servers.iter().find(|s| s.conflict.is_some()).unwrap();
-        assert_eq!(flagged.addr, SocketAddr::from(([10, 0, 0, 66], 6666)));
-        assert!(
-            flagged
-                .conflict
-                .as_deref()
-                .unwrap()
-                .contains("10.0.0.5:7001")
-        );
-        // The genuine goodbye still works.
-        list.on_beacon(&beacon(1, true), addr([10, 0, 0, 5]), None, now);
-        assert!(list.servers().iter().all(|s| s.conflict.is_some()));
-    }
-
-    #[test]
-    fn a_beacon_that_fails_its_signature_is_listed_apart_even_from_this_host() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(&beacon(1, false), addr([127, 0, 0, 1]), None, now);
-        let mut forged = beacon(1, false);
-        forged.authentic = false;
-        forged.beacon.tcp_port = 6666;
-        list.on_beacon(&forged, addr([127, 0, 0, 1]), None, now);
-        // Nor can an unsigned goodbye remove the genuine entry.
-        let mut goodbye = beacon(1, true);
-        goodbye.authentic = false;
-        list.on_beacon(&goodbye, addr([127, 0, 0, 1]), None, now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1, "{servers:?}");
-        let genuine = list.servers();
-        assert!(genuine.iter().all(|s| s.conflict.is_none()), "{genuine:?}");
-        // (The forged entry was removed by its own forged goodbye; another
-        // forged beacon lists it again, flagged.)
-        list.on_beacon(&forged, addr([127, 0, 0, 1]), None, now);
-        let servers = list.servers();
-        assert_eq!(servers.len(), 2);
-        let flagged = servers.iter().find(|s| s.conflict.is_some()).unwrap();
-        assert!(flagged.conflict.as_deref().unwrap().contains("forged"));
-        assert_eq!(flagged.addr.port(), 6666);
-        assert_eq!(servers.iter().filter(|s| s.addr.port() == 7001).count(), 1);
-    }
-
-    #[test]
-    fn servers_expire_when_silent_and_at_once_on_goodbye() {
-        let now = Instant::now();
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_beacon(&beacon(1, false), addr([10, 0, 0, 5]), None, now);
-        list.on_beacon(
-            &beacon(2, false),
-            addr([10, 0, 0, 6]),
-            None,
-            now + Duration::from_secs(10),
-        );
-        list.on_beacon(
-            &beacon(2, true),
-            addr([10, 0, 0, 6]),
-            None,
-            now + Duration::from_secs(11),
-        );
-        assert_eq!(list.servers().len(), 1);
-        list.expire(now + Duration::from_secs(16));
-        assert!(list.servers().is_empty());
-    }
-
-    #[test]
-    fn incompatible_servers_are_listed_with_the_reason() {
-        let mut list = ServerList::new(Duration::from_secs(15));
-        list.on_incompatible(addr([10, 0, 0, 9]), 7, Instant::now());
-        let servers = list.servers();
-        assert_eq!(servers.len(), 1);
-        assert!(
-            servers[0]
-                .incompatible
-                .as_deref()
-                .unwrap()
-                .contains("version 7")
-        );
-    }
-}
+mod tests;

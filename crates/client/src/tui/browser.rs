@@ -72,6 +72,8 @@ impl App {
                     return Vec::new();
                 }
                 let addr = server.addr.to_string();
+                // A cluster: its other nodes too, tried when one is lost.
+                let connect_to = server.connect_addresses();
                 if let (Some(trust), Some(fingerprint)) = (&server.trust, server.fingerprint)
                     && trust.starts_with("CHANGED")
                 {
@@ -86,8 +88,8 @@ impl App {
                     return Vec::new();
                 }
                 self.server_name = server.name.clone();
-                self.start_chat(&addr, Vec::new());
-                return vec![Effect::Connect(addr)];
+                self.start_chat(&connect_to, Vec::new());
+                return vec![Effect::Connect(connect_to)];
             }
             _ => {}
         }

@@ -1,51 +1,15 @@
 //! Rendering into ratatui's `TestBackend`, asserting on the cells.
 
 use huddle_protocol::{ServerId, ServerMessage, Target};
-use ratatui::{
-    Terminal,
-    backend::TestBackend,
-    buffer::Buffer as Cells,
-    crossterm::event::{KeyCode, KeyModifiers},
-};
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{
     app::{App, Event},
     buffer::{Line, LineKind},
-    testkit::{chat, chord, connected_app, key, nick, room, server, type_line},
-    ui::draw,
+    testkit::{
+        chat, chord, connected_app, key, nick, render, room, rows, screen, server, type_line,
+    },
 };
-
-fn render(app: &App, width: u16, height: u16) -> Cells {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(frame, app)).unwrap();
-    terminal.backend().buffer().clone()
-}
-
-/// The screen as text, one string per row (wide characters once, their
-/// continuation cells skipped).
-fn rows(cells: &Cells) -> Vec<String> {
-    let area = cells.area;
-    (0..area.height)
-        .map(|y| {
-            let mut row = String::new();
-            let mut skip = 0;
-            for x in 0..area.width {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                let symbol = cells[(x, y)].symbol();
-                skip = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
-                row.push_str(symbol);
-            }
-            row
-        })
-        .collect()
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    rows(&render(app, width, height)).join("\n")
-}
 
 #[test]
 fn the_browser_lists_servers_and_the_host_option() {
@@ -53,22 +17,17 @@ fn the_browser_lists_servers_and_the_host_option() {
     app.update(Event::Servers(vec![crate::discovery::FoundServer {
         server_id: Some(ServerId::random()),
         name: "office".into(),
-        addr: ([192, 168, 1, 5], 7007).into(),
         users: 3,
         rooms: vec![crate::discovery::FoundRoom {
             name: "#lan".into(),
             members: 3,
         }],
-        rooms_truncated: false,
-        needs_password: false,
         rtt_ms: Some(1.25),
         version: 1,
-        incompatible: None,
-        conflict: None,
         fingerprint: Some(huddle_protocol::Fingerprint([0x3f; 32])),
         trust: Some("new".into()),
         status_url: Some("http://192.168.1.5:7080/".into()),
-        last_seen: None,
+        ..crate::discovery::FoundServer::blank(([192, 168, 1, 5], 7007).into())
     }]));
     let text = screen(&app, 120, 12);
     for expected in [

@@ -2,8 +2,8 @@
 //! and lines typed, frames from the server, and what the app sent back.
 
 use huddle_protocol::{
-    ChatMessage, ChatText, ClientMessage, MessageId, MessageKind, Nick, PROTOCOL_VERSION, RoomName,
-    ServerId, ServerMessage, ShortText, Target, Welcome,
+    ChatMessage, ChatText, ClientMessage, MessageId, MessageKind, Nick, RoomName, ServerId,
+    ServerMessage, ShortText, Target, Welcome,
 };
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use uuid::Uuid;
@@ -43,19 +43,9 @@ pub(super) fn found_server(name: &str, port: u16) -> crate::discovery::FoundServ
     crate::discovery::FoundServer {
         server_id: Some(ServerId::random()),
         name: name.into(),
-        addr: ([10, 0, 0, 1], port).into(),
         users: 1,
-        rooms: Vec::new(),
-        rooms_truncated: false,
-        needs_password: false,
         rtt_ms: Some(1.0),
-        version: PROTOCOL_VERSION,
-        incompatible: None,
-        conflict: None,
-        fingerprint: None,
-        trust: None,
-        status_url: None,
-        last_seen: None,
+        ..crate::discovery::FoundServer::blank(([10, 0, 0, 1], port).into())
     }
 }
 
@@ -135,4 +125,39 @@ pub(super) fn last_text(app: &App) -> &str {
 /// The session's news that a default server greeted alice.
 pub(super) fn welcome() -> Event {
     Event::Net(NetEvent::Connected(Box::new(core_welcome(20, 100))))
+}
+
+/// `app` drawn on a `width`×`height` test terminal.
+pub(super) fn render(app: &App, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| super::ui::draw(frame, app)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one string per row (wide characters once, their
+/// continuation cells skipped).
+pub(super) fn rows(cells: &ratatui::buffer::Buffer) -> Vec<String> {
+    let area = cells.area;
+    (0..area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut skip = 0;
+            for x in 0..area.width {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                let symbol = cells[(x, y)].symbol();
+                skip = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+                row.push_str(symbol);
+            }
+            row
+        })
+        .collect()
+}
+
+/// The screen as text, rows joined by newlines.
+pub(super) fn screen(app: &App, width: u16, height: u16) -> String {
+    rows(&render(app, width, height)).join("\n")
 }

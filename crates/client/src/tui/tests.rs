@@ -58,6 +58,23 @@ fn the_browser_connects_to_the_selected_server_or_hosts() {
 }
 
 #[test]
+fn a_cluster_is_one_row_and_enter_connects_to_its_fastest_node_then_the_others() {
+    let mut app = App::new(Some("alice".into()), "alice");
+    let nodes: Vec<std::net::SocketAddr> = (1..=3).map(|n| ([10, 0, 0, n], 7007).into()).collect();
+    app.update(Event::Servers(vec![crate::discovery::FoundServer {
+        nodes: nodes.clone(),
+        ..crate::discovery::FoundServer::blank(nodes[1])
+    }]));
+    assert!(screen(&app, 120, 10).contains("cluster of 3 nodes"));
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [Effect::Connect(
+            "10.0.0.2:7007,10.0.0.1:7007,10.0.0.3:7007".into()
+        )]
+    );
+}
+
+#[test]
 fn sent_messages_show_at_once_as_pending_until_acked() {
     let mut app = connected_app();
     let effects = type_line(&mut app, "hello there");

@@ -53,6 +53,10 @@ pub(super) fn draw_browser(frame: &mut Frame, app: &App) {
                 }
                 _ => String::new(),
             };
+            let new_mark = match server.nodes.len() {
+                0 | 1 => new_mark,
+                nodes => format!("cluster of {nodes} nodes · {new_mark}"),
+            };
             let mut row = TableRow::new(vec![
                 sanitize(&server.name),
                 server.addr.to_string(),
