@@ -1,7 +1,8 @@
 //! Cluster mode end to end, who is where: a nick raced from every node
 //! has one winner; members, topics and departures (a node's death too)
 //! are seen on every node; a file offer reaching other nodes is refused;
-//! IRC users hold their nicks cluster-wide. Real nats-server, real nodes
+//! IRC users hold their nicks cluster-wide; a nick stays bound to its
+//! key on every node after its holder leaves. Real nats-server, real nodes
 //! (`cluster_kit.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
@@ -166,6 +167,39 @@ async fn irc_users_hold_nicks_across_the_cluster_too() {
     assert!(free, "ircbob stayed claimed after the IRC user left");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nick_stays_bound_to_its_key_on_every_node_after_its_holder_leaves() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let alice_key = huddle_protocol::ClientId::random();
+    let alice = huddle_testkit::Client::connect_as(cluster.addrs[0], "alice", alice_key).await;
+    drop(alice);
+    // Another key on another node: in use until node 0 lets go, then bound.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[1], "alice").await;
+        match &answer {
+            ServerMessage::Reject(r) if r.code == ErrorCode::NickBound => break,
+            ServerMessage::Reject(r) if r.code == ErrorCode::NickInUse => {}
+            other => panic!("alice's nick went to another key: {other:?}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still in use: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nor can a keyless IRC user take it, on any node's gateway.
+    let (answer, _) = irc_register(cluster.irc[2], "alice").await;
+    assert!(
+        answer.contains(" 433 ") && answer.contains("belongs"),
+        "{answer}"
+    );
+    // Her own key takes it back anywhere.
+    let _alice = huddle_testkit::Client::connect_as(cluster.addrs[2], "alice", alice_key).await;
+}
+
 /// `client` asks to join `#vault` with `password`: the answer.
 async fn join_vault(client: &mut huddle_testkit::Client, password: Option<&str>) -> ServerMessage {
     client
@@ -255,14 +289,18 @@ async fn a_nick_change_is_claimed_across_the_cluster_and_seen_everywhere() {
                 if new_nick.as_str() == "alicia"))
     };
     seen_or_next(&mut bob, &seen, renamed).await;
-    // "alicia" is held cluster-wide now; "alice" is free again.
+    // "alicia" is held cluster-wide now; "alice" is no longer in use but
+    // stays bound to her key, as on one server.
     let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alicia").await;
     assert!(
         matches!(&answer, ServerMessage::Reject(r) if r.code == ErrorCode::NickInUse),
         "{answer:?}"
     );
     let (_, answer) = huddle_testkit::Client::handshake(cluster.addrs[2], "alice").await;
-    assert!(matches!(answer, ServerMessage::Welcome(_)), "{answer:?}");
+    assert!(
+        matches!(&answer, ServerMessage::Reject(r) if r.code == ErrorCode::NickBound),
+        "{answer:?}"
+    );
 }
 
 /// The fingerprint of the certificate the server at `addr` presents.

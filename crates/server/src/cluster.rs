@@ -21,6 +21,8 @@ use huddle_protocol::{ChatMessage, ConnectionId};
 use uuid::Uuid;
 
 mod ack_gate;
+mod bindings;
+mod claim;
 mod envelope;
 mod fanout;
 mod naming;
@@ -30,6 +32,7 @@ mod publisher;
 mod room_meta;
 mod shared_identity;
 
+pub(crate) use claim::NickClaim;
 use fanout::run_fanout;
 use nicks::NickClaims;
 pub(crate) use nodes::advertised;
@@ -106,8 +109,9 @@ async fn open_bucket(
                 DiscardPolicy::Old
             },
             max_age: ttl,
-            // The duplicate window may not exceed the age limit (0: none).
-            duplicate_window: ttl,
+            // The duplicate window may not exceed the age limit (0: none);
+            // puts carry no message id, so two minutes at most will do.
+            duplicate_window: ttl.min(Duration::from_secs(120)),
             storage: StorageType::File,
             ..Default::default()
         })
@@ -136,6 +140,8 @@ pub(crate) struct ClusterLink {
     publish: tokio::sync::mpsc::Sender<Publish>,
     /// Nick claims this node holds.
     nicks: NickClaims,
+    /// Nicks bound to the key that last held them (`bindings.rs`).
+    bound_nicks: bindings::BoundNicks,
     /// The live nodes' bucket (`nodes.rs`).
     nodes: async_nats::jetstream::kv::Store,
     /// The chat addresses the live nodes advertise, as last read from
@@ -204,6 +210,7 @@ impl ClusterLink {
     pub(crate) async fn join(
         urls: &[String],
         retention: usize,
+        nick_hold: Duration,
     ) -> Result<(Self, PublishQueue), ClusterError> {
         let (client, reconnects) = connect(urls).await?;
         let jetstream = jetstream::new(client.clone());
@@ -221,6 +228,7 @@ impl ClusterLink {
                 .map_err(|err| setup_error(stream.name())(err.to_string()))?;
         }
         let nicks = NickClaims::open(&jetstream).await?;
+        let bound_nicks = bindings::BoundNicks::open(&jetstream, nick_hold).await?;
         let nodes = nodes::open(&jetstream).await?;
         let room_meta = room_meta::open(&jetstream).await?;
         let (publish, queue) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
@@ -231,6 +239,7 @@ impl ClusterLink {
             jetstream,
             publish,
             nicks,
+            bound_nicks,
             nodes,
             node_addresses: Default::default(),
             room_meta,
@@ -338,49 +347,6 @@ impl ClusterLink {
 
     pub(crate) fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
-    }
-}
-
-/// A nick a connection claimed across the cluster before registering
-/// here, let go of when it leaves. Boxed: a connection's task holds it
-/// while idle (8 bytes, not the claim).
-#[derive(Debug)]
-pub(crate) struct NickClaim {
-    link: Arc<ClusterLink>,
-    folded: String,
-    client: huddle_protocol::ClientId,
-}
-
-impl NickClaim {
-    /// Claims `nick` for `client`; the code and text to refuse with.
-    pub(crate) async fn make(
-        link: &Arc<ClusterLink>,
-        nick: &huddle_protocol::Nick,
-        client: huddle_protocol::ClientId,
-    ) -> Result<Box<Self>, (huddle_protocol::ErrorCode, String)> {
-        use huddle_protocol::ErrorCode;
-        match link.nicks.claim(nick.folded(), client).await {
-            Ok(()) => Ok(Box::new(Self {
-                link: link.clone(),
-                folded: nick.folded().to_owned(),
-                client,
-            })),
-            Err(nicks::ClaimRefused::Taken) => Err((
-                ErrorCode::NickInUse,
-                format!("{nick} is in use on this cluster"),
-            )),
-            Err(nicks::ClaimRefused::Unreachable(why)) => Err((
-                ErrorCode::Internal,
-                format!("this node cannot reach the cluster to claim {nick} ({why}); try again"),
-            )),
-        }
-    }
-
-    /// Lets go of the claim, if there is one.
-    pub(crate) async fn release(claim: Option<Box<Self>>) {
-        if let Some(claim) = claim {
-            Box::pin(claim.link.nicks.release(&claim.folded, claim.client)).await;
-        }
     }
 }
 

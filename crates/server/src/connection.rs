@@ -250,8 +250,12 @@ pub(crate) async fn serve(
     let hello = Box::new(hello);
     let claim = match context.hub.cluster() {
         Some(link) => {
-            let claim =
-                crate::cluster::NickClaim::make(link, &hello.nick, hello.public_key.client_id());
+            let claim = crate::cluster::NickClaim::make(
+                link,
+                &hello.nick,
+                hello.public_key.client_id(),
+                true,
+            );
             match Box::pin(claim).await {
                 Ok(claim) => Some(claim),
                 Err((code, text)) => {

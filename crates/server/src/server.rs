@@ -156,9 +156,12 @@ impl Server {
         let (cluster, cluster_queue) = if config.cluster.is_empty() {
             (None, None)
         } else {
-            let (link, queue) =
-                crate::cluster::ClusterLink::join(&config.cluster, config.history_retention)
-                    .await?;
+            let (link, queue) = crate::cluster::ClusterLink::join(
+                &config.cluster,
+                config.history_retention,
+                config.nick_binding,
+            )
+            .await?;
             (Some(Arc::new(link)), Some(queue))
         };
         let store = match &config.data_dir {

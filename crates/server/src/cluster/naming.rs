@@ -62,6 +62,8 @@ impl Stream {
 pub(crate) const NICKS_BUCKET: &str = "HUDDLE_NICKS";
 /// The key-value bucket of rooms' passwords (hashes) and topics.
 pub(crate) const ROOM_META_BUCKET: &str = "HUDDLE_ROOM_META";
+/// The key-value bucket of nicks' bindings to keys.
+pub(crate) const BINDINGS_BUCKET: &str = "HUDDLE_BINDINGS";
 /// The key-value bucket of the live nodes.
 pub(crate) const NODES_BUCKET: &str = "HUDDLE_NODES";
 /// The key-value bucket of what the nodes share (the identity).
@@ -97,7 +99,7 @@ pub(crate) fn room_key(folded_room: &str) -> String {
     hex(folded_room)
 }
 
-/// A nick's key in [`NICKS_BUCKET`].
+/// A nick's key in [`NICKS_BUCKET`] and [`BINDINGS_BUCKET`].
 pub(crate) fn nick_key(folded_nick: &str) -> String {
     hex(folded_nick)
 }

@@ -37,7 +37,8 @@ impl Dispatcher {
             self.nick = *new;
             return;
         }
-        let claim = match NickClaim::make(&link, &new, self.client).await {
+        let binds = self.claim.as_ref().is_none_or(|claim| claim.binds());
+        let claim = match NickClaim::make(&link, &new, self.client, binds).await {
             Ok(claim) => claim,
             Err((code, text)) => return refuse(self, code, &text),
         };

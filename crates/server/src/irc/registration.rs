@@ -121,7 +121,7 @@ pub(crate) async fn register(
                 .as_ref()
                 .map_or_else(ClientId::random, |(client, _)| *client);
             // A node of a cluster claims the nick cluster-wide first.
-            let claim = match claim_in_cluster(&nick, client, gateway.0).await {
+            let claim = match claim_in_cluster(&nick, (client, login.is_some()), gateway.0).await {
                 Ok(claim) => claim,
                 Err(refusal) => {
                     write.write_all(refusal.as_bytes()).await.ok()?;
@@ -200,13 +200,13 @@ fn step(line: &Line, said: &mut Said) -> String {
 /// go of when the user leaves); the 433 to write if it is taken.
 async fn claim_in_cluster(
     nick: &str,
-    client: ClientId,
+    (client, binds): (ClientId, bool),
     context: &Context,
 ) -> Result<Option<Box<crate::cluster::NickClaim>>, String> {
     let (Some(link), Ok(valid)) = (context.hub.cluster(), Nick::new(nick)) else {
         return Ok(None);
     };
-    crate::cluster::NickClaim::make(link, &valid, client)
+    crate::cluster::NickClaim::make(link, &valid, client, binds)
         .await
         .map(Some)
         .map_err(|(_, text)| format("", SERVER_NAME, "433", &["*", nick, &text]))
