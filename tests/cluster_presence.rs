@@ -83,6 +83,33 @@ async fn members_topics_and_departures_are_seen_on_every_node() {
                     if message.as_str() == "lunch"))
         })
         .await;
+    // A direct message to bob from node 0: his node answers, once, that
+    // he is away.
+    for text in ["hi", "there?"] {
+        alice
+            .send(huddle_protocol::ClientMessage::Direct {
+                to: huddle_protocol::Nick::new("bob").unwrap(),
+                id: huddle_protocol::ClientMsgId::random(),
+                kind: huddle_protocol::MessageKind::Normal,
+                text: huddle_protocol::ChatText::new(text).unwrap(),
+            })
+            .await;
+    }
+    let notice = alice
+        .recv_until(|m| matches!(m, ServerMessage::Notice { .. }))
+        .await;
+    assert!(
+        matches!(&notice, ServerMessage::Notice { text } if text.as_str() == "bob is away: lunch"),
+        "{notice:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = alice.sync().await;
+    assert!(
+        !later
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Notice { .. })),
+        "told twice: {later:?}"
+    );
 
     // A topic set on node 2 is the topic on node 0.
     carol

@@ -28,6 +28,7 @@ mod fanout;
 mod naming;
 mod nicks;
 mod nodes;
+mod notices;
 mod publisher;
 mod room_meta;
 mod shared_identity;
@@ -370,6 +371,11 @@ pub(crate) fn start(
         ));
     }
     tasks.spawn(room_meta::run_mirror(
+        link.clone(),
+        hub.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(notices::run_receiver(
         link.clone(),
         hub.clone(),
         shutdown.clone(),

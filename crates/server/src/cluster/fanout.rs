@@ -99,7 +99,8 @@ fn hand_over(stream: Stream, link: &ClusterLink, hub: &Hub, sequence: u64, paylo
         }
         (Stream::Directs, ServerMessage::Chat(mut chat), Some(recipient)) => {
             chat.id = stream.message_id(sequence);
-            hub.deliver_direct_from_cluster(chat, route.sender, recipient);
+            let origin = (route.node, route.origin);
+            hub.deliver_direct_from_cluster(chat, (route.sender, origin), recipient);
         }
         // This node told its own members when it happened.
         (Stream::Rooms, ServerMessage::Presence(presence), _) if !from_here => {

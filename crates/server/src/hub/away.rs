@@ -57,22 +57,45 @@ impl Hub {
     /// After a direct message to `to`: if `to` is away and the caller has
     /// not been told since, tells it.
     pub(crate) fn reply_if_away(&self, caller: Caller<'_>, to: &Nick) {
-        let reply = {
-            let mut users = lock(&self.users);
-            let Some(user) = users.get_mut(to.folded()) else {
-                return;
-            };
-            let nick = user.nick.clone();
-            let Some(away) = user.away.as_mut() else {
-                return;
-            };
-            if !away.told.insert(caller.client) {
-                return;
-            }
-            format!("{nick} is away: {}", away.message)
-        };
-        if let Ok(text) = huddle_protocol::ChatText::new(reply) {
+        if let Some(text) = self.away_reply(to, None, caller.client) {
             send(caller.outbound, &ServerMessage::Notice { text });
+        }
+    }
+
+    /// The automatic reply `sender` is owed for a direct message to `to`
+    /// (the user holding it here, as client `recipient` when given): once
+    /// while `to` is away, none otherwise.
+    pub(crate) fn away_reply(
+        &self,
+        to: &Nick,
+        recipient: Option<ClientId>,
+        sender: ClientId,
+    ) -> Option<huddle_protocol::ChatText> {
+        let mut users = lock(&self.users);
+        let user = users
+            .get_mut(to.folded())
+            .filter(|user| recipient.is_none_or(|recipient| user.client == recipient))?;
+        let nick = user.nick.clone();
+        let away = user.away.as_mut()?;
+        if !away.told.insert(sender) {
+            return None;
+        }
+        huddle_protocol::ChatText::new(format!("{nick} is away: {}", away.message)).ok()
+    }
+
+    /// Tells connection `conn`, if it is here, `text` as a server notice
+    /// (an away reply from another node of the cluster).
+    pub(crate) fn notice_connection(
+        &self,
+        conn: huddle_protocol::ConnectionId,
+        text: huddle_protocol::ChatText,
+    ) {
+        let outbound = lock(&self.users)
+            .values()
+            .find(|user| user.conn == conn)
+            .map(|user| user.outbound.clone());
+        if let Some(outbound) = outbound {
+            send(&outbound, &ServerMessage::Notice { text });
         }
     }
 

@@ -93,12 +93,19 @@ impl Hub {
     pub(crate) fn deliver_direct_from_cluster(
         &self,
         message: ChatMessage,
-        sender: ClientId,
+        (sender, origin): (ClientId, (uuid::Uuid, ConnectionId)),
         recipient: ClientId,
     ) {
         let Target::Direct(to) = &message.target else {
             return;
         };
+        // The recipient is here and away: the sender, on another node (one
+        // here was answered when it sent), is told once.
+        if let Some(cluster) = &self.cluster
+            && let Some(text) = self.away_reply(to, Some(recipient), sender)
+        {
+            cluster.notify(origin, text);
+        }
         let outbound = lock(&self.users)
             .get(to.folded())
             .filter(|user| user.client == recipient)
