@@ -2,7 +2,8 @@
 //! has one winner; members, topics and departures (a node's death too)
 //! are seen on every node; a file offer reaching other nodes is refused;
 //! IRC users hold their nicks cluster-wide; a nick stays bound to its
-//! key on every node after its holder leaves. Real nats-server, real nodes
+//! key on every node after its holder leaves; wrong room passwords are
+//! counted against an address on every node. Real nats-server, real nodes
 //! (`cluster_kit.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
@@ -267,9 +268,50 @@ async fn a_room_password_set_on_one_node_is_asked_on_every_node() {
             matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::BadPassword),
             "{answer:?}"
         );
-        let answer = join_vault(&mut guest, Some("hunter2")).await;
-        assert!(matches!(answer, ServerMessage::Joined { .. }), "{answer:?}");
+        // (Every node counts these wrong guesses against 127.0.0.1: past
+        // the free ones, even the right password waits a second.)
+        let joined = cluster_kit::eventually(Duration::from_secs(5), || async {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let nick = format!("m{n}{node}");
+            let (mut member, _) = huddle_testkit::Client::connect(cluster.addrs[node], &nick).await;
+            matches!(
+                join_vault(&mut member, Some("hunter2")).await,
+                ServerMessage::Joined { .. }
+            )
+        })
+        .await;
+        assert!(joined, "node {node} refused the right password");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_room_passwords_are_counted_across_the_cluster() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    let (mut owner, _) = huddle_testkit::Client::connect(cluster.addrs[0], "owner").await;
+    let answer = join_vault(&mut owner, Some("hunter2")).await;
+    assert!(matches!(answer, ServerMessage::Joined { .. }), "{answer:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await; // The password reaches every node.
+    // The free wrong guesses, all through node 1...
+    let (mut mallory, _) = huddle_testkit::Client::connect(cluster.addrs[1], "mallory").await;
+    for guess in 0..5 {
+        let answer = join_vault(&mut mallory, Some(&format!("guess{guess}"))).await;
+        assert!(
+            matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::BadPassword
+                && !e.text.contains("too many")),
+            "{answer:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // The nodes hear of them.
+    // ...leave none for a fresh connection from the same address on node 2.
+    let (mut accomplice, _) = huddle_testkit::Client::connect(cluster.addrs[2], "accomplice").await;
+    let answer = join_vault(&mut accomplice, Some("guess5")).await;
+    assert!(
+        matches!(&answer, ServerMessage::Error(e) if e.code == ErrorCode::BadPassword
+            && e.text.contains("too many wrong passwords")),
+        "{answer:?}"
+    );
 }
 
 /// `client` asks to be called `nick`: the answer.

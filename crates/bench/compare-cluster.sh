@@ -5,6 +5,9 @@
 # nats-server with JetStream on loopback, over TLS. Every server (and
 # nats-server) on core 0, the generator on core 1; the configurations run
 # in turn, each against fresh servers, ROUNDS times, so the spread shows.
+# Beside them, IRC's answer to the same question: one ngircd, and two
+# ngircd servers linked to each other on loopback (clients spread over
+# both), loaded by the same generator speaking IRC (no TLS, no broker).
 #
 # usage: crates/bench/compare-cluster.sh [ROUNDS]   (default 3)
 set -euo pipefail
@@ -13,6 +16,9 @@ rounds=${1:-3}
 source tests/lib.sh
 ensure_command nats-server nats-server || { echo "SKIPPED: nats-server cannot be installed here"; exit 0; }
 nats_server=$(command -v nats-server)
+ensure_command ngircd ngircd || { echo "SKIPPED: ngircd cannot be installed here"; exit 0; }
+# The package starts a system instance on 6667; ours use their own ports.
+systemctl stop ngircd 2>/dev/null || service ngircd stop 2>/dev/null || true
 
 cargo build --release -p huddle-chat-server -p huddle-chat-bench >&2
 bench=target/release/huddle-bench
@@ -25,6 +31,41 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# ngircd_conf NAME PORT PEER [PEER_PORT]: a config for ngircd NAME.irc on
+# PORT, linked to PEER.irc (connecting to it on PEER_PORT, if given).
+ngircd_conf() {
+    cat <<CONF
+[Global]
+Name = $1.irc
+Info = huddle cluster comparison
+Listen = 127.0.0.1
+Ports = $2
+PidFile = $work/$1.pid
+MotdPhrase = bench
+ServerUID = $(id -u)
+ServerGID = $(id -g)
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+MaxPenaltyTime = 0
+PingTimeout = 3600
+PongTimeout = 3600
+ConnectRetry = 5
+[Options]
+DNS = no
+Ident = no
+PAM = no
+[Server]
+Name = $3.irc
+Host = 127.0.0.1
+${4:+Port = $4}
+MyPassword = bench-link
+PeerPassword = bench-link
+CONF
+}
+
 limits=(--no-discovery --no-rate-limit --max-clients 100000 --max-clients-per-ip 100000
     --max-pending-handshakes-per-ip 100000 --log warn)
 
@@ -49,6 +90,20 @@ start() {
             addrs=${addrs:+$addrs,}127.0.0.1:1731$i
         done
         ;;
+    ngircd1 | ngircd2)
+        ngircd_conf a 16671 b 16672 >"$work/a.conf"
+        ngircd_conf b 16672 a >"$work/b.conf"
+        taskset -c 0 ngircd -n -f "$work/a.conf" >"$work/a.log" 2>&1 &
+        pids+=($!)
+        addrs=127.0.0.1:16671
+        if [ "$1" = ngircd2 ]; then
+            taskset -c 0 ngircd -n -f "$work/b.conf" >"$work/b.log" 2>&1 &
+            pids+=($!)
+            addrs=$addrs,127.0.0.1:16672
+            wait_until "grep -q 'Synchronization with \"b.irc\" done' '$work/a.log'" 20 \
+                || { echo "the two ngircd servers did not link" >&2; cat "$work/a.log" >&2; exit 1; }
+        fi
+        ;;
     esac
     for addr in ${addrs//,/ }; do
         wait_until "(exec 3<>/dev/tcp/${addr%:*}/${addr#*:}) 2>/dev/null" 20 || { echo "$1 did not start" >&2; exit 1; }
@@ -66,14 +121,16 @@ run() {
     local config=$1 round=$2 name=$3
     shift 3
     start "$config"
-    taskset -c 1 "$bench" --server "$addrs" --connect-parallel 8 --label "$name" --json "$@" \
+    local protocol=(--protocol huddle)
+    [[ $config == ngircd* ]] && protocol=(--protocol irc)
+    taskset -c 1 "$bench" "${protocol[@]}" --server "$addrs" --connect-parallel 8 --label "$name" --json "$@" \
         >"$work/$name.$config.$round.json" 2>"$work/$name.$config.$round.err" \
         || { cat "$work/$name.$config.$round.err" >&2; echo '{}' >"$work/$name.$config.$round.json"; }
     stop
 }
 
 for round in $(seq "$rounds"); do
-    for config in single cluster1 cluster3; do
+    for config in single cluster1 cluster3 ngircd1 ngircd2; do
         echo "round $round: $config" >&2
         run "$config" "$round" w1 --clients 1000 --rooms 1 --senders 1 --size 64 --window 1024 --duration 5
         run "$config" "$round" w2 --clients 1000 --rooms 1 --senders 1 --size 64 --rate 1000 --duration 5
@@ -107,8 +164,10 @@ def cell(vs):
     m = statistics.median(vs)
     return f"{m:,.0f} ({min(vs):,.0f}–{max(vs):,.0f})" if len(vs) > 1 else f"{m:,.0f}"
 print(f"median (min–max) of {rounds} rounds")
-print(f"{'figure':<46} {'one server':>26} {'1-node cluster':>26} {'3-node cluster':>26}")
+configs = ("single", "cluster1", "cluster3", "ngircd1", "ngircd2")
+heads = ("one server", "1-node cluster", "3-node cluster", "one ngircd", "2 linked ngircd")
+print(f"{'figure':<46}" + "".join(f" {h:>26}" for h in heads))
 for workload, key, title in rows:
-    cells = [cell(values(workload, c, key)) for c in ("single", "cluster1", "cluster3")]
-    print(f"{title:<46} {cells[0]:>26} {cells[1]:>26} {cells[2]:>26}")
+    cells = [cell(values(workload, c, key)) for c in configs]
+    print(f"{title:<46}" + "".join(f" {c:>26}" for c in cells))
 PY

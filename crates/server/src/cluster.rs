@@ -25,6 +25,7 @@ mod bindings;
 mod claim;
 mod envelope;
 mod fanout;
+mod guesses;
 mod naming;
 mod nicks;
 mod nodes;
@@ -357,7 +358,10 @@ pub(crate) fn start(
     link: Arc<ClusterLink>,
     queue: PublishQueue,
     hub: Arc<crate::hub::Hub>,
-    advertised: Vec<std::net::SocketAddr>,
+    (advertised, guesses): (
+        Vec<std::net::SocketAddr>,
+        Arc<crate::password::AddressThrottles>,
+    ),
     tasks: &tokio_util::task::TaskTracker,
     shutdown: &tokio_util::sync::CancellationToken,
 ) {
@@ -373,6 +377,11 @@ pub(crate) fn start(
     tasks.spawn(room_meta::run_mirror(
         link.clone(),
         hub.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(guesses::run_sharing(
+        link.clone(),
+        guesses,
         shutdown.clone(),
     ));
     tasks.spawn(notices::run_receiver(

@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{Mutex, PoisonError},
+    sync::{Mutex, OnceLock, PoisonError},
     time::Duration,
 };
 
@@ -104,15 +104,65 @@ impl GuessThrottle {
     }
 }
 
-/// One [`GuessThrottle`] per client address, shared by its connections.
+/// A guess from an address told to the other nodes of a cluster: `true`
+/// when one was let through (counted wrong), `false` when it proved right.
+pub(crate) type GuessNote = (IpAddr, bool);
+
+/// One [`GuessThrottle`] per client address, shared by its connections
+/// (and, in a cluster, by every node: `cluster/guesses.rs`).
 #[derive(Debug, Default)]
 pub(crate) struct AddressThrottles {
     by_address: Mutex<HashMap<IpAddr, GuessThrottle>>,
+    /// Where this node's guesses go to be told to the others.
+    shared: OnceLock<tokio::sync::mpsc::UnboundedSender<GuessNote>>,
 }
 
 impl AddressThrottles {
+    /// From now on, every guess let through here and every right one is
+    /// also sent to `others`.
+    pub(crate) fn share_with(&self, others: tokio::sync::mpsc::UnboundedSender<GuessNote>) {
+        let _ = self.shared.set(others);
+    }
+
+    fn tell_others(&self, note: GuessNote) {
+        if let Some(others) = self.shared.get() {
+            let _ = others.send(note);
+        }
+    }
+
+    /// A guess another node let through (`wrong`) or found right: counted
+    /// here as if made here, without its wait (it was made).
+    pub(crate) fn note_elsewhere(&self, (address, wrong): GuessNote, now: Instant) {
+        let mut map = self.lock(address, now);
+        let throttle = map.entry(address).or_default();
+        match wrong {
+            true => {
+                throttle.wrong = throttle.wrong.saturating_add(1);
+                throttle.last = Some(now);
+            }
+            false => throttle.right(),
+        }
+    }
+
     /// [`GuessThrottle::begin`] for `address`.
     pub(crate) fn begin(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        let begun = self
+            .lock(address, now)
+            .entry(address)
+            .or_default()
+            .begin(now);
+        if begun.is_ok() {
+            self.tell_others((address, true));
+        }
+        begun
+    }
+
+    /// The map, with room for `address`.
+    fn lock(
+        &self,
+        address: IpAddr,
+        now: Instant,
+    ) -> std::sync::MutexGuard<'_, HashMap<IpAddr, GuessThrottle>> {
         let mut map = self
             .by_address
             .lock()
@@ -128,7 +178,7 @@ impl AddressThrottles {
                 map.remove(&address);
             }
         }
-        map.entry(address).or_default().begin(now)
+        map
     }
 
     /// [`GuessThrottle::right`] for `address`.
@@ -140,6 +190,8 @@ impl AddressThrottles {
         if let Some(throttle) = map.get_mut(&address) {
             throttle.right();
         }
+        drop(map);
+        self.tell_others((address, false));
     }
 }
 
@@ -178,6 +230,26 @@ mod tests {
             throttle.wrong += 1;
         }
         assert_eq!(throttle.wait(much_later), Some(MAX_WAIT));
+    }
+
+    #[test]
+    fn guesses_made_on_other_nodes_count_and_ours_are_told_to_them() {
+        let now = Instant::now();
+        let throttles = AddressThrottles::default();
+        let (tell, mut told) = tokio::sync::mpsc::unbounded_channel();
+        throttles.share_with(tell);
+        let mallory = IpAddr::from([10, 0, 0, 66]);
+        for _ in 0..5 {
+            throttles.note_elsewhere((mallory, true), now);
+        }
+        assert_eq!(throttles.begin(mallory, now), Err(Duration::from_secs(1)));
+        assert!(told.try_recv().is_err(), "a refused guess is not told");
+        // One of them proved right elsewhere: one more may be made here.
+        throttles.note_elsewhere((mallory, false), now);
+        assert_eq!(throttles.begin(mallory, now), Ok(()));
+        throttles.right(mallory);
+        assert_eq!(told.try_recv().ok(), Some((mallory, true)));
+        assert_eq!(told.try_recv().ok(), Some((mallory, false)));
     }
 
     #[test]

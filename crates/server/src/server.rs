@@ -305,7 +305,7 @@ impl Server {
                 link.clone(),
                 queue,
                 hub,
-                advertised,
+                (advertised, context.password_guesses.clone()),
                 &tracker,
                 &context.shutdown,
             );
