@@ -7,6 +7,7 @@ mod away;
 mod browser;
 pub mod buffer;
 mod chat;
+mod completion;
 mod direct;
 #[cfg(test)]
 mod direct_tests;

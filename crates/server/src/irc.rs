@@ -12,6 +12,7 @@
 //! USER, the 001–005 numerics and the MOTD). The mapping rules are written
 //! down in docs/IRC.md.
 
+mod caps;
 mod decoded;
 mod errors;
 mod history;
