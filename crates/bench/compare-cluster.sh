@@ -10,6 +10,9 @@
 # both), loaded by the same generator speaking IRC (no TLS, no broker).
 #
 # usage: crates/bench/compare-cluster.sh [ROUNDS]   (default 3)
+#   CONFIGS="cluster3 ngircd2" runs only those configurations;
+#   HUDDLE_SERVER=PATH runs that huddle-server binary (an older build, to
+#   compare two builds in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-3}
@@ -22,7 +25,8 @@ systemctl stop ngircd 2>/dev/null || service ngircd stop 2>/dev/null || true
 
 cargo build --release -p huddle-chat-server -p huddle-chat-bench >&2
 bench=target/release/huddle-bench
-server=target/release/huddle-server
+server=${HUDDLE_SERVER:-target/release/huddle-server}
+configs=${CONFIGS:-single cluster1 cluster3 ngircd1 ngircd2}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -130,7 +134,7 @@ run() {
 }
 
 for round in $(seq "$rounds"); do
-    for config in single cluster1 cluster3 ngircd1 ngircd2; do
+    for config in $configs; do
         echo "round $round: $config" >&2
         run "$config" "$round" w1 --clients 1000 --rooms 1 --senders 1 --size 64 --window 1024 --duration 5
         run "$config" "$round" w2 --clients 1000 --rooms 1 --senders 1 --size 64 --rate 1000 --duration 5
@@ -154,7 +158,10 @@ rows = [
 def values(workload, config, key):
     out = []
     for r in range(1, rounds + 1):
-        v = json.load(open(f"{work}/{workload}.{config}.{r}.json")).get(key)
+        try:
+            v = json.load(open(f"{work}/{workload}.{config}.{r}.json")).get(key)
+        except OSError:
+            continue
         if isinstance(v, (int, float)):
             out.append(v)
     return out

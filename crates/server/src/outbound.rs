@@ -283,6 +283,12 @@ impl Outbound {
         self.shared.killed().await;
     }
 
+    /// Whether a quarter of the queue's bound (frames or bytes) is taken.
+    pub(crate) fn filling(&self) -> bool {
+        let (frames, bytes) = self.shared.depth();
+        frames * 4 > self.shared.max_frames || bytes * 4 > self.shared.max_bytes
+    }
+
     /// Frames and bytes waiting to be written, and whether the socket is
     /// with the writer task (full).
     pub(crate) fn depth(&self) -> (usize, usize, bool) {

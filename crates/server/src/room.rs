@@ -105,6 +105,21 @@ impl Room {
         queued
     }
 
+    /// Whether most of a sample of the members here have a quarter of
+    /// their queue taken: messages come faster than this server writes
+    /// them (one slow reader does not make a room congested). Read by a
+    /// cluster node's fan-out (`cluster/fanout.rs`).
+    pub(crate) fn congested(&self) -> bool {
+        const SAMPLE: usize = 9;
+        let step = (self.members.len() / SAMPLE).max(1);
+        let (mut sampled, mut behind) = (0, 0);
+        for member in self.members.values().step_by(step).take(SAMPLE) {
+            sampled += 1;
+            behind += usize::from(member.outbound.filling());
+        }
+        behind * 2 > sampled
+    }
+
     /// Member nicks (on other nodes too, in cluster mode), sorted
     /// case-insensitively.
     pub(crate) fn member_nicks(&self) -> Vec<Nick> {
@@ -185,6 +200,39 @@ mod tests {
 
     fn ids(page: &[ChatMessage]) -> Vec<u128> {
         page.iter().map(|m| m.id.as_uuid().as_u128()).collect()
+    }
+
+    #[test]
+    fn a_room_is_congested_when_most_members_lag_not_when_one_does() {
+        let meta = RoomMeta {
+            name: RoomName::new("#r").unwrap(),
+            topic: ShortText::default(),
+            password: None,
+        };
+        let mut room = Room::new(meta, 10);
+        // Twenty members whose queues take 8 frames; nobody writes them.
+        let mut queues = Vec::new();
+        for n in 0..20 {
+            let (outbound, captured) = crate::outbound::Outbound::capture_bounded(8, 1 << 20);
+            let nick = Nick::new(format!("m{n}")).unwrap();
+            room.members
+                .insert(ConnectionId::random(), Member { nick, outbound });
+            queues.push(captured);
+        }
+        let frame = bytes::Bytes::from_static(b"\0\0\0\x01\x0a");
+        assert!(!room.congested());
+        // One slow reader with three frames waiting: not the room's fault.
+        let slow = room.members.values().next().unwrap().outbound.clone();
+        for _ in 0..3 {
+            slow.push(frame.clone()).unwrap();
+        }
+        assert!(!room.congested());
+        // Everyone three behind (over a quarter of 8): this server lags.
+        for _ in 0..3 {
+            room.broadcast(&frame, None);
+        }
+        assert!(room.congested());
+        drop(queues);
     }
 
     #[test]

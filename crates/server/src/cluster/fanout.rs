@@ -5,7 +5,12 @@
 //! one order, so every member of a room sees its messages in the same
 //! order, whichever node they are on. If the consumer breaks, or NATS is
 //! reconnected to, it is made again from the sequence after the last one
-//! handed over: no message is skipped or handed over twice.
+//! handed over: no message is skipped or handed over twice. A node whose
+//! members of a room fall behind (most of their queues a quarter full:
+//! the node writes slower than the stream comes, its CPU shared or short)
+//! stops reading for a flusher pass at a time, up to [`MAX_PAUSE`], so it
+//! lags in the stream instead of dropping its readers as slow; the acks of
+//! its own senders wait with it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,6 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ClusterLink, envelope, naming::Stream};
 use crate::hub::Hub;
+
+/// The longest a node waits for its writers before reading on (then a
+/// reader still behind is dropped as slow, as on a single server).
+const MAX_PAUSE: Duration = Duration::from_millis(250);
 
 /// Reads `stream` into `hub` until `shutdown`.
 pub(crate) async fn run_fanout(
@@ -77,17 +86,37 @@ async fn read_from(stream: Stream, link: &ClusterLink, hub: &Hub, next: &mut u64
             continue;
         }
         *next = sequence + 1;
-        hand_over(stream, link, hub, sequence, &message.payload);
+        let congested = hand_over(stream, link, hub, sequence, &message.payload);
         // Acks for everything up to here may go out now.
         link.fanned_out(stream, sequence);
+        if let Some(room) = congested {
+            wait_for_writers(hub, &room).await;
+        }
     }
 }
 
-/// Hands the message at `sequence` to the hub.
-fn hand_over(stream: Stream, link: &ClusterLink, hub: &Hub, sequence: u64, payload: &[u8]) {
+/// Waits, a flusher pass at a time and at most [`MAX_PAUSE`], while most
+/// of `room`'s members here still have a backlog.
+async fn wait_for_writers(hub: &Hub, room: &huddle_protocol::RoomName) {
+    let deadline = tokio::time::Instant::now() + MAX_PAUSE;
+    while hub.room_congested(room) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(crate::outbound::WRITE_INTERVAL).await;
+    }
+}
+
+/// Hands the message at `sequence` to the hub; the room it went to if
+/// that room's members here are falling behind.
+fn hand_over(
+    stream: Stream,
+    link: &ClusterLink,
+    hub: &Hub,
+    sequence: u64,
+    payload: &[u8],
+) -> Option<huddle_protocol::RoomName> {
     let Some(opened) = envelope::open(payload) else {
         let name = stream.name();
-        return tracing::warn!(sequence, name, "a message in the stream is not huddle's");
+        tracing::warn!(sequence, name, "a message in the stream is not huddle's");
+        return None;
     };
     let route = opened.route;
     let from_here = route.node == link.node;
@@ -95,7 +124,7 @@ fn hand_over(stream: Stream, link: &ClusterLink, hub: &Hub, sequence: u64, paylo
         (Stream::Rooms, ServerMessage::Chat(mut chat), _) => {
             chat.id = stream.message_id(sequence);
             // The sender is answered with an Ack, not its own message.
-            hub.deliver_from_cluster(chat, from_here.then_some(route.origin));
+            return hub.deliver_from_cluster(chat, from_here.then_some(route.origin));
         }
         (Stream::Directs, ServerMessage::Chat(mut chat), Some(recipient)) => {
             chat.id = stream.message_id(sequence);
@@ -111,4 +140,5 @@ fn hand_over(stream: Stream, link: &ClusterLink, hub: &Hub, sequence: u64, paylo
         }
         _ => {}
     }
+    None
 }

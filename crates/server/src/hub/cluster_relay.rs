@@ -128,13 +128,25 @@ impl Hub {
 
     /// A room message read back from the stream: queued to this node's
     /// members of its room (but its sender, `origin`, if it is here) and
-    /// kept in the room's history in memory.
-    pub(crate) fn deliver_from_cluster(&self, message: ChatMessage, origin: Option<ConnectionId>) {
+    /// kept in the room's history in memory. The room, when its members
+    /// here are falling behind (`Room::congested`).
+    pub(crate) fn deliver_from_cluster(
+        &self,
+        message: ChatMessage,
+        origin: Option<ConnectionId>,
+    ) -> Option<RoomName> {
         let Target::Room(name) = &message.target else {
-            return;
+            return None;
         };
         let room = self.room_for_delivery(name);
-        self.fan_out(&mut lock(&room), message, origin);
+        let mut room = lock(&room);
+        self.fan_out(&mut room, message, origin);
+        room.congested().then(|| room.name.clone())
+    }
+
+    /// Whether room `name`'s members here are falling behind.
+    pub(crate) fn room_congested(&self, name: &RoomName) -> bool {
+        self.room(name).is_some_and(|room| lock(&room).congested())
     }
 
     /// The room a delivery goes to, made (with no members, parked as idle)
