@@ -35,40 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-# ngircd_conf NAME PORT PEER [PEER_PORT]: a config for ngircd NAME.irc on
-# PORT, linked to PEER.irc (connecting to it on PEER_PORT, if given).
-ngircd_conf() {
-    cat <<CONF
-[Global]
-Name = $1.irc
-Info = huddle cluster comparison
-Listen = 127.0.0.1
-Ports = $2
-PidFile = $work/$1.pid
-MotdPhrase = bench
-ServerUID = $(id -u)
-ServerGID = $(id -g)
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-MaxPenaltyTime = 0
-PingTimeout = 3600
-PongTimeout = 3600
-ConnectRetry = 5
-[Options]
-DNS = no
-Ident = no
-PAM = no
-[Server]
-Name = $3.irc
-Host = 127.0.0.1
-${4:+Port = $4}
-MyPassword = bench-link
-PeerPassword = bench-link
-CONF
-}
+source crates/bench/ngircd.sh
 
 limits=(--no-discovery --no-rate-limit --max-clients 100000 --max-clients-per-ip 100000
     --max-pending-handshakes-per-ip 100000 --log warn)

@@ -40,30 +40,8 @@ trap cleanup EXIT
 # Room for 10,000 connections on each side (the hard limit permitting).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-cat >"$work/ngircd.conf" <<CONF
-[Global]
-Name = bench.irc
-Info = huddle comparison
-Listen = 127.0.0.1
-Ports = 16667
-PidFile = $work/ngircd.pid
-MotdPhrase = bench
-ServerUID = $(id -u)
-ServerGID = $(id -g)
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-MaxPenaltyTime = 0
-PingTimeout = 3600
-PongTimeout = 3600
-ConnectRetry = 60
-[Options]
-DNS = no
-Ident = no
-PAM = no
-CONF
+source crates/bench/ngircd.sh
+ngircd_conf bench 16667 >"$work/ngircd.conf"
 
 start_servers() {
     taskset -c 0 ngircd -n -f "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &

@@ -198,18 +198,21 @@ mod tests {
         }
     }
 
+    fn meta() -> RoomMeta {
+        RoomMeta {
+            name: RoomName::new("#r").unwrap(),
+            topic: ShortText::default(),
+            password: None,
+        }
+    }
+
     fn ids(page: &[ChatMessage]) -> Vec<u128> {
         page.iter().map(|m| m.id.as_uuid().as_u128()).collect()
     }
 
     #[test]
     fn a_room_is_congested_when_most_members_lag_not_when_one_does() {
-        let meta = RoomMeta {
-            name: RoomName::new("#r").unwrap(),
-            topic: ShortText::default(),
-            password: None,
-        };
-        let mut room = Room::new(meta, 10);
+        let mut room = Room::new(meta(), 10);
         // Twenty members whose queues take 8 frames; nobody writes them.
         let mut queues = Vec::new();
         for n in 0..20 {
@@ -237,12 +240,7 @@ mod tests {
 
     #[test]
     fn history_is_capped_and_paged_at_its_boundaries() {
-        let meta = RoomMeta {
-            name: RoomName::new("#r").unwrap(),
-            topic: ShortText::default(),
-            password: None,
-        };
-        let mut room = Room::new(meta, 10);
+        let mut room = Room::new(meta(), 10);
         for n in 1..=15 {
             room.record(message(n));
         }
