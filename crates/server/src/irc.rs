@@ -43,7 +43,7 @@ use crate::{
     connection::Context,
     dispatch::{Departure, Dispatcher},
     metrics::ConnectionOutcome,
-    outbound::ForeignQueue,
+    outbound::{ForeignQueue, Taken},
 };
 
 /// Accepts IRC connections until shutdown, within the same admission
@@ -170,10 +170,10 @@ async fn last_words(
     context: &Context,
 ) {
     let mut out = String::new();
-    if let Ok(frames) =
+    if let Ok(Some(frames)) =
         tokio::time::timeout(std::time::Duration::from_millis(10), queue.next()).await
     {
-        translate_all(session, frames.unwrap_or_default(), &mut out);
+        translate_all(session, frames, &mut out);
     }
     if out.is_empty() {
         out = line::format("", "", "ERROR", &[&format!("Closing link: {end}")]);
@@ -185,8 +185,8 @@ async fn last_words(
     .await;
 }
 
-fn translate_all(session: &mut Session, frames: Vec<bytes::Bytes>, out: &mut String) {
-    out.reserve(frames.len() * 128);
+fn translate_all(session: &mut Session, frames: Taken, out: &mut String) {
+    out.reserve(frames.size_hint().0 * 128);
     let caps = session.caps;
     let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
     // The newest room message of a run in one room: noted once per run,

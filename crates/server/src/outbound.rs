@@ -39,7 +39,7 @@ use bytes::{Bytes, BytesMut};
 #[cfg(test)]
 pub(crate) use capture::Captured;
 pub(crate) use flusher::{Flusher, Flushers};
-pub(crate) use foreign::{ForeignQueue, foreign};
+pub(crate) use foreign::{ForeignQueue, Taken, foreign};
 use huddle_protocol::{ServerMessage, encode_frame};
 use tokio::sync::Notify;
 

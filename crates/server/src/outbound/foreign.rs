@@ -10,6 +10,13 @@ use bytes::Bytes;
 
 use super::{Flusher, Outbound, Shared, Slot, lock, outbound};
 
+/// Frames taken from a foreign queue at once: chat frames, then file
+/// chunks (moved out of the queue, not copied).
+pub(crate) type Taken = std::iter::Chain<
+    std::collections::vec_deque::IntoIter<Bytes>,
+    std::collections::vec_deque::IntoIter<Bytes>,
+>;
+
 /// The draining end of a foreign queue.
 #[derive(Debug)]
 pub(crate) struct ForeignQueue {
@@ -36,7 +43,7 @@ pub(crate) fn foreign(
 impl ForeignQueue {
     /// Waits for queued frames and takes them all (chat frames, then file
     /// chunks); `None` once the connection was marked a slow consumer.
-    pub(crate) async fn next(&self) -> Option<Vec<Bytes>> {
+    pub(crate) async fn next(&self) -> Option<Taken> {
         let shared = &self.shared;
         loop {
             // Registered before looking, so a push in between counts.
@@ -50,7 +57,7 @@ impl ForeignQueue {
             // The next push schedules (and so wakes) again.
             shared.scheduled.store(false, Ordering::Release);
             if !taken.frames.is_empty() || !taken.bulk.is_empty() {
-                return Some(taken.frames.into_iter().chain(taken.bulk).collect());
+                return Some(taken.frames.into_iter().chain(taken.bulk));
             }
             woken.await;
         }
