@@ -365,6 +365,12 @@ pub(crate) fn start(
     tasks: &tokio_util::task::TaskTracker,
     shutdown: &tokio_util::sync::CancellationToken,
 ) {
+    // Its own addresses until the first beat lists every node's: a beacon
+    // without them would not be known for a node's.
+    *link
+        .node_addresses
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = advertised.clone();
     tasks.spawn(run_publisher(link.clone(), queue, shutdown.clone()));
     for stream in [naming::Stream::Rooms, naming::Stream::Directs] {
         tasks.spawn(run_fanout(

@@ -118,21 +118,34 @@ impl ServerList {
         }
     }
 
-    /// Entries of a cluster's id learned from an address that is none of
-    /// its nodes: replays of its signed beacons, whichever came first.
+    /// Entries of a cluster's id learned before it listed its nodes: one
+    /// of them (a node heard before its first list) is dropped, being the
+    /// cluster; one from an address that is none of its nodes is a replay
+    /// of its signed beacons, flagged whichever came first.
     fn flag_replays(&mut self, id: huddle_protocol::ServerId) {
         let Some(cluster) = self.servers.get(&Key::Cluster(id)) else {
             return;
         };
+        let nodes = cluster.nodes.clone();
         let why = format!(
             "not one of the nodes of the cluster at {}: a replayed beacon?",
             cluster.addr
         );
-        for (key, server) in &mut self.servers {
-            if matches!(key, Key::Id(other, _) if *other == id) && server.conflict.is_none() {
-                server.conflict = Some(why.clone());
+        let local = &self.local;
+        self.servers.retain(|key, server| {
+            let Key::Id(other, _) = key else { return true };
+            if *other != id {
+                return true;
             }
-        }
+            if nodes
+                .iter()
+                .any(|node| same_node(local, *node, server.addr))
+            {
+                return false;
+            }
+            server.conflict.get_or_insert_with(|| why.clone());
+            true
+        });
     }
 }
 

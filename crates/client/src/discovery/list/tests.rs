@@ -291,3 +291,17 @@ fn a_node_here_heard_on_two_addresses_counts_once_and_remote_loopback_is_dropped
     list.on_beacon(&node_beacon(&there, false), addr([10, 0, 0, 5]), None, now);
     assert_eq!(list.servers()[0].nodes, [node([10, 0, 0, 5])]);
 }
+
+#[test]
+fn a_node_heard_before_it_listed_its_nodes_becomes_the_cluster_not_a_suspect() {
+    let now = Instant::now();
+    let mut list = ServerList::new(Duration::from_secs(15));
+    let nodes = [node([10, 0, 0, 5]), node([10, 0, 0, 6])];
+    // Its first beacon, before it had read the cluster's nodes.
+    list.on_beacon(&node_beacon(&[], false), node([10, 0, 0, 5]), None, now);
+    list.on_beacon(&node_beacon(&nodes, false), node([10, 0, 0, 5]), None, now);
+    let servers = list.servers();
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    assert_eq!(servers[0].nodes, nodes);
+    assert_eq!(servers[0].conflict, None);
+}
