@@ -10,6 +10,7 @@
 
 #[allow(dead_code)] // Shared by the cluster tests; not all of it is used here.
 mod cluster_kit;
+#[allow(dead_code)] // Shared by the cluster tests; not all of it is used here.
 mod nats;
 #[allow(dead_code)] // The durability tests' harness; not all of it is used here.
 mod tui_peer;

@@ -44,16 +44,24 @@ pub(crate) struct NatsServer {
     binary: PathBuf,
     pub(crate) addr: SocketAddr,
     store: tempfile::TempDir,
+    /// More nats-server arguments (authentication, TLS).
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     /// Starts one on a free port (another, if the port was taken meanwhile).
     pub(crate) async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Self::start`] with more nats-server arguments.
+    pub(crate) async fn start_with(extra: &[&str]) -> Option<Self> {
         let mut server = Self {
             child: None,
             binary: nats_binary()?,
             addr: free_loopback_addr(),
             store: tempfile::tempdir().unwrap(),
+            extra: extra.iter().map(ToString::to_string).collect(),
         };
         for _ in 0..5 {
             if server.try_start().await {
@@ -68,6 +76,11 @@ impl NatsServer {
     /// `nats://127.0.0.1:PORT`.
     pub(crate) fn url(&self) -> String {
         format!("nats://{}", self.addr)
+    }
+
+    /// `SCHEME://CREDENTIALS127.0.0.1:PORT` (credentials: `user:pass@`).
+    pub(crate) fn url_as(&self, scheme: &str, credentials: &str) -> String {
+        format!("{scheme}://{credentials}{}", self.addr)
     }
 
     /// Starts it again, on the same port and store.
@@ -87,6 +100,7 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -23,7 +23,7 @@ _huddle__server() {
 
     case "${cmd}" in
         huddle__server)
-            opts="-h -V --bind --name --motd --max-clients --max-clients-per-ip --max-pending-handshakes --max-pending-handshakes-per-ip --listen-backlog --max-rooms-per-client --rooms-created-per-minute --rate --burst --no-rate-limit --data-dir --ephemeral --history-retention --max-history-bytes --history --history-on-join --ping-after --max-file-size --max-transfers --write-interval-ms --nick-binding-days --insecure-plaintext --fingerprint --http --irc-bind --irc-tls-bind --cluster --advertise --no-discovery --discovery-port --announce-to --announce-every --log --log-format --help --version"
+            opts="-h -V --bind --name --motd --max-clients --max-clients-per-ip --max-pending-handshakes --max-pending-handshakes-per-ip --listen-backlog --max-rooms-per-client --rooms-created-per-minute --rate --burst --no-rate-limit --data-dir --ephemeral --history-retention --max-history-bytes --history --history-on-join --ping-after --max-file-size --max-transfers --write-interval-ms --nick-binding-days --insecure-plaintext --fingerprint --http --irc-bind --irc-tls-bind --cluster --cluster-ca --cluster-cert --cluster-key --advertise --no-discovery --discovery-port --announce-to --announce-every --log --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,6 +130,18 @@ _huddle__server() {
                     return 0
                     ;;
                 --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -24,6 +24,9 @@ complete -c huddle-server -l http -d 'Serve a status page, /status.json, /metric
 complete -c huddle-server -l irc-bind -d 'Also serve IRC clients (weechat, irssi…) on this address, e.g. 0.0.0.0:6667: they join the same rooms (plain TCP; off by default)' -r
 complete -c huddle-server -l irc-tls-bind -d 'The IRC gateway over TLS too, on this address (e.g. 0.0.0.0:6697), with the server\'s certificate: pin its fingerprint in the client' -r
 complete -c huddle-server -l cluster -d 'Be a node of a cluster through this NATS server (nats://HOST:4222, started with -js); repeat for several. Rooms and nicks are shared by every node; history lives in JetStream (no --data-dir store); with --fingerprint, prints the cluster\'s' -r
+complete -c huddle-server -l cluster-ca -d 'With --cluster: the PEM certificates that sign NATS\'s (a private CA or a self-signed nats-server); TLS to NATS is then required' -r -F
+complete -c huddle-server -l cluster-cert -d 'With --cluster: this node\'s TLS client certificate (PEM), for a nats-server that verifies clients; with --cluster-key' -r -F
+complete -c huddle-server -l cluster-key -d 'The key of --cluster-cert (PEM)' -r -F
 complete -c huddle-server -l advertise -d 'With --cluster: the chat address clients reach this node at, listed in every node\'s discovery beacons (repeat for several; default: the bound address, or every interface\'s when bound to 0.0.0.0)' -r
 complete -c huddle-server -l discovery-port -d 'UDP port for LAN discovery' -r
 complete -c huddle-server -l announce-to -d 'Where discovery announcements and the goodbye go (repeat for several); default: 255.255.255.255 and 127.255.255.255 on the discovery port (the LAN and this host)' -r

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-use crate::{DiscoveryConfig, ServerConfig};
+use crate::{ClusterTls, DiscoveryConfig, ServerConfig};
 
 /// The platform has no data directory and none was given.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +125,17 @@ pub struct Args {
     /// with --fingerprint, prints the cluster's.
     #[arg(long, value_name = "URL")]
     pub cluster: Vec<String>,
+    /// With --cluster: the PEM certificates that sign NATS's (a private CA
+    /// or a self-signed nats-server); TLS to NATS is then required.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub cluster_ca: Option<PathBuf>,
+    /// With --cluster: this node's TLS client certificate (PEM), for a
+    /// nats-server that verifies clients; with --cluster-key.
+    #[arg(long, value_name = "FILE", requires_all = ["cluster", "cluster_key"])]
+    pub cluster_cert: Option<PathBuf>,
+    /// The key of --cluster-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cluster_cert")]
+    pub cluster_key: Option<PathBuf>,
     /// With --cluster: the chat address clients reach this node at, listed
     /// in every node's discovery beacons (repeat for several; default: the
     /// bound address, or every interface's when bound to 0.0.0.0).
@@ -200,6 +211,10 @@ pub fn config_from(args: &Args) -> Result<ServerConfig, NoDataDir> {
         irc_bind: args.irc_bind,
         irc_tls_bind: args.irc_tls_bind,
         cluster: args.cluster.clone(),
+        cluster_tls: ClusterTls {
+            ca: args.cluster_ca.clone(),
+            client_cert: args.cluster_cert.clone().zip(args.cluster_key.clone()),
+        },
         advertise: args.advertise.clone(),
         ..ServerConfig::default()
     };

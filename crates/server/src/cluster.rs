@@ -20,6 +20,7 @@ use async_nats::jetstream;
 use huddle_protocol::{ChatMessage, ConnectionId};
 use uuid::Uuid;
 
+mod access;
 mod ack_gate;
 mod bindings;
 mod claim;
@@ -34,6 +35,7 @@ mod publisher;
 mod room_meta;
 mod shared_identity;
 
+use access::connect;
 pub(crate) use claim::NickClaim;
 use fanout::run_fanout;
 use nicks::NickClaims;
@@ -61,6 +63,14 @@ pub enum ClusterError {
     Connect {
         /// The URLs tried.
         urls: String,
+        /// Why.
+        reason: String,
+    },
+    /// A certificate or key file for TLS to NATS cannot be read.
+    #[error("cannot read {file} (TLS to NATS): {reason}")]
+    TlsFile {
+        /// The file.
+        file: String,
         /// Why.
         reason: String,
     },
@@ -163,46 +173,14 @@ type WaitingAck = (publisher::Reply, u64, u64);
 /// queue, drained by [`run_publisher`].
 pub(crate) type PublishQueue = tokio::sync::mpsc::Receiver<Publish>;
 
-/// Connects to NATS at `urls` (within 10 s), reconnecting within a second
-/// whenever the connection drops; the receiver counts the connections made.
-async fn connect(
-    urls: &[String],
-) -> Result<(async_nats::Client, tokio::sync::watch::Receiver<u64>), ClusterError> {
-    let joined = urls.join(",");
-    let (connected, reconnects) = tokio::sync::watch::channel(0u64);
-    let client = async_nats::ConnectOptions::new()
-        .name("huddle-server")
-        .event_callback(move |event| {
-            if matches!(event, async_nats::Event::Connected) {
-                connected.send_modify(|count| *count += 1);
-            }
-            std::future::ready(())
-        })
-        .retry_on_initial_connect()
-        // NATS restarting: back within a second, not the default's growing
-        // backoff (messages are refused while it is away).
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis(100 * u64::try_from(attempts.min(10)).unwrap_or(10))
-        })
-        .connect(joined.as_str());
-    let client = tokio::time::timeout(Duration::from_secs(10), client)
-        .await
-        .map_err(|_| "no answer in 10 s".to_owned())
-        .and_then(|connected| connected.map_err(|err| err.to_string()))
-        .map_err(|reason| ClusterError::Connect {
-            urls: joined.clone(),
-            reason,
-        })?;
-    Ok((client, reconnects))
-}
-
 /// The identity every node of the cluster at `urls` presents (made now if
 /// no node has run yet): what `huddle-server --cluster … --fingerprint`
 /// prints.
 pub async fn cluster_identity(
     urls: &[String],
+    tls: &crate::ClusterTls,
 ) -> Result<crate::identity::ServerIdentity, ClusterError> {
-    let (client, _) = connect(urls).await?;
+    let (client, _) = connect(urls, tls).await?;
     shared_identity(&jetstream::new(client)).await
 }
 
@@ -210,11 +188,11 @@ impl ClusterLink {
     /// Connects to NATS at `urls` and makes (or opens) the rooms stream and
     /// the buckets. `retention` bounds each room's messages in the stream.
     pub(crate) async fn join(
-        urls: &[String],
+        (urls, tls): (&[String], &crate::ClusterTls),
         retention: usize,
         nick_hold: Duration,
     ) -> Result<(Self, PublishQueue), ClusterError> {
-        let (client, reconnects) = connect(urls).await?;
+        let (client, reconnects) = connect(urls, tls).await?;
         let jetstream = jetstream::new(client.clone());
         for stream in [naming::Stream::Rooms, naming::Stream::Directs] {
             jetstream

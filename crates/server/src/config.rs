@@ -90,14 +90,30 @@ pub struct ServerConfig {
     /// Where the IRC gateway listens over TLS (the server's own
     /// certificate); `None` (the default): not at all.
     pub irc_tls_bind: Option<SocketAddr>,
-    /// NATS URLs of the cluster this server is a node of (`--cluster`);
-    /// empty (the default): a single server. A node keeps no redb store:
-    /// history is in JetStream, and in memory as a cache.
+    /// NATS URLs of the cluster this server is a node of (`--cluster`:
+    /// `nats://` or `tls://`, with `user:password@` or `token@` as
+    /// nats-server expects); empty (the default): a single server. A node
+    /// keeps no redb store: history is in JetStream, and in memory as a
+    /// cache.
     pub cluster: Vec<String>,
+    /// TLS to NATS beyond the URLs' scheme (`--cluster-ca`,
+    /// `--cluster-cert`, `--cluster-key`).
+    pub cluster_tls: ClusterTls,
     /// The chat addresses this node tells the cluster (and clients, in
     /// beacons) it is reached at (`--advertise`); empty: its bound address,
     /// or every interface's address when bound to all of them.
     pub advertise: Vec<SocketAddr>,
+}
+
+/// How a node checks NATS's certificate and proves its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterTls {
+    /// PEM certificates that sign NATS's (for a private CA or a
+    /// self-signed nats-server); given, TLS is required.
+    pub ca: Option<std::path::PathBuf>,
+    /// This node's client certificate and its key (PEM), for a
+    /// nats-server that verifies its clients.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// The UDP discovery responder's settings.
@@ -189,6 +205,7 @@ impl Default for ServerConfig {
             irc_bind: None,
             irc_tls_bind: None,
             cluster: Vec::new(),
+            cluster_tls: ClusterTls::default(),
             advertise: Vec::new(),
         }
     }

@@ -35,7 +35,7 @@ mod transport;
 mod wall_clock;
 
 pub use cluster::{ClusterError, cluster_identity};
-pub use config::{DiscoveryConfig, ServerConfig};
+pub use config::{ClusterTls, DiscoveryConfig, ServerConfig};
 pub use discovery::DiscoveryCounts;
 pub use identity::{IdentityError, ServerIdentity};
 pub use server::{RunningServer, Server, ServerError};

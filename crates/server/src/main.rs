@@ -46,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
                 huddle_server::ServerIdentity::load_or_create(dir)
                     .context("cannot read the server's identity")?
             }
-            (urls, _) => huddle_server::cluster_identity(urls)
+            (urls, _) => huddle_server::cluster_identity(urls, &config.cluster_tls)
                 .await
                 .context("cannot read the cluster's identity")?,
         };

@@ -157,7 +157,7 @@ impl Server {
             (None, None)
         } else {
             let (link, queue) = crate::cluster::ClusterLink::join(
-                &config.cluster,
+                (&config.cluster, &config.cluster_tls),
                 config.history_retention,
                 config.nick_binding,
             )
