@@ -2,7 +2,8 @@
 //! nats-server expects them: a password in the URL; TLS (`tls://`) with
 //! the certificate that signs the server's (`--cluster-ca`). Refused, a
 //! node says why and exits: a wrong password, an unknown certificate, an
-//! unreadable CA file. Real nats-server, real huddle-server nodes.
+//! unreadable CA file; the URLs may come from `HUDDLE_CLUSTER`. Real
+//! nats-server, real huddle-server nodes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic.
 
@@ -22,7 +23,16 @@ use nats::{NatsServer, start_node_with};
 /// Runs a node with `args`, expecting it to give up within 30 s: what it
 /// said on stderr.
 fn refused_node(args: &[&str]) -> String {
-    let mut child = Command::new(workspace_binary("huddle-server"))
+    refused_node_with(args, None)
+}
+
+/// [`refused_node`], its NATS URLs given in `HUDDLE_CLUSTER` if `cluster`.
+fn refused_node_with(args: &[&str], cluster: Option<&str>) -> String {
+    let mut command = Command::new(workspace_binary("huddle-server"));
+    if let Some(urls) = cluster {
+        command.env("HUDDLE_CLUSTER", urls);
+    }
+    let mut child = command
         .args(["--bind", "127.0.0.1:0", "--no-discovery", "--log", "warn"])
         .args(args)
         .stdout(Stdio::null())
@@ -53,6 +63,9 @@ async fn a_node_reaches_nats_with_its_password_and_is_refused_with_another() {
     let said = refused_node(&["--cluster", &nats.url_as("nats", "huddle:wrong@")]);
     assert!(said.contains("authorization violation"), "{said}");
     assert!(!said.contains("wrong"), "the password is shown: {said}");
+    // The same URL from the environment (out of the process list).
+    let said = refused_node_with(&[], Some(&nats.url_as("nats", "huddle:wrong@")));
+    assert!(said.contains("authorization violation"), "{said}");
 }
 
 /// A CA (openssl) and a certificate it signed for 127.0.0.1, as an

@@ -120,10 +120,17 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub irc_tls_bind: Option<SocketAddr>,
     /// Be a node of a cluster through this NATS server (nats://HOST:4222,
-    /// started with -js); repeat for several. Rooms and nicks are shared
-    /// by every node; history lives in JetStream (no --data-dir store);
-    /// with --fingerprint, prints the cluster's.
-    #[arg(long, value_name = "URL")]
+    /// started with -js; tls://… and USER:PASSWORD@ as nats-server
+    /// expects); repeat for several. Rooms and nicks are shared by every
+    /// node; history lives in JetStream (no --data-dir store); with
+    /// --fingerprint, prints the cluster's. HUDDLE_CLUSTER (URLs separated
+    /// by commas) keeps a password out of the process list.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "HUDDLE_CLUSTER",
+        value_delimiter = ','
+    )]
     pub cluster: Vec<String>,
     /// With --cluster: the PEM certificates that sign NATS's (a private CA
     /// or a self-signed nats-server); TLS to NATS is then required.
