@@ -325,6 +325,14 @@ impl ClusterLink {
             .clone()
     }
 
+    /// Replaces the live nodes' addresses (`nodes.rs`, and at start).
+    fn set_node_addresses(&self, addresses: Vec<std::net::SocketAddr>) {
+        *self
+            .node_addresses
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = addresses;
+    }
+
     pub(crate) fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
     }
@@ -345,10 +353,7 @@ pub(crate) fn start(
 ) {
     // Its own addresses until the first beat lists every node's: a beacon
     // without them would not be known for a node's.
-    *link
-        .node_addresses
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = advertised.clone();
+    link.set_node_addresses(advertised.clone());
     tasks.spawn(run_publisher(link.clone(), queue, shutdown.clone()));
     for stream in [naming::Stream::Rooms, naming::Stream::Directs] {
         tasks.spawn(run_fanout(

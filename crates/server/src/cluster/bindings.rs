@@ -64,9 +64,7 @@ impl BoundNicks {
         if entry.value == client.as_uuid().as_bytes()[..] {
             return Ok(());
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
+        let now = crate::wall_clock::now_millis() / 1000;
         let created = u64::try_from(entry.created.unix_timestamp()).unwrap_or(0);
         let age = Duration::from_secs(now.saturating_sub(created));
         match self.hold.checked_sub(age) {

@@ -81,10 +81,7 @@ pub(crate) async fn run_liveness(
         match live_nodes(&link.nodes).await {
             Ok((alive, addresses)) => {
                 hub.forget_nodes(&alive);
-                *link
-                    .node_addresses
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = addresses;
+                link.set_node_addresses(addresses);
             }
             Err(err) => tracing::warn!(%err, "cannot list the cluster's live nodes"),
         }

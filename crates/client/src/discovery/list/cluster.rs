@@ -90,7 +90,7 @@ impl ServerList {
             cluster.rtt_ms = rtt_ms;
         }
         cluster.update_from(beacon, source.ip(), now);
-        cluster.users = cluster.node_users.values().map(|(users, _)| users).sum();
+        cluster.count_node_users();
         self.flag_replays(beacon.server_id);
     }
 
@@ -109,7 +109,7 @@ impl ServerList {
             self.servers.remove(&key);
             return;
         }
-        cluster.users = cluster.node_users.values().map(|(users, _)| users).sum();
+        cluster.count_node_users();
         if same_node(local, cluster.addr, heard)
             && let Some(next) = cluster.node_users.keys().next()
         {
@@ -150,6 +150,11 @@ impl ServerList {
 }
 
 impl FoundServer {
+    /// A cluster's users: what each node it heard from has.
+    fn count_node_users(&mut self) {
+        self.users = self.node_users.values().map(|(users, _)| users).sum();
+    }
+
     /// Forgets the nodes of a cluster not heard from lately (`fresh` says
     /// which times are recent), and their users.
     pub(super) fn forget_silent_nodes(&mut self, fresh: impl Fn(Instant) -> bool) {
@@ -157,6 +162,6 @@ impl FoundServer {
             return;
         }
         self.node_users.retain(|_, (_, seen)| fresh(*seen));
-        self.users = self.node_users.values().map(|(users, _)| users).sum();
+        self.count_node_users();
     }
 }

@@ -28,8 +28,9 @@ fn plain_beacon(id: u128, goodbye: bool) -> huddle_protocol::discovery::Beacon {
     }
 }
 
+/// `ip` at server 1's chat port (a beacon's source port does not matter).
 fn addr(ip: [u8; 4]) -> SocketAddr {
-    SocketAddr::from((ip, 7007))
+    SocketAddr::from((ip, 7001))
 }
 
 #[test]
@@ -173,18 +174,14 @@ fn node_beacon(nodes: &[SocketAddr], goodbye: bool) -> OpenedBeacon {
     opened
 }
 
-fn node(ip: [u8; 4]) -> SocketAddr {
-    SocketAddr::from((ip, 7001))
-}
-
 #[test]
 fn a_cluster_heard_from_three_machines_is_one_entry_with_every_node() {
     let now = Instant::now();
     let mut list = ServerList::new(Duration::from_secs(15));
     let nodes = [
-        node([10, 0, 0, 5]),
-        node([10, 0, 0, 6]),
-        node([10, 0, 0, 7]),
+        addr([10, 0, 0, 5]),
+        addr([10, 0, 0, 6]),
+        addr([10, 0, 0, 7]),
     ];
     for (at, rtt) in [([10, 0, 0, 5], 9), ([10, 0, 0, 6], 3), ([10, 0, 0, 7], 5)] {
         let rtt = Some(Duration::from_millis(rtt));
@@ -210,7 +207,7 @@ fn a_cluster_heard_from_three_machines_is_one_entry_with_every_node() {
 fn a_node_beacon_replayed_from_a_machine_the_nodes_do_not_list_is_flagged() {
     let now = Instant::now();
     let mut list = ServerList::new(Duration::from_secs(15));
-    let nodes = [node([10, 0, 0, 5]), node([10, 0, 0, 6])];
+    let nodes = [addr([10, 0, 0, 5]), addr([10, 0, 0, 6])];
     // Mallory replays a genuine node beacon before the cluster is heard...
     list.on_beacon(&node_beacon(&nodes, false), addr([10, 0, 0, 66]), None, now);
     list.on_beacon(&node_beacon(&nodes, false), addr([10, 0, 0, 5]), None, now);
@@ -239,9 +236,9 @@ fn a_node_s_goodbye_or_silence_takes_that_node_only_and_the_last_the_cluster() {
     let now = Instant::now();
     let mut list = ServerList::new(Duration::from_secs(15));
     let nodes = [
-        node([10, 0, 0, 5]),
-        node([10, 0, 0, 6]),
-        node([10, 0, 0, 7]),
+        addr([10, 0, 0, 5]),
+        addr([10, 0, 0, 6]),
+        addr([10, 0, 0, 7]),
     ];
     list.on_beacon(&node_beacon(&nodes, false), addr([10, 0, 0, 5]), None, now);
     list.on_beacon(&node_beacon(&nodes, false), addr([10, 0, 0, 6]), None, now);
@@ -274,7 +271,7 @@ fn a_node_here_heard_on_two_addresses_counts_once_and_remote_loopback_is_dropped
     let now = Instant::now();
     let mut list = ServerList::new(Duration::from_secs(15));
     list.set_local_addresses([IpAddr::from([192, 168, 1, 5])]);
-    let here = [node([192, 168, 1, 5]), node([127, 0, 0, 1])];
+    let here = [addr([192, 168, 1, 5]), addr([127, 0, 0, 1])];
     list.on_beacon(&node_beacon(&here, false), addr([127, 0, 0, 1]), None, now);
     list.on_beacon(
         &node_beacon(&here, false),
@@ -287,19 +284,19 @@ fn a_node_here_heard_on_two_addresses_counts_once_and_remote_loopback_is_dropped
     assert_eq!(cluster.nodes, here, "from this host, loopback is kept");
     // A node elsewhere listing loopback addresses: not ours to try.
     let mut list = ServerList::new(Duration::from_secs(15));
-    let there = [node([10, 0, 0, 5]), node([127, 0, 0, 1])];
+    let there = [addr([10, 0, 0, 5]), addr([127, 0, 0, 1])];
     list.on_beacon(&node_beacon(&there, false), addr([10, 0, 0, 5]), None, now);
-    assert_eq!(list.servers()[0].nodes, [node([10, 0, 0, 5])]);
+    assert_eq!(list.servers()[0].nodes, [addr([10, 0, 0, 5])]);
 }
 
 #[test]
 fn a_node_heard_before_it_listed_its_nodes_becomes_the_cluster_not_a_suspect() {
     let now = Instant::now();
     let mut list = ServerList::new(Duration::from_secs(15));
-    let nodes = [node([10, 0, 0, 5]), node([10, 0, 0, 6])];
+    let nodes = [addr([10, 0, 0, 5]), addr([10, 0, 0, 6])];
     // Its first beacon, before it had read the cluster's nodes.
-    list.on_beacon(&node_beacon(&[], false), node([10, 0, 0, 5]), None, now);
-    list.on_beacon(&node_beacon(&nodes, false), node([10, 0, 0, 5]), None, now);
+    list.on_beacon(&node_beacon(&[], false), addr([10, 0, 0, 5]), None, now);
+    list.on_beacon(&node_beacon(&nodes, false), addr([10, 0, 0, 5]), None, now);
     let servers = list.servers();
     assert_eq!(servers.len(), 1, "{servers:?}");
     assert_eq!(servers[0].nodes, nodes);
