@@ -115,6 +115,7 @@ impl ClientCore {
     fn on_error(&mut self, report: huddle_protocol::ErrorReport) {
         if report.request == huddle_protocol::RequestKind::FetchHistory {
             self.streams.page_answered(None);
+            self.unpark();
         }
         if report.request == huddle_protocol::RequestKind::Join
             && let Some(room) = self.streams.join_answered()
@@ -138,6 +139,18 @@ impl ClientCore {
     }
 
     fn on_chat(&mut self, message: ChatMessage) {
+        let message = match message.target.clone() {
+            Target::Room(room) => match self.streams.park(&room, message) {
+                None => return,
+                Some(message) => message,
+            },
+            Target::Direct(_) => message,
+        };
+        self.give_live(message);
+    }
+
+    /// A live message the view is to get now (unless it saw it already).
+    fn give_live(&mut self, message: ChatMessage) {
         match &message.target {
             Target::Room(room) => self.streams.streamed(room, message.id),
             Target::Direct(_) => {
@@ -164,6 +177,23 @@ impl ClientCore {
         if !messages.is_empty() {
             self.events
                 .push_back(CoreEvent::RoomBacklog { room, messages });
+        }
+        self.unpark();
+    }
+
+    /// The live messages parked while a gap was filled, given once it is
+    /// closed — or, if some were dropped, the gap asked again from where
+    /// the stream stands (it brings the parked ones too).
+    fn unpark(&mut self) {
+        for (room, parked, overflowed) in self.streams.unpark() {
+            if overflowed {
+                let streamed = self.streams.watermark(&room);
+                self.ask_gap(room, streamed);
+                continue;
+            }
+            for message in parked {
+                self.give_live(message);
+            }
         }
     }
 

@@ -256,3 +256,90 @@ fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
     let given = given_to_the_view(&mut core);
     assert_eq!(given, (2..=5).map(id).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_live_message_during_the_gap_fill_waits_for_the_older_ones() {
+    let now = Instant::now();
+    let mut core = connected(now);
+    core.handle_frame(
+        now,
+        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
+    );
+    events(&mut core);
+    reconnect(&mut core, now);
+    core.handle_frame(
+        now,
+        ServerMessage::Joined {
+            room: room("#lan"),
+            topic: ShortText::new("").unwrap(),
+            members: vec![],
+            history: vec![],
+        },
+    );
+    // 2 and 3 were missed; 4 is relayed live before the gap's page comes,
+    // and the page (asked before 4 was stored) holds 2..=3 only.
+    let live = said(4, "bob", ClientMsgId::random());
+    core.handle_frame(now, ServerMessage::Chat(live.clone()));
+    let missed: Vec<ChatMessage> = (2..=3)
+        .map(|n| said(n, "bob", ClientMsgId::random()))
+        .collect();
+    core.handle_frame(
+        now,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: missed,
+            more: false,
+        },
+    );
+    let mut order = Vec::new();
+    for event in events(&mut core) {
+        match event {
+            CoreEvent::RoomBacklog { messages, .. } => order.extend(messages.iter().map(|m| m.id)),
+            CoreEvent::Frame(ServerMessage::Chat(m)) => order.push(m.id),
+            _ => {}
+        }
+    }
+    assert_eq!(order, [id(2), id(3), id(4)]);
+    assert_eq!(core.streams.watermark(&room("#lan")), Some(id(4)));
+}
+
+#[test]
+fn a_flood_during_the_gap_fill_is_fetched_again_not_lost() {
+    let now = Instant::now();
+    let mut core = connected(now);
+    core.handle_frame(
+        now,
+        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
+    );
+    reconnect(&mut core, now);
+    for n in 2..(2 + super::streams::MAX_PARKED as u128 + 10) {
+        core.handle_frame(
+            now,
+            ServerMessage::Chat(said(n, "bob", ClientMsgId::random())),
+        );
+    }
+    events(&mut core);
+    core.handle_frame(
+        now,
+        ServerMessage::HistoryPage {
+            room: room("#lan"),
+            messages: vec![],
+            more: false,
+        },
+    );
+    let shown = events(&mut core)
+        .iter()
+        .filter(|e| matches!(e, CoreEvent::Frame(ServerMessage::Chat(_))))
+        .count();
+    assert_eq!(shown, 0, "nothing shown out of order");
+    let out = transmit(&mut core, now);
+    assert!(
+        out.contains(&ClientMessage::FetchHistory {
+            room: room("#lan"),
+            before: None,
+            after: Some(id(1)),
+            limit: 200
+        }),
+        "the gap asked again from where the stream stands: {out:?}"
+    );
+}

@@ -8,11 +8,16 @@
 //! of the stream — live messages, the join backlog when nothing was seen,
 //! pages of the gap — never over a page the view asked for; and a room's
 //! messages reach the view in the room's order (a rejoin's backlog is left
-//! to the gap fill, which pages forward from the oldest missed).
+//! to the gap fill, which pages forward from the oldest missed, and a live
+//! message arriving while that gap is filled is parked until it closes).
 
 use std::collections::VecDeque;
 
-use huddle_protocol::{MessageId, RoomName, ShortText};
+use huddle_protocol::{ChatMessage, MessageId, RoomName, ShortText};
+
+/// Live messages parked per room while its gap is filled: more (a flood)
+/// are dropped and fetched again by one more page of the gap.
+pub(crate) const MAX_PARKED: usize = 4096;
 
 /// A room this client is in, or asked to be in.
 #[derive(Debug)]
@@ -22,6 +27,10 @@ pub(crate) struct RoomStream {
     pub(crate) password: Option<ShortText>,
     /// The newest id of the contiguous stream seen.
     pub(crate) streamed: Option<MessageId>,
+    /// Live messages that arrived while the gap was filled, in order.
+    parked: Vec<ChatMessage>,
+    /// Some were dropped for [`MAX_PARKED`]: the gap is asked again.
+    overflowed: bool,
 }
 
 /// Who asked for a page of history.
@@ -70,6 +79,8 @@ impl Streams {
                 name: room.clone(),
                 password,
                 streamed: None,
+                parked: Vec::new(),
+                overflowed: false,
             }),
         }
     }
@@ -132,10 +143,53 @@ impl Streams {
             .any(|(r, asker)| r == room && *asker == Asker::Gap)
     }
 
-    /// The connection is gone: nothing in flight will be answered.
+    /// A live message for `room` while its gap is filled: kept back so
+    /// that the older messages missed come first. Given back if no gap is
+    /// being filled (the message goes to the view now).
+    pub(crate) fn park(&mut self, room: &RoomName, message: ChatMessage) -> Option<ChatMessage> {
+        if !self.gap_pending(room) {
+            return Some(message);
+        }
+        if let Some(known) = self.find(room) {
+            if known.parked.len() < MAX_PARKED {
+                known.parked.push(message);
+            } else {
+                known.overflowed = true;
+            }
+        }
+        None
+    }
+
+    /// The messages parked for every room whose gap is closed, and
+    /// whether some were dropped (then the gap is to be asked again from
+    /// where it stands instead).
+    pub(crate) fn unpark(&mut self) -> Vec<(RoomName, Vec<ChatMessage>, bool)> {
+        let closed: Vec<RoomName> = self
+            .rooms
+            .iter()
+            .filter(|r| !r.parked.is_empty() || r.overflowed)
+            .map(|r| r.name.clone())
+            .filter(|name| !self.gap_pending(name))
+            .collect();
+        closed
+            .into_iter()
+            .filter_map(|name| {
+                let known = self.find(&name)?;
+                let overflowed = std::mem::take(&mut known.overflowed);
+                Some((name, std::mem::take(&mut known.parked), overflowed))
+            })
+            .collect()
+    }
+
+    /// The connection is gone: nothing in flight will be answered, and
+    /// what was parked comes again in the next gap.
     pub(crate) fn connection_lost(&mut self) {
         self.joins_asked.clear();
         self.pages_asked.clear();
         self.direct_pages_asked.clear();
+        for room in &mut self.rooms {
+            room.parked.clear();
+            room.overflowed = false;
+        }
     }
 }
