@@ -35,6 +35,7 @@ mod irc_logins;
 mod lookalike;
 mod membership;
 mod nick_bindings;
+mod offline;
 mod programs;
 mod queries;
 mod relay;
@@ -147,6 +148,9 @@ pub(crate) struct Hub {
     nick_bindings: Mutex<nick_bindings::NickBindings>,
     /// How long a nick stays bound after its key lets go; 0: not at all.
     nick_hold_millis: u64,
+    /// Senders told that a direct message's recipient is offline
+    /// (`offline.rs`).
+    offline_told: Mutex<offline::OfflineTold>,
     /// What the server counts (`metrics.rs`).
     metrics: Arc<crate::metrics::Metrics>,
     /// The cluster this hub is a node of (`--cluster`); `None`: a single
@@ -219,6 +223,7 @@ impl Hub {
             idle_history_bytes: config.idle_history_bytes,
             nick_bindings: Mutex::default(),
             nick_hold_millis: u64::try_from(config.nick_binding.as_millis()).unwrap_or(u64::MAX),
+            offline_told: Mutex::default(),
             metrics,
             cluster: None,
         }
@@ -321,6 +326,7 @@ impl Hub {
         if binds {
             self.claim_nick(caller.nick, caller.client);
         }
+        self.back_online(caller.nick);
         Ok(())
     }
 

@@ -96,7 +96,19 @@ pub(crate) fn hub() -> Hub {
 /// Registers a new client under `name` with a key, as a native client
 /// is (an IRC user has none: `Hub::register_keyless`).
 pub(crate) fn connect(hub: &Hub, name: &str) -> Peer {
-    let peer = unregistered(name);
+    connect_as(hub, unregistered(name))
+}
+
+/// `peer`'s client on a new connection under the same nick and key.
+pub(crate) fn reconnect(hub: &Hub, peer: &Peer) -> Peer {
+    let again = Peer {
+        client: peer.client,
+        ..unregistered(peer.nick.as_str())
+    };
+    connect_as(hub, again)
+}
+
+fn connect_as(hub: &Hub, peer: Peer) -> Peer {
     hub.register(peer.caller()).unwrap();
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(peer.client.as_uuid().as_bytes());

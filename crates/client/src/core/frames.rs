@@ -144,7 +144,10 @@ impl ClientCore {
                 None => return,
                 Some(message) => message,
             },
-            Target::Direct(_) => message,
+            Target::Direct(_) => match self.streams.park_direct(message) {
+                None => return,
+                Some(message) => message,
+            },
         };
         self.give_live(message);
     }
@@ -225,6 +228,19 @@ impl ClientCore {
                 entries,
                 missed: ask == DirectAsk::Gap,
             });
+        }
+        let (parked, overflowed) = self.streams.unpark_direct();
+        if overflowed {
+            let after = self.streams.direct_streamed;
+            self.ask_direct(
+                DirectAsk::Gap,
+                after,
+                huddle_protocol::limits::MAX_HISTORY_PAGE,
+            );
+        } else {
+            for message in parked {
+                self.give_live(message);
+            }
         }
     }
 }

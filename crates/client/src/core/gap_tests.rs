@@ -343,3 +343,40 @@ fn a_flood_during_the_gap_fill_is_fetched_again_not_lost() {
         "the gap asked again from where the stream stands: {out:?}"
     );
 }
+
+#[test]
+fn a_live_direct_message_during_the_mailbox_gap_waits_for_the_older_ones() {
+    let now = Instant::now();
+    let mut core = connected(now);
+    let direct = |n: u128| DirectEntry {
+        outgoing: false,
+        message: ChatMessage {
+            target: Target::Direct(nick("alice")),
+            ..said(n, "bob", ClientMsgId::random())
+        },
+    };
+    core.handle_frame(now, ServerMessage::Chat(direct(1).message));
+    events(&mut core);
+    reconnect(&mut core, now);
+    // Kept for alice while she was away: 2; said live before the page: 3.
+    core.handle_frame(now, ServerMessage::Chat(direct(3).message));
+    core.handle_frame(
+        now,
+        ServerMessage::DirectHistoryPage {
+            with: None,
+            messages: vec![direct(2)],
+            more: false,
+        },
+    );
+    let mut order = Vec::new();
+    for event in events(&mut core) {
+        match event {
+            CoreEvent::DirectBacklog { entries, .. } => {
+                order.extend(entries.iter().map(|e| e.message.id));
+            }
+            CoreEvent::Frame(ServerMessage::Chat(m)) => order.push(m.id),
+            _ => {}
+        }
+    }
+    assert_eq!(order, [id(2), id(3)]);
+}

@@ -9,7 +9,8 @@
 //! pages of the gap — never over a page the view asked for; and a room's
 //! messages reach the view in the room's order (a rejoin's backlog is left
 //! to the gap fill, which pages forward from the oldest missed, and a live
-//! message arriving while that gap is filled is parked until it closes).
+//! message arriving while that gap is filled is parked until it closes;
+//! likewise the mailbox's direct messages).
 
 use std::collections::VecDeque;
 
@@ -53,6 +54,10 @@ pub(crate) struct Streams {
     pub(crate) direct_streamed: Option<MessageId>,
     /// Whole-mailbox pages asked for and not answered yet, in order.
     pub(crate) direct_pages_asked: VecDeque<DirectAsk>,
+    /// Live direct messages that arrived while the mailbox's gap was
+    /// filled, in order (at most [`MAX_PARKED`]; more are fetched again).
+    parked_direct: Vec<ChatMessage>,
+    direct_overflowed: bool,
 }
 
 /// Why the core asked for a page of the whole mailbox.
@@ -160,6 +165,32 @@ impl Streams {
         None
     }
 
+    /// A live direct message while the mailbox's gap is filled: kept
+    /// back like a room's ([`Self::park`]).
+    pub(crate) fn park_direct(&mut self, message: ChatMessage) -> Option<ChatMessage> {
+        if !self.direct_pages_asked.contains(&DirectAsk::Gap) {
+            return Some(message);
+        }
+        if self.parked_direct.len() < MAX_PARKED {
+            self.parked_direct.push(message);
+        } else {
+            self.direct_overflowed = true;
+        }
+        None
+    }
+
+    /// The direct messages parked once the mailbox's gap is closed, and
+    /// whether some were dropped (then the gap is asked again).
+    pub(crate) fn unpark_direct(&mut self) -> (Vec<ChatMessage>, bool) {
+        if self.direct_pages_asked.contains(&DirectAsk::Gap) {
+            return (Vec::new(), false);
+        }
+        (
+            std::mem::take(&mut self.parked_direct),
+            std::mem::take(&mut self.direct_overflowed),
+        )
+    }
+
     /// The messages parked for every room whose gap is closed, and
     /// whether some were dropped (then the gap is to be asked again from
     /// where it stands instead).
@@ -191,5 +222,7 @@ impl Streams {
             room.parked.clear();
             room.overflowed = false;
         }
+        self.parked_direct.clear();
+        self.direct_overflowed = false;
     }
 }

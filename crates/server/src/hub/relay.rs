@@ -121,10 +121,14 @@ impl Hub {
             self.persist_then_acknowledge(caller, request, accepted, None);
             return Ok(());
         }
-        let Some((recipient_nick, recipient_outbound, recipient)) = lock(&self.users)
+        let online = lock(&self.users)
             .get(to.folded())
-            .map(|user| (user.nick.clone(), user.outbound.clone(), user.client))
-        else {
+            .map(|user| (user.nick.clone(), Some(user.outbound.clone()), user.client));
+        // Offline but bound: kept in the holder's mailbox.
+        let Some((recipient_nick, recipient_outbound, recipient)) = online.or_else(|| {
+            self.offline_holder(to)
+                .map(|client| (to.clone(), None, client))
+        }) else {
             return refuse(ErrorCode::NoSuchNick, format!("no user is called {to}"));
         };
         // The id, both mailboxes and the recipient's queue under one lock:
@@ -144,9 +148,11 @@ impl Hub {
             if recipient != caller.client {
                 mailboxes.record(recipient, entry(false));
             }
-            send(&recipient_outbound, &ServerMessage::Chat(message.clone()));
+            if let Some(outbound) = &recipient_outbound {
+                send(outbound, &ServerMessage::Chat(message.clone()));
+                self.metrics.deliveries.add(1);
+            }
             self.metrics.direct_messages.add(1);
-            self.metrics.deliveries.add(1);
             message
         };
         let record = Record::Direct {
@@ -155,7 +161,10 @@ impl Hub {
             message: &message,
         };
         self.persist_then_acknowledge(caller, request, Accepted::of(&message), Some(record));
-        self.reply_if_away(caller, to);
+        match recipient_outbound {
+            Some(_) => self.reply_if_away(caller, to),
+            None => self.reply_offline(caller, to),
+        }
         Ok(())
     }
 
