@@ -104,7 +104,10 @@ async fn sigkill_loses_no_acknowledged_message_and_nobody_sees_a_gap_or_a_duplic
         .map(|(text, _)| text)
         .collect();
     let refused = peers[ERIN].refused_in("@dave");
-    assert!(refused.is_empty(), "dave's nick is bound to him: {refused:?}");
+    assert!(
+        refused.is_empty(),
+        "dave's nick is bound to him: {refused:?}"
+    );
     assert_eq!(accepted.len(), PER_SENDER + DMS_AFTER);
     assert_eq!(accepted.first().map(String::as_str), Some("erin 0"));
     assert!(

@@ -371,6 +371,8 @@ impl Hub {
 }
 
 #[cfg(test)]
+mod direct_tests;
+#[cfg(test)]
 mod files_tests;
 #[cfg(test)]
 mod membership_tests;

@@ -5,7 +5,7 @@
 //! the commit with its waiters to the hub, which acknowledges them. The
 //! store never sees a connection. Fan-out to the other members never waits
 //! for it. Files: `schema.rs` (tables, version, keys), `record.rs` (what a
-//! message becomes), `disk.rs` (open and read; `disk/` searches and IRC logins), `committer.rs` (write),
+//! message becomes), `disk.rs` (open and read; `disk/` searches, resend records and IRC logins), `committer.rs` (write),
 //! `migrate.rs` (older schemas); none of them imports another in a circle.
 //!
 //! Why redb: crash-safe (copy-on-write B-trees with checksummed commits,

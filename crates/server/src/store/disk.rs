@@ -13,7 +13,6 @@ use huddle_protocol::{
 };
 use redb::{Database, DatabaseError, ReadableTable};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 use super::{
     StoreError,
@@ -176,44 +175,6 @@ impl<W> DiskStore<W> {
             dedup: dedup.map(|key| (key, accepted)),
             waiter,
         });
-    }
-
-    /// The message ids `client` had accepted within the dedup window,
-    /// oldest first, at most the newest `max` of them.
-    pub(crate) fn dedup_rows(&self, client: ClientId, max: usize) -> Vec<(ClientMsgId, Accepted)> {
-        let key = client.as_uuid().as_u128();
-        let cutoff = now_millis().saturating_sub(DEDUP_RETENTION_MILLIS);
-        let read = || -> Result<Vec<(ClientMsgId, Accepted)>, Box<redb::Error>> {
-            let boxed = |err: redb::Error| Box::new(err);
-            let txn = self.db.begin_read().map_err(|e| boxed(e.into()))?;
-            let table = txn.open_table(DEDUP).map_err(|e| boxed(e.into()))?;
-            let mut rows = Vec::new();
-            for row in table
-                .range((key, 0u128)..=(key, u128::MAX))
-                .map_err(|e| boxed(e.into()))?
-            {
-                let (k, v) = row.map_err(|e| boxed(e.into()))?;
-                let (message, timestamp) = v.value();
-                if timestamp >= cutoff {
-                    let accepted = Accepted {
-                        id: MessageId::from_uuid(Uuid::from_u128(message)),
-                        timestamp,
-                    };
-                    rows.push((
-                        ClientMsgId::from_uuid(Uuid::from_u128(k.value().1)),
-                        accepted,
-                    ));
-                }
-            }
-            rows.sort_by_key(|(_, accepted)| accepted.timestamp);
-            let excess = rows.len().saturating_sub(max);
-            rows.drain(..excess);
-            Ok(rows)
-        };
-        read().unwrap_or_else(|err| {
-            tracing::error!(%err, path = %self.path.display(), "cannot read resend ids");
-            Vec::new()
-        })
     }
 
     /// Stores `meta` as its room's (replacing what was there), without
@@ -405,6 +366,7 @@ impl<W> Drop for DiskStore<W> {
     }
 }
 
+mod dedup;
 mod irc_logins;
 mod search;
 
