@@ -47,7 +47,7 @@ async fn three_nodes_serve_one_room_in_one_order_with_the_same_ids() {
     assert_one_order(&peers, &order);
 
     // A direct message crosses nodes (node 2 to alice on node 0); one to a
-    // nick nobody holds anywhere is refused.
+    // nick nobody holds or is bound to anywhere is refused.
     let (mut writer, _) = huddle_testkit::Client::connect(cluster.addrs[2], "writer").await;
     for (to, text) in [("ghost", "anyone?"), ("alice", "psst")] {
         writer
@@ -77,6 +77,39 @@ async fn three_nodes_serve_one_room_in_one_order_with_the_same_ids() {
             .any(|(text, _)| text == "psst")
     })
     .await;
+
+    // One to a nick whose holder has left (still bound to its key) is
+    // accepted and waits in that key's mailbox, read from any node.
+    let zed = huddle_protocol::ClientId::random();
+    drop(huddle_testkit::Client::connect_as(cluster.addrs[1], "zed", zed).await);
+    writer
+        .send(huddle_protocol::ClientMessage::Direct {
+            to: huddle_protocol::Nick::new("zed").unwrap(),
+            id: huddle_protocol::ClientMsgId::random(),
+            kind: huddle_protocol::MessageKind::Normal,
+            text: huddle_protocol::ChatText::new("call me").unwrap(),
+        })
+        .await;
+    let answer = writer
+        .recv_until(|m| matches!(m, ServerMessage::Error(_) | ServerMessage::Ack { .. }))
+        .await;
+    assert!(matches!(answer, ServerMessage::Ack { .. }), "{answer:?}");
+    let mut back = huddle_testkit::Client::reconnect_as(cluster.addrs[0], "zed", zed).await;
+    back.send(huddle_protocol::ClientMessage::FetchDirectHistory {
+        with: None,
+        before: None,
+        after: None,
+        limit: 10,
+    })
+    .await;
+    let page = back
+        .recv_until(|m| matches!(m, ServerMessage::DirectHistoryPage { .. }))
+        .await;
+    let ServerMessage::DirectHistoryPage { messages, .. } = page else {
+        unreachable!()
+    };
+    let texts: Vec<&str> = messages.iter().map(|e| e.message.text.as_str()).collect();
+    assert_eq!(texts, ["call me"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,18 +245,7 @@ async fn a_reconnecting_client_fills_its_gap_from_memory_without_a_store() {
         assert_eq!(bob.next_chat().await, format!("m{n}"));
     }
     drop(bob);
-    let mut bob = loop {
-        let stream = common::open(server.addr).await;
-        let mut client = Client {
-            nick: "bob".into(),
-            framed: tokio_util::codec::Framed::new(stream, huddle_protocol::ClientCodec::new()),
-        };
-        client.greet_as(bob_id).await;
-        if matches!(client.recv().await, ServerMessage::Welcome(_)) {
-            break client;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let mut bob = Client::reconnect_as(server.addr, "bob", bob_id).await;
     let (gap, more) = fetch(&mut bob, None, None, Some(ids[2]), 4).await;
     let gap_ids: Vec<MessageId> = gap.iter().map(|e| e.message.id).collect();
     assert_eq!((gap_ids, more), (ids[3..7].to_vec(), true));

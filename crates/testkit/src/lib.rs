@@ -131,6 +131,29 @@ impl Client {
         client
     }
 
+    /// Connects again as installation `id` once its nick is free (its
+    /// previous connection may still be closing), within 10 s.
+    pub async fn reconnect_as(addr: SocketAddr, nick: &str, id: ClientId) -> Self {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let stream = open(addr).await;
+            let mut client = Self {
+                nick: nick.into(),
+                framed: Framed::new(stream, ClientCodec::new()),
+            };
+            client.greet_as(id).await;
+            let answer = client.recv().await;
+            if matches!(answer, ServerMessage::Welcome(_)) {
+                return client;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{nick} could not come back: {answer:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Connects and sends `Hello`, returning the server's first answer.
     pub async fn handshake(addr: SocketAddr, nick: &str) -> (Self, ServerMessage) {
         let stream = open(addr).await;

@@ -64,15 +64,40 @@ impl BoundNicks {
         if entry.value == client.as_uuid().as_bytes()[..] {
             return Ok(());
         }
+        match self.left(&entry) {
+            Some(left) => Err(BindingRefused::Bound {
+                days: left.as_secs().div_ceil(24 * 60 * 60).max(1),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The key `folded` is bound to, if its binding has not ended: a
+    /// direct message to it waits in that key's mailbox while nobody holds
+    /// the nick (`hub/offline.rs`).
+    pub(crate) async fn holder(&self, folded: &str) -> Result<Option<ClientId>, String> {
+        let Some(bucket) = &self.bucket else {
+            return Ok(None);
+        };
+        let entry = bucket.entry(naming::nick_key(folded)).await;
+        let entry = entry.map_err(|err| err.to_string())?;
+        let Some(entry) = entry.filter(|entry| entry.operation == Operation::Put) else {
+            return Ok(None);
+        };
+        if self.left(&entry).is_none() {
+            return Ok(None);
+        }
+        Ok(uuid::Uuid::from_slice(&entry.value)
+            .ok()
+            .map(ClientId::from_uuid))
+    }
+
+    /// How long `entry`'s binding has left, if any.
+    fn left(&self, entry: &kv::Entry) -> Option<Duration> {
         let now = crate::wall_clock::now_millis() / 1000;
         let created = u64::try_from(entry.created.unix_timestamp()).unwrap_or(0);
         let age = Duration::from_secs(now.saturating_sub(created));
-        match self.hold.checked_sub(age) {
-            Some(left) if !left.is_zero() => Err(BindingRefused::Bound {
-                days: left.as_secs().div_ceil(24 * 60 * 60).max(1),
-            }),
-            _ => Ok(()),
-        }
+        self.hold.checked_sub(age).filter(|left| !left.is_zero())
     }
 
     /// Binds `folded` to `client` for the hold time from now.

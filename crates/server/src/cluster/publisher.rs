@@ -223,9 +223,18 @@ async fn destination(
             Target::Room(room) => room,
             Target::Direct(to) => {
                 let holder = link.nicks.holder(to.folded()).await;
-                let recipient = holder
-                    .map_err(Undeliverable::Unanswered)?
-                    .ok_or_else(|| Undeliverable::NoSuchNick(format!("no user is called {to}")))?;
+                let recipient = match holder.map_err(Undeliverable::Unanswered)? {
+                    Some(online) => online,
+                    // Offline but bound: it waits in the key's mailbox.
+                    None => link
+                        .bound_nicks
+                        .holder(to.folded())
+                        .await
+                        .map_err(Undeliverable::Unanswered)?
+                        .ok_or_else(|| {
+                            Undeliverable::NoSuchNick(format!("no user is called {to}"))
+                        })?,
+                };
                 route.recipient = Some(recipient);
                 let subject = naming::direct_subject(&recipient, &route.sender);
                 return Ok((Stream::Directs, subject));

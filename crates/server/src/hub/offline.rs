@@ -4,7 +4,9 @@
 //! (the gap a client fills after reconnecting, or the recent conversations
 //! a new client restores). The sender is told once that the recipient is
 //! offline, until the recipient comes back. A nick nobody holds or has
-//! held within the binding time is still `NoSuchNick`.
+//! held within the binding time is still `NoSuchNick`. In cluster mode the
+//! publisher does the same with the cluster's bindings
+//! (`cluster/bindings.rs`, `BoundNicks::holder`), without the notice.
 
 use std::collections::{HashMap, HashSet};
 
