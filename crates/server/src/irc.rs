@@ -24,7 +24,7 @@ mod sasl;
 mod session;
 mod stream;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, rc::Rc, sync::Arc};
 
 use huddle_protocol::ServerMessage;
 use stream::{IrcWrite, LineReader, Read};
@@ -186,48 +186,42 @@ async fn last_words(
 }
 
 fn translate_all(session: &mut Session, frames: Taken, out: &mut String) {
-    out.reserve(frames.size_hint().0 * 128);
+    let mut left = frames.size_hint().0;
     let caps = session.caps;
     let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
-    // The newest room message of a run in one room: noted once per run,
-    // not per message (a batch is mostly one busy room).
-    let mut newest: Option<(std::rc::Rc<decoded::Decoded>, huddle_protocol::MessageId)> = None;
+    // The room and newest message of a run of one room's messages: noted
+    // as shown once per run, not per message (a batch is mostly one busy
+    // room).
+    let mut run: Option<(Rc<huddle_protocol::RoomName>, huddle_protocol::MessageId)> = None;
     for frame in frames {
+        left = left.saturating_sub(1);
         let Some(decoded) = decoded::decoded(&frame) else {
             continue;
         };
         match &decoded.message {
-            ServerMessage::Chat(chat) if let huddle_protocol::Target::Room(room) = &chat.target => {
-                out.push_str(decoded.room_lines[tagged].get_or_init(|| session.room_line(chat)));
-                let same_room = newest.as_ref().is_some_and(|(last, _)| {
-                    room_of(last).is_some_and(|r| r.folded() == room.folded())
-                });
-                if !same_room && let Some((last, id)) = newest.take() {
-                    note_shown(session, &last, id);
+            ServerMessage::Chat(chat) if let Some(room) = &decoded.room => {
+                let line = decoded.room_lines[tagged].get_or_init(|| session.room_line(chat));
+                if out.capacity() - out.len() < line.len() {
+                    // Room for the rest of the batch at once, as long.
+                    out.reserve(line.len() * (left + 1));
                 }
-                newest = Some((decoded.clone(), chat.id));
+                out.push_str(line);
+                // Interned: one room, one pointer (on this thread).
+                match &mut run {
+                    Some((same, newest)) if Rc::ptr_eq(same, room) => *newest = chat.id,
+                    _ => {
+                        if let Some((room, newest)) = run.take() {
+                            session.shown(&room, newest);
+                        }
+                        run = Some((room.clone(), chat.id));
+                    }
+                }
             }
             message => session.translate(message, out),
         }
     }
-    if let Some((last, id)) = newest {
-        note_shown(session, &last, id);
-    }
-}
-
-fn room_of(decoded: &decoded::Decoded) -> Option<&huddle_protocol::RoomName> {
-    match &decoded.message {
-        ServerMessage::Chat(chat) => match &chat.target {
-            huddle_protocol::Target::Room(room) => Some(room),
-            huddle_protocol::Target::Direct(_) => None,
-        },
-        _ => None,
-    }
-}
-
-fn note_shown(session: &mut Session, decoded: &decoded::Decoded, id: huddle_protocol::MessageId) {
-    if let Some(room) = room_of(decoded) {
-        session.shown(room, id);
+    if let Some((room, newest)) = run {
+        session.shown(&room, newest);
     }
 }
 
