@@ -28,6 +28,53 @@ fn given_to_the_view(core: &mut super::ClientCore) -> Vec<MessageId> {
     given
 }
 
+/// A core that saw bob's message 1, then lost its connection and got it
+/// back (rejoin and gap asked for, events drained).
+fn saw_one_then_reconnected(now: Instant) -> super::ClientCore {
+    let mut core = connected(now);
+    core.handle_frame(
+        now,
+        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
+    );
+    events(&mut core);
+    reconnect(&mut core, now);
+    core
+}
+
+/// Bob's room messages with the ids in `ids`.
+fn said_by_bob(ids: std::ops::RangeInclusive<u128>) -> Vec<ChatMessage> {
+    ids.map(|n| said(n, "bob", ClientMsgId::random())).collect()
+}
+
+/// Bob's direct message `n` to alice, as her mailbox files it.
+fn to_alice(n: u128) -> DirectEntry {
+    DirectEntry {
+        outgoing: false,
+        message: ChatMessage {
+            target: Target::Direct(nick("alice")),
+            ..said(n, "bob", ClientMsgId::random())
+        },
+    }
+}
+
+/// The ids of the messages the core gave the view, live or in a backlog
+/// (a room's gap or the mailbox's), in the order given, draining its
+/// events.
+fn shown_in_order(core: &mut super::ClientCore) -> Vec<MessageId> {
+    let mut order = Vec::new();
+    for event in events(core) {
+        match event {
+            CoreEvent::RoomBacklog { messages, .. } => order.extend(messages.iter().map(|m| m.id)),
+            CoreEvent::DirectBacklog { entries, .. } => {
+                order.extend(entries.iter().map(|e| e.message.id));
+            }
+            CoreEvent::Frame(ServerMessage::Chat(m)) => order.push(m.id),
+            _ => {}
+        }
+    }
+    order
+}
+
 #[test]
 fn a_gap_of_three_pages_is_fetched_page_by_page_and_given_once() {
     let now = Instant::now();
@@ -167,14 +214,7 @@ fn our_message_found_in_history_counts_as_acknowledged() {
 fn the_mailbox_gap_is_filled_after_a_reconnect() {
     let now = Instant::now();
     let mut core = connected(now);
-    let direct = |n: u128| DirectEntry {
-        outgoing: false,
-        message: ChatMessage {
-            target: Target::Direct(nick("alice")),
-            ..said(n, "bob", ClientMsgId::random())
-        },
-    };
-    core.handle_frame(now, ServerMessage::Chat(direct(3).message));
+    core.handle_frame(now, ServerMessage::Chat(to_alice(3).message));
     let out = reconnect(&mut core, now);
     assert!(
         out.contains(&ClientMessage::FetchDirectHistory {
@@ -189,7 +229,7 @@ fn the_mailbox_gap_is_filled_after_a_reconnect() {
         now,
         ServerMessage::DirectHistoryPage {
             with: None,
-            messages: vec![direct(4)],
+            messages: vec![to_alice(4)],
             more: true,
         },
     );
@@ -205,7 +245,7 @@ fn the_mailbox_gap_is_filled_after_a_reconnect() {
         now,
         ServerMessage::DirectHistoryPage {
             with: None,
-            messages: vec![direct(5)],
+            messages: vec![to_alice(5)],
             more: false,
         },
     );
@@ -226,16 +266,9 @@ fn the_mailbox_gap_is_filled_after_a_reconnect() {
 #[test]
 fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
     let now = Instant::now();
-    let mut core = connected(now);
-    core.handle_frame(
-        now,
-        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
-    );
-    reconnect(&mut core, now);
+    let mut core = saw_one_then_reconnected(now);
     // Said while away: 2..=5; the rejoin's backlog is the newest two.
-    let missed: Vec<ChatMessage> = (2..=5)
-        .map(|n| said(n, "bob", ClientMsgId::random()))
-        .collect();
+    let missed = said_by_bob(2..=5);
     core.handle_frame(
         now,
         ServerMessage::Joined {
@@ -260,13 +293,7 @@ fn a_rejoin_backlog_is_left_to_the_gap_fill_so_the_room_order_holds() {
 #[test]
 fn a_live_message_during_the_gap_fill_waits_for_the_older_ones() {
     let now = Instant::now();
-    let mut core = connected(now);
-    core.handle_frame(
-        now,
-        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
-    );
-    events(&mut core);
-    reconnect(&mut core, now);
+    let mut core = saw_one_then_reconnected(now);
     core.handle_frame(
         now,
         ServerMessage::Joined {
@@ -280,9 +307,7 @@ fn a_live_message_during_the_gap_fill_waits_for_the_older_ones() {
     // and the page (asked before 4 was stored) holds 2..=3 only.
     let live = said(4, "bob", ClientMsgId::random());
     core.handle_frame(now, ServerMessage::Chat(live.clone()));
-    let missed: Vec<ChatMessage> = (2..=3)
-        .map(|n| said(n, "bob", ClientMsgId::random()))
-        .collect();
+    let missed = said_by_bob(2..=3);
     core.handle_frame(
         now,
         ServerMessage::HistoryPage {
@@ -291,27 +316,14 @@ fn a_live_message_during_the_gap_fill_waits_for_the_older_ones() {
             more: false,
         },
     );
-    let mut order = Vec::new();
-    for event in events(&mut core) {
-        match event {
-            CoreEvent::RoomBacklog { messages, .. } => order.extend(messages.iter().map(|m| m.id)),
-            CoreEvent::Frame(ServerMessage::Chat(m)) => order.push(m.id),
-            _ => {}
-        }
-    }
-    assert_eq!(order, [id(2), id(3), id(4)]);
+    assert_eq!(shown_in_order(&mut core), [id(2), id(3), id(4)]);
     assert_eq!(core.streams.watermark(&room("#lan")), Some(id(4)));
 }
 
 #[test]
 fn a_flood_during_the_gap_fill_is_fetched_again_not_lost() {
     let now = Instant::now();
-    let mut core = connected(now);
-    core.handle_frame(
-        now,
-        ServerMessage::Chat(said(1, "bob", ClientMsgId::random())),
-    );
-    reconnect(&mut core, now);
+    let mut core = saw_one_then_reconnected(now);
     for n in 2..(2 + super::streams::MAX_PARKED as u128 + 10) {
         core.handle_frame(
             now,
@@ -348,35 +360,18 @@ fn a_flood_during_the_gap_fill_is_fetched_again_not_lost() {
 fn a_live_direct_message_during_the_mailbox_gap_waits_for_the_older_ones() {
     let now = Instant::now();
     let mut core = connected(now);
-    let direct = |n: u128| DirectEntry {
-        outgoing: false,
-        message: ChatMessage {
-            target: Target::Direct(nick("alice")),
-            ..said(n, "bob", ClientMsgId::random())
-        },
-    };
-    core.handle_frame(now, ServerMessage::Chat(direct(1).message));
+    core.handle_frame(now, ServerMessage::Chat(to_alice(1).message));
     events(&mut core);
     reconnect(&mut core, now);
     // Kept for alice while she was away: 2; said live before the page: 3.
-    core.handle_frame(now, ServerMessage::Chat(direct(3).message));
+    core.handle_frame(now, ServerMessage::Chat(to_alice(3).message));
     core.handle_frame(
         now,
         ServerMessage::DirectHistoryPage {
             with: None,
-            messages: vec![direct(2)],
+            messages: vec![to_alice(2)],
             more: false,
         },
     );
-    let mut order = Vec::new();
-    for event in events(&mut core) {
-        match event {
-            CoreEvent::DirectBacklog { entries, .. } => {
-                order.extend(entries.iter().map(|e| e.message.id));
-            }
-            CoreEvent::Frame(ServerMessage::Chat(m)) => order.push(m.id),
-            _ => {}
-        }
-    }
-    assert_eq!(order, [id(2), id(3)]);
+    assert_eq!(shown_in_order(&mut core), [id(2), id(3)]);
 }
