@@ -119,12 +119,11 @@ async fn a_reader_that_never_reads_is_dropped_and_nobody_else_waits() {
     let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let acked_by_reader = acked.clone();
     let ack_reader = tokio::spawn(async move {
-        let mut count = 0;
-        while count < COUNT {
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        while acked_by_reader.load(relaxed) < COUNT {
             match futures_util::StreamExt::next(&mut acks).await {
                 Some(Ok(ServerMessage::Ack { .. })) => {
-                    count += 1;
-                    acked_by_reader.store(count, std::sync::atomic::Ordering::Relaxed);
+                    acked_by_reader.fetch_add(1, relaxed);
                 }
                 Some(Ok(_)) => {}
                 other => panic!("alice: {other:?}"),
