@@ -232,8 +232,13 @@ fn next_item(protocol: Protocol, buffer: &[u8], at: usize) -> Option<(usize, usi
             (rest.len() >= 4 + len).then_some((at + 4, at + 4 + len, at + 4 + len))
         }
         Protocol::Irc => {
-            let end = rest.windows(2).position(|w| w == b"\r\n")?;
-            Some((at, at + end, at + end + 2))
+            let newline = memchr::memchr(b'\n', rest)?;
+            let end = if newline > 0 && rest[newline - 1] == b'\r' {
+                newline - 1
+            } else {
+                newline
+            };
+            Some((at, at + end, at + newline + 1))
         }
     }
 }
