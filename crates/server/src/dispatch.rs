@@ -46,6 +46,8 @@ pub(crate) struct Dispatcher {
     /// (`dispatch/cluster_rename.rs`).
     pub(crate) claim: Option<Box<crate::cluster::NickClaim>>,
     rename_pending: Option<Box<Nick>>,
+    /// `Say`s held while more frames are buffered (`dispatch/said_run.rs`).
+    said_run: Option<Box<said_run::SaidRun>>,
 }
 
 /// Who a greeted client is.
@@ -81,6 +83,7 @@ impl Dispatcher {
             keepalive,
             claim: None,
             rename_pending: None,
+            said_run: None,
         }
     }
 
@@ -153,6 +156,17 @@ impl Dispatcher {
         frames: &mut FrameReader,
         shutdown: &CancellationToken,
     ) -> Departure {
+        let end = self.serve_frames(frames, shutdown).await;
+        // Messages held in a run were accepted by the rate limit: relayed.
+        self.relay_said();
+        end
+    }
+
+    async fn serve_frames(
+        &mut self,
+        frames: &mut FrameReader,
+        shutdown: &CancellationToken,
+    ) -> Departure {
         loop {
             tokio::select! {
                 biased;
@@ -181,7 +195,8 @@ impl Dispatcher {
                     Some(Ok(payload)) => {
                         let now = Instant::now();
                         self.keepalive.heard(now);
-                        if let Some(end) = self.on_frame(&payload, now) {
+                        let more = frames.has_buffered_frame();
+                        if let Some(end) = self.on_frames(&payload, now, more) {
                             return end;
                         }
                         if self.rename_waits() {
@@ -194,7 +209,33 @@ impl Dispatcher {
     }
 
     /// Serves one frame received at `now`.
+    #[cfg(test)]
     pub(crate) fn on_frame(&mut self, payload: &[u8], now: Instant) -> Option<Departure> {
+        self.on_frames(payload, now, false)
+    }
+
+    /// Serves one frame received at `now`; when `more_follow` (another
+    /// complete frame is already buffered) a `Say` may be held in a run
+    /// (`dispatch/said_run.rs`), relayed once no more follow.
+    pub(crate) fn on_frames(
+        &mut self,
+        payload: &[u8],
+        now: Instant,
+        more_follow: bool,
+    ) -> Option<Departure> {
+        let end = self.serve_frame(payload, now, more_follow);
+        if end.is_some() || !more_follow {
+            self.relay_said();
+        }
+        end
+    }
+
+    fn serve_frame(
+        &mut self,
+        payload: &[u8],
+        now: Instant,
+        more_follow: bool,
+    ) -> Option<Departure> {
         let decoded = decode_payload::<ClientMessage>(payload);
         // What the frame asked for, even if a field in it is invalid: every
         // refusal names the request and, for messages, its id.
@@ -215,8 +256,9 @@ impl Dispatcher {
             Charge::Flooding => return Some(Departure::Flooding),
         }
         match decoded {
-            Ok(message) => self.handle(message, now),
+            Ok(message) => self.hold_or_handle(message, now, more_follow),
             Err(err) => {
+                self.relay_said();
                 self.report(err.error_code(), &err.to_string(), request, id);
                 None
             }
@@ -244,13 +286,49 @@ impl Dispatcher {
     }
 
     /// Serves one request that came in some other form than a frame (the
-    /// IRC gateway's translation), under the same rate limit.
-    pub(crate) fn on_message(&mut self, message: ClientMessage, now: Instant) -> Option<Departure> {
+    /// IRC gateway's translation), under the same rate limit; when
+    /// `more_follow`, a `Say` may be held in a run, as in
+    /// [`Dispatcher::on_frames`].
+    pub(crate) fn on_message(
+        &mut self,
+        message: ClientMessage,
+        now: Instant,
+        more_follow: bool,
+    ) -> Option<Departure> {
         self.keepalive.heard(now);
-        match self.charge(false, message.kind(), message.client_msg_id(), now) {
-            Charge::Taken => self.handle(message, now),
+        let end = match self.charge(false, message.kind(), message.client_msg_id(), now) {
+            Charge::Taken => self.hold_or_handle(message, now, more_follow),
             Charge::Dropped => None,
             Charge::Flooding => Some(Departure::Flooding),
+        };
+        if end.is_some() || !more_follow {
+            self.relay_said();
+        }
+        end
+    }
+
+    /// Holds a `Say` in the run while more requests follow; otherwise
+    /// relays the run, then serves the request.
+    fn hold_or_handle(
+        &mut self,
+        message: ClientMessage,
+        now: Instant,
+        more_follow: bool,
+    ) -> Option<Departure> {
+        match message {
+            ClientMessage::Say {
+                room,
+                id,
+                kind,
+                text,
+            } if more_follow && self.hub.cluster().is_none() => {
+                self.hold_say(room, crate::hub::Said { id, kind, text });
+                None
+            }
+            message => {
+                self.relay_said();
+                self.handle(message, now)
+            }
         }
     }
 
@@ -364,6 +442,7 @@ mod charge;
 mod cluster_rename;
 mod departure;
 mod queries;
+mod said_run;
 #[cfg(test)]
 mod tests;
 mod throttles;

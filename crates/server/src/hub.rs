@@ -49,6 +49,7 @@ pub(crate) use membership::JoinGate;
 #[cfg(test)]
 pub(crate) use membership::Unlimited;
 pub(crate) use queries::BeaconRooms;
+pub(crate) use relay::Said;
 
 /// The durable store as the hub uses it: what waits for a commit is an ack.
 pub(crate) type Store = crate::store::DiskStore<durable::PendingAck>;

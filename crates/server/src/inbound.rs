@@ -136,6 +136,18 @@ impl FrameReader {
         true
     }
 
+    /// Whether a whole frame is already buffered (so [`FrameReader::next`]
+    /// returns at once).
+    pub(crate) fn has_buffered_frame(&self) -> bool {
+        let header = huddle_protocol::codec::HEADER_LEN;
+        self.buffer.get(..header).is_some_and(|prefix| {
+            let len = prefix
+                .iter()
+                .fold(0usize, |len, byte| len << 8 | usize::from(*byte));
+            self.buffer.len() >= header + len
+        })
+    }
+
     /// The next frame's payload; `None` at a clean end of stream. Cancel
     /// safe: dropping the future loses no bytes. A frame not complete within
     /// the deadline, or one the budget cannot hold, is an error for which

@@ -144,6 +144,8 @@ async fn serve_connection(
         &context,
     )
     .await;
+    // Messages held in a run were accepted by the rate limit: relayed.
+    dispatcher.relay_said();
     let reason = match &end {
         Departure::Quit(reason) => reason.clone(),
         other => huddle_protocol::ShortText::lossy(&other.to_string()),
@@ -186,24 +188,26 @@ async fn last_words(
 }
 
 fn translate_all(session: &mut Session, frames: Taken, out: &mut String) {
-    let mut left = frames.size_hint().0;
+    // A queue entry may hold several frames (a run: `outbound/joined.rs`).
+    let mut all = Vec::with_capacity(frames.size_hint().0);
+    for entry in frames {
+        for range in crate::outbound::frames(&entry) {
+            all.extend(decoded::decoded_in(&entry, range));
+        }
+    }
     let caps = session.caps;
     let tagged = usize::from(caps.server_time) | usize::from(caps.message_tags) << 1;
     // The room and newest message of a run of one room's messages: noted
     // as shown once per run, not per message (a batch is mostly one busy
     // room).
     let mut run: Option<(Rc<huddle_protocol::RoomName>, huddle_protocol::MessageId)> = None;
-    for frame in frames {
-        left = left.saturating_sub(1);
-        let Some(decoded) = decoded::decoded(&frame) else {
-            continue;
-        };
+    for (number, decoded) in all.iter().enumerate() {
         match &decoded.message {
             ServerMessage::Chat(chat) if let Some(room) = &decoded.room => {
                 let line = decoded.room_lines[tagged].get_or_init(|| session.room_line(chat));
                 if out.capacity() - out.len() < line.len() {
                     // Room for the rest of the batch at once, as long.
-                    out.reserve(line.len() * (left + 1));
+                    out.reserve(line.len() * (all.len() - number));
                 }
                 out.push_str(line);
                 // Interned: one room, one pointer (on this thread).
@@ -261,8 +265,10 @@ async fn chat(
                         return Departure::Quit(huddle_protocol::ShortText::lossy(&reason));
                     }
                     let now = tokio::time::Instant::now();
-                    for request in outcome.requests {
-                        if let Some(end) = dispatcher.on_message(request, now) {
+                    let count = outcome.requests.len();
+                    for (number, request) in outcome.requests.into_iter().enumerate() {
+                        let more = number + 1 < count || reader.has_line();
+                        if let Some(end) = dispatcher.on_message(request, now, more) {
                             return end;
                         }
                         if dispatcher.rename_waits() {
@@ -273,6 +279,8 @@ async fn chat(
             },
         }
         if !out.is_empty() {
+            // Nothing held while waiting on the socket.
+            dispatcher.relay_said();
             // A reader too slow for this is dropped by its queue's bound.
             tokio::select! {
                 () = outbound.killed() => return Departure::Slow,

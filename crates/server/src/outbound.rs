@@ -24,6 +24,7 @@
 mod capture;
 mod flusher;
 mod foreign;
+mod joined;
 mod writer;
 
 use std::{
@@ -41,6 +42,7 @@ pub(crate) use capture::Captured;
 pub(crate) use flusher::{Flusher, Flushers};
 pub(crate) use foreign::{ForeignQueue, Taken, foreign};
 use huddle_protocol::{ServerMessage, encode_frame};
+pub(crate) use joined::{frames, join};
 use tokio::sync::Notify;
 
 use crate::link::WriteLink;

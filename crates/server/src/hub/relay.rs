@@ -10,6 +10,15 @@ use uuid::Uuid;
 use super::{Caller, Hub, Refusal, User, durable::Request, frame, lock, now_millis, refuse, send};
 use crate::store::{Accepted, Record};
 
+/// One room message as a client sent it, waiting in a run of them
+/// ([`Hub::say_all`]).
+#[derive(Debug)]
+pub(crate) struct Said {
+    pub(crate) id: ClientMsgId,
+    pub(crate) kind: MessageKind,
+    pub(crate) text: ChatText,
+}
+
 /// A message accepted now from `caller`: its server id sorts by this moment.
 pub(super) fn new_message(
     caller: Caller<'_>,
@@ -40,19 +49,33 @@ impl Hub {
         message: ChatMessage,
         except: Option<huddle_protocol::ConnectionId>,
     ) {
-        let chat = ServerMessage::Chat(message);
-        if let Some(frame) = frame(&chat) {
+        self.fan_out_all(room, vec![message], except);
+    }
+
+    /// [`Hub::fan_out`] for several messages in order: their frames are
+    /// joined into one queue entry (`outbound/joined.rs`), so each member
+    /// costs one push however many messages there are.
+    fn fan_out_all(
+        &self,
+        room: &mut crate::room::Room,
+        messages: Vec<ChatMessage>,
+        except: Option<huddle_protocol::ConnectionId>,
+    ) {
+        let chats: Vec<ServerMessage> = messages.into_iter().map(ServerMessage::Chat).collect();
+        let frames: Vec<bytes::Bytes> = chats.iter().filter_map(frame).collect();
+        if !frames.is_empty() {
             let started = std::time::Instant::now();
-            let queued = room.broadcast(&frame, except);
+            let queued = room.broadcast(&crate::outbound::join(&frames), except);
             let metrics = &self.metrics;
             metrics.fanout_latency.observe(started.elapsed());
-            metrics.deliveries.add(queued as u64);
-            metrics.room_messages.add(1);
+            metrics.deliveries.add((queued * frames.len()) as u64);
+            metrics.room_messages.add(frames.len() as u64);
         }
-        let ServerMessage::Chat(message) = chat else {
-            unreachable!("built as Chat above")
-        };
-        room.record(message);
+        for chat in chats {
+            if let ServerMessage::Chat(message) = chat {
+                room.record(message);
+            }
+        }
     }
 
     /// Relays a room message: recorded, queued to every other member, and
@@ -93,6 +116,52 @@ impl Hub {
             .as_ref()
             .map(|(room, message)| Record::Room(room, message));
         self.persist_then_acknowledge(caller, request, accepted, record);
+        Ok(())
+    }
+
+    /// Relays a run of room messages from one sender, as [`Hub::say`] does
+    /// one at a time, but queued to each member at once (one lock of each
+    /// member's queue for the whole run): what a sender's read of several
+    /// messages to one room costs the server.
+    pub(crate) fn say_all(
+        &self,
+        caller: Caller<'_>,
+        name: &RoomName,
+        run: Vec<Said>,
+    ) -> Result<(), Refusal> {
+        if self.cluster.is_some() {
+            for said in run {
+                self.say(caller, name, said.id, said.kind, said.text)?;
+            }
+            return Ok(());
+        }
+        let (room_name, relayed) = self.in_room(caller, name, |room| {
+            let mut relayed = Vec::with_capacity(run.len());
+            for said in run {
+                // A resend: acknowledged again below, delivered to nobody.
+                if let Some(accepted) = self.dedup().get(caller.client, said.id) {
+                    relayed.push((said.id, accepted, None));
+                    continue;
+                }
+                let target = Target::Room(room.name.clone());
+                let message = new_message(caller, said.id, target, said.kind, said.text);
+                caller.outbound.note_spoke(message.timestamp);
+                let accepted = Accepted::of(&message);
+                self.dedup().insert(caller.client, said.id, accepted);
+                relayed.push((said.id, accepted, Some(message)));
+            }
+            let fresh = relayed.iter().filter_map(|(_, _, m)| m.clone()).collect();
+            self.fan_out_all(room, fresh, Some(caller.conn));
+            (room.name.clone(), relayed)
+        })?;
+        for (id, accepted, message) in &relayed {
+            let request = Request {
+                id: *id,
+                kind: RequestKind::Say,
+            };
+            let record = message.as_ref().map(|m| Record::Room(&room_name, m));
+            self.persist_then_acknowledge(caller, request, *accepted, record);
+        }
         Ok(())
     }
 

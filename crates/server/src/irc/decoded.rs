@@ -116,13 +116,21 @@ impl DecodedFrames {
 }
 
 /// `frame` decoded, from the thread's cache when another user had it.
-pub(crate) fn decoded(frame: &Bytes) -> Option<Rc<Decoded>> {
-    let key = (frame.as_ptr() as usize, frame.len());
+#[cfg(test)]
+fn decoded(frame: &Bytes) -> Option<Rc<Decoded>> {
+    decoded_in(frame, 0..frame.len())
+}
+
+/// The frame at `range` of a queue entry decoded, from the thread's cache
+/// when another user had it (the entry is only sliced on a miss).
+pub(crate) fn decoded_in(entry: &Bytes, range: std::ops::Range<usize>) -> Option<Rc<Decoded>> {
+    let key = (entry.as_ptr() as usize + range.start, range.len());
     DECODED.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(decoded) = cache.get(key) {
             return Some(decoded);
         }
+        let frame = entry.slice(range);
         let payload = frame.get(huddle_protocol::codec::HEADER_LEN..)?;
         let message = match huddle_protocol::decode_payload::<ServerMessage>(payload) {
             Ok(message) => message,
@@ -143,7 +151,7 @@ pub(crate) fn decoded(frame: &Bytes) -> Option<Rc<Decoded>> {
             room,
             room_lines: Default::default(),
         });
-        cache.keep(key, frame, &decoded);
+        cache.keep(key, &frame, &decoded);
         Some(decoded)
     })
 }

@@ -88,6 +88,12 @@ impl LineReader {
         }
     }
 
+    /// Whether a whole line is already buffered (so [`LineReader::next`]
+    /// returns at once).
+    pub(crate) fn has_line(&self) -> bool {
+        !self.skipping && self.buffer.contains(&b'\n')
+    }
+
     pub(crate) async fn next(&mut self) -> Read {
         let limit = line::MAX_TAGS + line::MAX_LINE;
         loop {

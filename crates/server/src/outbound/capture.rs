@@ -42,7 +42,14 @@ impl Captured {
     /// chunks), decoded.
     pub(crate) fn take(&self) -> Vec<ServerMessage> {
         let taken = std::mem::take(&mut *self.shared.queue());
-        let frames: Vec<_> = taken.frames.into_iter().chain(taken.bulk).collect();
+        let entries = taken.frames.into_iter().chain(taken.bulk);
+        let frames: Vec<_> = entries
+            .flat_map(|entry| {
+                super::frames(&entry)
+                    .map(|r| entry.slice(r))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         // Let the next push count as new work, as a flusher's pass would.
         self.shared.scheduled.store(false, Ordering::Release);
         frames
