@@ -22,6 +22,13 @@ use crate::{
 /// Length of the frame header.
 pub const HEADER_LEN: usize = 4;
 
+/// The whole length (header included) of the frame that `bytes` starts
+/// with, once its header is there: where the next frame begins.
+pub fn frame_end(bytes: &[u8]) -> Option<usize> {
+    let header: [u8; HEADER_LEN] = bytes.get(..HEADER_LEN)?.try_into().ok()?;
+    Some(HEADER_LEN.saturating_add(u32::from_be_bytes(header) as usize))
+}
+
 /// Splits a byte stream into frame payloads; encodes payloads into frames.
 ///
 /// Stateless between calls: the header stays in the buffer until the whole

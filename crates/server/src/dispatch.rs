@@ -224,10 +224,7 @@ impl Dispatcher {
         more_follow: bool,
     ) -> Option<Departure> {
         let end = self.serve_frame(payload, now, more_follow);
-        if end.is_some() || !more_follow {
-            self.relay_said();
-        }
-        end
+        self.end_run_unless_more(end, more_follow)
     }
 
     fn serve_frame(
@@ -301,10 +298,7 @@ impl Dispatcher {
             Charge::Dropped => None,
             Charge::Flooding => Some(Departure::Flooding),
         };
-        if end.is_some() || !more_follow {
-            self.relay_said();
-        }
-        end
+        self.end_run_unless_more(end, more_follow)
     }
 
     /// Holds a `Say` in the run while more requests follow; otherwise
@@ -321,7 +315,7 @@ impl Dispatcher {
                 id,
                 kind,
                 text,
-            } if more_follow && self.hub.cluster().is_none() => {
+            } if more_follow => {
                 self.hold_say(room, crate::hub::Said { id, kind, text });
                 None
             }

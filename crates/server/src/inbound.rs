@@ -139,13 +139,7 @@ impl FrameReader {
     /// Whether a whole frame is already buffered (so [`FrameReader::next`]
     /// returns at once).
     pub(crate) fn has_buffered_frame(&self) -> bool {
-        let header = huddle_protocol::codec::HEADER_LEN;
-        self.buffer.get(..header).is_some_and(|prefix| {
-            let len = prefix
-                .iter()
-                .fold(0usize, |len, byte| len << 8 | usize::from(*byte));
-            self.buffer.len() >= header + len
-        })
+        huddle_protocol::codec::frame_end(&self.buffer).is_some_and(|end| self.buffer.len() >= end)
     }
 
     /// The next frame's payload; `None` at a clean end of stream. Cancel

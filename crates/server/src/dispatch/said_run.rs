@@ -36,6 +36,19 @@ impl Dispatcher {
         }
     }
 
+    /// After a request: the run is relayed unless more requests follow and
+    /// the client stays.
+    pub(super) fn end_run_unless_more(
+        &mut self,
+        end: Option<super::Departure>,
+        more_follow: bool,
+    ) -> Option<super::Departure> {
+        if end.is_some() || !more_follow {
+            self.relay_said();
+        }
+        end
+    }
+
     /// Relays the held run, if any; a refusal is reported for each message.
     pub(crate) fn relay_said(&mut self) {
         let Some(run) = self.said_run.take() else {

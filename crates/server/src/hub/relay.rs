@@ -93,56 +93,32 @@ impl Hub {
         kind: MessageKind,
         text: ChatText,
     ) -> Result<(), Refusal> {
-        if let Some(cluster) = &self.cluster {
-            return self.say_in_cluster(cluster, caller, name, id, kind, text);
-        }
-        let request = Request {
-            id,
-            kind: RequestKind::Say,
-        };
-        // Accept: id, order and fan-out under the room's lock.
-        let (accepted, relayed) = self.in_room(caller, name, |room| {
-            // A resend of a message already accepted: acknowledge it again
-            // with its original id (once it is on disk), deliver nothing.
-            if let Some(accepted) = self.dedup().get(caller.client, id) {
-                return (accepted, None);
-            }
-            let message = new_message(caller, id, Target::Room(room.name.clone()), kind, text);
-            caller.outbound.note_spoke(message.timestamp);
-            let accepted = Accepted::of(&message);
-            self.dedup().insert(caller.client, id, accepted);
-            self.fan_out(room, message.clone(), Some(caller.conn));
-            (accepted, Some((room.name.clone(), message)))
-        })?;
-        // Persist, then acknowledge: the fan-out did not wait for the disk;
-        // the sender's ack does.
-        let record = relayed
-            .as_ref()
-            .map(|(room, message)| Record::Room(room, message));
-        self.persist_then_acknowledge(caller, request, accepted, record);
-        Ok(())
+        self.say_all(caller, name, vec![Said { id, kind, text }])
     }
 
-    /// Relays a run of room messages from one sender, as [`Hub::say`] does
-    /// one at a time, but queued to each member at once (one lock of each
-    /// member's queue for the whole run): what a sender's read of several
-    /// messages to one room costs the server.
+    /// Relays a run of room messages from one sender in order, as
+    /// [`Hub::say`] does one: accepted (ids, order and fan-out) under the
+    /// room's lock, then persisted and acknowledged one by one. The run's
+    /// frames reach each member as one queue entry (one push per member).
+    /// In cluster mode each message goes through the broker in turn.
     pub(crate) fn say_all(
         &self,
         caller: Caller<'_>,
         name: &RoomName,
         run: Vec<Said>,
     ) -> Result<(), Refusal> {
-        if self.cluster.is_some() {
-            for said in run {
-                self.say(caller, name, said.id, said.kind, said.text)?;
+        if let Some(cluster) = &self.cluster {
+            for Said { id, kind, text } in run {
+                self.say_in_cluster(cluster, caller, name, id, kind, text)?;
             }
             return Ok(());
         }
         let (room_name, relayed) = self.in_room(caller, name, |room| {
             let mut relayed = Vec::with_capacity(run.len());
             for said in run {
-                // A resend: acknowledged again below, delivered to nobody.
+                // A resend of a message already accepted: acknowledged again
+                // with its original id (once it is on disk), delivered to
+                // nobody.
                 if let Some(accepted) = self.dedup().get(caller.client, said.id) {
                     relayed.push((said.id, accepted, None));
                     continue;
@@ -158,6 +134,8 @@ impl Hub {
             self.fan_out_all(room, fresh, Some(caller.conn));
             (room.name.clone(), relayed)
         })?;
+        // Persist, then acknowledge: the fan-out did not wait for the disk;
+        // the sender's ack does.
         for (id, accepted, message) in &relayed {
             let request = Request {
                 id: *id,

@@ -5,7 +5,7 @@
 //! again with [`frames`].
 
 use bytes::{Bytes, BytesMut};
-use huddle_protocol::codec::HEADER_LEN;
+use huddle_protocol::codec::frame_end;
 
 /// `frames` back to back in one buffer (the frame itself if only one).
 pub(crate) fn join(frames: &[Bytes]) -> Bytes {
@@ -38,15 +38,10 @@ impl Iterator for FrameRanges<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.entry.get(self.at..).filter(|rest| !rest.is_empty())?;
-        let len = rest.get(..HEADER_LEN).map_or(usize::MAX, |prefix| {
-            prefix
-                .iter()
-                .fold(0usize, |len, byte| len << 8 | usize::from(*byte))
-        });
+        // A header cut short: the rest is one (truncated) frame.
+        let len = frame_end(rest).unwrap_or(usize::MAX);
         let start = self.at;
-        self.at = start
-            .saturating_add(HEADER_LEN.saturating_add(len))
-            .min(self.entry.len());
+        self.at = start.saturating_add(len).min(self.entry.len());
         Some(start..self.at)
     }
 }
